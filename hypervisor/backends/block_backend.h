@@ -1,0 +1,45 @@
+/* A block backend: what a disk model reads and writes.  Offsets and lengths
+ * are in bytes; callers check them against the size first. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <glib.h>
+
+struct block_backend;
+
+struct block_backend_ops {
+    /* Each returns 0 or a negative errno; short transfers are retried by
+     * the backend, so 0 means all bytes moved. */
+    int (*preadv)(struct block_backend *bb, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*pwritev)(struct block_backend *bb, const struct iovec *iov, int iovcnt, uint64_t offset);
+    int (*flush)(struct block_backend *bb);
+    int (*discard)(struct block_backend *bb, uint64_t offset, uint64_t len);
+    int (*write_zeroes)(struct block_backend *bb, uint64_t offset, uint64_t len);
+    void (*close)(struct block_backend *bb);
+};
+
+struct block_backend {
+    const struct block_backend_ops *ops;
+    uint64_t size;          /* bytes */
+    bool readonly;
+    char *path;
+};
+
+/* A raw image: regular file or block device.  Opened read-only when
+ * readonly, so a read-only disk cannot be written even by a bug of ours. */
+struct block_backend *block_raw_open(const char *path, bool readonly, GError **error);
+
+static inline int block_backend_preadv(struct block_backend *bb, const struct iovec *iov,
+                                       int iovcnt, uint64_t offset)
+{ return bb->ops->preadv(bb, iov, iovcnt, offset); }
+static inline int block_backend_pwritev(struct block_backend *bb, const struct iovec *iov,
+                                        int iovcnt, uint64_t offset)
+{ return bb->ops->pwritev(bb, iov, iovcnt, offset); }
+static inline int block_backend_flush(struct block_backend *bb) { return bb->ops->flush(bb); }
+static inline int block_backend_discard(struct block_backend *bb, uint64_t off, uint64_t len)
+{ return bb->ops->discard(bb, off, len); }
+static inline int block_backend_write_zeroes(struct block_backend *bb, uint64_t off, uint64_t len)
+{ return bb->ops->write_zeroes(bb, off, len); }
+void block_backend_close(struct block_backend *bb);

@@ -1,0 +1,46 @@
+/* A network backend: where a NIC's frames go and come from.  Frames are
+ * plain Ethernet frames (no virtio header).  Everything runs on the VM's
+ * main loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <glib.h>
+
+#include "net_config.h"
+
+struct net_backend;
+
+/* Receive one frame for the guest.  Return false if the NIC has no buffer
+ * for it now: the backend then holds it (tap) or drops it (user-mode NAT,
+ * whose TCP retransmits) and waits for net_backend_rx_resume(). */
+typedef bool (*net_backend_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
+
+struct net_backend_ops {
+    void (*send)(struct net_backend *nb, const struct iovec *iov, int iovcnt);
+    void (*rx_resume)(struct net_backend *nb);
+    void (*close)(struct net_backend *nb);
+};
+
+struct net_backend {
+    const struct net_backend_ops *ops;
+    GMainContext *ctx;
+    net_backend_receive_fn receive;
+    void *receive_opaque;
+};
+
+/* Open the backend the configuration names (user or tap). */
+struct net_backend *net_backend_open(const struct net_config *cfg, GMainContext *ctx,
+                                     GError **error);
+struct net_backend *net_slirp_open(const struct net_config *cfg, GMainContext *ctx,
+                                   GError **error);
+struct net_backend *net_tap_open(const struct net_config *cfg, GMainContext *ctx,
+                                 GError **error);
+
+void net_backend_set_receiver(struct net_backend *nb, net_backend_receive_fn fn, void *opaque);
+static inline void net_backend_send(struct net_backend *nb, const struct iovec *iov, int iovcnt)
+{ nb->ops->send(nb, iov, iovcnt); }
+static inline void net_backend_rx_resume(struct net_backend *nb) { nb->ops->rx_resume(nb); }
+void net_backend_close(struct net_backend *nb);
