@@ -2,8 +2,7 @@
  * devices with a 256-byte type-0 configuration header, BARs placed on the
  * VM's I/O buses, INTx wired to IOAPIC pins, capability lists.
  *
- * Only bus 0, function 0 of each slot, and conventional (non-extended)
- * configuration space exist.  A device embeds struct pci_device, fills its
+ * Only bus 0 and conventional (non-extended) configuration space exist.  A device embeds struct pci_device, fills its
  * IDs with pci_device_init(), declares BARs and capabilities, then
  * pci_register_device() gives it a slot and addresses for its BARs. */
 #pragma once
@@ -51,6 +50,7 @@ struct pci_device;
 #define PCI_CONFIG_SIZE 256
 #define PCI_NUM_BARS    6
 #define PCI_MAX_SLOTS   32
+#define PCI_MAX_FUNCS   8
 
 enum pci_bar_type {
     PCI_BAR_NONE,
@@ -87,7 +87,9 @@ struct pci_device {
     /* Owned by the bus. */
     struct pci_bus *bus;
     unsigned slot;
-    bool intx_level;
+    unsigned func;
+    bool intx_level;            /* what the device drives */
+    bool intx_counted;          /* whether it counts on the shared line */
     uint8_t next_cap;           /* where the next capability goes */
     uint8_t last_cap;           /* offset of the last capability, 0 = none */
 };
@@ -123,9 +125,19 @@ uint8_t pci_device_add_capability(struct pci_device *dev, uint8_t cap_id, uint8_
  * the bus.  Decoding starts when the command register enables it. */
 bool pci_register_device(struct pci_bus *bus, struct pci_device *dev, GError **error);
 
-/* Put a specific slot to use (the chipset functions use 0 and 1). */
+/* Put a specific slot and function to use (the chipset uses 00.0 and 01.0;
+ * the PIIX functions 01.1 and up).  A function other than 0 needs the
+ * function 0 device to set bit 7 of its header type for guests to look. */
 bool pci_register_device_at(struct pci_bus *bus, struct pci_device *dev,
-                            unsigned slot, GError **error);
+                            unsigned slot, unsigned func, GError **error);
+
+/* Take the device off the bus (BARs stop decoding, INTx lowered). */
+void pci_unregister_device(struct pci_device *dev);
+
+/* Platform reset of the PCI function: decoding off (BARs unmapped, their
+ * addresses kept so a directly booted kernel finds them again), INTx
+ * lowered, status errors cleared. */
+void pci_device_reset(struct pci_device *dev);
 
 /* Drive the device's INTx pin.  Several devices share an IOAPIC input, so
  * the bus ORs them.  Ignored while the command register disables INTx

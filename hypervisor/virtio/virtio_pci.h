@@ -48,8 +48,10 @@ struct virtio_pci;
 struct virtio_device_ops {
     /* A queue has new buffers (main loop, lock held). */
     void (*queue_notify)(struct virtio_pci *vp, unsigned queue);
-    /* The driver wrote device configuration bytes [offset, offset+size). */
-    void (*config_write)(struct virtio_pci *vp, unsigned offset, unsigned size);
+    /* The driver wrote value to device configuration bytes
+     * [offset, offset + size) (already checked to lie inside it).  The
+     * configuration bytes are not changed by the transport. */
+    void (*config_write)(struct virtio_pci *vp, unsigned offset, unsigned size, uint64_t value);
     /* DRIVER_OK was set: the device may start (e.g. accept input). */
     void (*driver_ok)(struct virtio_pci *vp);
     /* Device reset by the driver or the platform (lock held). */
@@ -85,6 +87,9 @@ uint8_t virtio_pci_status(struct virtio_pci *vp);
 /* The queue, or NULL when the driver has not enabled it (or it broke). */
 struct virtqueue *virtio_pci_queue(struct virtio_pci *vp, unsigned queue);
 
+/* The functions below expect the device lock held (they are meant for the
+ * callbacks), except virtio_pci_kick() and virtio_pci_lock() itself. */
+
 /* Interrupt the driver for used buffers on a queue, if it wants one. */
 void virtio_pci_queue_interrupt(struct virtio_pci *vp, unsigned queue);
 /* Tell the driver the device configuration changed. */
@@ -94,8 +99,8 @@ void virtio_pci_config_interrupt(struct virtio_pci *vp);
  * and tell the driver through a configuration interrupt. */
 void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why);
 
-/* Process a queue now as if the driver had kicked it (main loop, lock
- * held by the caller is NOT required: it is taken). */
+/* Process a queue now as if the driver had kicked it (main loop; takes
+ * the lock). */
 void virtio_pci_kick(struct virtio_pci *vp, unsigned queue);
 
 /* The device lock, for device code running outside the callbacks (e.g. a
