@@ -20,6 +20,7 @@ struct virtio_rng;
  * message) if the image cannot be opened. */
 struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
                                      const struct disk_config *cfg, GError **error);
+void virtio_blk_free(struct virtio_blk *blk);
 
 /* virtio-net with the backend cfg asks for (user-mode NAT or tap). */
 struct virtio_net *virtio_net_create(struct vm *vm, struct pci_bus *bus,
