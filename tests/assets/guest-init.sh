@@ -19,13 +19,15 @@ fi
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export HOME=/root
 
-mountpoint -q /proc || mount -t proc proc /proc
-mountpoint -q /sys || mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+# After switch_root from the initramfs, /proc, /sys and /dev are mounted.
+[ -e /proc/self ] || mount -t proc proc /proc
+mounted() { grep -q " $1 " /proc/mounts; }
+mounted /sys || mount -t sysfs sysfs /sys
+mounted /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /run /tmp
-mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts
-mountpoint -q /run || mount -t tmpfs tmpfs /run
-mountpoint -q /tmp || mount -t tmpfs tmpfs /tmp
+mounted /dev/pts || mount -t devpts devpts /dev/pts
+mounted /run || mount -t tmpfs tmpfs /run
+mounted /tmp || mount -t tmpfs tmpfs /tmp
 
 kver=$(uname -r)
 order=/lib/modules/$kver/load-order

@@ -229,7 +229,7 @@ class TestHost:
             if not os.path.isdir(path):
                 raise TestHostError("share %r is not a directory" % path)
         modules = os.path.realpath(manifest["TESTHOST_MODULES"])
-        cmdline = ["console=ttyS0", "panic=-1", "loglevel=4",
+        cmdline = ["console=ttyS0", "panic=-1", "loglevel=4", "mitigations=off",
                    "oriel.agent=" + AGENT, "oriel.modules=" + modules,
                    "oriel.cache=" + self.root_cache]
         argv = [self.qemu, "-accel", "tcg", "-cpu", "EPYC,+svm,+npt",
@@ -258,7 +258,12 @@ class TestHost:
         self._tmpdir = tempfile.mkdtemp(prefix="oriel-testhost-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock = ours
-        argv = self._qemu_argv(manifest, theirs.fileno())
+        try:
+            argv = self._qemu_argv(manifest, theirs.fileno())
+        except TestHostError:
+            theirs.close()
+            self._cleanup()
+            raise
         self._qemu_stderr = open(os.path.join(self._tmpdir, "qemu.log"), "w+b")
         started = time.monotonic()
         try:
@@ -307,7 +312,9 @@ class TestHost:
                     text = f.read().decode(errors="replace")
             except OSError:
                 continue
-            lines = text.splitlines()[-40:]
+            # QEMU warns once per CPUID feature TCG lacks; that is expected noise.
+            lines = [l for l in text.splitlines()
+                     if "TCG doesn't support requested feature" not in l][-40:]
             if lines:
                 parts.append("--- %s (last %d lines) ---\n%s" % (name, len(lines), "\n".join(lines)))
         return "\n".join(parts)
