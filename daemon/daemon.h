@@ -1,0 +1,35 @@
+/* The daemon's state: where things live, the domain registry, the RPC
+ * server, and the one storage pool and network it offers. */
+#pragma once
+
+#include <glib.h>
+#include "rpc-server.h"
+#include "storage-pool.h"
+
+typedef struct {
+  char *socket_dir;    /* virtorield-sock and virtorield-sock-ro */
+  char *config_dir;    /* persistent domain XML */
+  char *state_dir;     /* per running VM: pid, control socket, live XML */
+  char *image_dir;     /* the 'default' storage pool */
+  char *vmm_path;      /* oriel-vmm binary */
+} DaemonPaths;
+
+typedef struct Daemon Daemon;
+typedef struct DomainObj DomainObj;
+
+struct Daemon {
+  DaemonPaths paths;
+  RpcServer *server;
+  GHashTable *domains;    /* name -> DomainObj* */
+  int next_id;
+  guint8 host_uuid[16];
+  guint8 pool_uuid[16];
+  guint8 network_uuid[16];
+  StoragePool pool;
+};
+
+static inline StoragePool *
+daemon_storage_pool (Daemon *d)
+{
+  return &d->pool;
+}

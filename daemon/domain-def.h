@@ -1,0 +1,105 @@
+/* A domain's configuration: the subset of libvirt's domain XML that Oriel
+ * implements, parsed strictly (unknown elements are refused by name) and
+ * formatted back in libvirt's layout. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+  char *type;          /* "file" or "block" */
+  char *device;        /* "disk" or "cdrom" */
+  char *driver_type;   /* "raw" or "qcow2" */
+  char *source;        /* path, may be NULL for an empty cdrom */
+  char *target_dev;    /* "vda", "sda", "hdc" */
+  char *target_bus;    /* "virtio", "sata", "ide" */
+  gboolean readonly;
+  char *serial;
+  int boot_order;      /* 0 = unset */
+} DomainDisk;
+
+typedef struct {
+  char *type;          /* "user", "network" or "bridge" */
+  char *source;        /* network or bridge name */
+  char *mac;
+  char *model;         /* model the VMM runs: "virtio" or "e1000" */
+  char *requested_model; /* what the XML asked for, when it was mapped */
+} DomainNic;
+
+typedef struct {
+  char *type;          /* "tablet", "keyboard", "mouse" */
+  char *bus;
+} DomainInput;
+
+typedef struct {
+  char *name;
+  guint8 uuid[16];
+  char *title;
+  char *description;
+  char *metadata_xml;  /* <metadata> kept verbatim */
+  guint64 memory_kib;
+  guint64 current_memory_kib;
+  guint vcpus;
+
+  char *arch;
+  char *machine;
+  char *loader;
+  char *kernel;
+  char *initrd;
+  char *cmdline;
+  GPtrArray *boot_devs;   /* char*: "hd", "cdrom", "network", "fd" */
+  gboolean bootmenu;
+
+  gboolean acpi;
+  gboolean apic;
+  gboolean pae;
+  char *cpu_xml;          /* <cpu> kept verbatim */
+  char *clock_offset;
+  char *clock_xml;        /* <clock> children kept verbatim */
+  char *pm_xml;
+  char *on_poweroff;
+  char *on_reboot;
+  char *on_crash;
+
+  char *emulator;
+  GPtrArray *disks;       /* DomainDisk* */
+  GPtrArray *nics;        /* DomainNic* */
+  GPtrArray *inputs;      /* DomainInput* */
+  GPtrArray *controllers_xml; /* char*: passive controllers kept verbatim */
+  gboolean has_serial;    /* one pty serial port (COM1) with its console */
+  gboolean has_vnc;
+  int vnc_port;           /* -1 = autoport */
+  char *vnc_listen;
+  gboolean has_video;
+  char *video_model;
+  guint video_vram;
+  gboolean has_balloon;
+  char *balloon_model;
+  gboolean has_rng;
+
+  /* Runtime facts; formatted only in live XML. */
+  char *live_pty;
+  int live_vnc_port;
+} DomainDef;
+
+typedef enum {
+  DOMAIN_PARSE_DEFAULT = 0,
+  DOMAIN_PARSE_LIVE = 1 << 0,  /* keep runtime facts (pty path, vnc port) */
+} DomainParseFlags;
+
+typedef enum {
+  DOMAIN_FORMAT_INACTIVE = 0,
+  DOMAIN_FORMAT_LIVE = 1 << 0, /* include runtime facts */
+} DomainFormatFlags;
+
+DomainDef *domain_def_parse (const char *xml, gsize len, DomainParseFlags flags, GError **error);
+/* id >= 0 adds the id= attribute. */
+char *domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id);
+DomainDef *domain_def_copy (const DomainDef *def);
+void domain_def_free (DomainDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DomainDef, domain_def_free)
+
+void domain_uuid_format (const guint8 uuid[16], char out[37]);
+gboolean domain_uuid_parse (const char *s, guint8 uuid[16]);
+gboolean domain_name_is_valid (const char *name);
+/* A random locally administered MAC in libvirt's usual 52:54:00 range. */
+char *domain_mac_generate (void);

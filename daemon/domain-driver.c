@@ -1,0 +1,1044 @@
+#include "domain-driver.h"
+#include "virt-error.h"
+#include "vmm-config.h"
+#include "vmm-process.h"
+#include "xdr-codec.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long destroy waits for `quit` before SIGKILL. */
+#define DESTROY_GRACE_MS 5000
+
+typedef struct {
+  DomainDoneFn done;
+  gpointer data;
+} Waiter;
+
+static const VmmCallbacks vmm_callbacks;
+
+void
+domain_set_not_found (GError **error, const char *how, const char *what)
+{
+  g_set_error (error, VIRT_ERROR, VIR_ERR_NO_DOMAIN,
+               _("Domain not found: no domain with matching %s '%s'"), how, what);
+}
+
+static void
+domain_obj_free (DomainObj *dom)
+{
+  domain_def_free (dom->def);
+  domain_def_free (dom->live);
+  if (dom->vmm)
+    vmm_process_free (dom->vmm);
+  g_list_free_full (dom->waiters, g_free);
+  g_free (dom);
+}
+
+void
+domain_driver_init (Daemon *d)
+{
+  d->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) domain_obj_free);
+  d->next_id = 1;
+}
+
+void
+domain_driver_shutdown (Daemon *d)
+{
+  /* Running VMMs keep running; the next daemon re-adopts them. */
+  g_clear_pointer (&d->domains, g_hash_table_unref);
+}
+
+DomainObj *
+domain_lookup_name (Daemon *d, const char *name)
+{
+  return g_hash_table_lookup (d->domains, name);
+}
+
+DomainObj *
+domain_lookup_uuid (Daemon *d, const guint8 *uuid)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->domains);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (memcmp (((DomainObj *) v)->def->uuid, uuid, 16) == 0)
+      return v;
+  return NULL;
+}
+
+DomainObj *
+domain_lookup_id (Daemon *d, int id)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->domains);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((DomainObj *) v)->id == id && id >= 0)
+      return v;
+  return NULL;
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  const DomainObj *x = *(DomainObj **) a, *y = *(DomainObj **) b;
+  return strcmp (x->def->name, y->def->name);
+}
+
+GPtrArray *
+domain_list (Daemon *d)
+{
+  GPtrArray *arr = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->domains);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    g_ptr_array_add (arr, v);
+  g_ptr_array_sort (arr, by_name);
+  return arr;
+}
+
+gboolean
+domain_is_active (DomainObj *dom)
+{
+  return dom->id >= 0;
+}
+
+gboolean
+domain_matches_filter (DomainObj *dom, guint flags)
+{
+  gboolean active = domain_is_active (dom);
+  if ((flags & (LIST_DOMAINS_ACTIVE | LIST_DOMAINS_INACTIVE))
+      && !((flags & LIST_DOMAINS_ACTIVE && active) || (flags & LIST_DOMAINS_INACTIVE && !active)))
+    return FALSE;
+  if ((flags & (LIST_DOMAINS_PERSISTENT | LIST_DOMAINS_TRANSIENT))
+      && !((flags & LIST_DOMAINS_PERSISTENT && dom->persistent)
+           || (flags & LIST_DOMAINS_TRANSIENT && !dom->persistent)))
+    return FALSE;
+  if (flags & (LIST_DOMAINS_RUNNING | LIST_DOMAINS_PAUSED | LIST_DOMAINS_SHUTOFF | LIST_DOMAINS_OTHER))
+    {
+      gboolean running = dom->state == DOMAIN_STATE_RUNNING;
+      gboolean paused = dom->state == DOMAIN_STATE_PAUSED;
+      gboolean shutoff = dom->state == DOMAIN_STATE_SHUTOFF;
+      gboolean other = !running && !paused && !shutoff;
+      if (!((flags & LIST_DOMAINS_RUNNING && running) || (flags & LIST_DOMAINS_PAUSED && paused)
+            || (flags & LIST_DOMAINS_SHUTOFF && shutoff) || (flags & LIST_DOMAINS_OTHER && other)))
+        return FALSE;
+    }
+  /* Oriel keeps no managed save images, snapshots or checkpoints. */
+  if ((flags & (LIST_DOMAINS_MANAGEDSAVE | LIST_DOMAINS_NO_MANAGEDSAVE))
+      && !(flags & LIST_DOMAINS_NO_MANAGEDSAVE))
+    return FALSE;
+  if ((flags & (LIST_DOMAINS_AUTOSTART | LIST_DOMAINS_NO_AUTOSTART))
+      && !((flags & LIST_DOMAINS_AUTOSTART && dom->autostart)
+           || (flags & LIST_DOMAINS_NO_AUTOSTART && !dom->autostart)))
+    return FALSE;
+  if ((flags & (LIST_DOMAINS_HAS_SNAPSHOT | LIST_DOMAINS_NO_SNAPSHOT))
+      && !(flags & LIST_DOMAINS_NO_SNAPSHOT))
+    return FALSE;
+  if ((flags & (LIST_DOMAINS_HAS_CHECKPOINT | LIST_DOMAINS_NO_CHECKPOINT))
+      && !(flags & LIST_DOMAINS_NO_CHECKPOINT))
+    return FALSE;
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- */
+/* events */
+
+typedef struct {
+  DomainObj *dom;
+  int event;
+  int detail;
+} LifecycleBody;
+
+static void
+put_domain (GByteArray *b, DomainObj *dom)
+{
+  xdr_put_string (b, dom->def->name);
+  xdr_put_fixed_opaque (b, dom->def->uuid, 16);
+  xdr_put_i32 (b, dom->id);
+}
+
+static void
+lifecycle_body (GByteArray *b, gpointer data)
+{
+  LifecycleBody *lb = data;
+  put_domain (b, lb->dom);
+  xdr_put_i32 (b, lb->event);
+  xdr_put_i32 (b, lb->detail);
+}
+
+void
+domain_emit_lifecycle (DomainObj *dom, int event, int detail)
+{
+  LifecycleBody lb = { dom, event, detail };
+  g_debug ("domain %s: lifecycle event %d detail %d", dom->def->name, event, detail);
+  rpc_server_emit_domain_event (dom->daemon->server, DOMAIN_EVENT_ID_LIFECYCLE,
+                                PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, dom->def->uuid,
+                                lifecycle_body, &lb);
+}
+
+static void
+reboot_body (GByteArray *b, gpointer data)
+{
+  put_domain (b, data);
+}
+
+/* ---------------------------------------------------------------- */
+/* persistence */
+
+static char *
+config_path (Daemon *d, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, ".xml", NULL);
+  return g_build_filename (d->paths.config_dir, file, NULL);
+}
+
+static char *
+autostart_path (Daemon *d, const char *name)
+{
+  return g_build_filename (d->paths.config_dir, "autostart", name, NULL);
+}
+
+static char *
+run_dir (DomainObj *dom)
+{
+  char uuid[37];
+  domain_uuid_format (dom->def->uuid, uuid);
+  return g_build_filename (dom->daemon->paths.state_dir, uuid, NULL);
+}
+
+static char *
+run_file (DomainObj *dom, const char *name)
+{
+  g_autofree char *dir = run_dir (dom);
+  return g_build_filename (dir, name, NULL);
+}
+
+static gboolean
+save_config (DomainObj *dom, GError **error)
+{
+  g_autofree char *path = config_path (dom->daemon, dom->def->name);
+  g_autofree char *xml = domain_def_format (dom->def, DOMAIN_FORMAT_INACTIVE, -1);
+  if (g_mkdir_with_parents (dom->daemon->paths.config_dir, 0755) < 0)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot create %s: %s"),
+                   dom->daemon->paths.config_dir, g_strerror (errno));
+      return FALSE;
+    }
+  /* g_file_set_contents writes a temporary file and renames it. */
+  g_autoptr (GError) e = NULL;
+  if (!g_file_set_contents_full (path, xml, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot save domain configuration: %s"),
+                   e->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+save_live_state (DomainObj *dom)
+{
+  g_autofree char *xml = domain_def_format (dom->live, DOMAIN_FORMAT_LIVE, dom->id);
+  g_autofree char *live = run_file (dom, "live.xml");
+  g_autofree char *pid = run_file (dom, "pid");
+  g_autofree char *pidtext = g_strdup_printf ("%d\n", (int) vmm_process_pid (dom->vmm));
+  g_autoptr (GError) e = NULL;
+  if (!g_file_set_contents_full (live, xml, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)
+      || !g_file_set_contents_full (pid, pidtext, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e))
+    g_warning ("domain %s: cannot record runtime state: %s", dom->def->name, e->message);
+}
+
+static void
+remove_run_dir (DomainObj *dom)
+{
+  g_autofree char *dir = run_dir (dom);
+  const char *files[] = { "live.xml", "pid", "vmm.conf", "ctl", "vmm.log" };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, files[i], NULL);
+      g_unlink (p);
+    }
+  g_rmdir (dir);
+}
+
+/* ---------------------------------------------------------------- */
+/* state changes */
+
+static void
+set_state (DomainObj *dom, DomainState state, int reason)
+{
+  dom->state = state;
+  dom->reason = reason;
+}
+
+static void
+finish_waiters (DomainObj *dom, const GError *error)
+{
+  GList *waiters = dom->waiters;
+  dom->waiters = NULL;
+  for (GList *l = waiters; l; l = l->next)
+    {
+      Waiter *w = l->data;
+      w->done (dom, error, w->data);
+      g_free (w);
+    }
+  g_list_free (waiters);
+}
+
+static void
+became_inactive (DomainObj *dom, int reason, int event_detail)
+{
+  Daemon *d = dom->daemon;
+  if (dom->vmm)
+    {
+      vmm_process_free (dom->vmm);
+      dom->vmm = NULL;
+    }
+  set_state (dom, DOMAIN_STATE_SHUTOFF, reason);
+  domain_emit_lifecycle (dom, EVENT_STOPPED, event_detail);
+  remove_run_dir (dom);
+  dom->id = -1;
+  g_clear_pointer (&dom->live, domain_def_free);
+  dom->stop_requested = dom->shutdown_requested = dom->guest_shutdown = FALSE;
+  finish_waiters (dom, NULL);
+  if (!dom->persistent)
+    g_hash_table_remove (d->domains, dom->def->name);
+}
+
+static void
+vmm_exited (VmmProcess *vmm, int status, gpointer user)
+{
+  DomainObj *dom = user;
+  if (dom->starting)
+    {
+      /* A start that failed after the process came up; cleaned by start. */
+      return;
+    }
+  gboolean clean = status == -1 ? (dom->guest_shutdown || dom->shutdown_requested)
+                                : (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  if (dom->stop_requested)
+    became_inactive (dom, SHUTOFF_DESTROYED, STOPPED_DESTROYED);
+  else if (clean && (dom->guest_shutdown || dom->shutdown_requested || status != -1))
+    {
+      domain_emit_lifecycle (dom, EVENT_SHUTDOWN, SHUTDOWN_FINISHED);
+      became_inactive (dom, SHUTOFF_SHUTDOWN, STOPPED_SHUTDOWN);
+    }
+  else
+    {
+      if (status != -1)
+        g_message ("domain %s: oriel-vmm %d died unexpectedly (wait status 0x%x)",
+                   dom->def->name, (int) vmm_process_pid (vmm), status);
+      else
+        g_message ("domain %s: oriel-vmm %d died unexpectedly", dom->def->name, (int) vmm_process_pid (vmm));
+      became_inactive (dom, SHUTOFF_CRASHED, STOPPED_CRASHED);
+    }
+}
+
+static void
+note_paused (DomainObj *dom, gboolean paused)
+{
+  if (!domain_is_active (dom))
+    return;
+  if (paused && dom->state != DOMAIN_STATE_PAUSED)
+    {
+      set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
+      domain_emit_lifecycle (dom, EVENT_SUSPENDED, SUSPENDED_PAUSED);
+    }
+  else if (!paused && dom->state == DOMAIN_STATE_PAUSED)
+    {
+      set_state (dom, DOMAIN_STATE_RUNNING, RUNNING_UNPAUSED);
+      domain_emit_lifecycle (dom, EVENT_RESUMED, RESUMED_UNPAUSED);
+    }
+}
+
+static void
+vmm_event (VmmProcess *vmm, const char *name, JsonObject *data, gpointer user)
+{
+  DomainObj *dom = user;
+  g_debug ("domain %s: VMM event %s", dom->def->name, name);
+  if (dom->starting)
+    return;
+  if (g_str_equal (name, "STOP"))
+    note_paused (dom, TRUE);
+  else if (g_str_equal (name, "RESUME"))
+    note_paused (dom, FALSE);
+  else if (g_str_equal (name, "SHUTDOWN"))
+    {
+      const char *reason = data ? json_object_get_string_member_with_default (data, "reason", "") : "";
+      if (g_str_equal (reason, "host-quit") && !dom->stop_requested)
+        dom->shutdown_requested = TRUE;
+      else
+        dom->guest_shutdown = TRUE;
+      if (dom->state == DOMAIN_STATE_RUNNING || dom->state == DOMAIN_STATE_PAUSED)
+        set_state (dom, DOMAIN_STATE_SHUTDOWN, 1);
+    }
+  else if (g_str_equal (name, "RESET"))
+    rpc_server_emit_domain_event (dom->daemon->server, DOMAIN_EVENT_ID_REBOOT,
+                                  PROC_DOMAIN_EVENT_CALLBACK_REBOOT, dom->def->uuid,
+                                  reboot_body, dom);
+}
+
+static const VmmCallbacks vmm_callbacks = {
+  .event = vmm_event,
+  .exited = vmm_exited,
+};
+
+/* ---------------------------------------------------------------- */
+/* define / undefine */
+
+DomainObj *
+domain_define (Daemon *d, const char *xml, GError **error)
+{
+  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  if (!def)
+    return NULL;
+  DomainObj *by_uuid = domain_lookup_uuid (d, def->uuid);
+  DomainObj *dom = domain_lookup_name (d, def->name);
+  char uuid[37];
+  if (dom && memcmp (dom->def->uuid, def->uuid, 16) != 0)
+    {
+      domain_uuid_format (dom->def->uuid, uuid);
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
+                   _("domain '%s' is already defined with uuid %s"), def->name, uuid);
+      return NULL;
+    }
+  if (!dom && by_uuid)
+    {
+      domain_uuid_format (def->uuid, uuid);
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
+                   _("domain '%s' already exists with uuid %s"), by_uuid->def->name, uuid);
+      return NULL;
+    }
+  gboolean added = !dom || !dom->persistent;
+  if (!dom)
+    {
+      dom = g_new0 (DomainObj, 1);
+      dom->daemon = d;
+      dom->id = -1;
+      dom->state = DOMAIN_STATE_SHUTOFF;
+      dom->reason = SHUTOFF_UNKNOWN;
+      dom->def = g_steal_pointer (&def);
+      g_hash_table_insert (d->domains, dom->def->name, dom);
+    }
+  else
+    {
+      /* Same name and uuid: the new definition replaces the old one; a
+       * running VM keeps its live configuration until it stops. */
+      g_hash_table_steal (d->domains, dom->def->name);
+      domain_def_free (dom->def);
+      dom->def = g_steal_pointer (&def);
+      g_hash_table_insert (d->domains, dom->def->name, dom);
+    }
+  gboolean was_persistent = dom->persistent;
+  dom->persistent = TRUE;
+  if (!save_config (dom, error))
+    {
+      dom->persistent = was_persistent;
+      if (!was_persistent && !domain_is_active (dom))
+        g_hash_table_remove (d->domains, dom->def->name);
+      return NULL;
+    }
+  domain_emit_lifecycle (dom, EVENT_DEFINED, added ? DEFINED_ADDED : DEFINED_UPDATED);
+  return dom;
+}
+
+gboolean
+domain_undefine (DomainObj *dom, GError **error)
+{
+  Daemon *d = dom->daemon;
+  if (!dom->persistent)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: cannot undefine transient domain"));
+      return FALSE;
+    }
+  g_autofree char *path = config_path (d, dom->def->name);
+  if (g_unlink (path) < 0 && errno != ENOENT)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot remove %s: %s"),
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  g_autofree char *ap = autostart_path (d, dom->def->name);
+  g_unlink (ap);
+  dom->autostart = FALSE;
+  dom->persistent = FALSE;
+  domain_emit_lifecycle (dom, EVENT_UNDEFINED, UNDEFINED_REMOVED);
+  if (!domain_is_active (dom) && !dom->starting)
+    g_hash_table_remove (d->domains, dom->def->name);
+  return TRUE;
+}
+
+gboolean
+domain_set_autostart (DomainObj *dom, gboolean autostart, GError **error)
+{
+  if (!dom->persistent)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: cannot set autostart for transient domain"));
+      return FALSE;
+    }
+  g_autofree char *path = autostart_path (dom->daemon, dom->def->name);
+  if (autostart)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+      g_mkdir_with_parents (dir, 0755);
+      g_autoptr (GError) e = NULL;
+      if (!g_file_set_contents (path, "", 0, &e))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, "%s", e->message);
+          return FALSE;
+        }
+    }
+  else if (g_unlink (path) < 0 && errno != ENOENT)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot remove %s: %s"),
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  dom->autostart = autostart;
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- */
+/* start */
+
+typedef struct {
+  DomainObj *dom;
+  guint flags;
+  DomainDoneFn done;
+  gpointer data;
+  VmmProcess *vmm;
+} StartJob;
+
+static void
+start_failed (StartJob *job, const GError *error)
+{
+  DomainObj *dom = job->dom;
+  dom->starting = FALSE;
+  if (job->vmm)
+    {
+      /* Kill what did come up; its exit is no longer of interest. */
+      vmm_process_kill (job->vmm, SIGKILL);
+      vmm_process_free (job->vmm);
+    }
+  dom->vmm = NULL;
+  remove_run_dir (dom);
+  g_clear_pointer (&dom->live, domain_def_free);
+  dom->id = -1;
+  set_state (dom, DOMAIN_STATE_SHUTOFF, SHUTOFF_FAILED);
+  job->done (dom, error, job->data);
+  if (!dom->persistent)
+    g_hash_table_remove (dom->daemon->domains, dom->def->name);
+  g_free (job);
+}
+
+static void
+start_complete (StartJob *job)
+{
+  DomainObj *dom = job->dom;
+  dom->starting = FALSE;
+  dom->vmm = job->vmm;
+  dom->id = dom->daemon->next_id++;
+  set_state (dom, DOMAIN_STATE_RUNNING, RUNNING_BOOTED);
+  save_live_state (dom);
+  domain_emit_lifecycle (dom, EVENT_STARTED, STARTED_BOOTED);
+  if (job->flags & CREATE_PAUSED)
+    {
+      set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
+      domain_emit_lifecycle (dom, EVENT_SUSPENDED, SUSPENDED_PAUSED);
+    }
+  job->done (dom, NULL, job->data);
+  g_free (job);
+}
+
+static void
+start_paused_done (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  StartJob *job = data;
+  if (error)
+    start_failed (job, error);
+  else
+    start_complete (job);
+}
+
+static void
+start_chardev_done (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  StartJob *job = data;
+  if (error)
+    {
+      start_failed (job, error);
+      return;
+    }
+  if (result && JSON_NODE_HOLDS_ARRAY (result))
+    {
+      JsonArray *arr = json_node_get_array (result);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        {
+          JsonObject *o = json_array_get_object_element (arr, i);
+          if (!o)
+            continue;
+          const char *label = json_object_get_string_member_with_default (o, "label", "");
+          const char *file = json_object_get_string_member_with_default (o, "filename", NULL);
+          if (g_str_equal (label, "serial0") && file)
+            {
+              g_free (job->dom->live->live_pty);
+              job->dom->live->live_pty = g_strdup (file);
+            }
+        }
+    }
+  if (job->flags & CREATE_PAUSED)
+    vmm_process_command (job->vmm, "stop", start_paused_done, job);
+  else
+    start_complete (job);
+}
+
+static void
+start_ready (VmmProcess *vmm, const GError *error, gpointer data)
+{
+  StartJob *job = data;
+  job->vmm = vmm;
+  if (error)
+    {
+      start_failed (job, error);
+      return;
+    }
+  if (job->dom->live->has_serial)
+    vmm_process_command (vmm, "query-chardev", start_chardev_done, job);
+  else
+    start_chardev_done (vmm, NULL, NULL, job);
+}
+
+static GHashTable *
+taken_vnc_ports (Daemon *d)
+{
+  GHashTable *taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->domains);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      DomainObj *o = v;
+      if (o->live && o->live->live_vnc_port > 0)
+        g_hash_table_add (taken, GINT_TO_POINTER (o->live->live_vnc_port));
+    }
+  return taken;
+}
+
+void
+domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  if (domain_is_active (dom) || dom->starting)
+    {
+      error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                           _("Requested operation is not valid: domain is already running"));
+      done (dom, error, data);
+      return;
+    }
+  Daemon *d = dom->daemon;
+  dom->live = domain_def_copy (dom->def);
+  if (dom->live->has_vnc)
+    {
+      if (dom->live->vnc_port > 0)
+        dom->live->live_vnc_port = dom->live->vnc_port;
+      else
+        {
+          g_autoptr (GHashTable) taken = taken_vnc_ports (d);
+          dom->live->live_vnc_port = vmm_config_pick_vnc_port (taken);
+        }
+    }
+  g_autofree char *dir = run_dir (dom);
+  g_autofree char *conf_path = run_file (dom, "vmm.conf");
+  g_autofree char *ctl_path = run_file (dom, "ctl");
+  g_autofree char *log_path = run_file (dom, "vmm.log");
+  g_autofree char *conf = vmm_config_build (dom->live, ctl_path, &error);
+  StartJob *job = g_new0 (StartJob, 1);
+  job->dom = dom;
+  job->flags = flags;
+  job->done = done;
+  job->data = data;
+  dom->starting = TRUE;
+  if (!conf)
+    {
+      start_failed (job, error);
+      return;
+    }
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      error = g_error_new (VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot create %s: %s"), dir, g_strerror (errno));
+      start_failed (job, error);
+      return;
+    }
+  if (!g_file_set_contents_full (conf_path, conf, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    {
+      start_failed (job, error);
+      return;
+    }
+  g_debug ("domain %s: starting %s --config %s", dom->def->name, d->paths.vmm_path, conf_path);
+  vmm_process_spawn (d->paths.vmm_path, conf_path, ctl_path, log_path, &vmm_callbacks, dom,
+                     start_ready, job);
+}
+
+DomainObj *
+domain_create_transient (Daemon *d, const char *xml, guint flags,
+                         DomainDoneFn done, gpointer data, GError **error)
+{
+  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  if (!def)
+    return NULL;
+  DomainObj *dom = domain_lookup_name (d, def->name);
+  if (!dom)
+    dom = domain_lookup_uuid (d, def->uuid);
+  if (dom)
+    {
+      if (domain_is_active (dom) || dom->starting || memcmp (dom->def->uuid, def->uuid, 16) != 0
+          || !g_str_equal (dom->def->name, def->name))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
+                       _("domain '%s' already exists"), dom->def->name);
+          return NULL;
+        }
+      /* An inactive persistent domain boots with the given definition. */
+      domain_start (dom, flags, done, data);
+      return dom;
+    }
+  dom = g_new0 (DomainObj, 1);
+  dom->daemon = d;
+  dom->id = -1;
+  dom->state = DOMAIN_STATE_SHUTOFF;
+  dom->def = g_steal_pointer (&def);
+  g_hash_table_insert (d->domains, dom->def->name, dom);
+  domain_start (dom, flags, done, data);
+  return dom;
+}
+
+/* ---------------------------------------------------------------- */
+/* stop, pause, reset */
+
+static gboolean
+check_active (DomainObj *dom, GError **error)
+{
+  if (!domain_is_active (dom) || !dom->vmm)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: domain is not running"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  char *name;
+  Daemon *d;
+  guint timer;
+} KillTimer;
+
+static gboolean
+destroy_timeout (gpointer data)
+{
+  KillTimer *kt = data;
+  DomainObj *dom = domain_lookup_name (kt->d, kt->name);
+  if (dom && dom->vmm && dom->stop_requested)
+    {
+      g_message ("domain %s: oriel-vmm ignored quit; killing it", kt->name);
+      vmm_process_kill (dom->vmm, SIGKILL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kill_timer_free (gpointer data)
+{
+  KillTimer *kt = data;
+  g_free (kt->name);
+  g_free (kt);
+}
+
+void
+domain_destroy (DomainObj *dom, DomainDoneFn done, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!check_active (dom, &error))
+    {
+      done (dom, error, data);
+      return;
+    }
+  Waiter *w = g_new0 (Waiter, 1);
+  w->done = done;
+  w->data = data;
+  dom->waiters = g_list_append (dom->waiters, w);
+  if (dom->stop_requested)
+    return;
+  dom->stop_requested = TRUE;
+  vmm_process_command (dom->vmm, "quit", NULL, NULL);
+  KillTimer *kt = g_new0 (KillTimer, 1);
+  kt->name = g_strdup (dom->def->name);
+  kt->d = dom->daemon;
+  g_timeout_add_full (G_PRIORITY_DEFAULT, DESTROY_GRACE_MS, destroy_timeout, kt, kill_timer_free);
+}
+
+gboolean
+domain_shutdown (DomainObj *dom, GError **error)
+{
+  if (!check_active (dom, error))
+    return FALSE;
+  dom->shutdown_requested = TRUE;
+  vmm_process_command (dom->vmm, "system_powerdown", NULL, NULL);
+  return TRUE;
+}
+
+gboolean
+domain_reboot (DomainObj *dom, GError **error)
+{
+  if (!check_active (dom, error))
+    return FALSE;
+  vmm_process_command (dom->vmm, "system_reset", NULL, NULL);
+  return TRUE;
+}
+
+gboolean
+domain_reset (DomainObj *dom, GError **error)
+{
+  return domain_reboot (dom, error);
+}
+
+typedef struct {
+  char *name;
+  Daemon *d;
+  gboolean pause;
+  DomainDoneFn done;
+  gpointer data;
+} PauseJob;
+
+static void
+pause_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  PauseJob *job = data;
+  DomainObj *dom = domain_lookup_name (job->d, job->name);
+  if (dom && !error)
+    note_paused (dom, job->pause);
+  job->done (dom, error, job->data);
+  g_free (job->name);
+  g_free (job);
+}
+
+static void
+pause_or_resume (DomainObj *dom, gboolean pause, DomainDoneFn done, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!check_active (dom, &error))
+    {
+      done (dom, error, data);
+      return;
+    }
+  if (!pause && dom->state != DOMAIN_STATE_PAUSED)
+    {
+      error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                           _("Requested operation is not valid: domain is not paused"));
+      done (dom, error, data);
+      return;
+    }
+  PauseJob *job = g_new0 (PauseJob, 1);
+  job->name = g_strdup (dom->def->name);
+  job->d = dom->daemon;
+  job->pause = pause;
+  job->done = done;
+  job->data = data;
+  vmm_process_command (dom->vmm, pause ? "stop" : "cont", pause_reply, job);
+}
+
+void
+domain_suspend (DomainObj *dom, DomainDoneFn done, gpointer data)
+{
+  pause_or_resume (dom, TRUE, done, data);
+}
+
+void
+domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data)
+{
+  pause_or_resume (dom, FALSE, done, data);
+}
+
+char *
+domain_get_xml (DomainObj *dom, gboolean inactive)
+{
+  if (domain_is_active (dom) && dom->live && !inactive)
+    return domain_def_format (dom->live, DOMAIN_FORMAT_LIVE, dom->id);
+  return domain_def_format (dom->def, DOMAIN_FORMAT_INACTIVE, -1);
+}
+
+/* ---------------------------------------------------------------- */
+/* loading */
+
+static void
+load_persistent (Daemon *d)
+{
+  g_autoptr (GDir) dir = g_dir_open (d->paths.config_dir, 0, NULL);
+  if (!dir)
+    return;
+  const char *name;
+  while ((name = g_dir_read_name (dir)))
+    {
+      if (!g_str_has_suffix (name, ".xml"))
+        continue;
+      g_autofree char *path = g_build_filename (d->paths.config_dir, name, NULL);
+      g_autofree char *xml = NULL;
+      gsize len;
+      g_autoptr (GError) error = NULL;
+      if (!g_file_get_contents (path, &xml, &len, &error))
+        {
+          g_warning ("%s", error->message);
+          continue;
+        }
+      DomainDef *def = domain_def_parse (xml, len, DOMAIN_PARSE_DEFAULT, &error);
+      if (!def)
+        {
+          g_warning ("ignoring %s: %s", path, error->message);
+          continue;
+        }
+      if (domain_lookup_name (d, def->name) || domain_lookup_uuid (d, def->uuid))
+        {
+          g_warning ("ignoring %s: duplicate domain name or uuid", path);
+          domain_def_free (def);
+          continue;
+        }
+      DomainObj *dom = g_new0 (DomainObj, 1);
+      dom->daemon = d;
+      dom->def = def;
+      dom->id = -1;
+      dom->state = DOMAIN_STATE_SHUTOFF;
+      dom->persistent = TRUE;
+      g_autofree char *ap = autostart_path (d, def->name);
+      dom->autostart = g_file_test (ap, G_FILE_TEST_EXISTS);
+      g_hash_table_insert (d->domains, def->name, dom);
+    }
+}
+
+static int
+parse_live_id (const char *xml)
+{
+  const char *p = strstr (xml, " id='");
+  const char *end = strchr (xml, '>');
+  if (!p || !end || p > end)
+    return -1;
+  return atoi (p + 5);
+}
+
+static void
+adopt_status_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  Daemon *d = ((gpointer *) data)[0];
+  g_autofree char *name = ((gpointer *) data)[1];
+  g_free (data);
+  DomainObj *dom = domain_lookup_name (d, name);
+  if (!dom || error || !result || !JSON_NODE_HOLDS_OBJECT (result))
+    return;
+  const char *st = json_object_get_string_member_with_default (json_node_get_object (result), "status", "");
+  if (g_str_equal (st, "paused"))
+    set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
+}
+
+static void
+adopt_running (Daemon *d)
+{
+  g_autoptr (GDir) dir = g_dir_open (d->paths.state_dir, 0, NULL);
+  if (!dir)
+    return;
+  const char *entry;
+  while ((entry = g_dir_read_name (dir)))
+    {
+      guint8 uuid[16];
+      if (!domain_uuid_parse (entry, uuid))
+        continue;
+      g_autofree char *base = g_build_filename (d->paths.state_dir, entry, NULL);
+      g_autofree char *live_path = g_build_filename (base, "live.xml", NULL);
+      g_autofree char *pid_path = g_build_filename (base, "pid", NULL);
+      g_autofree char *ctl_path = g_build_filename (base, "ctl", NULL);
+      g_autofree char *xml = NULL, *pidtext = NULL;
+      gsize len;
+      g_autoptr (GError) error = NULL;
+      DomainDef *live = NULL;
+      VmmProcess *vmm = NULL;
+      if (g_file_get_contents (live_path, &xml, &len, NULL)
+          && g_file_get_contents (pid_path, &pidtext, NULL, NULL)
+          && (live = domain_def_parse (xml, len, DOMAIN_PARSE_LIVE, &error)))
+        {
+          DomainObj *dom = domain_lookup_uuid (d, live->uuid);
+          if (!dom)
+            {
+              dom = g_new0 (DomainObj, 1);
+              dom->daemon = d;
+              dom->def = domain_def_copy (live);
+              dom->state = DOMAIN_STATE_SHUTOFF;
+              dom->id = -1;
+              g_hash_table_insert (d->domains, dom->def->name, dom);
+            }
+          vmm = vmm_process_adopt ((pid_t) atoi (pidtext), ctl_path, &vmm_callbacks, dom, &error);
+          if (vmm)
+            {
+              dom->vmm = vmm;
+              dom->live = live;
+              dom->id = parse_live_id (xml);
+              if (dom->id < 0)
+                dom->id = d->next_id++;
+              d->next_id = MAX (d->next_id, dom->id + 1);
+              set_state (dom, DOMAIN_STATE_RUNNING, RUNNING_BOOTED);
+              gpointer *ctx = g_new0 (gpointer, 2);
+              ctx[0] = d;
+              ctx[1] = g_strdup (dom->def->name);
+              vmm_process_command (vmm, "query-status", adopt_status_reply, ctx);
+              g_message ("domain %s: re-adopted running oriel-vmm %d", dom->def->name, atoi (pidtext));
+              continue;
+            }
+          g_message ("domain %s: its oriel-vmm is gone (%s)", live->name, error->message);
+          domain_def_free (live);
+          if (!dom->persistent)
+            g_hash_table_remove (d->domains, dom->def->name);
+          else
+            set_state (dom, DOMAIN_STATE_SHUTOFF, SHUTOFF_UNKNOWN);
+        }
+      /* Leftovers of a VM that is no longer running. */
+      const char *files[] = { "live.xml", "pid", "vmm.conf", "ctl", "vmm.log" };
+      for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+        {
+          g_autofree char *p = g_build_filename (base, files[i], NULL);
+          g_unlink (p);
+        }
+      g_rmdir (base);
+    }
+}
+
+static void
+autostart_done (DomainObj *dom, const GError *error, gpointer data)
+{
+  g_autofree char *name = data;
+  if (error)
+    g_warning ("autostart of domain %s failed: %s", name, error->message);
+  else
+    g_message ("domain %s: autostarted", name);
+}
+
+void
+domain_driver_load (Daemon *d)
+{
+  g_mkdir_with_parents (d->paths.state_dir, 0700);
+  load_persistent (d);
+  adopt_running (d);
+  g_autoptr (GPtrArray) all = domain_list (d);
+  for (guint i = 0; i < all->len; i++)
+    {
+      DomainObj *dom = all->pdata[i];
+      if (dom->autostart && !domain_is_active (dom))
+        domain_start (dom, 0, autostart_done, g_strdup (dom->def->name));
+    }
+}

@@ -1,0 +1,66 @@
+/* Domains: the registry of defined and running domains, their persistent
+ * configuration, lifecycle operations driving one oriel-vmm per running
+ * domain, and lifecycle events. */
+#pragma once
+
+#include "daemon.h"
+#include "domain-def.h"
+#include "rpc-protocol.h"
+
+typedef struct VmmProcess VmmProcess;
+
+struct DomainObj {
+  Daemon *daemon;
+  DomainDef *def;        /* persistent (or transient) configuration */
+  DomainDef *live;       /* while active: what the VMM really runs */
+  gboolean persistent;
+  gboolean autostart;
+  int id;                /* -1 when inactive */
+  DomainState state;
+  int reason;
+  VmmProcess *vmm;
+  gboolean starting;
+  gboolean stop_requested;  /* destroy: exit is expected */
+  gboolean shutdown_requested;
+  gboolean guest_shutdown;  /* VMM reported a guest power-off */
+  GList *waiters;            /* RpcCall* waiting for this domain to stop */
+};
+
+void domain_driver_init (Daemon *d);
+/* Load persistent domains, re-adopt running VMMs, start autostart ones. */
+void domain_driver_load (Daemon *d);
+void domain_driver_shutdown (Daemon *d);
+
+DomainObj *domain_lookup_name (Daemon *d, const char *name);
+DomainObj *domain_lookup_uuid (Daemon *d, const guint8 *uuid);
+DomainObj *domain_lookup_id (Daemon *d, int id);
+/* Sorted by name. */
+GPtrArray *domain_list (Daemon *d);
+gboolean domain_matches_filter (DomainObj *dom, guint flags);
+gboolean domain_is_active (DomainObj *dom);
+
+DomainObj *domain_define (Daemon *d, const char *xml, GError **error);
+gboolean domain_undefine (DomainObj *dom, GError **error);
+gboolean domain_set_autostart (DomainObj *dom, gboolean autostart, GError **error);
+
+typedef void (*DomainDoneFn) (DomainObj *dom, const GError *error, gpointer data);
+/* Asynchronous: done runs when the VMM is up (or failed). */
+void domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data);
+/* Create a transient domain and start it. */
+DomainObj *domain_create_transient (Daemon *d, const char *xml, guint flags,
+                                    DomainDoneFn done, gpointer data, GError **error);
+/* Asynchronous: done runs once the VMM has exited. */
+void domain_destroy (DomainObj *dom, DomainDoneFn done, gpointer data);
+gboolean domain_shutdown (DomainObj *dom, GError **error);
+gboolean domain_reboot (DomainObj *dom, GError **error);
+gboolean domain_reset (DomainObj *dom, GError **error);
+void domain_suspend (DomainObj *dom, DomainDoneFn done, gpointer data);
+void domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data);
+
+/* The XML a client sees: live when active unless inactive is asked for. */
+char *domain_get_xml (DomainObj *dom, gboolean inactive);
+
+void domain_emit_lifecycle (DomainObj *dom, int event, int detail);
+
+/* Errors for lookups. */
+void domain_set_not_found (GError **error, const char *how, const char *what);

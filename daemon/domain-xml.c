@@ -1,0 +1,1008 @@
+/* Parsing and formatting of domain XML.  Every element the parser does not
+ * know is refused with its name, so nothing a user asked for is silently
+ * dropped. */
+#include "domain-def.h"
+#include "virt-error.h"
+
+#include <glib/gi18n.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+static void
+disk_free (gpointer p)
+{
+  DomainDisk *d = p;
+  g_free (d->type); g_free (d->device); g_free (d->driver_type);
+  g_free (d->source); g_free (d->target_dev); g_free (d->target_bus);
+  g_free (d->serial);
+  g_free (d);
+}
+
+static void
+nic_free (gpointer p)
+{
+  DomainNic *n = p;
+  g_free (n->type); g_free (n->source); g_free (n->mac);
+  g_free (n->model); g_free (n->requested_model);
+  g_free (n);
+}
+
+static void
+input_free (gpointer p)
+{
+  DomainInput *i = p;
+  g_free (i->type); g_free (i->bus);
+  g_free (i);
+}
+
+static DomainDef *
+domain_def_new (void)
+{
+  DomainDef *def = g_new0 (DomainDef, 1);
+  def->boot_devs = g_ptr_array_new_with_free_func (g_free);
+  def->disks = g_ptr_array_new_with_free_func (disk_free);
+  def->nics = g_ptr_array_new_with_free_func (nic_free);
+  def->inputs = g_ptr_array_new_with_free_func (input_free);
+  def->controllers_xml = g_ptr_array_new_with_free_func (g_free);
+  def->vnc_port = -1;
+  def->live_vnc_port = -1;
+  return def;
+}
+
+void
+domain_def_free (DomainDef *def)
+{
+  if (!def)
+    return;
+  g_free (def->name); g_free (def->title); g_free (def->description);
+  g_free (def->metadata_xml); g_free (def->arch); g_free (def->machine);
+  g_free (def->loader); g_free (def->kernel); g_free (def->initrd);
+  g_free (def->cmdline); g_ptr_array_unref (def->boot_devs);
+  g_free (def->cpu_xml); g_free (def->clock_offset); g_free (def->clock_xml);
+  g_free (def->pm_xml); g_free (def->on_poweroff); g_free (def->on_reboot);
+  g_free (def->on_crash); g_free (def->emulator);
+  g_ptr_array_unref (def->disks); g_ptr_array_unref (def->nics);
+  g_ptr_array_unref (def->inputs); g_ptr_array_unref (def->controllers_xml);
+  g_free (def->vnc_listen); g_free (def->video_model);
+  g_free (def->balloon_model); g_free (def->live_pty);
+  g_free (def);
+}
+
+void
+domain_uuid_format (const guint8 u[16], char out[37])
+{
+  g_snprintf (out, 37,
+              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+              u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+              u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+gboolean
+domain_uuid_parse (const char *s, guint8 uuid[16])
+{
+  int n = 0;
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '-' || *p == ' ')
+        continue;
+      if (!g_ascii_isxdigit (p[0]) || !g_ascii_isxdigit (p[1]) || n >= 16)
+        return FALSE;
+      uuid[n++] = (g_ascii_xdigit_value (p[0]) << 4) | g_ascii_xdigit_value (p[1]);
+      p++;
+    }
+  return n == 16;
+}
+
+gboolean
+domain_name_is_valid (const char *name)
+{
+  if (!name || !*name || strlen (name) > 200 || name[0] == '.')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || g_ascii_iscntrl (*p))
+      return FALSE;
+  return g_utf8_validate (name, -1, NULL);
+}
+
+char *
+domain_mac_generate (void)
+{
+  return g_strdup_printf ("52:54:00:%02x:%02x:%02x",
+                          g_random_int_range (0, 256),
+                          g_random_int_range (0, 256),
+                          g_random_int_range (0, 256));
+}
+
+/* ---- parsing helpers ---- */
+
+static gboolean
+is_el (xmlNode *n, const char *name)
+{
+  return n->type == XML_ELEMENT_NODE && strcmp ((const char *) n->name, name) == 0;
+}
+
+static char *
+attr (xmlNode *n, const char *name)
+{
+  xmlChar *v = xmlGetProp (n, (const xmlChar *) name);
+  if (!v)
+    return NULL;
+  char *s = g_strdup ((const char *) v);
+  xmlFree (v);
+  return s;
+}
+
+static char *
+text (xmlNode *n)
+{
+  xmlChar *v = xmlNodeGetContent (n);
+  char *s = g_strstrip (g_strdup (v ? (const char *) v : ""));
+  xmlFree (v);
+  return s;
+}
+
+static char *
+node_dump (xmlNode *n)
+{
+  xmlBuffer *buf = xmlBufferCreate ();
+  xmlNodeDump (buf, n->doc, n, 0, 0);
+  char *s = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  return s;
+}
+
+static gboolean
+unsupported (GError **error, const char *what, const char *parent)
+{
+  g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+               _("unsupported configuration: element <%s> in <%s> is not supported by Oriel"),
+               what, parent);
+  return FALSE;
+}
+
+static gboolean
+unsupported_value (GError **error, const char *what, const char *value)
+{
+  g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+               _("unsupported configuration: %s '%s' is not supported by Oriel"),
+               what, value);
+  return FALSE;
+}
+
+static gboolean
+xml_error (GError **error, const char *msg)
+{
+  g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, "%s", msg);
+  return FALSE;
+}
+
+/* Parse a size with libvirt's unit names; result in KiB. */
+static gboolean
+parse_memory (xmlNode *n, guint64 *kib, GError **error)
+{
+  g_autofree char *unit = attr (n, "unit");
+  g_autofree char *val = text (n);
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull (val, &end, 10);
+  if (!*val || *end)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("invalid value '%s' for <%s>"), val, (const char *) n->name);
+      return FALSE;
+    }
+  static const struct { const char *name; guint64 bytes; } units[] = {
+    { "b", 1 }, { "bytes", 1 }, { "KB", 1000 }, { "k", 1024 }, { "KiB", 1024 },
+    { "MB", 1000000 }, { "M", 1 << 20 }, { "MiB", 1 << 20 },
+    { "GB", 1000000000 }, { "G", 1 << 30 }, { "GiB", 1 << 30 },
+    { "TB", 1000000000000ull }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+  };
+  guint64 mult = 1024;
+  if (unit)
+    {
+      mult = 0;
+      for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
+        if (g_ascii_strcasecmp (unit, units[i].name) == 0)
+          mult = units[i].bytes;
+      if (!mult)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("unknown memory unit '%s'"), unit);
+          return FALSE;
+        }
+    }
+  if (v > G_MAXUINT64 / mult)
+    return xml_error (error, _("memory size is too large"));
+  *kib = (v * mult + 1023) / 1024;
+  return TRUE;
+}
+
+static gboolean
+yes (const char *v)
+{
+  return v && (strcmp (v, "yes") == 0 || strcmp (v, "on") == 0);
+}
+
+static gboolean
+parse_os (DomainDef *def, xmlNode *os, GError **error)
+{
+  for (xmlNode *c = os->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "type"))
+        {
+          g_autofree char *t = text (c);
+          if (strcmp (t, "hvm") != 0)
+            return unsupported_value (error, _("OS type"), t);
+          g_free (def->arch); def->arch = attr (c, "arch");
+          g_free (def->machine); def->machine = attr (c, "machine");
+          if (def->arch && strcmp (def->arch, "x86_64") != 0 && strcmp (def->arch, "i686") != 0)
+            return unsupported_value (error, _("architecture"), def->arch);
+        }
+      else if (is_el (c, "loader"))
+        { g_free (def->loader); def->loader = text (c); }
+      else if (is_el (c, "kernel"))
+        { g_free (def->kernel); def->kernel = text (c); }
+      else if (is_el (c, "initrd"))
+        { g_free (def->initrd); def->initrd = text (c); }
+      else if (is_el (c, "cmdline"))
+        { g_free (def->cmdline); def->cmdline = text (c); }
+      else if (is_el (c, "boot"))
+        {
+          char *dev = attr (c, "dev");
+          if (!dev || !(g_str_equal (dev, "hd") || g_str_equal (dev, "cdrom")
+                        || g_str_equal (dev, "network") || g_str_equal (dev, "fd")))
+            {
+              g_autofree char *d = dev;
+              return unsupported_value (error, _("boot device"), d ? d : "");
+            }
+          g_ptr_array_add (def->boot_devs, dev);
+        }
+      else if (is_el (c, "bootmenu"))
+        {
+          g_autofree char *en = attr (c, "enable");
+          def->bootmenu = yes (en);
+        }
+      else if (is_el (c, "smbios") || is_el (c, "bios"))
+        ; /* firmware hints that do not change the platform */
+      else
+        return unsupported (error, (const char *) c->name, "os");
+    }
+  if (!def->arch)
+    def->arch = g_strdup ("x86_64");
+  return TRUE;
+}
+
+static gboolean
+parse_features (DomainDef *def, xmlNode *f, GError **error)
+{
+  def->acpi = def->apic = def->pae = FALSE;
+  for (xmlNode *c = f->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "acpi"))
+        def->acpi = TRUE;
+      else if (is_el (c, "apic"))
+        def->apic = TRUE;
+      else if (is_el (c, "pae"))
+        def->pae = TRUE;
+      else if (is_el (c, "vmport"))
+        {
+          g_autofree char *st = attr (c, "state");
+          if (yes (st))
+            return unsupported_value (error, _("feature"), "vmport");
+        }
+      else
+        return unsupported (error, (const char *) c->name, "features");
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_disk (DomainDef *def, xmlNode *n, GError **error)
+{
+  DomainDisk *d = g_new0 (DomainDisk, 1);
+  g_ptr_array_add (def->disks, d);
+  d->type = attr (n, "type");
+  d->device = attr (n, "device");
+  if (!d->type)
+    d->type = g_strdup ("file");
+  if (!d->device)
+    d->device = g_strdup ("disk");
+  if (!g_str_equal (d->type, "file") && !g_str_equal (d->type, "block"))
+    return unsupported_value (error, _("disk type"), d->type);
+  if (!g_str_equal (d->device, "disk") && !g_str_equal (d->device, "cdrom"))
+    return unsupported_value (error, _("disk device"), d->device);
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "driver"))
+        {
+          g_free (d->driver_type);
+          d->driver_type = attr (c, "type");
+        }
+      else if (is_el (c, "source"))
+        {
+          g_free (d->source);
+          d->source = attr (c, g_str_equal (d->type, "block") ? "dev" : "file");
+        }
+      else if (is_el (c, "target"))
+        {
+          g_free (d->target_dev); d->target_dev = attr (c, "dev");
+          g_free (d->target_bus); d->target_bus = attr (c, "bus");
+        }
+      else if (is_el (c, "readonly"))
+        d->readonly = TRUE;
+      else if (is_el (c, "serial"))
+        { g_free (d->serial); d->serial = text (c); }
+      else if (is_el (c, "boot"))
+        {
+          g_autofree char *o = attr (c, "order");
+          d->boot_order = o ? atoi (o) : 0;
+        }
+      else if (is_el (c, "address") || is_el (c, "alias"))
+        ; /* placement is chosen by the VMM */
+      else
+        return unsupported (error, (const char *) c->name, "disk");
+    }
+  if (!d->target_dev)
+    return xml_error (error, _("missing <target dev=...> in <disk>"));
+  if (!d->driver_type)
+    d->driver_type = g_strdup ("raw");
+  if (!g_str_equal (d->driver_type, "raw") && !g_str_equal (d->driver_type, "qcow2"))
+    return unsupported_value (error, _("disk format"), d->driver_type);
+  if (!d->target_bus)
+    d->target_bus = g_strdup (g_str_has_prefix (d->target_dev, "vd") ? "virtio"
+                              : g_str_has_prefix (d->target_dev, "hd") ? "ide" : "sata");
+  if (!g_str_equal (d->target_bus, "virtio") && !g_str_equal (d->target_bus, "sata")
+      && !g_str_equal (d->target_bus, "ide"))
+    return unsupported_value (error, _("disk bus"), d->target_bus);
+  if (g_str_equal (d->device, "cdrom"))
+    d->readonly = TRUE;
+  else if (!d->source)
+    return xml_error (error, _("missing <source> in <disk>"));
+  return TRUE;
+}
+
+static gboolean
+parse_interface (DomainDef *def, xmlNode *n, GError **error)
+{
+  DomainNic *nic = g_new0 (DomainNic, 1);
+  g_ptr_array_add (def->nics, nic);
+  nic->type = attr (n, "type");
+  if (!nic->type || !(g_str_equal (nic->type, "user") || g_str_equal (nic->type, "network")
+                      || g_str_equal (nic->type, "bridge")))
+    return unsupported_value (error, _("interface type"), nic->type ? nic->type : "");
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "source"))
+        {
+          g_free (nic->source);
+          nic->source = attr (c, g_str_equal (nic->type, "bridge") ? "bridge" : "network");
+        }
+      else if (is_el (c, "mac"))
+        { g_free (nic->mac); nic->mac = attr (c, "address"); }
+      else if (is_el (c, "model"))
+        { g_free (nic->model); nic->model = attr (c, "type"); }
+      else if (is_el (c, "address") || is_el (c, "alias") || is_el (c, "target"))
+        ;
+      else
+        return unsupported (error, (const char *) c->name, "interface");
+    }
+  if (g_str_equal (nic->type, "network") && !nic->source)
+    return xml_error (error, _("missing <source network=...> in <interface type='network'>"));
+  if (g_str_equal (nic->type, "bridge") && !nic->source)
+    return xml_error (error, _("missing <source bridge=...> in <interface type='bridge'>"));
+  if (!nic->model)
+    nic->model = g_strdup ("virtio");
+  if (g_str_equal (nic->model, "e1000e"))
+    {
+      /* No e1000e model exists yet: the closest emulated NIC stands in. */
+      nic->requested_model = nic->model;
+      nic->model = g_strdup ("e1000");
+    }
+  if (!g_str_equal (nic->model, "virtio") && !g_str_equal (nic->model, "e1000"))
+    return unsupported_value (error, _("NIC model"), nic->model);
+  if (nic->mac)
+    {
+      guint8 m[6];
+      if (sscanf (nic->mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx",
+                  &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 || strlen (nic->mac) != 17)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("invalid MAC address '%s'"), nic->mac);
+          return FALSE;
+        }
+      for (char *p = nic->mac; *p; p++)
+        *p = g_ascii_tolower (*p);
+    }
+  else
+    nic->mac = domain_mac_generate ();
+  return TRUE;
+}
+
+static gboolean
+parse_chardev (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **error)
+{
+  g_autofree char *type = attr (n, "type");
+  if (!type || !g_str_equal (type, "pty"))
+    return unsupported_value (error, _("character device type"), type ? type : "");
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "target"))
+        {
+          g_autofree char *tt = attr (c, "type");
+          g_autofree char *port = attr (c, "port");
+          if (is_el (n, "console") && tt && !g_str_equal (tt, "serial"))
+            return unsupported_value (error, _("console target type"), tt);
+          if (port && !g_str_equal (port, "0"))
+            return unsupported_value (error, _("serial port"), port);
+        }
+      else if (is_el (c, "source"))
+        {
+          if (flags & DOMAIN_PARSE_LIVE)
+            {
+              g_free (def->live_pty);
+              def->live_pty = attr (c, "path");
+            }
+        }
+      else if (is_el (c, "alias") || is_el (c, "address"))
+        ;
+      else
+        return unsupported (error, (const char *) c->name, (const char *) n->name);
+    }
+  def->has_serial = TRUE;
+  return TRUE;
+}
+
+static gboolean
+parse_graphics (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **error)
+{
+  g_autofree char *type = attr (n, "type");
+  if (!type || !g_str_equal (type, "vnc"))
+    return unsupported_value (error, _("graphics type"), type ? type : "");
+  if (def->has_vnc)
+    return unsupported_value (error, _("graphics"), _("more than one VNC display"));
+  def->has_vnc = TRUE;
+  g_autofree char *autoport = attr (n, "autoport");
+  g_autofree char *port = attr (n, "port");
+  int p = port ? atoi (port) : -1;
+  if (yes (autoport) || p <= 0)
+    {
+      def->vnc_port = -1;
+      if ((flags & DOMAIN_PARSE_LIVE) && p > 0)
+        def->live_vnc_port = p;
+    }
+  else
+    {
+      if (p < 5900 || p > 65535)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("invalid VNC port %d"), p);
+          return FALSE;
+        }
+      def->vnc_port = p;
+      if (flags & DOMAIN_PARSE_LIVE)
+        def->live_vnc_port = p;
+    }
+  def->vnc_listen = attr (n, "listen");
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "listen"))
+        {
+          g_autofree char *lt = attr (c, "type");
+          if (lt && !g_str_equal (lt, "address"))
+            return unsupported_value (error, _("VNC listen type"), lt);
+          char *a = attr (c, "address");
+          if (a)
+            { g_free (def->vnc_listen); def->vnc_listen = a; }
+        }
+      else if (is_el (c, "image") || is_el (c, "alias"))
+        ;
+      else
+        return unsupported (error, (const char *) c->name, "graphics");
+    }
+  if (!def->vnc_listen)
+    def->vnc_listen = g_strdup ("127.0.0.1");
+  return TRUE;
+}
+
+static gboolean
+parse_video (DomainDef *def, xmlNode *n, GError **error)
+{
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "model"))
+        {
+          g_free (def->video_model);
+          def->video_model = attr (c, "type");
+          g_autofree char *vram = attr (c, "vram");
+          def->video_vram = vram ? (guint) g_ascii_strtoull (vram, NULL, 10) : 16384;
+        }
+      else if (is_el (c, "address") || is_el (c, "alias"))
+        ;
+      else
+        return unsupported (error, (const char *) c->name, "video");
+    }
+  if (!def->video_model)
+    def->video_model = g_strdup ("vga");
+  if (!g_str_equal (def->video_model, "vga") && !g_str_equal (def->video_model, "none"))
+    return unsupported_value (error, _("video model"), def->video_model);
+  if (!def->video_vram)
+    def->video_vram = 16384;
+  def->has_video = TRUE;
+  return TRUE;
+}
+
+static gboolean
+parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **error)
+{
+  for (xmlNode *c = devs->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "emulator"))
+        { g_free (def->emulator); def->emulator = text (c); }
+      else if (is_el (c, "disk"))
+        {
+          if (!parse_disk (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "interface"))
+        {
+          if (!parse_interface (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "serial") || is_el (c, "console"))
+        {
+          if (!parse_chardev (def, c, flags, error))
+            return FALSE;
+        }
+      else if (is_el (c, "graphics"))
+        {
+          if (!parse_graphics (def, c, flags, error))
+            return FALSE;
+        }
+      else if (is_el (c, "video"))
+        {
+          if (!parse_video (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "input"))
+        {
+          DomainInput *in = g_new0 (DomainInput, 1);
+          g_ptr_array_add (def->inputs, in);
+          in->type = attr (c, "type");
+          in->bus = attr (c, "bus");
+          if (!in->type || !(g_str_equal (in->type, "tablet") || g_str_equal (in->type, "keyboard")
+                             || g_str_equal (in->type, "mouse")))
+            return unsupported_value (error, _("input type"), in->type ? in->type : "");
+          if (!in->bus)
+            in->bus = g_strdup (g_str_equal (in->type, "tablet") ? "usb" : "ps2");
+          if (!g_str_equal (in->bus, "usb") && !g_str_equal (in->bus, "ps2")
+              && !g_str_equal (in->bus, "virtio"))
+            return unsupported_value (error, _("input bus"), in->bus);
+        }
+      else if (is_el (c, "controller"))
+        {
+          g_autofree char *t = attr (c, "type");
+          if (!t || !(g_str_equal (t, "usb") || g_str_equal (t, "sata") || g_str_equal (t, "ide")
+                      || g_str_equal (t, "pci") || g_str_equal (t, "virtio-serial")))
+            return unsupported_value (error, _("controller type"), t ? t : "");
+          g_ptr_array_add (def->controllers_xml, node_dump (c));
+        }
+      else if (is_el (c, "memballoon"))
+        {
+          def->has_balloon = TRUE;
+          g_free (def->balloon_model);
+          def->balloon_model = attr (c, "model");
+          if (!def->balloon_model)
+            def->balloon_model = g_strdup ("virtio");
+          if (!g_str_equal (def->balloon_model, "virtio") && !g_str_equal (def->balloon_model, "none"))
+            return unsupported_value (error, _("memory balloon model"), def->balloon_model);
+        }
+      else if (is_el (c, "rng"))
+        {
+          g_autofree char *m = attr (c, "model");
+          if (!m || !g_str_equal (m, "virtio"))
+            return unsupported_value (error, _("RNG model"), m ? m : "");
+          def->has_rng = TRUE;
+        }
+      else
+        return unsupported (error, (const char *) c->name, "devices");
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_root (DomainDef *def, xmlNode *root, DomainParseFlags flags, GError **error)
+{
+  if (!is_el (root, "domain"))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("expected root element <domain>, found <%s>"), (const char *) root->name);
+      return FALSE;
+    }
+  g_autofree char *type = attr (root, "type");
+  if (!type)
+    return xml_error (error, _("missing domain type attribute"));
+  if (!g_str_equal (type, "kvm") && !g_str_equal (type, "oriel"))
+    return unsupported_value (error, _("domain type"), type);
+
+  gboolean have_uuid = FALSE, have_vcpu = FALSE, have_os = FALSE;
+  def->acpi = def->apic = FALSE;
+  for (xmlNode *c = root->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_el (c, "name"))
+        { g_free (def->name); def->name = text (c); }
+      else if (is_el (c, "uuid"))
+        {
+          g_autofree char *u = text (c);
+          if (!domain_uuid_parse (u, def->uuid))
+            {
+              g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("malformed UUID '%s'"), u);
+              return FALSE;
+            }
+          have_uuid = TRUE;
+        }
+      else if (is_el (c, "title"))
+        { g_free (def->title); def->title = text (c); }
+      else if (is_el (c, "description"))
+        { g_free (def->description); def->description = text (c); }
+      else if (is_el (c, "metadata"))
+        { g_free (def->metadata_xml); def->metadata_xml = node_dump (c); }
+      else if (is_el (c, "memory") || is_el (c, "maxMemory"))
+        {
+          if (is_el (c, "maxMemory"))
+            return unsupported (error, "maxMemory", "domain");
+          if (!parse_memory (c, &def->memory_kib, error))
+            return FALSE;
+        }
+      else if (is_el (c, "currentMemory"))
+        {
+          if (!parse_memory (c, &def->current_memory_kib, error))
+            return FALSE;
+        }
+      else if (is_el (c, "vcpu"))
+        {
+          g_autofree char *v = text (c);
+          g_autofree char *cur = attr (c, "current");
+          char *end;
+          guint64 n = g_ascii_strtoull (v, &end, 10);
+          if (!*v || *end || n < 1 || n > 64)
+            {
+              g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                           _("invalid vCPU count '%s' (Oriel supports 1 to 64)"), v);
+              return FALSE;
+            }
+          if (cur && strtoul (cur, NULL, 10) != n)
+            return unsupported_value (error, _("vcpu current"), cur);
+          def->vcpus = n;
+          have_vcpu = TRUE;
+        }
+      else if (is_el (c, "os"))
+        {
+          have_os = TRUE;
+          if (!parse_os (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "features"))
+        {
+          if (!parse_features (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "cpu"))
+        { g_free (def->cpu_xml); def->cpu_xml = node_dump (c); }
+      else if (is_el (c, "clock"))
+        {
+          g_free (def->clock_offset);
+          def->clock_offset = attr (c, "offset");
+          if (def->clock_offset && !g_str_equal (def->clock_offset, "utc")
+              && !g_str_equal (def->clock_offset, "localtime"))
+            return unsupported_value (error, _("clock offset"), def->clock_offset);
+          GString *s = g_string_new (NULL);
+          for (xmlNode *t = c->children; t; t = t->next)
+            if (t->type == XML_ELEMENT_NODE)
+              {
+                if (!is_el (t, "timer"))
+                  return unsupported (error, (const char *) t->name, "clock");
+                g_autofree char *d = node_dump (t);
+                g_string_append_printf (s, "    %s\n", d);
+              }
+          g_free (def->clock_xml);
+          def->clock_xml = g_string_free (s, FALSE);
+        }
+      else if (is_el (c, "pm"))
+        { g_free (def->pm_xml); def->pm_xml = node_dump (c); }
+      else if (is_el (c, "on_poweroff"))
+        { g_free (def->on_poweroff); def->on_poweroff = text (c); }
+      else if (is_el (c, "on_reboot"))
+        { g_free (def->on_reboot); def->on_reboot = text (c); }
+      else if (is_el (c, "on_crash"))
+        { g_free (def->on_crash); def->on_crash = text (c); }
+      else if (is_el (c, "devices"))
+        {
+          if (!parse_devices (def, c, flags, error))
+            return FALSE;
+        }
+      else if (is_el (c, "resource") || is_el (c, "seclabel"))
+        ; /* accepted and ignored: no cgroups partition or labels in Oriel */
+      else
+        return unsupported (error, (const char *) c->name, "domain");
+    }
+
+  if (!def->name)
+    return xml_error (error, _("missing <name> in domain XML"));
+  if (!domain_name_is_valid (def->name))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("invalid domain name '%s'"), def->name);
+      return FALSE;
+    }
+  if (!def->memory_kib)
+    return xml_error (error, _("missing or zero <memory> in domain XML"));
+  if (!def->current_memory_kib || def->current_memory_kib > def->memory_kib)
+    def->current_memory_kib = def->memory_kib;
+  if (!have_vcpu)
+    def->vcpus = 1;
+  if (!have_os)
+    return xml_error (error, _("missing <os> in domain XML"));
+  if (!have_uuid)
+    {
+      for (int i = 0; i < 16; i++)
+        def->uuid[i] = g_random_int_range (0, 256);
+      def->uuid[6] = (def->uuid[6] & 0x0f) | 0x40;
+      def->uuid[8] = (def->uuid[8] & 0x3f) | 0x80;
+    }
+  if ((def->initrd || def->cmdline) && !def->kernel)
+    return xml_error (error, _("<initrd> and <cmdline> need <kernel>"));
+  const char *acts[3] = { def->on_poweroff, def->on_reboot, def->on_crash };
+  for (int i = 0; i < 3; i++)
+    if (acts[i] && !g_str_equal (acts[i], "destroy") && !g_str_equal (acts[i], "restart"))
+      return unsupported_value (error, _("lifecycle action"), acts[i]);
+  return TRUE;
+}
+
+static void
+silent_xml_error (void *ctx, const xmlError *e)
+{
+}
+
+DomainDef *
+domain_def_parse (const char *xml, gsize len, DomainParseFlags flags, GError **error)
+{
+  if (len > G_MAXINT)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("domain XML is too large"));
+      return NULL;
+    }
+  xmlSetStructuredErrorFunc (NULL, (xmlStructuredErrorFunc) silent_xml_error);
+  xmlDoc *doc = xmlReadMemory (xml, (int) len, "domain.xml", NULL,
+                               XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+  if (!doc)
+    {
+      const xmlError *e = xmlGetLastError ();
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("XML error: malformed domain XML at line %d: %s"),
+                   e ? e->line : 0, e && e->message ? g_strstrip (g_strdup (e->message)) : "");
+      xmlResetLastError ();
+      return NULL;
+    }
+  xmlNode *root = xmlDocGetRootElement (doc);
+  DomainDef *def = domain_def_new ();
+  gboolean ok = root && parse_root (def, root, flags, error);
+  if (!root)
+    g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("empty domain XML"));
+  xmlFreeDoc (doc);
+  if (!ok)
+    {
+      domain_def_free (def);
+      return NULL;
+    }
+  return def;
+}
+
+/* ---- formatting ---- */
+
+static void
+esc (GString *s, const char *v)
+{
+  g_autofree char *e = g_markup_escape_text (v ? v : "", -1);
+  g_string_append (s, e);
+}
+
+static void
+element (GString *s, const char *indent, const char *name, const char *value)
+{
+  if (!value)
+    return;
+  g_string_append_printf (s, "%s<%s>", indent, name);
+  esc (s, value);
+  g_string_append_printf (s, "</%s>\n", name);
+}
+
+char *
+domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
+{
+  GString *s = g_string_new ("<domain type='kvm'");
+  gboolean live = flags & DOMAIN_FORMAT_LIVE;
+  char uuid[37];
+  domain_uuid_format (def->uuid, uuid);
+  if (id >= 0)
+    g_string_append_printf (s, " id='%d'", id);
+  g_string_append (s, ">\n");
+  element (s, "  ", "name", def->name);
+  element (s, "  ", "uuid", uuid);
+  element (s, "  ", "title", def->title);
+  element (s, "  ", "description", def->description);
+  if (def->metadata_xml)
+    g_string_append_printf (s, "  %s\n", def->metadata_xml);
+  g_string_append_printf (s, "  <memory unit='KiB'>%" G_GUINT64_FORMAT "</memory>\n", def->memory_kib);
+  g_string_append_printf (s, "  <currentMemory unit='KiB'>%" G_GUINT64_FORMAT "</currentMemory>\n",
+                          def->current_memory_kib);
+  g_string_append_printf (s, "  <vcpu placement='static'>%u</vcpu>\n", def->vcpus);
+
+  g_string_append (s, "  <os>\n    <type arch='");
+  esc (s, def->arch ? def->arch : "x86_64");
+  g_string_append (s, "' machine='");
+  esc (s, def->machine ? def->machine : "pc");
+  g_string_append (s, "'>hvm</type>\n");
+  element (s, "    ", "loader", def->loader);
+  element (s, "    ", "kernel", def->kernel);
+  element (s, "    ", "initrd", def->initrd);
+  element (s, "    ", "cmdline", def->cmdline);
+  for (guint i = 0; i < def->boot_devs->len; i++)
+    {
+      g_string_append (s, "    <boot dev='");
+      esc (s, def->boot_devs->pdata[i]);
+      g_string_append (s, "'/>\n");
+    }
+  if (def->bootmenu)
+    g_string_append (s, "    <bootmenu enable='yes'/>\n");
+  g_string_append (s, "  </os>\n");
+
+  if (def->acpi || def->apic || def->pae)
+    {
+      g_string_append (s, "  <features>\n");
+      if (def->acpi) g_string_append (s, "    <acpi/>\n");
+      if (def->apic) g_string_append (s, "    <apic/>\n");
+      if (def->pae) g_string_append (s, "    <pae/>\n");
+      g_string_append (s, "  </features>\n");
+    }
+  if (def->cpu_xml)
+    g_string_append_printf (s, "  %s\n", def->cpu_xml);
+  g_string_append_printf (s, "  <clock offset='%s'", def->clock_offset ? def->clock_offset : "utc");
+  if (def->clock_xml && *def->clock_xml)
+    g_string_append_printf (s, ">\n%s  </clock>\n", def->clock_xml);
+  else
+    g_string_append (s, "/>\n");
+  element (s, "  ", "on_poweroff", def->on_poweroff ? def->on_poweroff : "destroy");
+  element (s, "  ", "on_reboot", def->on_reboot ? def->on_reboot : "restart");
+  element (s, "  ", "on_crash", def->on_crash ? def->on_crash : "destroy");
+  if (def->pm_xml)
+    g_string_append_printf (s, "  %s\n", def->pm_xml);
+
+  g_string_append (s, "  <devices>\n");
+  element (s, "    ", "emulator", def->emulator);
+  for (guint i = 0; i < def->disks->len; i++)
+    {
+      DomainDisk *d = def->disks->pdata[i];
+      g_string_append_printf (s, "    <disk type='%s' device='%s'>\n", d->type, d->device);
+      g_string_append_printf (s, "      <driver name='oriel' type='%s'/>\n", d->driver_type);
+      if (d->source)
+        {
+          g_string_append_printf (s, "      <source %s='", g_str_equal (d->type, "block") ? "dev" : "file");
+          esc (s, d->source);
+          g_string_append (s, "'/>\n");
+        }
+      g_string_append (s, "      <target dev='");
+      esc (s, d->target_dev);
+      g_string_append_printf (s, "' bus='%s'/>\n", d->target_bus);
+      if (d->readonly)
+        g_string_append (s, "      <readonly/>\n");
+      element (s, "      ", "serial", d->serial);
+      if (d->boot_order > 0)
+        g_string_append_printf (s, "      <boot order='%d'/>\n", d->boot_order);
+      g_string_append (s, "    </disk>\n");
+    }
+  for (guint i = 0; i < def->controllers_xml->len; i++)
+    g_string_append_printf (s, "    %s\n", (char *) def->controllers_xml->pdata[i]);
+  for (guint i = 0; i < def->nics->len; i++)
+    {
+      DomainNic *n = def->nics->pdata[i];
+      g_string_append_printf (s, "    <interface type='%s'>\n", n->type);
+      g_string_append_printf (s, "      <mac address='%s'/>\n", n->mac);
+      if (n->source)
+        {
+          g_string_append_printf (s, "      <source %s='", g_str_equal (n->type, "bridge") ? "bridge" : "network");
+          esc (s, n->source);
+          g_string_append (s, "'/>\n");
+        }
+      if (n->requested_model)
+        g_string_append_printf (s, "      <!-- model '%s' was requested; Oriel emulates '%s' in its place -->\n",
+                                n->requested_model, n->model);
+      g_string_append_printf (s, "      <model type='%s'/>\n", n->model);
+      g_string_append (s, "    </interface>\n");
+    }
+  if (def->has_serial)
+    {
+      const char *pty = live ? def->live_pty : NULL;
+      g_string_append (s, "    <serial type='pty'>\n");
+      if (pty)
+        {
+          g_string_append (s, "      <source path='");
+          esc (s, pty);
+          g_string_append (s, "'/>\n");
+        }
+      g_string_append (s, "      <target port='0'/>\n    </serial>\n");
+      g_string_append (s, "    <console type='pty'");
+      if (pty)
+        {
+          g_string_append (s, " tty='");
+          esc (s, pty);
+          g_string_append (s, "'");
+        }
+      g_string_append (s, ">\n");
+      if (pty)
+        {
+          g_string_append (s, "      <source path='");
+          esc (s, pty);
+          g_string_append (s, "'/>\n");
+        }
+      g_string_append (s, "      <target type='serial' port='0'/>\n    </console>\n");
+    }
+  for (guint i = 0; i < def->inputs->len; i++)
+    {
+      DomainInput *in = def->inputs->pdata[i];
+      g_string_append_printf (s, "    <input type='%s' bus='%s'/>\n", in->type, in->bus);
+    }
+  if (def->has_vnc)
+    {
+      int port = def->vnc_port;
+      if (live && def->live_vnc_port > 0)
+        port = def->live_vnc_port;
+      g_string_append_printf (s, "    <graphics type='vnc' port='%d' autoport='%s' listen='",
+                              port, def->vnc_port < 0 ? "yes" : "no");
+      esc (s, def->vnc_listen);
+      g_string_append (s, "'>\n      <listen type='address' address='");
+      esc (s, def->vnc_listen);
+      g_string_append (s, "'/>\n    </graphics>\n");
+    }
+  if (def->has_video)
+    g_string_append_printf (s, "    <video>\n      <model type='%s' vram='%u' heads='1' primary='yes'/>\n    </video>\n",
+                            def->video_model, def->video_vram);
+  if (def->has_balloon)
+    g_string_append_printf (s, "    <memballoon model='%s'/>\n", def->balloon_model);
+  if (def->has_rng)
+    g_string_append (s, "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
+  g_string_append (s, "  </devices>\n</domain>\n");
+  return g_string_free (s, FALSE);
+}
+
+DomainDef *
+domain_def_copy (const DomainDef *def)
+{
+  g_autofree char *xml = domain_def_format (def, DOMAIN_FORMAT_LIVE, -1);
+  g_autoptr (GError) error = NULL;
+  DomainDef *copy = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_LIVE, &error);
+  g_assert_no_error (error);
+  /* The formatted NIC model is the mapped one; keep what was asked for. */
+  for (guint i = 0; i < def->nics->len && i < copy->nics->len; i++)
+    {
+      DomainNic *a = def->nics->pdata[i], *b = copy->nics->pdata[i];
+      if (a->requested_model && !b->requested_model)
+        b->requested_model = g_strdup (a->requested_model);
+    }
+  return copy;
+}

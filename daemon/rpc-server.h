@@ -1,0 +1,85 @@
+/* The RPC server: listening sockets (read-write and read-only), client
+ * connections, packet dispatch, keepalive, deferred replies, event
+ * messages and streams. */
+#pragma once
+
+#include <gio/gio.h>
+#include "rpc-packet.h"
+
+typedef struct RpcServer RpcServer;
+typedef struct RpcClient RpcClient;
+typedef struct RpcCall RpcCall;
+typedef struct RpcStream RpcStream;
+
+/* A procedure handler decodes its args, appends its ret body to ret and
+ * returns TRUE, or sets error and returns FALSE.  A handler that must wait
+ * (VMM start, shutdown) calls rpc_call_defer and later completes it. */
+typedef gboolean (*RpcHandler) (RpcCall *call, XdrReader *args, GByteArray *ret, GError **error);
+
+typedef enum {
+  PROC_FLAG_BEFORE_OPEN = 1 << 0, /* allowed before CONNECT_OPEN */
+  PROC_FLAG_WRITE = 1 << 1,       /* changes state: refused on read-only */
+} RpcProcedureFlags;
+
+typedef struct {
+  int proc;
+  const char *name;
+  guint flags;
+  RpcHandler handler;
+} RpcProcedure;
+
+/* The procedure table lookup (procedures.c). */
+const RpcProcedure *rpc_procedure_lookup (int proc);
+
+RpcServer *rpc_server_new (gpointer daemon);
+void rpc_server_free (RpcServer *server);
+gboolean rpc_server_listen_path (RpcServer *server, const char *path, gboolean readonly, GError **error);
+/* Adopt an already listening socket (systemd socket activation). */
+gboolean rpc_server_listen_fd (RpcServer *server, int fd, GError **error);
+guint rpc_server_client_count (RpcServer *server);
+
+/* Calls */
+gpointer rpc_call_daemon (RpcCall *call);
+RpcClient *rpc_call_client (RpcCall *call);
+const RpcHeader *rpc_call_header (RpcCall *call);
+RpcCall *rpc_call_defer (RpcCall *call);   /* returns a reference */
+/* Completes a deferred call with ret (may be NULL for void) or error. */
+void rpc_call_complete (RpcCall *call, GByteArray *ret, const GError *error);
+void rpc_call_unref (RpcCall *call);
+
+/* Clients */
+RpcClient *rpc_client_ref (RpcClient *client);
+void rpc_client_unref (RpcClient *client);
+gboolean rpc_client_is_readonly (RpcClient *client);
+gboolean rpc_client_is_open (RpcClient *client);
+void rpc_client_set_open (RpcClient *client, gboolean readonly);
+gboolean rpc_client_is_gone (RpcClient *client);
+gsize rpc_client_queued_bytes (RpcClient *client);
+void rpc_client_send (RpcClient *client, GBytes *packet);
+
+/* Domain event callbacks (ids are per connection). */
+int rpc_client_add_domain_callback (RpcClient *client, int event_id, const guint8 *uuid_filter);
+gboolean rpc_client_remove_domain_callback (RpcClient *client, int callback_id);
+int rpc_client_add_other_callback (RpcClient *client);
+gboolean rpc_client_remove_other_callback (RpcClient *client, int callback_id);
+/* body_fn appends the fields after callbackID. */
+typedef void (*RpcEventBodyFn) (GByteArray *b, gpointer data);
+void rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
+                                   const guint8 *uuid, RpcEventBodyFn body_fn, gpointer data);
+
+/* Streams: the server routes STREAM packets by (proc, serial). */
+typedef struct {
+  void (*data) (RpcStream *s, const guint8 *buf, gsize len);
+  void (*finish) (RpcStream *s);      /* client finished or aborted */
+  void (*free) (gpointer user);
+} RpcStreamOps;
+
+RpcStream *rpc_stream_new (RpcCall *call, const RpcStreamOps *ops, gpointer user);
+gpointer rpc_stream_user (RpcStream *s);
+RpcClient *rpc_stream_client (RpcStream *s);
+void rpc_stream_send_data (RpcStream *s, const guint8 *buf, gsize len);
+void rpc_stream_send_eof (RpcStream *s);
+void rpc_stream_send_error (RpcStream *s, int code, const char *message);
+/* Pause/resume the producer when the client's queue is large. */
+gboolean rpc_stream_client_congested (RpcStream *s);
+void rpc_stream_close (RpcStream *s);

@@ -1,0 +1,34 @@
+/* The 'default' directory storage pool and its raw volumes. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+  char *name;
+  char *path;
+  guint8 uuid[16];
+} StoragePool;
+
+typedef struct {
+  char *name;
+  char *path;    /* also the volume key */
+  guint64 capacity;
+  guint64 allocation;
+} StorageVol;
+
+void storage_pool_init (StoragePool *pool, const char *path, const guint8 uuid[16]);
+void storage_pool_clear (StoragePool *pool);
+gboolean storage_pool_ensure (StoragePool *pool, GError **error);
+char *storage_pool_xml (StoragePool *pool);
+gboolean storage_pool_space (StoragePool *pool, guint64 *capacity, guint64 *allocation,
+                             guint64 *available);
+
+/* Sorted by name. */
+GPtrArray *storage_pool_list_vols (StoragePool *pool);
+StorageVol *storage_pool_find_vol (StoragePool *pool, const char *name, GError **error);
+StorageVol *storage_pool_find_vol_by_path (StoragePool *pool, const char *path, GError **error);
+StorageVol *storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error);
+gboolean storage_pool_delete_vol (StoragePool *pool, const char *name, GError **error);
+char *storage_vol_xml (StoragePool *pool, StorageVol *vol);
+void storage_vol_free (StorageVol *vol);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StorageVol, storage_vol_free)
