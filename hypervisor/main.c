@@ -1,2 +1,99 @@
-/* Replaced by the real entry point as the core lands. */
-int main(void) { return 2; }
+/* oriel-vmm: one virtual machine per process.  Parses the options, checks
+ * KVM, builds the PC, serves the control socket and runs until the guest
+ * powers off or the host asks it to stop. */
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#include <glib/gi18n.h>
+
+#include "core/kvm.h"
+#include "core/options.h"
+#include "core/vm_core.h"
+#include "platform/pc.h"
+#include "control/control_server.h"
+#include "chardev/chardev.h"
+
+#ifndef ORIEL_VERSION
+#define ORIEL_VERSION "0.1.0"
+#endif
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_CONFIG = 2,
+    EXIT_KVM = 3,
+};
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+    /* Sockets to vanished clients must fail with EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    int code = EXIT_OK;
+
+    if (!options_parse_args(&o, argc, argv, &error)) {
+        g_printerr("oriel-vmm: %s\n", error->message);
+        g_printerr(_("Try 'oriel-vmm --help'.\n"));
+        code = EXIT_CONFIG;
+        goto out;
+    }
+    if (o.help) {
+        g_autofree char *help = options_help_text();
+        fputs(help, stdout);
+        goto out;
+    }
+    if (o.version) {
+        printf("oriel-vmm %s\n", ORIEL_VERSION);
+        goto out;
+    }
+    if (!options_validate(&o, &error)) {
+        g_printerr("oriel-vmm: %s\n", error->message);
+        code = EXIT_CONFIG;
+        goto out;
+    }
+
+    const char *dev = g_getenv("ORIEL_KVM_DEVICE");
+    int kvm_fd = kvm_open(dev ? dev : "/dev/kvm", "/sys/module", &error);
+    if (kvm_fd < 0) {
+        g_printerr("oriel-vmm: %s\n", error->message);
+        code = EXIT_KVM;
+        goto out;
+    }
+
+    struct pc *pc = pc_create(&o, kvm_fd, &error);
+    if (!pc) {
+        g_printerr("oriel-vmm: %s\n", error->message);
+        code = error->domain == OPTIONS_ERROR ? EXIT_CONFIG
+             : error->domain == KVM_ERROR ? EXIT_KVM : EXIT_RUNTIME;
+        goto out;
+    }
+
+    struct control_server *ctl = NULL;
+    if (o.control) {
+        ctl = control_server_new(pc, o.control, &error);
+        if (!ctl) {
+            g_printerr("oriel-vmm: %s\n", error->message);
+            pc_destroy(pc);
+            code = EXIT_RUNTIME;
+            goto out;
+        }
+    }
+
+    code = vm_run(pc_vm(pc));
+
+    control_server_free(ctl);
+    pc_destroy(pc);
+out:
+    chardev_restore_terminal();
+    options_clear(&o);
+    return code;
+}

@@ -29,7 +29,7 @@ bool guest_memory_alloc(struct guest_memory *m, uint64_t ram_size, GError **erro
     if (base == MAP_FAILED) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
                     _("Cannot allocate %" G_GUINT64_FORMAT " MiB of guest memory: %s"),
-                    ram_size / MIB, g_strerror(errno));
+                    (guint64)(ram_size / MIB), g_strerror(errno));
         return false;
     }
     madvise(base, ram_size, MADV_MERGEABLE);

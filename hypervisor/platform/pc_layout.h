@@ -17,6 +17,9 @@
 #define PC_RTC_PORT         0x70   /* index 0x70, data 0x71 */
 #define PC_RTC_IRQ          8
 #define PC_PIT_IRQ          0      /* in-kernel PIT */
+/* ISA IRQ 0 (the PIT) arrives at IOAPIC pin 2: the MADT carries an
+ * interrupt source override IRQ0 -> GSI 2, and the core routes GSI 0 there. */
+#define PC_PIT_IOAPIC_PIN   2
 #define PC_PVPANIC_PORT     0x505
 #define PC_FW_CFG_PORT      0x510  /* selector 0x510, data 0x511 */
 #define PC_FW_CFG_DMA_PORT  0x514  /* 8 bytes, big-endian address */

@@ -1,0 +1,396 @@
+#include "chardev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+enum backend { BACKEND_NONE, BACKEND_STDIO, BACKEND_PTY, BACKEND_FILE, BACKEND_UNIX };
+
+static const char *const backend_names[] = { "none", "stdio", "pty", "file", "unix" };
+
+struct chardev {
+    enum backend backend;
+    char *label;
+    char *filename;
+    GMainContext *ctx;
+
+    GMutex lock;            /* out_fd, in_fd, client state */
+    int in_fd;              /* -1 when no input */
+    int out_fd;             /* -1 drops output */
+    int listen_fd;          /* unix: the listening socket */
+    int pty_slave_fd;       /* pty: held open so the master never hangs up */
+    bool own_out_fd;
+
+    GSource *in_source;
+    GSource *listen_source;
+    gint throttled;
+
+    size_t (*can_receive)(void *opaque);
+    void (*receive)(void *opaque, const uint8_t *buf, size_t len);
+    void *opaque;
+};
+
+/* The terminal state to restore: one stdin per process, hence static. */
+static struct termios saved_tty;
+static gint tty_saved;
+
+void chardev_restore_terminal(void)
+{
+    if (g_atomic_int_compare_and_exchange(&tty_saved, 1, 0))
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+static bool parse_spec(const char *spec, enum backend *backend, const char **path, GError **error)
+{
+    *path = NULL;
+    if (!strcmp(spec, "stdio"))
+        *backend = BACKEND_STDIO;
+    else if (!strcmp(spec, "pty"))
+        *backend = BACKEND_PTY;
+    else if (!strcmp(spec, "none"))
+        *backend = BACKEND_NONE;
+    else if (g_str_has_prefix(spec, "file:") && spec[5])
+        *backend = BACKEND_FILE, *path = spec + 5;
+    else if (g_str_has_prefix(spec, "unix:") && spec[5])
+        *backend = BACKEND_UNIX, *path = spec + 5;
+    else {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    _("Unknown serial backend '%s' (expected stdio, pty, file:PATH, unix:PATH or none)"),
+                    spec);
+        return false;
+    }
+    if (*backend == BACKEND_UNIX && strlen(*path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    _("The socket path '%s' is too long"), *path);
+        return false;
+    }
+    return true;
+}
+
+bool chardev_spec_valid(const char *spec, GError **error)
+{
+    enum backend b;
+    const char *path;
+    return parse_spec(spec, &b, &path, error);
+}
+
+static void write_all(int fd, const uint8_t *buf, size_t len, bool may_drop)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* A pty or socket nobody reads: drop rather than stall the vCPU. */
+            if (errno == EAGAIN && may_drop)
+                return;
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    if (!chr)
+        return;
+    g_mutex_lock(&chr->lock);
+    if (chr->out_fd >= 0)
+        write_all(chr->out_fd, buf, len, chr->backend == BACKEND_PTY || chr->backend == BACKEND_UNIX);
+    g_mutex_unlock(&chr->lock);
+}
+
+static void drop_client(struct chardev *chr);
+static void watch_input(struct chardev *chr);
+
+static gboolean on_input(gint fd, GIOCondition cond, gpointer data)
+{
+    struct chardev *chr = data;
+    size_t room = chr->can_receive ? chr->can_receive(chr->opaque) : 4096;
+    if (room == 0) {
+        /* Stop polling until the receiver has room (chardev_accept_input). */
+        g_atomic_int_set(&chr->throttled, 1);
+        g_source_unref(chr->in_source);
+        chr->in_source = NULL;
+        return G_SOURCE_REMOVE;
+    }
+    uint8_t buf[4096];
+    ssize_t n = read(fd, buf, MIN(room, sizeof(buf)));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return G_SOURCE_CONTINUE;
+    if (n <= 0) {
+        g_source_unref(chr->in_source);
+        chr->in_source = NULL;
+        if (chr->backend == BACKEND_UNIX)
+            drop_client(chr);
+        return G_SOURCE_REMOVE;
+    }
+    if (chr->receive)
+        chr->receive(chr->opaque, buf, (size_t)n);
+    return G_SOURCE_CONTINUE;
+}
+
+static void watch_input(struct chardev *chr)
+{
+    if (chr->in_fd < 0 || chr->in_source)
+        return;
+    chr->in_source = g_unix_fd_source_new(chr->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(chr->in_source, (GSourceFunc)(void (*)(void))on_input, chr, NULL);
+    g_source_attach(chr->in_source, chr->ctx);
+}
+
+static void unwatch_input(struct chardev *chr)
+{
+    if (chr->in_source) {
+        g_source_destroy(chr->in_source);
+        g_source_unref(chr->in_source);
+        chr->in_source = NULL;
+    }
+}
+
+static gboolean resume_input(gpointer data)
+{
+    struct chardev *chr = data;
+    if (g_atomic_int_compare_and_exchange(&chr->throttled, 1, 0))
+        watch_input(chr);
+    return G_SOURCE_REMOVE;
+}
+
+void chardev_accept_input(struct chardev *chr)
+{
+    if (!chr || !g_atomic_int_get(&chr->throttled))
+        return;
+    GSource *s = g_idle_source_new();
+    g_source_set_callback(s, resume_input, chr, NULL);
+    g_source_attach(s, chr->ctx);
+    g_source_unref(s);
+}
+
+void chardev_set_receiver(struct chardev *chr,
+                          size_t (*can_receive)(void *opaque),
+                          void (*receive)(void *opaque, const uint8_t *buf, size_t len),
+                          void *opaque)
+{
+    chr->can_receive = can_receive;
+    chr->receive = receive;
+    chr->opaque = opaque;
+    watch_input(chr);
+}
+
+/* --- UNIX socket: one client at a time ------------------------------- */
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data);
+
+static void listen_again(struct chardev *chr)
+{
+    if (chr->listen_source)
+        return;
+    chr->listen_source = g_unix_fd_source_new(chr->listen_fd, G_IO_IN);
+    g_source_set_callback(chr->listen_source, (GSourceFunc)(void (*)(void))on_accept, chr, NULL);
+    g_source_attach(chr->listen_source, chr->ctx);
+}
+
+static void drop_client(struct chardev *chr)
+{
+    unwatch_input(chr);
+    g_mutex_lock(&chr->lock);
+    int fd = chr->in_fd;
+    chr->in_fd = chr->out_fd = -1;
+    g_mutex_unlock(&chr->lock);
+    if (fd >= 0)
+        close(fd);
+    listen_again(chr);
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+    struct chardev *chr = data;
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0)
+        return G_SOURCE_CONTINUE;
+    g_mutex_lock(&chr->lock);
+    chr->in_fd = chr->out_fd = c;
+    g_mutex_unlock(&chr->lock);
+    /* Further clients wait in the backlog until this one leaves. */
+    g_source_unref(chr->listen_source);
+    chr->listen_source = NULL;
+    if (chr->receive)
+        watch_input(chr);
+    return G_SOURCE_REMOVE;
+}
+
+static bool open_unix(struct chardev *chr, const char *path, GError **error)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        goto fail;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    unlink(path); /* a stale socket from an earlier run */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
+    chr->listen_fd = fd;
+    listen_again(chr);
+    return true;
+fail:
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                _("Cannot listen on %s for %s: %s"), path, chr->label, g_strerror(errno));
+    return false;
+}
+
+static bool open_pty(struct chardev *chr, GError **error)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                    _("Cannot create a pseudo-terminal for %s: %s"), chr->label, g_strerror(errno));
+        if (m >= 0)
+            close(m);
+        return false;
+    }
+    char name[128];
+    if (ptsname_r(m, name, sizeof(name)) != 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    _("Cannot name the pseudo-terminal for %s"), chr->label);
+        close(m);
+        return false;
+    }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s >= 0) {
+        struct termios t;
+        if (tcgetattr(s, &t) == 0) {
+            cfmakeraw(&t);
+            tcsetattr(s, TCSANOW, &t);
+        }
+    }
+    fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+    chr->in_fd = chr->out_fd = m;
+    chr->pty_slave_fd = s;
+    chr->filename = g_strdup(name);
+    g_printerr(_("char device redirected to %s (label %s)\n"), name, chr->label);
+    return true;
+}
+
+static void open_stdio(struct chardev *chr)
+{
+    chr->in_fd = STDIN_FILENO;
+    chr->out_fd = STDOUT_FILENO;
+    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+        struct termios t = saved_tty;
+        /* Raw, except that ^C still reaches the VMM as SIGINT. */
+        cfmakeraw(&t);
+        t.c_lflag |= ISIG;
+        t.c_oflag |= OPOST | ONLCR;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
+            g_atomic_int_set(&tty_saved, 1);
+            atexit(chardev_restore_terminal);
+        }
+    }
+}
+
+struct chardev *chardev_open(const char *spec, const char *label, GMainContext *ctx,
+                             GError **error)
+{
+    enum backend backend;
+    const char *path;
+    if (!parse_spec(spec, &backend, &path, error))
+        return NULL;
+
+    struct chardev *chr = g_new0(struct chardev, 1);
+    chr->backend = backend;
+    chr->label = g_strdup(label);
+    chr->ctx = g_main_context_ref(ctx);
+    chr->in_fd = chr->out_fd = chr->listen_fd = chr->pty_slave_fd = -1;
+    g_mutex_init(&chr->lock);
+
+    switch (backend) {
+    case BACKEND_NONE:
+        break;
+    case BACKEND_STDIO:
+        open_stdio(chr);
+        break;
+    case BACKEND_FILE:
+        chr->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (chr->out_fd < 0) {
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                        _("Cannot open %s for %s: %s"), path, label, g_strerror(errno));
+            chardev_close(chr);
+            return NULL;
+        }
+        chr->own_out_fd = true;
+        chr->filename = g_strdup(path);
+        break;
+    case BACKEND_PTY:
+        if (!open_pty(chr, error)) {
+            chardev_close(chr);
+            return NULL;
+        }
+        break;
+    case BACKEND_UNIX:
+        chr->filename = g_strdup(path);
+        if (!open_unix(chr, path, error)) {
+            chardev_close(chr);
+            return NULL;
+        }
+        break;
+    }
+    return chr;
+}
+
+void chardev_close(struct chardev *chr)
+{
+    if (!chr)
+        return;
+    unwatch_input(chr);
+    if (chr->listen_source) {
+        g_source_destroy(chr->listen_source);
+        g_source_unref(chr->listen_source);
+    }
+    switch (chr->backend) {
+    case BACKEND_STDIO:
+        chardev_restore_terminal();
+        break;
+    case BACKEND_FILE:
+        if (chr->out_fd >= 0)
+            close(chr->out_fd);
+        break;
+    case BACKEND_PTY:
+        if (chr->in_fd >= 0)
+            close(chr->in_fd);
+        if (chr->pty_slave_fd >= 0)
+            close(chr->pty_slave_fd);
+        break;
+    case BACKEND_UNIX:
+        if (chr->in_fd >= 0)
+            close(chr->in_fd);
+        if (chr->listen_fd >= 0) {
+            close(chr->listen_fd);
+            unlink(chr->filename);
+        }
+        break;
+    case BACKEND_NONE:
+        break;
+    }
+    g_mutex_clear(&chr->lock);
+    g_main_context_unref(chr->ctx);
+    g_free(chr->label);
+    g_free(chr->filename);
+    g_free(chr);
+}
+
+const char *chardev_label(const struct chardev *chr) { return chr->label; }
+const char *chardev_backend(const struct chardev *chr) { return backend_names[chr->backend]; }
+const char *chardev_filename(const struct chardev *chr) { return chr->filename; }

@@ -1,0 +1,701 @@
+#include "vm_core.h"
+#include "vcpu.h"
+#include "kvm.h"
+#include "pc_layout.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+/* x86 needs a three-page TSS area and one identity-map page below 4 GiB for
+ * real-mode emulation on VT-x; placed in the hole just under the BIOS area,
+ * clear of the LAPIC/IOAPIC and anything PCI allocates. */
+#define VM_TSS_ADDR          0xfeffd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+
+#define VM_MAX_GSI       1024
+#define VM_FIRST_MSI_GSI PC_IOAPIC_PINS
+
+struct msi_route {
+    bool used;
+    uint64_t address;
+    uint32_t data;
+};
+
+struct reset_handler {
+    void (*fn)(void *opaque);
+    void *opaque;
+};
+
+struct listener {
+    vm_event_fn fn;
+    void *opaque;
+};
+
+struct vm {
+    int kvm_fd;
+    int fd;
+    struct guest_memory mem;
+    struct iobus *pio;
+    struct iobus *mmio;
+    GMainContext *ctx;
+    GMainLoop *loop;
+    int exit_code;
+
+    unsigned ncpus;
+    struct vcpu **vcpus;
+
+    GMutex slot_lock;
+    unsigned max_slots;
+    GArray *slots_used;         /* gboolean per slot */
+
+    GMutex route_lock;
+    struct msi_route msi[VM_MAX_GSI];
+
+    /* Power-on state of the in-kernel devices, restored on reset. */
+    struct kvm_irqchip chip_state[3];
+    struct kvm_pit_state2 pit_state;
+
+    /* Pause protocol with the vCPU threads. */
+    GMutex run_lock;
+    GCond run_cond;
+    bool pause_req;
+    bool quit;
+    unsigned paused_vcpus;
+
+    enum vm_status status;
+    bool no_reboot;
+    gint pending_shutdown;      /* reason + 1, or 0 */
+    gint pending_reset;         /* 1: guest, 2: host */
+    gint pending_powerdown;
+    gint pending_panic;
+
+    GArray *reset_handlers;
+    GArray *listeners;
+    void (*powerdown_fn)(void *opaque);
+    void *powerdown_opaque;
+    bool (*boot_fn)(void *opaque, GError **error);
+    void *boot_opaque;
+    guint signal_sources[2];
+};
+
+struct guest_memory *vm_memory(struct vm *vm) { return &vm->mem; }
+struct iobus *vm_pio_bus(struct vm *vm) { return vm->pio; }
+struct iobus *vm_mmio_bus(struct vm *vm) { return vm->mmio; }
+GMainContext *vm_main_context(struct vm *vm) { return vm->ctx; }
+int vm_fd(struct vm *vm) { return vm->fd; }
+int vm_kvm_fd(struct vm *vm) { return vm->kvm_fd; }
+unsigned vm_cpu_count(struct vm *vm) { return vm->ncpus; }
+struct vcpu *vm_vcpu(struct vm *vm, unsigned index)
+{
+    return index < vm->ncpus ? vm->vcpus[index] : NULL;
+}
+
+/* ---------------------------------------------------------------- IRQs */
+
+void vm_set_irq(struct vm *vm, unsigned gsi, bool level)
+{
+    struct kvm_irq_level l = { .irq = gsi, .level = level };
+    if (ioctl(vm->fd, KVM_IRQ_LINE, &l) < 0)
+        g_warning("KVM_IRQ_LINE %u: %s", gsi, g_strerror(errno));
+}
+
+void vm_pulse_irq(struct vm *vm, unsigned gsi)
+{
+    vm_set_irq(vm, gsi, true);
+    vm_set_irq(vm, gsi, false);
+}
+
+bool vm_signal_msi(struct vm *vm, uint64_t address, uint32_t data)
+{
+    struct kvm_msi msi = {
+        .address_lo = (uint32_t)address,
+        .address_hi = (uint32_t)(address >> 32),
+        .data = data,
+    };
+    return ioctl(vm->fd, KVM_SIGNAL_MSI, &msi) >= 0;
+}
+
+/* Push the whole routing table.  Caller holds route_lock.  The ISA IRQs go
+ * to both PICs and the IOAPIC; the PIT's IRQ 0 reaches IOAPIC pin 2, as the
+ * MADT's interrupt source override tells the guest. */
+static bool commit_routes(struct vm *vm)
+{
+    unsigned max = 16 * 2 + PC_IOAPIC_PINS + VM_MAX_GSI;
+    struct kvm_irq_routing *r = g_malloc0(sizeof(*r) + max * sizeof(r->entries[0]));
+    unsigned n = 0;
+
+    for (unsigned gsi = 0; gsi < 16; gsi++) {
+        if (gsi == 2)
+            continue; /* the PIC cascade */
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                           .pin = gsi % 8 },
+        };
+    }
+    for (unsigned gsi = 0; gsi < PC_IOAPIC_PINS; gsi++) {
+        if (gsi == PC_PIT_IOAPIC_PIN)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC,
+                           .pin = gsi == 0 ? PC_PIT_IOAPIC_PIN : gsi },
+        };
+    }
+    for (unsigned gsi = VM_FIRST_MSI_GSI; gsi < VM_MAX_GSI; gsi++) {
+        if (!vm->msi[gsi].used)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+            .u.msi = { .address_lo = (uint32_t)vm->msi[gsi].address,
+                       .address_hi = (uint32_t)(vm->msi[gsi].address >> 32),
+                       .data = vm->msi[gsi].data },
+        };
+    }
+    r->nr = n;
+    int ret = ioctl(vm->fd, KVM_SET_GSI_ROUTING, r);
+    if (ret < 0)
+        g_warning("KVM_SET_GSI_ROUTING: %s", g_strerror(errno));
+    g_free(r);
+    return ret >= 0;
+}
+
+int vm_msi_route_add(struct vm *vm, uint64_t address, uint32_t data)
+{
+    g_mutex_lock(&vm->route_lock);
+    int gsi = -1;
+    for (unsigned i = VM_FIRST_MSI_GSI; i < VM_MAX_GSI; i++) {
+        if (!vm->msi[i].used) {
+            vm->msi[i] = (struct msi_route){ true, address, data };
+            if (commit_routes(vm))
+                gsi = (int)i;
+            else
+                vm->msi[i].used = false;
+            break;
+        }
+    }
+    g_mutex_unlock(&vm->route_lock);
+    return gsi;
+}
+
+static bool msi_gsi_valid(struct vm *vm, int gsi)
+{
+    return gsi >= VM_FIRST_MSI_GSI && gsi < VM_MAX_GSI && vm->msi[gsi].used;
+}
+
+bool vm_msi_route_update(struct vm *vm, int gsi, uint64_t address, uint32_t data)
+{
+    bool ok = false;
+    g_mutex_lock(&vm->route_lock);
+    if (msi_gsi_valid(vm, gsi)) {
+        if (vm->msi[gsi].address == address && vm->msi[gsi].data == data) {
+            ok = true;
+        } else {
+            vm->msi[gsi].address = address;
+            vm->msi[gsi].data = data;
+            ok = commit_routes(vm);
+        }
+    }
+    g_mutex_unlock(&vm->route_lock);
+    return ok;
+}
+
+void vm_msi_route_remove(struct vm *vm, int gsi)
+{
+    g_mutex_lock(&vm->route_lock);
+    if (msi_gsi_valid(vm, gsi)) {
+        vm->msi[gsi].used = false;
+        commit_routes(vm);
+    }
+    g_mutex_unlock(&vm->route_lock);
+}
+
+bool vm_irqfd(struct vm *vm, int eventfd, int gsi, bool assign)
+{
+    if (gsi < 0)
+        return false;
+    struct kvm_irqfd irqfd = {
+        .fd = (uint32_t)eventfd,
+        .gsi = (uint32_t)gsi,
+        .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+    };
+    if (ioctl(vm->fd, KVM_IRQFD, &irqfd) < 0) {
+        g_warning("KVM_IRQFD gsi %d: %s", gsi, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool vm_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len,
+                  bool pio, bool assign)
+{
+    struct kvm_ioeventfd io = {
+        .addr = addr,
+        .len = len,
+        .fd = eventfd,
+        .flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    if (ioctl(vm->fd, KVM_IOEVENTFD, &io) < 0) {
+        g_warning("KVM_IOEVENTFD 0x%" G_GINT64_MODIFIER "x: %s", addr, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* -------------------------------------------------------- memory slots */
+
+int vm_map_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva,
+                  bool readonly, bool log_dirty)
+{
+    g_mutex_lock(&vm->slot_lock);
+    int slot = -1;
+    for (unsigned i = 0; i < vm->max_slots; i++) {
+        if (!g_array_index(vm->slots_used, gboolean, i)) {
+            slot = (int)i;
+            break;
+        }
+    }
+    if (slot >= 0) {
+        struct kvm_userspace_memory_region r = {
+            .slot = (uint32_t)slot,
+            .flags = (readonly ? KVM_MEM_READONLY : 0) | (log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+            .guest_phys_addr = gpa,
+            .memory_size = size,
+            .userspace_addr = (uintptr_t)hva,
+        };
+        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+            g_warning("KVM_SET_USER_MEMORY_REGION 0x%" G_GINT64_MODIFIER "x+0x%"
+                      G_GINT64_MODIFIER "x: %s", gpa, size, g_strerror(errno));
+            slot = -1;
+        } else {
+            g_array_index(vm->slots_used, gboolean, slot) = TRUE;
+        }
+    }
+    g_mutex_unlock(&vm->slot_lock);
+    return slot;
+}
+
+void vm_unmap_memory(struct vm *vm, int slot)
+{
+    g_mutex_lock(&vm->slot_lock);
+    if (slot >= 0 && (unsigned)slot < vm->max_slots &&
+        g_array_index(vm->slots_used, gboolean, slot)) {
+        struct kvm_userspace_memory_region r = { .slot = (uint32_t)slot };
+        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+            g_warning("removing memory slot %d: %s", slot, g_strerror(errno));
+        g_array_index(vm->slots_used, gboolean, slot) = FALSE;
+    }
+    g_mutex_unlock(&vm->slot_lock);
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+static void emit(struct vm *vm, const struct vm_event *ev)
+{
+    for (guint i = 0; i < vm->listeners->len; i++) {
+        struct listener *l = &g_array_index(vm->listeners, struct listener, i);
+        l->fn(l->opaque, ev);
+    }
+}
+
+static void emit_kind(struct vm *vm, enum vm_event_kind kind, bool guest)
+{
+    struct vm_event ev = { .kind = kind, .guest = guest };
+    emit(vm, &ev);
+}
+
+void vm_add_event_listener(struct vm *vm, vm_event_fn fn, void *opaque)
+{
+    struct listener l = { fn, opaque };
+    g_array_append_val(vm->listeners, l);
+}
+
+void vm_add_reset_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque)
+{
+    struct reset_handler h = { fn, opaque };
+    g_array_append_val(vm->reset_handlers, h);
+}
+
+void vm_set_powerdown_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque)
+{
+    vm->powerdown_fn = fn;
+    vm->powerdown_opaque = opaque;
+}
+
+bool vm_has_powerdown_handler(struct vm *vm)
+{
+    return vm->powerdown_fn != NULL;
+}
+
+void vm_set_boot_handler(struct vm *vm, bool (*fn)(void *opaque, GError **error), void *opaque)
+{
+    vm->boot_fn = fn;
+    vm->boot_opaque = opaque;
+}
+
+void vm_set_no_reboot(struct vm *vm, bool no_reboot)
+{
+    vm->no_reboot = no_reboot;
+}
+
+enum vm_status vm_status(struct vm *vm)
+{
+    return vm->status;
+}
+
+/* Stop every vCPU thread outside KVM_RUN and wait until all are parked. */
+static void pause_vcpus(struct vm *vm)
+{
+    g_mutex_lock(&vm->run_lock);
+    vm->pause_req = true;
+    g_mutex_unlock(&vm->run_lock);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_kick(vm->vcpus[i]);
+    g_mutex_lock(&vm->run_lock);
+    while (vm->paused_vcpus < vm->ncpus && !vm->quit) {
+        gint64 deadline = g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND;
+        /* A kick can race with a vCPU entering KVM_RUN; kick again. */
+        if (!g_cond_wait_until(&vm->run_cond, &vm->run_lock, deadline)) {
+            g_mutex_unlock(&vm->run_lock);
+            for (unsigned i = 0; i < vm->ncpus; i++)
+                vcpu_kick(vm->vcpus[i]);
+            g_mutex_lock(&vm->run_lock);
+        }
+    }
+    g_mutex_unlock(&vm->run_lock);
+}
+
+static void resume_vcpus(struct vm *vm)
+{
+    g_mutex_lock(&vm->run_lock);
+    vm->pause_req = false;
+    g_cond_broadcast(&vm->run_cond);
+    g_mutex_unlock(&vm->run_lock);
+}
+
+bool vm_vcpu_checkpoint(struct vm *vm)
+{
+    g_mutex_lock(&vm->run_lock);
+    if (vm->pause_req && !vm->quit) {
+        vm->paused_vcpus++;
+        g_cond_broadcast(&vm->run_cond);
+        while (vm->pause_req && !vm->quit)
+            g_cond_wait(&vm->run_cond, &vm->run_lock);
+        vm->paused_vcpus--;
+    }
+    bool go_on = !vm->quit;
+    g_mutex_unlock(&vm->run_lock);
+    return go_on;
+}
+
+void vm_pause(struct vm *vm)
+{
+    if (vm->status != VM_STATUS_RUNNING)
+        return;
+    pause_vcpus(vm);
+    vm->status = VM_STATUS_PAUSED;
+    emit_kind(vm, VM_EVENT_STOP, false);
+}
+
+void vm_resume(struct vm *vm)
+{
+    if (vm->status != VM_STATUS_PAUSED)
+        return;
+    vm->status = VM_STATUS_RUNNING;
+    resume_vcpus(vm);
+    emit_kind(vm, VM_EVENT_RESUME, false);
+}
+
+static void do_shutdown(struct vm *vm, enum vm_shutdown_reason reason)
+{
+    if (vm->status == VM_STATUS_SHUTDOWN)
+        return;
+    vm->status = VM_STATUS_SHUTDOWN;
+    struct vm_event ev = {
+        .kind = VM_EVENT_SHUTDOWN,
+        .guest = reason == VM_SHUTDOWN_GUEST_POWEROFF || reason == VM_SHUTDOWN_GUEST_RESET,
+        .reason = reason,
+    };
+    emit(vm, &ev);
+    vm->exit_code = reason == VM_SHUTDOWN_ERROR ? 1 : 0;
+    g_main_loop_quit(vm->loop);
+}
+
+/* Put the whole machine back to its power-on state and boot again. */
+static bool do_reset(struct vm *vm, GError **error)
+{
+    bool was_running = vm->status == VM_STATUS_RUNNING;
+    pause_vcpus(vm);
+    for (unsigned i = 0; i < 3; i++) {
+        if (ioctl(vm->fd, KVM_SET_IRQCHIP, &vm->chip_state[i]) < 0) {
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                        _("Cannot reset the interrupt controllers: %s"), g_strerror(errno));
+            return false;
+        }
+    }
+    if (ioctl(vm->fd, KVM_SET_PIT2, &vm->pit_state) < 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                    _("Cannot reset the PIT: %s"), g_strerror(errno));
+        return false;
+    }
+    for (guint i = 0; i < vm->reset_handlers->len; i++) {
+        struct reset_handler *h = &g_array_index(vm->reset_handlers, struct reset_handler, i);
+        h->fn(h->opaque);
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (!vcpu_reset(vm->vcpus[i], error))
+            return false;
+    if (vm->boot_fn && !vm->boot_fn(vm->boot_opaque, error))
+        return false;
+    if (was_running)
+        resume_vcpus(vm);
+    return true;
+}
+
+static gboolean handle_requests(gpointer data)
+{
+    struct vm *vm = data;
+    if (vm->status == VM_STATUS_SHUTDOWN)
+        return G_SOURCE_REMOVE;
+
+    int shutdown = g_atomic_int_exchange(&vm->pending_shutdown, 0);
+    if (shutdown) {
+        do_shutdown(vm, (enum vm_shutdown_reason)(shutdown - 1));
+        return G_SOURCE_REMOVE;
+    }
+    int reset = g_atomic_int_exchange(&vm->pending_reset, 0);
+    if (reset) {
+        bool guest = reset == 1;
+        if (guest && vm->no_reboot) {
+            do_shutdown(vm, VM_SHUTDOWN_GUEST_RESET);
+            return G_SOURCE_REMOVE;
+        }
+        g_autoptr(GError) error = NULL;
+        if (!do_reset(vm, &error)) {
+            g_printerr(_("oriel-vmm: reset failed: %s\n"), error->message);
+            do_shutdown(vm, VM_SHUTDOWN_ERROR);
+            return G_SOURCE_REMOVE;
+        }
+        emit_kind(vm, VM_EVENT_RESET, guest);
+    }
+    if (g_atomic_int_exchange(&vm->pending_powerdown, 0) && vm->powerdown_fn)
+        vm->powerdown_fn(vm->powerdown_opaque);
+    if (g_atomic_int_exchange(&vm->pending_panic, 0)) {
+        struct vm_event ev = { .kind = VM_EVENT_GUEST_PANICKED, .guest = true };
+        emit(vm, &ev);
+        vm_pause(vm);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Always deferred to the main loop, even from the main thread, so a caller
+ * never sees the VM change under its feet. */
+static void post_requests(struct vm *vm)
+{
+    GSource *s = g_idle_source_new();
+    g_source_set_priority(s, G_PRIORITY_HIGH);
+    g_source_set_callback(s, handle_requests, vm, NULL);
+    g_source_attach(s, vm->ctx);
+    g_source_unref(s);
+}
+
+void vm_request_shutdown(struct vm *vm, enum vm_shutdown_reason reason)
+{
+    g_atomic_int_compare_and_exchange(&vm->pending_shutdown, 0, (gint)reason + 1);
+    post_requests(vm);
+}
+
+void vm_request_reset_from(struct vm *vm, bool guest)
+{
+    g_atomic_int_set(&vm->pending_reset, guest ? 1 : 2);
+    post_requests(vm);
+}
+
+void vm_request_reset(struct vm *vm)
+{
+    vm_request_reset_from(vm, true);
+}
+
+void vm_request_powerdown(struct vm *vm)
+{
+    g_atomic_int_set(&vm->pending_powerdown, 1);
+    post_requests(vm);
+}
+
+void vm_report_panic(struct vm *vm)
+{
+    g_atomic_int_set(&vm->pending_panic, 1);
+    post_requests(vm);
+}
+
+static gboolean on_host_signal(gpointer data)
+{
+    vm_request_shutdown(data, VM_SHUTDOWN_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------ create / destroy */
+
+static bool vm_ioctl(struct vm *vm, unsigned long req, void *arg, const char *what, GError **error)
+{
+    if (ioctl(vm->fd, req, arg) < 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                    _("Cannot set up the VM (%s): %s"), what, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **error)
+{
+    struct vm *vm = g_new0(struct vm, 1);
+    vm->kvm_fd = kvm_fd;
+    vm->fd = -1;
+    vm->ncpus = ncpus;
+    vm->ctx = g_main_context_ref(g_main_context_default());
+    vm->loop = g_main_loop_new(vm->ctx, FALSE);
+    vm->pio = iobus_new("pio");
+    vm->mmio = iobus_new("mmio");
+    vm->reset_handlers = g_array_new(FALSE, FALSE, sizeof(struct reset_handler));
+    vm->listeners = g_array_new(FALSE, FALSE, sizeof(struct listener));
+    g_mutex_init(&vm->slot_lock);
+    g_mutex_init(&vm->route_lock);
+    g_mutex_init(&vm->run_lock);
+    g_cond_init(&vm->run_cond);
+    vm->vcpus = g_new0(struct vcpu *, ncpus);
+
+    vm->max_slots = (unsigned)kvm_check_cap(kvm_fd, KVM_CAP_NR_MEMSLOTS);
+    if (vm->max_slots == 0)
+        vm->max_slots = 32;
+    vm->slots_used = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), vm->max_slots);
+    g_array_set_size(vm->slots_used, vm->max_slots);
+
+    unsigned max_vcpus = (unsigned)kvm_check_cap(kvm_fd, KVM_CAP_MAX_VCPUS);
+    if (max_vcpus && ncpus > max_vcpus) {
+        g_set_error(error, KVM_ERROR, KVM_ERROR_UNSUPPORTED,
+                    _("This host supports at most %u vCPUs per VM"), max_vcpus);
+        goto fail;
+    }
+
+    vm->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->fd < 0) {
+        g_set_error(error, KVM_ERROR, KVM_ERROR_UNSUPPORTED,
+                    _("Cannot create a KVM virtual machine: %s"), g_strerror(errno));
+        goto fail;
+    }
+    if (!vm_ioctl(vm, KVM_SET_TSS_ADDR, (void *)(uintptr_t)VM_TSS_ADDR, "KVM_SET_TSS_ADDR", error))
+        goto fail;
+    uint64_t ident = VM_IDENTITY_MAP_ADDR;
+    if (kvm_check_cap(kvm_fd, KVM_CAP_SET_IDENTITY_MAP_ADDR) &&
+        !vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &ident, "KVM_SET_IDENTITY_MAP_ADDR", error))
+        goto fail;
+    if (!vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP", error))
+        goto fail;
+    struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+    if (!vm_ioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2", error))
+        goto fail;
+    g_mutex_lock(&vm->route_lock);
+    bool routed = commit_routes(vm);
+    g_mutex_unlock(&vm->route_lock);
+    if (!routed) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot set up interrupt routing"));
+        goto fail;
+    }
+
+    if (!guest_memory_alloc(&vm->mem, ram_size, error))
+        goto fail;
+    for (unsigned i = 0; i < vm->mem.nregions; i++) {
+        struct guest_region *r = &vm->mem.region[i];
+        if (vm_map_memory(vm, r->gpa, r->size, r->hva, false, false) < 0) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        _("Cannot map guest RAM at 0x%" G_GINT64_MODIFIER "x"), r->gpa);
+            goto fail;
+        }
+    }
+
+    for (unsigned i = 0; i < ncpus; i++) {
+        vm->vcpus[i] = vcpu_create(vm, i, error);
+        if (!vm->vcpus[i])
+            goto fail;
+    }
+
+    /* Power-on state of PIC, IOAPIC and PIT, for platform reset. */
+    for (unsigned i = 0; i < 3; i++) {
+        vm->chip_state[i].chip_id = i;
+        if (!vm_ioctl(vm, KVM_GET_IRQCHIP, &vm->chip_state[i], "KVM_GET_IRQCHIP", error))
+            goto fail;
+    }
+    if (!vm_ioctl(vm, KVM_GET_PIT2, &vm->pit_state, "KVM_GET_PIT2", error))
+        goto fail;
+
+    vm->signal_sources[0] = g_unix_signal_add(SIGTERM, on_host_signal, vm);
+    vm->signal_sources[1] = g_unix_signal_add(SIGINT, on_host_signal, vm);
+    return vm;
+
+fail:
+    vm_destroy(vm);
+    return NULL;
+}
+
+int vm_run(struct vm *vm)
+{
+    g_autoptr(GError) error = NULL;
+    if (vm->boot_fn && !vm->boot_fn(vm->boot_opaque, &error)) {
+        g_printerr(_("oriel-vmm: %s\n"), error->message);
+        return 1;
+    }
+    vm->status = VM_STATUS_RUNNING;
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        if (!vcpu_start(vm->vcpus[i], &error)) {
+            g_printerr(_("oriel-vmm: %s\n"), error->message);
+            vm->status = VM_STATUS_SHUTDOWN;
+            return 1;
+        }
+    }
+    g_main_loop_run(vm->loop);
+    return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (!vm)
+        return;
+    for (unsigned i = 0; i < G_N_ELEMENTS(vm->signal_sources); i++)
+        if (vm->signal_sources[i])
+            g_source_remove(vm->signal_sources[i]);
+    g_mutex_lock(&vm->run_lock);
+    vm->quit = true;
+    g_cond_broadcast(&vm->run_cond);
+    g_mutex_unlock(&vm->run_lock);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i])
+            vcpu_stop(vm->vcpus[i]);
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vcpu_destroy(vm->vcpus[i]);
+    g_free(vm->vcpus);
+    if (vm->fd >= 0)
+        close(vm->fd);
+    guest_memory_free(&vm->mem);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    iobus_free(vm->pio);
+    iobus_free(vm->mmio);
+    g_array_free(vm->reset_handlers, TRUE);
+    g_array_free(vm->listeners, TRUE);
+    g_array_free(vm->slots_used, TRUE);
+    g_main_loop_unref(vm->loop);
+    g_main_context_unref(vm->ctx);
+    g_mutex_clear(&vm->slot_lock);
+    g_mutex_clear(&vm->route_lock);
+    g_mutex_clear(&vm->run_lock);
+    g_cond_clear(&vm->run_cond);
+    g_free(vm);
+}

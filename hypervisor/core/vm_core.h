@@ -1,0 +1,69 @@
+/* The VM as the platform, main() and the control socket see it: creation,
+ * the run loop, lifecycle state and events.  Device models use vm.h only. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <glib.h>
+
+#include "vm.h"
+
+struct vcpu;
+
+enum vm_status {
+    VM_STATUS_RUNNING,
+    VM_STATUS_PAUSED,
+    VM_STATUS_SHUTDOWN,
+};
+
+enum vm_event_kind {
+    VM_EVENT_STOP,
+    VM_EVENT_RESUME,
+    VM_EVENT_SHUTDOWN,
+    VM_EVENT_RESET,
+    VM_EVENT_GUEST_PANICKED,
+};
+
+struct vm_event {
+    enum vm_event_kind kind;
+    bool guest;                         /* SHUTDOWN, RESET: caused by the guest */
+    enum vm_shutdown_reason reason;     /* SHUTDOWN */
+};
+
+typedef void (*vm_event_fn)(void *opaque, const struct vm_event *event);
+
+/* Create the KVM VM with its in-kernel irqchip and PIT, ram_size bytes of
+ * RAM mapped into it, and ncpus vCPUs (not yet running).  Takes kvm_fd. */
+struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **error);
+void vm_destroy(struct vm *vm);
+
+int vm_kvm_fd(struct vm *vm);
+struct vcpu *vm_vcpu(struct vm *vm, unsigned index);
+
+/* Called when the VM starts and after every platform reset, with all
+ * vCPUs stopped and in their power-on state: loads the kernel and sets the
+ * boot processor's registers. */
+void vm_set_boot_handler(struct vm *vm, bool (*fn)(void *opaque, GError **error), void *opaque);
+
+/* Reboots requested by the guest end the VMM (reason guest-reset). */
+void vm_set_no_reboot(struct vm *vm, bool no_reboot);
+
+void vm_add_event_listener(struct vm *vm, vm_event_fn fn, void *opaque);
+
+/* Run the boot handler, start the vCPU threads and the main loop until the
+ * VM shuts down.  Returns the process exit code (0 or 1). */
+int vm_run(struct vm *vm);
+
+/* Main thread only.  Both emit STOP/RESUME when the state changes. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+enum vm_status vm_status(struct vm *vm);
+
+bool vm_has_powerdown_handler(struct vm *vm);
+
+/* Like vm_request_reset(), stating whether the guest asked for it. */
+void vm_request_reset_from(struct vm *vm, bool guest);
+
+/* For vcpu.c: block while the VM is paused; false when the vCPU must end. */
+bool vm_vcpu_checkpoint(struct vm *vm);

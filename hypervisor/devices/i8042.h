@@ -1,0 +1,47 @@
+/* The i8042 keyboard controller with a PS/2 keyboard and mouse port.
+ *
+ * Controller commands (command byte, self-tests, port enables, output
+ * port with the CPU reset line and A20), the keyboard's command set, and a
+ * minimal PS/2 mouse that answers identification and resets.  Pulsing the
+ * reset line (command 0xFE, or the output port's bit 0 going low) resets
+ * the machine, which is how Linux reboots with reboot=k. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iobus.h"
+
+struct i8042;
+
+struct i8042_ops {
+    void (*set_irq)(void *opaque, unsigned irq, bool level); /* irq: 1 or 12 */
+    void (*reset)(void *opaque);
+};
+
+struct i8042 *i8042_new(const struct i8042_ops *ops, void *opaque);
+void i8042_free(struct i8042 *k);
+void i8042_reset(struct i8042 *k);
+
+/* Queue a scancode (set 2 as the keyboard sends it, or set 1 when the
+ * controller translates) from the display's input. */
+void i8042_keyboard_input(struct i8042 *k, const uint8_t *codes, unsigned n);
+
+bool i8042_a20_enabled(struct i8042 *k);
+
+/* Registered twice: data port 0x60 and command/status port 0x64. */
+extern const struct io_ops i8042_data_io_ops;
+extern const struct io_ops i8042_cmd_io_ops;
+
+#define I8042_STATUS_OBF    0x01
+#define I8042_STATUS_IBF    0x02
+#define I8042_STATUS_SYS    0x04
+#define I8042_STATUS_CMD    0x08
+#define I8042_STATUS_UNLOCK 0x10
+#define I8042_STATUS_AUX    0x20
+#define I8042_CB_KBD_INT    0x01
+#define I8042_CB_AUX_INT    0x02
+#define I8042_CB_SYS        0x04
+#define I8042_CB_KBD_OFF    0x10
+#define I8042_CB_AUX_OFF    0x20
+#define I8042_CB_XLATE      0x40
