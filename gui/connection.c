@@ -1,0 +1,420 @@
+/* One libvirt connection: opening, lifecycle events and stats sampling.
+ *
+ * libvirt's default event loop runs in a thread of its own; callbacks from
+ * it are forwarded to the GTK main context before any widget sees them. */
+#include "connection.h"
+
+#include <glib/gi18n.h>
+#include <libvirt/virterror.h>
+
+#define STATS_INTERVAL_MS 1000
+
+struct _OrielConnection {
+  GObject parent_instance;
+
+  char *uri;
+  virConnectPtr conn;
+  char *error_text;
+  int lifecycle_cb_id;
+  GHashTable *stats;     /* uuid string -> OrielDomainStats* */
+  guint stats_source;
+};
+
+G_DEFINE_TYPE (OrielConnection, oriel_connection, G_TYPE_OBJECT)
+G_DEFINE_QUARK (oriel-libvirt-error-quark, oriel_libvirt_error)
+
+enum { SIGNAL_DOMAIN_EVENT, SIGNAL_STATS_UPDATED, SIGNAL_CLOSED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+void
+oriel_set_libvirt_error (GError **error, const char *what)
+{
+  const char *msg = virGetLastErrorMessage ();
+
+  g_set_error (error, ORIEL_LIBVIRT_ERROR, 0, "%s: %s", what,
+               msg != NULL ? msg : _("unknown error"));
+}
+
+/* libvirt prints every error to stderr by default; the application shows
+ * them in dialogs instead. */
+static void
+quiet_error_handler (void *data, virErrorPtr err)
+{
+}
+
+static gpointer
+event_thread (gpointer data)
+{
+  for (;;)
+    if (virEventRunDefaultImpl () < 0)
+      g_warning ("libvirt event loop: %s", virGetLastErrorMessage ());
+  return NULL;
+}
+
+void
+oriel_libvirt_events_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      virSetErrorFunc (NULL, quiet_error_handler);
+      virInitialize ();
+      if (virEventRegisterDefaultImpl () < 0)
+        g_warning ("Could not start the libvirt event loop: %s",
+                   virGetLastErrorMessage ());
+      g_thread_unref (g_thread_new ("libvirt-events", event_thread, NULL));
+      g_once_init_leave (&once, 1);
+    }
+}
+
+typedef struct {
+  OrielConnection *self;
+  char *uuid;
+  int event;
+  int detail;
+} PendingEvent;
+
+static gboolean
+deliver_event (gpointer data)
+{
+  PendingEvent *ev = data;
+
+  if (ev->self->conn != NULL)
+    g_signal_emit (ev->self, signals[SIGNAL_DOMAIN_EVENT], 0,
+                   ev->uuid, ev->event, ev->detail);
+  g_object_unref (ev->self);
+  g_free (ev->uuid);
+  g_free (ev);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+lifecycle_cb (virConnectPtr conn, virDomainPtr dom, int event, int detail,
+              void *opaque)
+{
+  PendingEvent *ev = g_new0 (PendingEvent, 1);
+  char uuid[VIR_UUID_STRING_BUFLEN];
+
+  virDomainGetUUIDString (dom, uuid);
+  ev->self = g_object_ref (opaque);
+  ev->uuid = g_strdup (uuid);
+  ev->event = event;
+  ev->detail = detail;
+  g_main_context_invoke (NULL, deliver_event, ev);
+  return 0;
+}
+
+static gboolean
+deliver_closed (gpointer data)
+{
+  OrielConnection *self = data;
+
+  oriel_connection_close (self);
+  g_free (self->error_text);
+  self->error_text = g_strdup (_("The connection was closed."));
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_cb (virConnectPtr conn, int reason, void *opaque)
+{
+  g_main_context_invoke (NULL, deliver_closed, g_object_ref (opaque));
+}
+
+static void
+oriel_connection_dispose (GObject *object)
+{
+  oriel_connection_close (ORIEL_CONNECTION (object));
+  G_OBJECT_CLASS (oriel_connection_parent_class)->dispose (object);
+}
+
+static void
+oriel_connection_finalize (GObject *object)
+{
+  OrielConnection *self = ORIEL_CONNECTION (object);
+
+  g_free (self->uri);
+  g_free (self->error_text);
+  g_hash_table_unref (self->stats);
+  G_OBJECT_CLASS (oriel_connection_parent_class)->finalize (object);
+}
+
+static void
+oriel_connection_class_init (OrielConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = oriel_connection_dispose;
+  object_class->finalize = oriel_connection_finalize;
+
+  /* (uuid, virDomainEventType, detail) */
+  signals[SIGNAL_DOMAIN_EVENT] =
+    g_signal_new ("domain-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                  G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
+  signals[SIGNAL_STATS_UPDATED] =
+    g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+oriel_connection_init (OrielConnection *self)
+{
+  self->lifecycle_cb_id = -1;
+  self->stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+OrielConnection *
+oriel_connection_new (const char *uri)
+{
+  OrielConnection *self = g_object_new (ORIEL_TYPE_CONNECTION, NULL);
+
+  self->uri = g_strdup (uri);
+  return self;
+}
+
+const char *
+oriel_connection_get_uri (OrielConnection *self)
+{
+  return self->uri;
+}
+
+gboolean
+oriel_connection_is_open (OrielConnection *self)
+{
+  return self->conn != NULL;
+}
+
+virConnectPtr
+oriel_connection_get_virconn (OrielConnection *self)
+{
+  return self->conn;
+}
+
+const char *
+oriel_connection_get_error (OrielConnection *self)
+{
+  return self->error_text;
+}
+
+static gboolean
+stats_tick (gpointer data)
+{
+  oriel_connection_sample_stats (ORIEL_CONNECTION (data));
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs on the main thread once virConnectOpen succeeded. */
+static void
+attach (OrielConnection *self, virConnectPtr conn)
+{
+  self->conn = conn;
+  g_clear_pointer (&self->error_text, g_free);
+  /* Remote connections notice a dead peer through keepalive; local
+   * drivers do not support it, which is fine. */
+  virConnectSetKeepAlive (conn, 5, 3);
+  virConnectRegisterCloseCallback (conn, close_cb, g_object_ref (self), g_object_unref);
+  self->lifecycle_cb_id =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb),
+                                      g_object_ref (self), g_object_unref);
+  oriel_connection_sample_stats (self);
+  self->stats_source = g_timeout_add (STATS_INTERVAL_MS, stats_tick, self);
+}
+
+static virConnectPtr
+open_uri (const char *uri, GError **error)
+{
+  virConnectPtr conn = virConnectOpenAuth (uri, virConnectAuthPtrDefault, 0);
+
+  if (conn == NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Could not connect to %s"), uri);
+      oriel_set_libvirt_error (error, what);
+    }
+  return conn;
+}
+
+static void
+conn_unref (gpointer conn)
+{
+  virConnectClose (conn);
+}
+
+static void
+domain_unref (gpointer dom)
+{
+  virDomainFree (dom);
+}
+
+static void
+open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  virConnectPtr conn = open_uri (task_data, &error);
+
+  if (conn == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, conn, conn_unref);
+}
+
+void
+oriel_connection_open_async (OrielConnection *self, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  oriel_libvirt_events_init ();
+  g_task_set_task_data (task, g_strdup (self->uri), g_free);
+  g_task_run_in_thread (task, open_thread);
+  g_object_unref (task);
+}
+
+gboolean
+oriel_connection_open_finish (OrielConnection *self, GAsyncResult *result,
+                              GError **error)
+{
+  GError *local = NULL;
+  virConnectPtr conn = g_task_propagate_pointer (G_TASK (result), &local);
+
+  if (conn == NULL)
+    {
+      g_free (self->error_text);
+      self->error_text = g_strdup (local->message);
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  attach (self, conn);
+  return TRUE;
+}
+
+gboolean
+oriel_connection_open_sync (OrielConnection *self, GError **error)
+{
+  GError *local = NULL;
+  virConnectPtr conn;
+
+  oriel_libvirt_events_init ();
+  conn = open_uri (self->uri, &local);
+  if (conn == NULL)
+    {
+      g_free (self->error_text);
+      self->error_text = g_strdup (local->message);
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  attach (self, conn);
+  return TRUE;
+}
+
+void
+oriel_connection_close (OrielConnection *self)
+{
+  virConnectPtr conn = self->conn;
+
+  if (conn == NULL)
+    return;
+  self->conn = NULL;
+  g_clear_handle_id (&self->stats_source, g_source_remove);
+  if (self->lifecycle_cb_id >= 0)
+    virConnectDomainEventDeregisterAny (conn, self->lifecycle_cb_id);
+  self->lifecycle_cb_id = -1;
+  virConnectUnregisterCloseCallback (conn, close_cb);
+  virConnectClose (conn);
+}
+
+GPtrArray *
+oriel_connection_list_domains (OrielConnection *self, GError **error)
+{
+  virDomainPtr *doms = NULL;
+  GPtrArray *result;
+  int n;
+
+  if (self->conn == NULL)
+    {
+      g_set_error (error, ORIEL_LIBVIRT_ERROR, 0, _("Not connected to %s"), self->uri);
+      return NULL;
+    }
+  n = virConnectListAllDomains (self->conn, &doms, 0);
+  if (n < 0)
+    {
+      oriel_set_libvirt_error (error, _("Could not list the virtual machines"));
+      return NULL;
+    }
+  result = g_ptr_array_new_full (n, domain_unref);
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (result, doms[i]);
+  free (doms);
+  return result;
+}
+
+virDomainPtr
+oriel_connection_lookup (OrielConnection *self, const char *uuid)
+{
+  if (self->conn == NULL || uuid == NULL)
+    return NULL;
+  return virDomainLookupByUUIDString (self->conn, uuid);
+}
+
+const OrielDomainStats *
+oriel_connection_get_stats (OrielConnection *self, const char *uuid)
+{
+  return g_hash_table_lookup (self->stats, uuid);
+}
+
+static OrielDomainStats *
+stats_for (OrielConnection *self, const char *uuid)
+{
+  OrielDomainStats *stats = g_hash_table_lookup (self->stats, uuid);
+
+  if (stats == NULL)
+    {
+      stats = g_new (OrielDomainStats, 1);
+      oriel_domain_stats_init (stats);
+      g_hash_table_insert (self->stats, g_strdup (uuid), stats);
+    }
+  return stats;
+}
+
+void
+oriel_connection_sample_stats (OrielConnection *self)
+{
+  g_autoptr (GPtrArray) doms = oriel_connection_list_domains (self, NULL);
+
+  if (doms == NULL)
+    return;
+  for (guint i = 0; i < doms->len; i++)
+    {
+      virDomainPtr dom = doms->pdata[i];
+      char uuid[VIR_UUID_STRING_BUFLEN];
+      virDomainInfo info;
+      OrielDomainStats *stats;
+
+      if (virDomainGetUUIDString (dom, uuid) < 0 || virDomainGetInfo (dom, &info) < 0)
+        continue;
+      stats = stats_for (self, uuid);
+      if (info.state == VIR_DOMAIN_RUNNING || info.state == VIR_DOMAIN_PAUSED
+          || info.state == VIR_DOMAIN_BLOCKED)
+        {
+          OrielStatsSample sample = {
+            .wall_us = g_get_monotonic_time (),
+            .cpu_time_ns = info.cpuTime,
+            .mem_kib = info.memory,
+            .max_mem_kib = info.maxMem,
+            .vcpus = info.nrVirtCpu,
+            .valid = TRUE,
+          };
+          oriel_domain_stats_add_sample (stats, &sample);
+        }
+      else
+        oriel_domain_stats_add_idle (stats);
+    }
+  g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
+}

@@ -1,0 +1,49 @@
+/* One libvirt connection: opening, lifecycle events and stats sampling. */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+#include "vm-stats.h"
+
+G_BEGIN_DECLS
+
+#define ORIEL_TYPE_CONNECTION (oriel_connection_get_type ())
+G_DECLARE_FINAL_TYPE (OrielConnection, oriel_connection, ORIEL, CONNECTION, GObject)
+
+#define ORIEL_LIBVIRT_ERROR (oriel_libvirt_error_quark ())
+GQuark oriel_libvirt_error_quark (void);
+
+/* Sets error to "<what>: <libvirt's last error>". */
+void oriel_set_libvirt_error (GError **error, const char *what);
+
+/* Starts libvirt's event loop in its own thread; safe to call repeatedly. */
+void oriel_libvirt_events_init (void);
+
+OrielConnection *oriel_connection_new (const char *uri);
+const char *oriel_connection_get_uri (OrielConnection *self);
+gboolean oriel_connection_is_open (OrielConnection *self);
+/* NULL until the connection is open; owned by the connection. */
+virConnectPtr oriel_connection_get_virconn (OrielConnection *self);
+/* Last error text if the open failed, else NULL. */
+const char *oriel_connection_get_error (OrielConnection *self);
+
+/* Opens in a worker thread (remote URIs may take seconds). */
+void oriel_connection_open_async (OrielConnection *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean oriel_connection_open_finish (OrielConnection *self, GAsyncResult *result,
+                                       GError **error);
+gboolean oriel_connection_open_sync (OrielConnection *self, GError **error);
+void oriel_connection_close (OrielConnection *self);
+
+/* All domains, as new references (free with virDomainFree). */
+GPtrArray *oriel_connection_list_domains (OrielConnection *self, GError **error);
+/* New reference, or NULL if the domain is gone. */
+virDomainPtr oriel_connection_lookup (OrielConnection *self, const char *uuid);
+
+/* History for a domain's graphs; NULL if never sampled. */
+const OrielDomainStats *oriel_connection_get_stats (OrielConnection *self,
+                                                    const char *uuid);
+/* Takes one sample of every running domain now (also done every second). */
+void oriel_connection_sample_stats (OrielConnection *self);
+
+G_END_DECLS

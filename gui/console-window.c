@@ -1,0 +1,524 @@
+/* One window per VM: its screen (VNC), serial console and details. */
+#include "console-window.h"
+#include "details-view.h"
+#include "domain-actions.h"
+#include "domain-state.h"
+#include "domain-xml-info.h"
+#include "error-dialog.h"
+#include "oriel-application.h"
+#include "serial-console.h"
+
+#include <gdk/gdkkeysyms.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gi18n.h>
+#include <vncdisplay.h>
+
+struct _OrielConsoleWindow {
+  GtkApplicationWindow parent_instance;
+
+  OrielApplication *app;
+  OrielConnection *conn;
+  char *uuid;
+  char *name;
+
+  GtkWidget *toolbar;
+  GtkWidget *switcher;
+  GtkStack *stack;
+  GtkStack *display_stack;
+  GtkLabel *display_status;
+  GtkRevealer *fullscreen_revealer;
+  GtkWidget *grab_hint;
+  GtkMenuButton *send_key_button;
+  GtkMenuButton *fullscreen_send_key_button;
+  GtkWidget *display_overlay;
+
+  GtkWidget *vnc;
+  GtkWidget *serial;
+  GtkWidget *details;
+  gboolean fullscreen;
+  int state;
+};
+
+G_DEFINE_TYPE (OrielConsoleWindow, oriel_console_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static virDomainPtr
+lookup (OrielConsoleWindow *self)
+{
+  return oriel_connection_lookup (self->conn, self->uuid);
+}
+
+static void
+show_status (OrielConsoleWindow *self, const char *text)
+{
+  gtk_label_set_text (self->display_status, text);
+  gtk_stack_set_visible_child_name (self->display_stack, "status");
+}
+
+static void
+set_action_enabled (OrielConsoleWindow *self, const char *name, gboolean enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+
+  if (action != NULL)
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+static void
+update_state (OrielConsoleWindow *self)
+{
+  virDomainPtr dom = lookup (self);
+  g_autofree char *title = NULL;
+
+  self->state = dom != NULL ? oriel_domain_get_state (dom) : -1;
+  if (dom != NULL)
+    virDomainFree (dom);
+  set_action_enabled (self, "run", oriel_domain_action_allowed (ORIEL_ACTION_RUN, self->state));
+  set_action_enabled (self, "pause", oriel_domain_action_allowed (ORIEL_ACTION_PAUSE, self->state));
+  set_action_enabled (self, "resume", oriel_domain_action_allowed (ORIEL_ACTION_RESUME, self->state));
+  set_action_enabled (self, "shutdown", oriel_domain_action_allowed (ORIEL_ACTION_SHUTDOWN, self->state));
+  set_action_enabled (self, "force-off", oriel_domain_action_allowed (ORIEL_ACTION_FORCE_OFF, self->state));
+  /* Translators: window title, "<VM name> (<state>)" */
+  title = g_strdup_printf (_("%s (%s)"), self->name, oriel_domain_state_label (self->state));
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+static gboolean
+is_active_state (int state)
+{
+  return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
+         || state == VIR_DOMAIN_BLOCKED || state == VIR_DOMAIN_SHUTDOWN;
+}
+
+/* Opens the VNC connection by the best route available: a socket handed
+ * over by libvirt, the UNIX socket, or the TCP port from the XML. */
+static void
+connect_display (OrielConsoleWindow *self)
+{
+  virDomainPtr dom = lookup (self);
+  g_autofree char *xml = NULL;
+  g_autoptr (OrielDomainInfo) info = NULL;
+  g_autofree char *port = NULL;
+  int fd;
+
+  if (vnc_display_is_open (VNC_DISPLAY (self->vnc)))
+    goto out;
+  if (dom == NULL)
+    {
+      show_status (self, _("The virtual machine no longer exists."));
+      goto out;
+    }
+  if (!is_active_state (oriel_domain_get_state (dom)))
+    {
+      show_status (self, _("The virtual machine is not running.\nPress Run to start it."));
+      goto out;
+    }
+  xml = virDomainGetXMLDesc (dom, 0);
+  info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+  if (info == NULL || info->graphics_type == NULL)
+    {
+      show_status (self, _("This virtual machine has no graphical display.\n"
+                           "Its serial console is in the “Serial Console” tab."));
+      goto out;
+    }
+  if (g_strcmp0 (info->graphics_type, "vnc") != 0)
+    {
+      g_autofree char *msg = g_strdup_printf (_("The “%s” display type is not supported; only VNC is."),
+                                              info->graphics_type);
+      show_status (self, msg);
+      goto out;
+    }
+  show_status (self, _("Connecting to the display…"));
+  fd = virDomainOpenGraphicsFD (dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+  if (fd >= 0)
+    {
+      if (!vnc_display_open_fd (VNC_DISPLAY (self->vnc), fd))
+        show_status (self, _("Could not open the display."));
+      goto out;
+    }
+  if (info->graphics_socket != NULL)
+    {
+      g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (info->graphics_socket);
+      if (!vnc_display_open_addr (VNC_DISPLAY (self->vnc), addr, "localhost"))
+        show_status (self, _("Could not open the display."));
+      goto out;
+    }
+  if (info->graphics_port > 0)
+    {
+      port = g_strdup_printf ("%d", info->graphics_port);
+      if (!vnc_display_open_host (VNC_DISPLAY (self->vnc),
+                                  info->graphics_listen != NULL ? info->graphics_listen : "127.0.0.1",
+                                  port))
+        show_status (self, _("Could not open the display."));
+      goto out;
+    }
+  show_status (self, _("The display of this virtual machine is not reachable."));
+out:
+  if (dom != NULL)
+    virDomainFree (dom);
+}
+
+static void
+vnc_initialized (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  gtk_stack_set_visible_child (self->display_stack, self->vnc);
+  gtk_widget_grab_focus (self->vnc);
+}
+
+static void
+vnc_disconnected (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  update_state (self);
+  show_status (self, is_active_state (self->state)
+                     ? _("The display was disconnected.")
+                     : _("The virtual machine is not running.\nPress Run to start it."));
+}
+
+static void
+vnc_error (VncDisplay *vnc, const char *message, OrielConsoleWindow *self)
+{
+  g_autofree char *text = g_strdup_printf (_("Display error: %s"), message);
+
+  show_status (self, text);
+}
+
+static void
+vnc_grab (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  gtk_widget_show (self->grab_hint);
+}
+
+static void
+vnc_ungrab (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  gtk_widget_hide (self->grab_hint);
+}
+
+static void
+domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
+              OrielConsoleWindow *self)
+{
+  if (g_strcmp0 (uuid, self->uuid) != 0)
+    return;
+  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+    {
+      gtk_widget_destroy (GTK_WIDGET (self));
+      return;
+    }
+  update_state (self);
+  if (event == VIR_DOMAIN_EVENT_STARTED)
+    {
+      connect_display (self);
+      if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "serial") == 0)
+        oriel_serial_console_connect (ORIEL_SERIAL_CONSOLE (self->serial));
+    }
+  else if (event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_CRASHED)
+    {
+      vnc_display_close (VNC_DISPLAY (self->vnc));
+      oriel_serial_console_disconnect (ORIEL_SERIAL_CONSOLE (self->serial));
+      show_status (self, _("The virtual machine is not running.\nPress Run to start it."));
+    }
+}
+
+static void
+run_action (OrielConsoleWindow *self, OrielDomainAction action)
+{
+  virDomainPtr dom = lookup (self);
+
+  if (dom == NULL)
+    return;
+  oriel_domain_action_run (GTK_WINDOW (self), dom, action);
+  virDomainFree (dom);
+}
+
+#define DEFINE_ACTION(fn, act) \
+  static void fn (GSimpleAction *a, GVariant *p, gpointer data) { run_action (data, act); }
+DEFINE_ACTION (run_activated, ORIEL_ACTION_RUN)
+DEFINE_ACTION (pause_activated, ORIEL_ACTION_PAUSE)
+DEFINE_ACTION (resume_activated, ORIEL_ACTION_RESUME)
+DEFINE_ACTION (shutdown_activated, ORIEL_ACTION_SHUTDOWN)
+DEFINE_ACTION (force_off_activated, ORIEL_ACTION_FORCE_OFF)
+
+static void
+send_key_activated (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  OrielConsoleWindow *self = data;
+  const char *combo = g_variant_get_string (param, NULL);
+  guint keys[3];
+  int n = 0;
+
+  if (g_str_equal (combo, "ctrl-alt-del"))
+    {
+      keys[n++] = GDK_KEY_Control_L;
+      keys[n++] = GDK_KEY_Alt_L;
+      keys[n++] = GDK_KEY_Delete;
+    }
+  else if (g_str_equal (combo, "ctrl-alt-backspace"))
+    {
+      keys[n++] = GDK_KEY_Control_L;
+      keys[n++] = GDK_KEY_Alt_L;
+      keys[n++] = GDK_KEY_BackSpace;
+    }
+  else if (g_str_equal (combo, "print"))
+    keys[n++] = GDK_KEY_Print;
+  else if (g_str_has_prefix (combo, "ctrl-alt-f"))
+    {
+      guint f = (guint) g_ascii_strtoull (combo + strlen ("ctrl-alt-f"), NULL, 10);
+      if (f < 1 || f > 12)
+        return;
+      keys[n++] = GDK_KEY_Control_L;
+      keys[n++] = GDK_KEY_Alt_L;
+      keys[n++] = GDK_KEY_F1 + (f - 1);
+    }
+  if (n > 0 && vnc_display_is_open (VNC_DISPLAY (self->vnc)))
+    vnc_display_send_keys (VNC_DISPLAY (self->vnc), keys, n);
+}
+
+static void
+screenshot_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielConsoleWindow *self = data;
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  g_autoptr (GtkFileChooserNative) chooser = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
+
+  if (!vnc_display_is_open (VNC_DISPLAY (self->vnc))
+      || (pixbuf = vnc_display_get_pixbuf (VNC_DISPLAY (self->vnc))) == NULL)
+    {
+      oriel_error_dialog_show (GTK_WINDOW (self), _("There is no screen to save."),
+                               _("The virtual machine’s display is not connected."));
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (_("Save Screenshot"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  name = g_strdup_printf ("%s-%s.png", self->name, stamp);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_file_chooser_set_do_overwrite_confirmation (GTK_FILE_CHOOSER (chooser), TRUE);
+  if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (chooser)) == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
+      if (!gdk_pixbuf_save (pixbuf, path, "png", &error, NULL))
+        oriel_error_dialog_show_gerror (GTK_WINDOW (self), _("Could not save the screenshot"), error);
+    }
+}
+
+static void
+fullscreen_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielConsoleWindow *self = data;
+
+  gtk_stack_set_visible_child_name (self->stack, "display");
+  gtk_window_fullscreen (GTK_WINDOW (self));
+}
+
+static void
+unfullscreen_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  gtk_window_unfullscreen (GTK_WINDOW (data));
+}
+
+static void
+show_page_activated (GSimpleAction *a, GVariant *param, gpointer data)
+{
+  oriel_console_window_show_page (data, g_variant_get_string (param, NULL));
+}
+
+void
+oriel_console_window_show_page (OrielConsoleWindow *self, const char *page)
+{
+  if (gtk_stack_get_child_by_name (self->stack, page) != NULL)
+    gtk_stack_set_visible_child_name (self->stack, page);
+}
+
+static gboolean
+window_state_changed (GtkWidget *widget, GdkEventWindowState *event, OrielConsoleWindow *self)
+{
+  self->fullscreen = (event->new_window_state & GDK_WINDOW_STATE_FULLSCREEN) != 0;
+  gtk_widget_set_visible (self->toolbar, !self->fullscreen);
+  gtk_revealer_set_reveal_child (self->fullscreen_revealer, FALSE);
+  return FALSE;
+}
+
+/* In fullscreen the toolbar slides in when the pointer touches the top. */
+static gboolean
+overlay_motion (GtkWidget *widget, GdkEventMotion *event, OrielConsoleWindow *self)
+{
+  int limit;
+
+  if (!self->fullscreen)
+    return FALSE;
+  limit = gtk_revealer_get_child_revealed (self->fullscreen_revealer)
+          ? gtk_widget_get_allocated_height (GTK_WIDGET (self->fullscreen_revealer)) + 8 : 4;
+  gtk_revealer_set_reveal_child (self->fullscreen_revealer, event->y <= limit);
+  return FALSE;
+}
+
+static void
+page_changed (GtkStack *stack, GParamSpec *pspec, OrielConsoleWindow *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (stack);
+
+  if (g_strcmp0 (page, "serial") == 0)
+    oriel_serial_console_connect (ORIEL_SERIAL_CONSOLE (self->serial));
+  else if (g_strcmp0 (page, "details") == 0)
+    oriel_details_view_refresh (ORIEL_DETAILS_VIEW (self->details));
+}
+
+static GMenuModel *
+build_send_key_menu (void)
+{
+  GMenu *menu = g_menu_new ();
+  GMenu *section = g_menu_new ();
+  GMenu *fkeys = g_menu_new ();
+
+  g_menu_append (section, _("Ctrl+Alt+Delete"), "win.send-key::ctrl-alt-del");
+  g_menu_append (section, _("Ctrl+Alt+Backspace"), "win.send-key::ctrl-alt-backspace");
+  g_menu_append (section, _("Print Screen"), "win.send-key::print");
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (section));
+  for (int f = 1; f <= 12; f++)
+    {
+      g_autofree char *label = g_strdup_printf (_("Ctrl+Alt+F%d"), f);
+      g_autofree char *action = g_strdup_printf ("win.send-key::ctrl-alt-f%d", f);
+      g_menu_append (fkeys, label, action);
+    }
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (fkeys));
+  g_object_unref (section);
+  g_object_unref (fkeys);
+  return G_MENU_MODEL (menu);
+}
+
+static void
+setting_changed (GSettings *settings, const char *key, OrielConsoleWindow *self)
+{
+  if (g_str_equal (key, "console-scaling"))
+    vnc_display_set_scaling (VNC_DISPLAY (self->vnc), g_settings_get_boolean (settings, key));
+  else if (g_str_equal (key, "console-resize-guest"))
+    vnc_display_set_allow_resize (VNC_DISPLAY (self->vnc), g_settings_get_boolean (settings, key));
+}
+
+static void
+oriel_console_window_dispose (GObject *object)
+{
+  OrielConsoleWindow *self = ORIEL_CONSOLE_WINDOW (object);
+
+  if (self->conn != NULL)
+    g_signal_handlers_disconnect_by_data (self->conn, self);
+  if (self->app != NULL)
+    g_signal_handlers_disconnect_by_data (oriel_application_get_settings (self->app), self);
+  if (self->vnc != NULL)
+    vnc_display_close (VNC_DISPLAY (self->vnc));
+  g_clear_object (&self->conn);
+  G_OBJECT_CLASS (oriel_console_window_parent_class)->dispose (object);
+}
+
+static void
+oriel_console_window_finalize (GObject *object)
+{
+  OrielConsoleWindow *self = ORIEL_CONSOLE_WINDOW (object);
+
+  g_free (self->uuid);
+  g_free (self->name);
+  G_OBJECT_CLASS (oriel_console_window_parent_class)->finalize (object);
+}
+
+static void
+oriel_console_window_class_init (OrielConsoleWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = oriel_console_window_dispose;
+  G_OBJECT_CLASS (klass)->finalize = oriel_console_window_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/oriel/Oriel/console-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, toolbar);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, switcher);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, display_stack);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, display_status);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, fullscreen_revealer);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, grab_hint);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, send_key_button);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, fullscreen_send_key_button);
+  gtk_widget_class_bind_template_child (widget_class, OrielConsoleWindow, display_overlay);
+  gtk_widget_class_bind_template_callback (widget_class, window_state_changed);
+  gtk_widget_class_bind_template_callback (widget_class, page_changed);
+}
+
+static void
+oriel_console_window_init (OrielConsoleWindow *self)
+{
+  static const GActionEntry entries[] = {
+    { "run", run_activated, NULL, NULL, NULL, { 0 } },
+    { "pause", pause_activated, NULL, NULL, NULL, { 0 } },
+    { "resume", resume_activated, NULL, NULL, NULL, { 0 } },
+    { "shutdown", shutdown_activated, NULL, NULL, NULL, { 0 } },
+    { "force-off", force_off_activated, NULL, NULL, NULL, { 0 } },
+    { "send-key", send_key_activated, "s", NULL, NULL, { 0 } },
+    { "screenshot", screenshot_activated, NULL, NULL, NULL, { 0 } },
+    { "fullscreen", fullscreen_activated, NULL, NULL, NULL, { 0 } },
+    { "unfullscreen", unfullscreen_activated, NULL, NULL, NULL, { 0 } },
+    { "show-page", show_page_activated, "s", NULL, NULL, { 0 } },
+  };
+  g_autoptr (GMenuModel) keys = build_send_key_menu ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  gtk_menu_button_set_menu_model (self->send_key_button, keys);
+  gtk_menu_button_set_menu_model (self->fullscreen_send_key_button, keys);
+
+  self->vnc = vnc_display_new ();
+  atk_object_set_name (gtk_widget_get_accessible (self->vnc), _("Guest display"));
+  vnc_display_set_keep_aspect_ratio (VNC_DISPLAY (self->vnc), TRUE);
+  gtk_widget_show (self->vnc);
+  gtk_stack_add_named (self->display_stack, self->vnc, "vnc");
+  gtk_stack_set_visible_child_name (self->display_stack, "status");
+  g_signal_connect (self->vnc, "vnc-initialized", G_CALLBACK (vnc_initialized), self);
+  g_signal_connect (self->vnc, "vnc-disconnected", G_CALLBACK (vnc_disconnected), self);
+  g_signal_connect (self->vnc, "vnc-error", G_CALLBACK (vnc_error), self);
+  g_signal_connect (self->vnc, "vnc-keyboard-grab", G_CALLBACK (vnc_grab), self);
+  g_signal_connect (self->vnc, "vnc-keyboard-ungrab", G_CALLBACK (vnc_ungrab), self);
+  gtk_widget_add_events (self->display_overlay, GDK_POINTER_MOTION_MASK);
+  g_signal_connect (self->display_overlay, "motion-notify-event", G_CALLBACK (overlay_motion), self);
+}
+
+OrielConsoleWindow *
+oriel_console_window_new (OrielApplication *app, OrielConnection *conn, const char *uuid)
+{
+  static const char *const fullscreen_accels[] = { "F11", NULL };
+  OrielConsoleWindow *self;
+  virDomainPtr dom = oriel_connection_lookup (conn, uuid);
+  GSettings *settings = oriel_application_get_settings (app);
+  g_autoptr (GAction) scaling = NULL, resize = NULL;
+
+  if (dom == NULL)
+    return NULL;
+  self = g_object_new (ORIEL_TYPE_CONSOLE_WINDOW, "application", app, NULL);
+  self->app = app;
+  self->conn = g_object_ref (conn);
+  self->uuid = g_strdup (uuid);
+  self->name = g_strdup (virDomainGetName (dom));
+  virDomainFree (dom);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.fullscreen", fullscreen_accels);
+
+  scaling = g_settings_create_action (settings, "console-scaling");
+  resize = g_settings_create_action (settings, "console-resize-guest");
+  g_action_map_add_action (G_ACTION_MAP (self), scaling);
+  g_action_map_add_action (G_ACTION_MAP (self), resize);
+  vnc_display_set_scaling (VNC_DISPLAY (self->vnc), g_settings_get_boolean (settings, "console-scaling"));
+  vnc_display_set_allow_resize (VNC_DISPLAY (self->vnc),
+                                g_settings_get_boolean (settings, "console-resize-guest"));
+  g_signal_connect (settings, "changed", G_CALLBACK (setting_changed), self);
+
+  self->serial = oriel_serial_console_new (conn, uuid);
+  gtk_widget_show_all (self->serial);
+  gtk_stack_add_titled (self->stack, self->serial, "serial", _("Serial Console"));
+  self->details = oriel_details_view_new (conn, uuid);
+  gtk_widget_show_all (self->details);
+  gtk_stack_add_titled (self->stack, self->details, "details", _("Details"));
+
+  g_signal_connect (conn, "domain-event", G_CALLBACK (domain_event), self);
+  update_state (self);
+  connect_display (self);
+  return self;
+}

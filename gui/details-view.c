@@ -1,0 +1,216 @@
+/* Read-only overview of a VM's hardware with live CPU and memory graphs. */
+#include "details-view.h"
+#include "domain-state.h"
+#include "domain-xml-info.h"
+#include "stats-graph.h"
+
+#include <glib/gi18n.h>
+
+struct _OrielDetailsView {
+  GtkBox parent_instance;
+
+  OrielConnection *conn;
+  char *uuid;
+  GtkGrid *grid;
+  guint rows;
+  GtkWidget *cpu_graph;
+  GtkWidget *mem_graph;
+  GtkLabel *cpu_value;
+  GtkLabel *mem_value;
+};
+
+G_DEFINE_TYPE (OrielDetailsView, oriel_details_view, GTK_TYPE_BOX)
+
+static void
+add_row (OrielDetailsView *self, const char *title, const char *value)
+{
+  GtkWidget *key = gtk_label_new (title);
+  GtkWidget *val = gtk_label_new (value != NULL ? value : "—");
+
+  gtk_label_set_xalign (GTK_LABEL (key), 1.0);
+  gtk_label_set_yalign (GTK_LABEL (key), 0.0);
+  gtk_style_context_add_class (gtk_widget_get_style_context (key), "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (val), 0.0);
+  gtk_label_set_selectable (GTK_LABEL (val), TRUE);
+  gtk_label_set_line_wrap (GTK_LABEL (val), TRUE);
+  gtk_widget_set_can_focus (val, FALSE);
+  /* Screen readers read the value together with its title. */
+  atk_object_add_relationship (gtk_widget_get_accessible (val), ATK_RELATION_LABELLED_BY,
+                               gtk_widget_get_accessible (key));
+  gtk_grid_attach (self->grid, key, 0, self->rows, 1, 1);
+  gtk_grid_attach (self->grid, val, 1, self->rows, 1, 1);
+  self->rows++;
+}
+
+void
+oriel_details_view_refresh (OrielDetailsView *self)
+{
+  virDomainPtr dom = oriel_connection_lookup (self->conn, self->uuid);
+  g_autofree char *xml = NULL;
+  g_autoptr (OrielDomainInfo) info = NULL;
+  g_autoptr (GString) disks = g_string_new (NULL);
+  g_autoptr (GString) nics = g_string_new (NULL);
+  g_autofree char *mem = NULL, *cpus = NULL, *display = NULL;
+  GList *children;
+
+  children = gtk_container_get_children (GTK_CONTAINER (self->grid));
+  for (GList *l = children; l; l = l->next)
+    gtk_widget_destroy (l->data);
+  g_list_free (children);
+  self->rows = 0;
+
+  if (dom == NULL)
+    {
+      add_row (self, _("State"), _("The virtual machine no longer exists."));
+      return;
+    }
+  xml = virDomainGetXMLDesc (dom, 0);
+  info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+  add_row (self, _("Name"), virDomainGetName (dom));
+  add_row (self, _("State"), oriel_domain_state_label (oriel_domain_get_state (dom)));
+  virDomainFree (dom);
+  if (info == NULL)
+    {
+      gtk_widget_show_all (GTK_WIDGET (self->grid));
+      return;
+    }
+  add_row (self, _("Operating system"), info->os_id != NULL ? info->os_id : _("Not specified"));
+  cpus = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u virtual CPU", "%u virtual CPUs", info->vcpus),
+                          info->vcpus);
+  add_row (self, _("Processors"), cpus);
+  mem = g_format_size_full (info->memory_kib * 1024, G_FORMAT_SIZE_IEC_UNITS);
+  add_row (self, _("Memory"), mem);
+  add_row (self, _("Firmware"), g_strcmp0 (info->firmware, "efi") == 0 ? _("UEFI") : _("BIOS"));
+  if (info->kernel != NULL)
+    add_row (self, _("Kernel"), info->kernel);
+  for (guint i = 0; i < info->disks->len; i++)
+    {
+      OrielDiskInfo *d = info->disks->pdata[i];
+      g_string_append_printf (disks, "%s%s (%s, %s)%s", i ? "\n" : "",
+                              d->source != NULL ? d->source : _("empty"),
+                              d->target != NULL ? d->target : "?",
+                              g_strcmp0 (d->device, "cdrom") == 0 ? _("CD-ROM") : _("disk"),
+                              d->readonly ? _(", read-only") : "");
+    }
+  add_row (self, _("Disks"), disks->len ? disks->str : _("None"));
+  for (guint i = 0; i < info->nics->len; i++)
+    {
+      OrielNicInfo *n = info->nics->pdata[i];
+      g_string_append_printf (nics, "%s%s %s, %s %s", i ? "\n" : "",
+                              n->type != NULL ? n->type : "?",
+                              n->source != NULL ? n->source : "",
+                              n->model != NULL ? n->model : _("default model"),
+                              n->mac != NULL ? n->mac : "");
+    }
+  add_row (self, _("Network interfaces"), nics->len ? nics->str : _("None"));
+  if (info->graphics_type != NULL)
+    display = info->graphics_port > 0
+              ? g_strdup_printf (_("%s on port %d"), info->graphics_type, info->graphics_port)
+              : g_strdup (info->graphics_type);
+  add_row (self, _("Display"), display != NULL ? display : _("None"));
+  gtk_widget_show_all (GTK_WIDGET (self->grid));
+}
+
+static void
+stats_updated (OrielConnection *conn, OrielDetailsView *self)
+{
+  const OrielDomainStats *stats = oriel_connection_get_stats (conn, self->uuid);
+  g_autofree char *cpu = NULL, *mem = NULL;
+
+  oriel_stats_graph_set_ring (ORIEL_STATS_GRAPH (self->cpu_graph), stats ? &stats->cpu : NULL);
+  oriel_stats_graph_set_ring (ORIEL_STATS_GRAPH (self->mem_graph), stats ? &stats->mem : NULL);
+  cpu = g_strdup_printf (_("CPU usage: %.0f %%"), stats ? oriel_stats_ring_latest (&stats->cpu) : 0.0);
+  mem = g_strdup_printf (_("Memory usage: %.0f %%"), stats ? oriel_stats_ring_latest (&stats->mem) : 0.0);
+  gtk_label_set_text (self->cpu_value, cpu);
+  gtk_label_set_text (self->mem_value, mem);
+  atk_object_set_name (gtk_widget_get_accessible (self->cpu_graph), cpu);
+  atk_object_set_name (gtk_widget_get_accessible (self->mem_graph), mem);
+}
+
+static void
+domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
+              OrielDetailsView *self)
+{
+  if (g_strcmp0 (uuid, self->uuid) == 0)
+    oriel_details_view_refresh (self);
+}
+
+static void
+oriel_details_view_dispose (GObject *object)
+{
+  OrielDetailsView *self = ORIEL_DETAILS_VIEW (object);
+
+  if (self->conn != NULL)
+    g_signal_handlers_disconnect_by_data (self->conn, self);
+  g_clear_object (&self->conn);
+  G_OBJECT_CLASS (oriel_details_view_parent_class)->dispose (object);
+}
+
+static void
+oriel_details_view_finalize (GObject *object)
+{
+  g_free (ORIEL_DETAILS_VIEW (object)->uuid);
+  G_OBJECT_CLASS (oriel_details_view_parent_class)->finalize (object);
+}
+
+static void
+oriel_details_view_class_init (OrielDetailsViewClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = oriel_details_view_dispose;
+  G_OBJECT_CLASS (klass)->finalize = oriel_details_view_finalize;
+}
+
+static GtkWidget *
+graph_box (const char *title, GtkWidget *graph, GtkLabel **value_out)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *label = gtk_label_new (title);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  *value_out = GTK_LABEL (label);
+  gtk_box_pack_start (GTK_BOX (box), label, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), graph, TRUE, TRUE, 0);
+  return box;
+}
+
+static void
+oriel_details_view_init (OrielDetailsView *self)
+{
+  GtkWidget *graphs, *frame;
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+  gtk_box_set_spacing (GTK_BOX (self), 18);
+  g_object_set (self, "margin", 18, NULL);
+
+  self->grid = GTK_GRID (gtk_grid_new ());
+  gtk_grid_set_row_spacing (self->grid, 6);
+  gtk_grid_set_column_spacing (self->grid, 12);
+  frame = gtk_frame_new (_("Hardware"));
+  gtk_frame_set_shadow_type (GTK_FRAME (frame), GTK_SHADOW_NONE);
+  gtk_container_add (GTK_CONTAINER (frame), GTK_WIDGET (self->grid));
+  gtk_box_pack_start (GTK_BOX (self), frame, FALSE, FALSE, 0);
+
+  graphs = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
+  gtk_box_set_homogeneous (GTK_BOX (graphs), TRUE);
+  self->cpu_graph = oriel_stats_graph_new ("#3584e4");
+  self->mem_graph = oriel_stats_graph_new ("#26a269");
+  gtk_box_pack_start (GTK_BOX (graphs), graph_box (_("CPU usage"), self->cpu_graph, &self->cpu_value),
+                      TRUE, TRUE, 0);
+  gtk_box_pack_start (GTK_BOX (graphs), graph_box (_("Memory usage"), self->mem_graph, &self->mem_value),
+                      TRUE, TRUE, 0);
+  gtk_box_pack_start (GTK_BOX (self), graphs, TRUE, TRUE, 0);
+}
+
+GtkWidget *
+oriel_details_view_new (OrielConnection *conn, const char *uuid)
+{
+  OrielDetailsView *self = g_object_new (ORIEL_TYPE_DETAILS_VIEW, NULL);
+
+  self->conn = g_object_ref (conn);
+  self->uuid = g_strdup (uuid);
+  g_signal_connect (conn, "stats-updated", G_CALLBACK (stats_updated), self);
+  g_signal_connect (conn, "domain-event", G_CALLBACK (domain_event), self);
+  oriel_details_view_refresh (self);
+  stats_updated (conn, self);
+  return GTK_WIDGET (self);
+}

@@ -1,0 +1,698 @@
+/* The main window: every connection and its virtual machines. */
+#include "manager-window.h"
+#include "add-connection-dialog.h"
+#include "domain-actions.h"
+#include "domain-state.h"
+#include "domain-xml-info.h"
+#include "error-dialog.h"
+#include "oriel-application.h"
+#include "os-defaults.h"
+#include "sparkline-renderer.h"
+
+#include <glib/gi18n.h>
+
+enum {
+  COL_NAME,
+  COL_ICON,
+  COL_STATE_TEXT,
+  COL_STATE,
+  COL_UUID,
+  COL_CONN,
+  COL_IS_CONN,
+  N_COLS
+};
+
+struct _OrielManagerWindow {
+  GtkApplicationWindow parent_instance;
+
+  OrielApplication *app;
+  GtkTreeView *vm_view;
+  GtkInfoBar *info_bar;
+  GtkLabel *info_label;
+  GMenuModel *vm_menu;
+  GtkTreeStore *store;
+  GtkCellRenderer *cpu_renderer;
+  GtkCellRenderer *mem_renderer;
+  gint64 started_us;
+  gboolean startup_reported;
+};
+
+G_DEFINE_TYPE (OrielManagerWindow, oriel_manager_window, GTK_TYPE_APPLICATION_WINDOW)
+
+
+static gboolean
+find_conn_row (OrielManagerWindow *self, OrielConnection *conn, GtkTreeIter *out)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->store);
+  gboolean valid = gtk_tree_model_get_iter_first (model, out);
+
+  while (valid)
+    {
+      g_autoptr (OrielConnection) row_conn = NULL;
+      gtk_tree_model_get (model, out, COL_CONN, &row_conn, -1);
+      if (row_conn == conn)
+        return TRUE;
+      valid = gtk_tree_model_iter_next (model, out);
+    }
+  return FALSE;
+}
+
+static gboolean
+find_vm_row (OrielManagerWindow *self, GtkTreeIter *parent, const char *uuid,
+             GtkTreeIter *out)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->store);
+  gboolean valid = gtk_tree_model_iter_children (model, out, parent);
+
+  while (valid)
+    {
+      g_autofree char *row_uuid = NULL;
+      gtk_tree_model_get (model, out, COL_UUID, &row_uuid, -1);
+      if (g_strcmp0 (row_uuid, uuid) == 0)
+        return TRUE;
+      valid = gtk_tree_model_iter_next (model, out);
+    }
+  return FALSE;
+}
+
+/* The selected VM: its connection and a new domain reference. */
+static virDomainPtr
+selected_domain (OrielManagerWindow *self, OrielConnection **conn_out, char **uuid_out)
+{
+  GtkTreeSelection *sel = gtk_tree_view_get_selection (self->vm_view);
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+  g_autoptr (OrielConnection) conn = NULL;
+  g_autofree char *uuid = NULL;
+  gboolean is_conn;
+  virDomainPtr dom;
+
+  if (!gtk_tree_selection_get_selected (sel, &model, &iter))
+    return NULL;
+  gtk_tree_model_get (model, &iter, COL_CONN, &conn, COL_UUID, &uuid, COL_IS_CONN, &is_conn, -1);
+  if (is_conn || conn == NULL)
+    return NULL;
+  dom = oriel_connection_lookup (conn, uuid);
+  if (dom != NULL && conn_out != NULL)
+    *conn_out = g_object_ref (conn);
+  if (dom != NULL && uuid_out != NULL)
+    *uuid_out = g_steal_pointer (&uuid);
+  return dom;
+}
+
+static OrielConnection *
+selected_connection (OrielManagerWindow *self)
+{
+  GtkTreeSelection *sel = gtk_tree_view_get_selection (self->vm_view);
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+  OrielConnection *conn = NULL;
+
+  if (gtk_tree_selection_get_selected (sel, &model, &iter))
+    gtk_tree_model_get (model, &iter, COL_CONN, &conn, -1);
+  return conn;
+}
+
+static void
+set_action_enabled (OrielManagerWindow *self, const char *name, gboolean enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+static void
+update_actions (OrielManagerWindow *self)
+{
+  GtkTreeSelection *sel = gtk_tree_view_get_selection (self->vm_view);
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+  gboolean have_vm = FALSE, is_conn = TRUE;
+  int state = -1;
+  g_autoptr (OrielConnection) conn = NULL;
+
+  if (gtk_tree_selection_get_selected (sel, &model, &iter))
+    {
+      gtk_tree_model_get (model, &iter, COL_IS_CONN, &is_conn, COL_STATE, &state,
+                          COL_CONN, &conn, -1);
+      have_vm = !is_conn;
+    }
+  set_action_enabled (self, "open", have_vm);
+  set_action_enabled (self, "details", have_vm);
+  set_action_enabled (self, "delete", have_vm);
+  set_action_enabled (self, "run", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_RUN, state));
+  set_action_enabled (self, "pause", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_PAUSE, state));
+  set_action_enabled (self, "resume", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_RESUME, state));
+  set_action_enabled (self, "shutdown", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_SHUTDOWN, state));
+  set_action_enabled (self, "reboot", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_REBOOT, state));
+  set_action_enabled (self, "force-off", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_FORCE_OFF, state));
+  set_action_enabled (self, "save", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_SAVE, state));
+  set_action_enabled (self, "remove-connection", conn != NULL && is_conn);
+}
+
+static const char *
+os_icon_for_domain (virDomainPtr dom)
+{
+  g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
+  g_autoptr (OrielDomainInfo) info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+  OrielOsFamily family = ORIEL_OS_FAMILY_OTHER;
+
+  /* The libosinfo id names the vendor; that is enough for an icon and
+   * avoids loading the OS database at startup. */
+  if (info != NULL && info->os_id != NULL)
+    {
+      if (strstr (info->os_id, "microsoft.com") != NULL)
+        family = ORIEL_OS_FAMILY_WINDOWS;
+      else if (strstr (info->os_id, "bsd") != NULL)
+        family = ORIEL_OS_FAMILY_BSD;
+      else
+        family = ORIEL_OS_FAMILY_LINUX;
+    }
+  else if (info != NULL && info->kernel != NULL)
+    family = ORIEL_OS_FAMILY_LINUX;
+  return oriel_os_family_icon_name (family);
+}
+
+static void
+fill_vm_row (OrielManagerWindow *self, GtkTreeIter *iter, OrielConnection *conn,
+             virDomainPtr dom, gboolean with_icon)
+{
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  int state = oriel_domain_get_state (dom);
+
+  virDomainGetUUIDString (dom, uuid);
+  gtk_tree_store_set (self->store, iter,
+                      COL_NAME, virDomainGetName (dom),
+                      COL_STATE, state,
+                      COL_STATE_TEXT, oriel_domain_state_label (state),
+                      COL_UUID, uuid,
+                      COL_CONN, conn,
+                      COL_IS_CONN, FALSE,
+                      -1);
+  if (with_icon)
+    gtk_tree_store_set (self->store, iter, COL_ICON, os_icon_for_domain (dom), -1);
+}
+
+static void
+report_startup (OrielManagerWindow *self, guint n_vms)
+{
+  /* Lets benchmarks measure cold start without scraping the screen. */
+  if (self->startup_reported || g_getenv ("ORIEL_REPORT_STARTUP") == NULL)
+    return;
+  self->startup_reported = TRUE;
+  g_print ("oriel-startup: %u VMs listed after %.1f ms\n", n_vms,
+           (g_get_monotonic_time () - self->started_us) / 1000.0);
+  if (g_strcmp0 (g_getenv ("ORIEL_REPORT_STARTUP"), "exit") == 0)
+    g_application_quit (G_APPLICATION (self->app));
+}
+
+static void
+populate_connection (OrielManagerWindow *self, OrielConnection *conn)
+{
+  GtkTreeIter parent, child;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) doms = NULL;
+  g_autofree char *label = NULL;
+
+  if (!find_conn_row (self, conn, &parent))
+    return;
+  while (gtk_tree_model_iter_children (GTK_TREE_MODEL (self->store), &child, &parent))
+    gtk_tree_store_remove (self->store, &child);
+
+  if (!oriel_connection_is_open (conn))
+    {
+      gtk_tree_store_set (self->store, &parent, COL_STATE_TEXT, _("Not connected"), -1);
+      return;
+    }
+  gtk_tree_store_set (self->store, &parent, COL_STATE_TEXT, _("Connected"), -1);
+  doms = oriel_connection_list_domains (conn, &error);
+  if (doms == NULL)
+    {
+      oriel_error_dialog_show_gerror (GTK_WINDOW (self), _("Could not list the virtual machines"), error);
+      return;
+    }
+  for (guint i = 0; i < doms->len; i++)
+    {
+      gtk_tree_store_append (self->store, &child, &parent);
+      fill_vm_row (self, &child, conn, doms->pdata[i], TRUE);
+    }
+  {
+    g_autoptr (GtkTreePath) path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->store), &parent);
+    gtk_tree_view_expand_row (self->vm_view, path, FALSE);
+  }
+  /* Select the first VM so the keyboard works right away. */
+  if (gtk_tree_selection_count_selected_rows (gtk_tree_view_get_selection (self->vm_view)) == 0
+      && gtk_tree_model_iter_children (GTK_TREE_MODEL (self->store), &child, &parent))
+    gtk_tree_selection_select_iter (gtk_tree_view_get_selection (self->vm_view), &child);
+  update_actions (self);
+  report_startup (self, doms->len);
+}
+
+static void
+show_connection_problem (OrielManagerWindow *self, OrielConnection *conn)
+{
+  const char *uri = oriel_connection_get_uri (conn);
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (uri, ORIEL_DEFAULT_URI) == 0)
+    text = g_strdup_printf (_("Could not connect to the Oriel service (%s); it may not be "
+                              "installed or running. Add another connection, such as "
+                              "qemu:///system or test:///default.\n%s"),
+                            uri, oriel_connection_get_error (conn));
+  else
+    text = g_strdup_printf (_("Could not connect to %s.\n%s"), uri,
+                            oriel_connection_get_error (conn));
+  gtk_label_set_text (self->info_label, text);
+  gtk_widget_show (GTK_WIDGET (self->info_bar));
+}
+
+static void
+connection_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielConnection *conn = ORIEL_CONNECTION (source);
+  g_autoptr (OrielManagerWindow) self = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!oriel_connection_open_finish (conn, result, &error))
+    {
+      GtkTreeIter iter;
+      if (find_conn_row (self, conn, &iter))
+        gtk_tree_store_set (self->store, &iter, COL_STATE_TEXT, _("Not connected"), -1);
+      show_connection_problem (self, conn);
+      report_startup (self, 0);
+      return;
+    }
+  populate_connection (self, conn);
+}
+
+static void
+domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
+              OrielManagerWindow *self)
+{
+  GtkTreeIter parent, iter;
+  virDomainPtr dom;
+
+  if (!find_conn_row (self, conn, &parent))
+    return;
+  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+    {
+      if (find_vm_row (self, &parent, uuid, &iter))
+        gtk_tree_store_remove (self->store, &iter);
+      update_actions (self);
+      return;
+    }
+  dom = oriel_connection_lookup (conn, uuid);
+  if (dom == NULL)
+    return;
+  if (find_vm_row (self, &parent, uuid, &iter))
+    fill_vm_row (self, &iter, conn, dom, event == VIR_DOMAIN_EVENT_DEFINED);
+  else
+    {
+      g_autoptr (GtkTreePath) path = NULL;
+      gtk_tree_store_append (self->store, &iter, &parent);
+      fill_vm_row (self, &iter, conn, dom, TRUE);
+      path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->store), &parent);
+      gtk_tree_view_expand_row (self->vm_view, path, FALSE);
+    }
+  virDomainFree (dom);
+  update_actions (self);
+}
+
+static void
+stats_updated (OrielConnection *conn, OrielManagerWindow *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self->vm_view));
+}
+
+static void
+connection_closed (OrielConnection *conn, OrielManagerWindow *self)
+{
+  populate_connection (self, conn);
+  show_connection_problem (self, conn);
+}
+
+void
+oriel_manager_window_add_connection (OrielManagerWindow *self, OrielConnection *conn)
+{
+  GtkTreeIter iter;
+
+  if (!find_conn_row (self, conn, &iter))
+    {
+      gtk_tree_store_append (self->store, &iter, NULL);
+      gtk_tree_store_set (self->store, &iter,
+                          COL_NAME, oriel_connection_get_uri (conn),
+                          COL_ICON, "network-server-symbolic",
+                          COL_STATE_TEXT, _("Connecting…"),
+                          COL_STATE, -1,
+                          COL_CONN, conn,
+                          COL_IS_CONN, TRUE,
+                          -1);
+      g_signal_connect_object (conn, "domain-event", G_CALLBACK (domain_event), self, 0);
+      g_signal_connect_object (conn, "stats-updated", G_CALLBACK (stats_updated), self, 0);
+      g_signal_connect_object (conn, "closed", G_CALLBACK (connection_closed), self, 0);
+    }
+  if (oriel_connection_is_open (conn))
+    populate_connection (self, conn);
+  else
+    oriel_connection_open_async (conn, NULL, connection_opened, g_object_ref (self));
+}
+
+void
+oriel_manager_window_remove_connection (OrielManagerWindow *self, OrielConnection *conn)
+{
+  GtkTreeIter iter;
+
+  g_signal_handlers_disconnect_by_data (conn, self);
+  if (find_conn_row (self, conn, &iter))
+    gtk_tree_store_remove (self->store, &iter);
+  update_actions (self);
+}
+
+static void
+run_action (OrielManagerWindow *self, OrielDomainAction action)
+{
+  virDomainPtr dom = selected_domain (self, NULL, NULL);
+
+  if (dom == NULL)
+    return;
+  oriel_domain_action_run (GTK_WINDOW (self), dom, action);
+  virDomainFree (dom);
+}
+
+#define DEFINE_ACTION(fn, act) \
+  static void fn (GSimpleAction *a, GVariant *p, gpointer data) { run_action (data, act); }
+DEFINE_ACTION (run_activated, ORIEL_ACTION_RUN)
+DEFINE_ACTION (pause_activated, ORIEL_ACTION_PAUSE)
+DEFINE_ACTION (resume_activated, ORIEL_ACTION_RESUME)
+DEFINE_ACTION (shutdown_activated, ORIEL_ACTION_SHUTDOWN)
+DEFINE_ACTION (reboot_activated, ORIEL_ACTION_REBOOT)
+DEFINE_ACTION (force_off_activated, ORIEL_ACTION_FORCE_OFF)
+DEFINE_ACTION (save_activated, ORIEL_ACTION_SAVE)
+
+static void
+open_selected (OrielManagerWindow *self, const char *page)
+{
+  g_autoptr (OrielConnection) conn = NULL;
+  g_autofree char *uuid = NULL;
+  virDomainPtr dom = selected_domain (self, &conn, &uuid);
+
+  if (dom == NULL)
+    return;
+  virDomainFree (dom);
+  oriel_application_open_console (self->app, conn, uuid, page);
+}
+
+static void
+open_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  open_selected (data, NULL);
+}
+
+static void
+details_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  open_selected (data, "details");
+}
+
+static void
+delete_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielManagerWindow *self = data;
+  virDomainPtr dom = selected_domain (self, NULL, NULL);
+
+  if (dom == NULL)
+    return;
+  oriel_domain_delete_interactive (GTK_WINDOW (self), dom);
+  virDomainFree (dom);
+}
+
+static OrielConnection *
+first_open_connection (OrielManagerWindow *self)
+{
+  GPtrArray *conns = oriel_application_get_connections (self->app);
+
+  for (guint i = 0; i < conns->len; i++)
+    if (oriel_connection_is_open (conns->pdata[i]))
+      return conns->pdata[i];
+  return NULL;
+}
+
+static void
+new_vm_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielManagerWindow *self = data;
+  g_autoptr (OrielConnection) selected = selected_connection (self);
+  OrielConnection *conn = selected != NULL && oriel_connection_is_open (selected)
+                          ? selected : first_open_connection (self);
+
+  if (conn == NULL)
+    {
+      oriel_error_dialog_show (GTK_WINDOW (self),
+                               _("There is no open connection to create the virtual machine on."),
+                               _("Add a connection first, for example qemu:///system or test:///default."));
+      return;
+    }
+  oriel_application_show_new_vm_wizard (self->app, GTK_WINDOW (self), conn);
+}
+
+static void
+add_connection_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielManagerWindow *self = data;
+  g_autofree char *uri = oriel_add_connection_dialog_run (GTK_WINDOW (self));
+
+  if (uri != NULL && *uri != '\0')
+    {
+      gtk_widget_hide (GTK_WIDGET (self->info_bar));
+      oriel_application_add_connection (self->app, uri, TRUE);
+    }
+}
+
+static void
+remove_connection_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  OrielManagerWindow *self = data;
+  g_autoptr (OrielConnection) conn = selected_connection (self);
+
+  if (conn != NULL)
+    oriel_application_remove_connection (self->app, conn);
+}
+
+static void
+info_bar_response (GtkInfoBar *bar, int response, OrielManagerWindow *self)
+{
+  gtk_widget_hide (GTK_WIDGET (bar));
+  if (response == 1)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "add-connection", NULL);
+}
+
+static void
+vm_row_activated (GtkTreeView *view, GtkTreePath *path, GtkTreeViewColumn *col,
+                  OrielManagerWindow *self)
+{
+  GtkTreeIter iter;
+  gboolean is_conn;
+  g_autoptr (OrielConnection) conn = NULL;
+
+  gtk_tree_model_get_iter (GTK_TREE_MODEL (self->store), &iter, path);
+  gtk_tree_model_get (GTK_TREE_MODEL (self->store), &iter, COL_IS_CONN, &is_conn,
+                      COL_CONN, &conn, -1);
+  if (!is_conn)
+    open_selected (self, NULL);
+  else if (!oriel_connection_is_open (conn))
+    {
+      gtk_tree_store_set (self->store, &iter, COL_STATE_TEXT, _("Connecting…"), -1);
+      oriel_connection_open_async (conn, NULL, connection_opened, g_object_ref (self));
+    }
+}
+
+static void
+popup_vm_menu (OrielManagerWindow *self, const GdkEvent *event)
+{
+  GtkWidget *menu = gtk_menu_new_from_model (self->vm_menu);
+
+  gtk_menu_attach_to_widget (GTK_MENU (menu), GTK_WIDGET (self->vm_view), NULL);
+  g_signal_connect (menu, "selection-done", G_CALLBACK (gtk_widget_destroy), NULL);
+  if (event != NULL)
+    gtk_menu_popup_at_pointer (GTK_MENU (menu), event);
+  else
+    gtk_menu_popup_at_widget (GTK_MENU (menu), GTK_WIDGET (self->vm_view),
+                              GDK_GRAVITY_CENTER, GDK_GRAVITY_NORTH_WEST, NULL);
+}
+
+static gboolean
+vm_button_press (GtkWidget *widget, GdkEventButton *event, OrielManagerWindow *self)
+{
+  GtkTreePath *path = NULL;
+
+  if (!gdk_event_triggers_context_menu ((GdkEvent *) event))
+    return FALSE;
+  if (gtk_tree_view_get_path_at_pos (self->vm_view, event->x, event->y, &path, NULL, NULL, NULL))
+    {
+      gtk_tree_selection_select_path (gtk_tree_view_get_selection (self->vm_view), path);
+      gtk_tree_path_free (path);
+    }
+  popup_vm_menu (self, (GdkEvent *) event);
+  return TRUE;
+}
+
+static gboolean
+vm_popup_menu (GtkWidget *widget, OrielManagerWindow *self)
+{
+  popup_vm_menu (self, NULL);
+  return TRUE;
+}
+
+static void
+sparkline_data (GtkTreeViewColumn *col, GtkCellRenderer *cell, GtkTreeModel *model,
+                GtkTreeIter *iter, gpointer data)
+{
+  OrielManagerWindow *self = data;
+  g_autoptr (OrielConnection) conn = NULL;
+  g_autofree char *uuid = NULL;
+  gboolean is_conn;
+  const OrielDomainStats *stats = NULL;
+
+  gtk_tree_model_get (model, iter, COL_CONN, &conn, COL_UUID, &uuid, COL_IS_CONN, &is_conn, -1);
+  if (!is_conn && conn != NULL && uuid != NULL)
+    stats = oriel_connection_get_stats (conn, uuid);
+  if (stats == NULL)
+    oriel_sparkline_renderer_set_ring (ORIEL_SPARKLINE_RENDERER (cell), NULL);
+  else if (cell == self->cpu_renderer)
+    oriel_sparkline_renderer_set_ring (ORIEL_SPARKLINE_RENDERER (cell), &stats->cpu);
+  else
+    oriel_sparkline_renderer_set_ring (ORIEL_SPARKLINE_RENDERER (cell), &stats->mem);
+}
+
+static void
+setup_columns (OrielManagerWindow *self)
+{
+  GtkTreeViewColumn *col;
+  GtkCellRenderer *cell;
+  GdkRGBA mem_color;
+
+  col = gtk_tree_view_column_new ();
+  gtk_tree_view_column_set_title (col, _("Name"));
+  gtk_tree_view_column_set_expand (col, TRUE);
+  gtk_tree_view_column_set_sort_column_id (col, COL_NAME);
+  cell = gtk_cell_renderer_pixbuf_new ();
+  gtk_tree_view_column_pack_start (col, cell, FALSE);
+  gtk_tree_view_column_add_attribute (col, cell, "icon-name", COL_ICON);
+  cell = gtk_cell_renderer_text_new ();
+  gtk_tree_view_column_pack_start (col, cell, TRUE);
+  gtk_tree_view_column_add_attribute (col, cell, "text", COL_NAME);
+  gtk_tree_view_append_column (self->vm_view, col);
+
+  cell = gtk_cell_renderer_text_new ();
+  col = gtk_tree_view_column_new_with_attributes (_("State"), cell, "text", COL_STATE_TEXT, NULL);
+  gtk_tree_view_column_set_min_width (col, 110);
+  gtk_tree_view_append_column (self->vm_view, col);
+
+  self->cpu_renderer = oriel_sparkline_renderer_new (NULL);
+  col = gtk_tree_view_column_new_with_attributes (_("CPU usage"), self->cpu_renderer, NULL);
+  gtk_tree_view_column_set_cell_data_func (col, self->cpu_renderer, sparkline_data, self, NULL);
+  gtk_tree_view_column_set_min_width (col, 120);
+  gtk_tree_view_append_column (self->vm_view, col);
+
+  gdk_rgba_parse (&mem_color, "#26a269");
+  self->mem_renderer = oriel_sparkline_renderer_new (&mem_color);
+  col = gtk_tree_view_column_new_with_attributes (_("Memory usage"), self->mem_renderer, NULL);
+  gtk_tree_view_column_set_cell_data_func (col, self->mem_renderer, sparkline_data, self, NULL);
+  gtk_tree_view_column_set_min_width (col, 120);
+  gtk_tree_view_append_column (self->vm_view, col);
+
+  gtk_tree_view_set_search_column (self->vm_view, COL_NAME);
+}
+
+static void
+selection_changed (GtkTreeSelection *sel, OrielManagerWindow *self)
+{
+  update_actions (self);
+}
+
+static void
+oriel_manager_window_dispose (GObject *object)
+{
+  OrielManagerWindow *self = ORIEL_MANAGER_WINDOW (object);
+
+  if (self->app != NULL)
+    {
+      GPtrArray *conns = oriel_application_get_connections (self->app);
+      for (guint i = 0; i < conns->len; i++)
+        g_signal_handlers_disconnect_by_data (conns->pdata[i], self);
+    }
+  g_clear_object (&self->store);
+  G_OBJECT_CLASS (oriel_manager_window_parent_class)->dispose (object);
+}
+
+static void
+oriel_manager_window_class_init (OrielManagerWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = oriel_manager_window_dispose;
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/oriel/Oriel/manager-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, vm_view);
+  gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, info_bar);
+  gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, info_label);
+  gtk_widget_class_bind_template_callback (widget_class, vm_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, vm_button_press);
+  gtk_widget_class_bind_template_callback (widget_class, vm_popup_menu);
+  gtk_widget_class_bind_template_callback (widget_class, info_bar_response);
+}
+
+static void
+oriel_manager_window_init (OrielManagerWindow *self)
+{
+  static const GActionEntry entries[] = {
+    { "new-vm", new_vm_activated, NULL, NULL, NULL, { 0 } },
+    { "add-connection", add_connection_activated, NULL, NULL, NULL, { 0 } },
+    { "remove-connection", remove_connection_activated, NULL, NULL, NULL, { 0 } },
+    { "open", open_activated, NULL, NULL, NULL, { 0 } },
+    { "details", details_activated, NULL, NULL, NULL, { 0 } },
+    { "run", run_activated, NULL, NULL, NULL, { 0 } },
+    { "pause", pause_activated, NULL, NULL, NULL, { 0 } },
+    { "resume", resume_activated, NULL, NULL, NULL, { 0 } },
+    { "shutdown", shutdown_activated, NULL, NULL, NULL, { 0 } },
+    { "reboot", reboot_activated, NULL, NULL, NULL, { 0 } },
+    { "force-off", force_off_activated, NULL, NULL, NULL, { 0 } },
+    { "save", save_activated, NULL, NULL, NULL, { 0 } },
+    { "delete", delete_activated, NULL, NULL, NULL, { 0 } },
+  };
+  g_autoptr (GtkBuilder) builder = NULL;
+
+  self->started_us = g_get_monotonic_time ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+
+  builder = gtk_builder_new_from_resource ("/org/oriel/Oriel/manager-window.ui");
+  self->vm_menu = G_MENU_MODEL (g_object_ref (gtk_builder_get_object (builder, "vm_menu")));
+  g_object_set_data_full (G_OBJECT (self), "vm-menu", self->vm_menu, g_object_unref);
+
+  self->store = gtk_tree_store_new (N_COLS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                    G_TYPE_INT, G_TYPE_STRING, ORIEL_TYPE_CONNECTION,
+                                    G_TYPE_BOOLEAN);
+  gtk_tree_view_set_model (self->vm_view, GTK_TREE_MODEL (self->store));
+  setup_columns (self);
+  g_signal_connect (gtk_tree_view_get_selection (self->vm_view), "changed",
+                    G_CALLBACK (selection_changed), self);
+  gtk_info_bar_add_button (self->info_bar, _("_Add Connection…"), 1);
+  update_actions (self);
+}
+
+OrielManagerWindow *
+oriel_manager_window_new (OrielApplication *app)
+{
+  OrielManagerWindow *self = g_object_new (ORIEL_TYPE_MANAGER_WINDOW, "application", app, NULL);
+  static const char *const new_accels[] = { "<Primary>n", NULL };
+  static const char *const delete_accels[] = { "Delete", NULL };
+  static const char *const open_accels[] = { "<Primary>o", NULL };
+  static const char *const details_accels[] = { "<Primary>d", NULL };
+
+  self->app = app;
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-vm", new_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.delete", delete_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.open", open_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.details", details_accels);
+  return self;
+}

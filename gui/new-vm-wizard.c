@@ -1,0 +1,1063 @@
+/* The new-VM assistant: source, OS, resources, storage, name and summary. */
+#include "new-vm-wizard.h"
+#include "domain-xml-builder.h"
+#include "error-dialog.h"
+#include "oriel-application.h"
+#include "os-defaults.h"
+#include "physical-disk-scanner.h"
+
+#include <glib/gi18n.h>
+#include <libvirt/virterror.h>
+
+enum { PAGE_SOURCE, PAGE_OS, PAGE_RESOURCES, PAGE_STORAGE, PAGE_FINISH };
+enum { OS_COL_NAME, OS_COL_ID, OS_COL_SHORT_ID, OS_COL_OBJECT, OS_N_COLS };
+enum { PD_COL_NAME, PD_COL_SIZE, PD_COL_FS, PD_COL_NOTE, PD_COL_DEVICE, PD_COL_IS_DISK, PD_N_COLS };
+
+#define MAX_RECENT_ISOS 8
+
+struct _OrielNewVmWizard {
+  GtkAssistant parent_instance;
+
+  OrielApplication *app;
+  OrielConnection *conn;
+
+  GtkWidget *source_page, *os_page, *resources_page, *storage_page, *finish_page;
+  GtkToggleButton *iso_radio, *import_radio, *kernel_radio, *physical_radio;
+  GtkStack *source_stack;
+  GtkEntry *iso_entry, *import_entry, *kernel_entry, *initrd_entry, *cmdline_entry;
+  GtkWidget *iso_browse, *import_browse, *kernel_browse, *initrd_browse;
+  GtkComboBoxText *recent_combo;
+  GtkTreeView *physical_view;
+  GtkLabel *source_error;
+  GtkLabel *os_detected, *os_selected;
+  GtkSearchEntry *os_search;
+  GtkTreeView *os_view;
+  GtkSpinButton *memory_spin, *vcpu_spin, *disk_spin;
+  GtkLabel *memory_hint, *vcpu_hint, *resources_error;
+  GtkToggleButton *storage_check;
+  GtkLabel *storage_hint, *storage_error;
+  GtkEntry *name_entry;
+  GtkComboBoxText *network_combo;
+  GtkToggleButton *customize_check;
+  GtkLabel *summary_label, *finish_error;
+
+  OsinfoDb *os_db;
+  GtkListStore *os_store;
+  GtkTreeModel *os_filter;
+  char *detected_for_iso;   /* ISO path the detection ran on */
+  OsinfoOs *detected_os;
+  OsinfoOs *chosen_os;      /* NULL: generic */
+  OrielOsDefaults hw;
+  gboolean name_edited;
+  gboolean filling;         /* suppress change handlers while we set values */
+  gboolean finished;
+
+  guint64 host_memory_mib;
+  guint host_cpus;
+  char *pool_name;
+  guint64 pool_free_bytes;
+};
+
+G_DEFINE_TYPE (OrielNewVmWizard, oriel_new_vm_wizard, GTK_TYPE_ASSISTANT)
+
+static gboolean
+connection_is_local (OrielNewVmWizard *self)
+{
+  g_autoptr (GUri) uri = g_uri_parse (oriel_connection_get_uri (self->conn), G_URI_FLAGS_NONE, NULL);
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  return host == NULL || *host == '\0' || g_str_equal (host, "localhost");
+}
+
+static OrielSourceKind
+source_kind (OrielNewVmWizard *self)
+{
+  if (gtk_toggle_button_get_active (self->import_radio))
+    return ORIEL_SOURCE_IMPORT;
+  if (gtk_toggle_button_get_active (self->kernel_radio))
+    return ORIEL_SOURCE_KERNEL;
+  if (gtk_toggle_button_get_active (self->physical_radio))
+    return ORIEL_SOURCE_PHYSICAL;
+  return ORIEL_SOURCE_ISO;
+}
+
+static const char *
+entry_text (GtkEntry *entry)
+{
+  const char *text = gtk_entry_get_text (entry);
+
+  while (text != NULL && g_ascii_isspace (*text))
+    text++;
+  return text != NULL && *text ? text : NULL;
+}
+
+static char *
+selected_physical_device (OrielNewVmWizard *self)
+{
+  GtkTreeModel *model;
+  GtkTreeIter iter, parent;
+  char *device = NULL;
+
+  if (!gtk_tree_selection_get_selected (gtk_tree_view_get_selection (self->physical_view), &model, &iter))
+    return NULL;
+  /* A partition row selects its whole disk: the guest needs the partition table. */
+  if (gtk_tree_model_iter_parent (model, &parent, &iter))
+    iter = parent;
+  gtk_tree_model_get (model, &iter, PD_COL_DEVICE, &device, -1);
+  return device;
+}
+
+static void
+set_error (GtkLabel *label, const char *text)
+{
+  g_autofree char *markup = NULL;
+
+  if (text == NULL)
+    {
+      gtk_label_set_text (label, "");
+      return;
+    }
+  markup = g_markup_printf_escaped ("<span foreground=\"#c01c28\">⚠ %s</span>", text);
+  gtk_label_set_markup (label, markup);
+}
+
+/* Checks a path the user typed, when the connection is on this machine. */
+static const char *
+check_file (OrielNewVmWizard *self, const char *path, const char *missing)
+{
+  if (path == NULL)
+    return missing;
+  if (!connection_is_local (self))
+    return NULL;
+  if (!g_path_is_absolute (path))
+    return _("Enter an absolute path (starting with “/”).");
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return _("The file does not exist.");
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return _("This is a folder, not a file.");
+  return NULL;
+}
+
+static const char *
+validate_source (OrielNewVmWizard *self)
+{
+  const char *problem = NULL;
+  g_autofree char *device = NULL;
+
+  switch (source_kind (self))
+    {
+    case ORIEL_SOURCE_ISO:
+      problem = check_file (self, entry_text (self->iso_entry), _("Choose an installer ISO image."));
+      break;
+    case ORIEL_SOURCE_IMPORT:
+      problem = check_file (self, entry_text (self->import_entry), _("Choose the disk image to import."));
+      break;
+    case ORIEL_SOURCE_KERNEL:
+      problem = check_file (self, entry_text (self->kernel_entry), _("Choose the kernel to boot."));
+      if (problem == NULL && entry_text (self->initrd_entry) != NULL)
+        {
+          problem = check_file (self, entry_text (self->initrd_entry), NULL);
+          if (problem != NULL)
+            problem = _("The initrd file does not exist.");
+        }
+      break;
+    case ORIEL_SOURCE_PHYSICAL:
+      device = selected_physical_device (self);
+      if (device == NULL)
+        problem = _("Choose the physical disk.");
+      break;
+    default:
+      break;
+    }
+  return problem;
+}
+
+static const char *
+validate_resources (OrielNewVmWizard *self)
+{
+  guint64 mem = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+  guint cpus = (guint) gtk_spin_button_get_value_as_int (self->vcpu_spin);
+
+  if (self->host_memory_mib > 0 && mem > self->host_memory_mib)
+    return _("The memory size is larger than the host’s memory.");
+  if (self->host_cpus > 0 && cpus > self->host_cpus)
+    return _("There are more virtual CPUs than the host has CPUs.");
+  if (mem < 64)
+    return _("Less than 64 MiB is too little for any current operating system.");
+  return NULL;
+}
+
+static gboolean
+creates_disk (OrielNewVmWizard *self)
+{
+  OrielSourceKind kind = source_kind (self);
+
+  return (kind == ORIEL_SOURCE_ISO || kind == ORIEL_SOURCE_KERNEL)
+         && self->pool_name != NULL && gtk_toggle_button_get_active (self->storage_check);
+}
+
+static const char *
+validate_storage (OrielNewVmWizard *self)
+{
+  guint64 want = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin) * 1024 * 1024 * 1024;
+
+  if (!creates_disk (self))
+    return NULL;
+  /* Images are allocated sparsely, so only warn when the pool could
+   * never hold the whole disk. */
+  if (self->pool_free_bytes > 0 && want > self->pool_free_bytes)
+    return _("The storage pool does not have that much free space.");
+  return NULL;
+}
+
+static const char *
+validate_finish (OrielNewVmWizard *self)
+{
+  const char *name = entry_text (self->name_entry);
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  virDomainPtr existing;
+
+  if (name == NULL)
+    return _("Enter a name for the virtual machine.");
+  if (strchr (name, '/') != NULL)
+    return _("The name may not contain “/”.");
+  if (conn != NULL && (existing = virDomainLookupByName (conn, name)) != NULL)
+    {
+      virDomainFree (existing);
+      return _("A virtual machine with this name already exists.");
+    }
+  return NULL;
+}
+
+static void
+validate_page (OrielNewVmWizard *self, int page)
+{
+  const char *problem = NULL;
+  GtkLabel *label = NULL;
+  GtkWidget *widget = NULL;
+
+  switch (page)
+    {
+    case PAGE_SOURCE:
+      problem = validate_source (self);
+      label = self->source_error;
+      widget = self->source_page;
+      break;
+    case PAGE_OS:
+      widget = self->os_page;
+      break;
+    case PAGE_RESOURCES:
+      problem = validate_resources (self);
+      label = self->resources_error;
+      widget = self->resources_page;
+      break;
+    case PAGE_STORAGE:
+      problem = validate_storage (self);
+      label = self->storage_error;
+      widget = self->storage_page;
+      break;
+    case PAGE_FINISH:
+      problem = validate_finish (self);
+      label = self->finish_error;
+      widget = self->finish_page;
+      break;
+    default:
+      return;
+    }
+  if (label != NULL)
+    set_error (label, problem);
+  gtk_assistant_set_page_complete (GTK_ASSISTANT (self), widget, problem == NULL);
+}
+
+static void
+field_changed (GtkWidget *widget, OrielNewVmWizard *self)
+{
+  if (self->filling)
+    return;
+  if (widget == GTK_WIDGET (self->name_entry))
+    self->name_edited = TRUE;
+  if (widget == GTK_WIDGET (self->storage_check))
+    gtk_widget_set_sensitive (GTK_WIDGET (self->disk_spin),
+                              gtk_toggle_button_get_active (self->storage_check));
+  validate_page (self, gtk_assistant_get_current_page (GTK_ASSISTANT (self)));
+}
+
+static void
+source_kind_toggled (GtkToggleButton *button, OrielNewVmWizard *self)
+{
+  static const char *const pages[] = { "iso", "import", "kernel", "physical" };
+
+  if (!gtk_toggle_button_get_active (button))
+    return;
+  gtk_stack_set_visible_child_name (self->source_stack, pages[source_kind (self)]);
+  validate_page (self, PAGE_SOURCE);
+}
+
+static void
+recent_changed (GtkComboBox *combo, OrielNewVmWizard *self)
+{
+  g_autofree char *path = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (combo));
+
+  if (path != NULL)
+    gtk_entry_set_text (self->iso_entry, path);
+}
+
+static void
+browse_clicked (GtkButton *button, OrielNewVmWizard *self)
+{
+  GtkEntry *target;
+  const char *title;
+  g_autoptr (GtkFileChooserNative) chooser = NULL;
+  GtkFileFilter *filter = NULL;
+
+  if (button == GTK_BUTTON (self->iso_browse))
+    {
+      target = self->iso_entry;
+      title = _("Choose an Installer ISO Image");
+      filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, _("ISO images"));
+      gtk_file_filter_add_pattern (filter, "*.iso");
+      gtk_file_filter_add_pattern (filter, "*.ISO");
+    }
+  else if (button == GTK_BUTTON (self->import_browse))
+    {
+      target = self->import_entry;
+      title = _("Choose a Disk Image");
+    }
+  else if (button == GTK_BUTTON (self->kernel_browse))
+    {
+      target = self->kernel_entry;
+      title = _("Choose a Kernel");
+    }
+  else
+    {
+      target = self->initrd_entry;
+      title = _("Choose an Initrd");
+    }
+  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  if (filter != NULL)
+    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (chooser)) == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
+      if (path != NULL)
+        gtk_entry_set_text (target, path);
+    }
+}
+
+/* ---- OS page ---- */
+
+static gint
+compare_os_names (gconstpointer a, gconstpointer b)
+{
+  OsinfoOs *oa = *(OsinfoOs **) a, *ob = *(OsinfoOs **) b;
+  return g_utf8_collate (osinfo_product_get_name (OSINFO_PRODUCT (oa)),
+                         osinfo_product_get_name (OSINFO_PRODUCT (ob)));
+}
+
+static gboolean
+os_visible (GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
+{
+  OrielNewVmWizard *self = data;
+  const char *needle = gtk_entry_get_text (GTK_ENTRY (self->os_search));
+  g_autofree char *name = NULL, *short_id = NULL, *hay = NULL, *folded = NULL;
+
+  if (needle == NULL || *needle == '\0')
+    return TRUE;
+  gtk_tree_model_get (model, iter, OS_COL_NAME, &name, OS_COL_SHORT_ID, &short_id, -1);
+  hay = g_strdup_printf ("%s %s", name ? name : "", short_id ? short_id : "");
+  folded = g_utf8_casefold (hay, -1);
+  {
+    g_autofree char *n = g_utf8_casefold (needle, -1);
+    return strstr (folded, n) != NULL;
+  }
+}
+
+static void
+load_os_list (OrielNewVmWizard *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OsinfoOsList) list = NULL;
+  g_autoptr (GPtrArray) sorted = NULL;
+  GtkTreeIter iter;
+  gint n;
+
+  if (self->os_store != NULL)
+    return;
+  self->os_store = gtk_list_store_new (OS_N_COLS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                       G_TYPE_OBJECT);
+  gtk_list_store_insert_with_values (self->os_store, &iter, -1,
+                                     OS_COL_NAME, _("Generic or unknown operating system"),
+                                     OS_COL_ID, NULL, OS_COL_SHORT_ID, "generic", -1);
+  self->os_db = oriel_os_db_load (&error);
+  if (self->os_db == NULL)
+    gtk_label_set_text (self->os_detected, error->message);
+  else
+    {
+      list = osinfo_db_get_os_list (self->os_db);
+      n = osinfo_list_get_length (OSINFO_LIST (list));
+      sorted = g_ptr_array_sized_new (n);
+      for (gint i = 0; i < n; i++)
+        g_ptr_array_add (sorted, osinfo_list_get_nth (OSINFO_LIST (list), i));
+      g_ptr_array_sort (sorted, compare_os_names);
+      for (guint i = 0; i < sorted->len; i++)
+        {
+          OsinfoProduct *os = sorted->pdata[i];
+          gtk_list_store_insert_with_values (self->os_store, &iter, -1,
+                                             OS_COL_NAME, osinfo_product_get_name (os),
+                                             OS_COL_ID, osinfo_entity_get_id (OSINFO_ENTITY (os)),
+                                             OS_COL_SHORT_ID, osinfo_product_get_short_id (os),
+                                             OS_COL_OBJECT, os,
+                                             -1);
+        }
+    }
+  self->os_filter = gtk_tree_model_filter_new (GTK_TREE_MODEL (self->os_store), NULL);
+  gtk_tree_model_filter_set_visible_func (GTK_TREE_MODEL_FILTER (self->os_filter), os_visible, self, NULL);
+  gtk_tree_view_set_model (self->os_view, self->os_filter);
+}
+
+static void
+os_search_changed (GtkSearchEntry *entry, OrielNewVmWizard *self)
+{
+  if (self->os_filter != NULL)
+    gtk_tree_model_filter_refilter (GTK_TREE_MODEL_FILTER (self->os_filter));
+}
+
+static void
+apply_os_defaults (OrielNewVmWizard *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->chosen_os != NULL)
+    oriel_os_defaults_for_os (self->chosen_os, &self->hw);
+  else
+    oriel_os_defaults_for_family (source_kind (self) == ORIEL_SOURCE_KERNEL
+                                  ? ORIEL_OS_FAMILY_LINUX : ORIEL_OS_FAMILY_OTHER, &self->hw);
+  /* Keep suggestions inside what the host can give. */
+  if (self->host_memory_mib > 0)
+    self->hw.memory_mib = MIN (self->hw.memory_mib, MAX (self->host_memory_mib / 2, 256));
+  if (self->host_cpus > 0)
+    self->hw.vcpus = MIN (self->hw.vcpus, self->host_cpus);
+
+  self->filling = TRUE;
+  gtk_spin_button_set_value (self->memory_spin, (double) self->hw.memory_mib);
+  gtk_spin_button_set_value (self->vcpu_spin, (double) self->hw.vcpus);
+  gtk_spin_button_set_value (self->disk_spin, (double) self->hw.disk_gib);
+  self->filling = FALSE;
+
+  text = g_strdup_printf (_("Defaults: %s disk bus, %s network card, %s firmware%s."),
+                          oriel_disk_bus_name (self->hw.disk_bus),
+                          oriel_nic_model_name (self->hw.nic_model),
+                          self->hw.firmware == ORIEL_FIRMWARE_UEFI ? "UEFI" : "BIOS",
+                          self->hw.usb_tablet ? _(", USB tablet") : "");
+  gtk_label_set_text (self->os_selected, text);
+}
+
+static void
+os_selection_changed (GtkTreeSelection *sel, OrielNewVmWizard *self)
+{
+  GtkTreeModel *model;
+  GtkTreeIter iter;
+  g_autoptr (GObject) os = NULL;
+
+  if (!gtk_tree_selection_get_selected (sel, &model, &iter))
+    return;
+  gtk_tree_model_get (model, &iter, OS_COL_OBJECT, &os, -1);
+  g_clear_object (&self->chosen_os);
+  self->chosen_os = os != NULL ? OSINFO_OS (g_object_ref (os)) : NULL;
+  apply_os_defaults (self);
+}
+
+static void
+select_os (OrielNewVmWizard *self, const char *id)
+{
+  GtkTreeIter iter;
+  gboolean valid;
+
+  gtk_entry_set_text (GTK_ENTRY (self->os_search), "");
+  gtk_tree_model_filter_refilter (GTK_TREE_MODEL_FILTER (self->os_filter));
+  valid = gtk_tree_model_get_iter_first (self->os_filter, &iter);
+  while (valid)
+    {
+      g_autofree char *row_id = NULL;
+      gtk_tree_model_get (self->os_filter, &iter, OS_COL_ID, &row_id, -1);
+      if (g_strcmp0 (row_id, id) == 0)
+        {
+          g_autoptr (GtkTreePath) path = gtk_tree_model_get_path (self->os_filter, &iter);
+          gtk_tree_selection_select_iter (gtk_tree_view_get_selection (self->os_view), &iter);
+          gtk_tree_view_scroll_to_cell (self->os_view, path, NULL, TRUE, 0.3, 0.0);
+          return;
+        }
+      valid = gtk_tree_model_iter_next (self->os_filter, &iter);
+    }
+}
+
+/* Newest generic Linux entry in the database, for kernel boot. */
+static const char *
+generic_linux_id (OrielNewVmWizard *self)
+{
+  static const char *const candidates[] = {
+    "http://libosinfo.org/linux/2024", "http://libosinfo.org/linux/2022",
+    "http://libosinfo.org/linux/2020", "http://libosinfo.org/linux/2018", NULL,
+  };
+
+  for (guint i = 0; self->os_db != NULL && candidates[i]; i++)
+    if (osinfo_db_get_os (self->os_db, candidates[i]) != NULL)
+      return candidates[i];
+  return NULL;
+}
+
+static void
+prepare_os_page (OrielNewVmWizard *self)
+{
+  const char *iso = entry_text (self->iso_entry);
+  OrielSourceKind kind = source_kind (self);
+
+  load_os_list (self);
+  if (kind == ORIEL_SOURCE_ISO && g_strcmp0 (iso, self->detected_for_iso) != 0)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_free (self->detected_for_iso);
+      self->detected_for_iso = g_strdup (iso);
+      g_clear_object (&self->detected_os);
+      if (self->os_db != NULL && iso != NULL && connection_is_local (self))
+        self->detected_os = oriel_os_detect_media (self->os_db, iso, &error);
+      if (self->detected_os != NULL)
+        {
+          g_autofree char *text = g_strdup_printf (_("Detected from the installer: %s. Choose another below if this is wrong."),
+                                                   osinfo_product_get_name (OSINFO_PRODUCT (self->detected_os)));
+          gtk_label_set_text (self->os_detected, text);
+          select_os (self, osinfo_entity_get_id (OSINFO_ENTITY (self->detected_os)));
+        }
+      else
+        {
+          gtk_label_set_text (self->os_detected,
+                              _("The operating system on the installer was not recognised. Choose it from the list."));
+          select_os (self, NULL);
+        }
+    }
+  else if (kind != ORIEL_SOURCE_ISO)
+    {
+      gtk_label_set_text (self->os_detected, _("Choose the operating system the virtual machine will run."));
+      if (gtk_tree_selection_count_selected_rows (gtk_tree_view_get_selection (self->os_view)) == 0)
+        select_os (self, kind == ORIEL_SOURCE_KERNEL ? generic_linux_id (self)
+                         : kind == ORIEL_SOURCE_PHYSICAL ? "http://microsoft.com/win/10" : NULL);
+    }
+  if (gtk_tree_selection_count_selected_rows (gtk_tree_view_get_selection (self->os_view)) == 0)
+    select_os (self, NULL);
+}
+
+/* ---- resources, storage, finish ---- */
+
+static void
+prepare_resources_page (OrielNewVmWizard *self)
+{
+  g_autofree char *mem = NULL, *cpus = NULL;
+
+  if (self->host_memory_mib > 0)
+    {
+      mem = g_strdup_printf (_("Up to %" G_GUINT64_FORMAT " MiB available on the host"),
+                             self->host_memory_mib);
+      gtk_adjustment_set_upper (gtk_spin_button_get_adjustment (self->memory_spin),
+                                (double) self->host_memory_mib * 2);
+    }
+  if (self->host_cpus > 0)
+    cpus = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Up to %u CPU available on the host",
+                                         "Up to %u CPUs available on the host", self->host_cpus),
+                            self->host_cpus);
+  gtk_label_set_text (self->memory_hint, mem != NULL ? mem : "");
+  gtk_label_set_text (self->vcpu_hint, cpus != NULL ? cpus : "");
+}
+
+static void
+prepare_storage_page (OrielNewVmWizard *self)
+{
+  OrielSourceKind kind = source_kind (self);
+  g_autofree char *text = NULL, *free_text = NULL;
+  gboolean possible = kind == ORIEL_SOURCE_ISO || kind == ORIEL_SOURCE_KERNEL;
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->storage_check), possible && self->pool_name != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->disk_spin),
+                            possible && self->pool_name != NULL
+                            && gtk_toggle_button_get_active (self->storage_check));
+  if (!possible)
+    text = g_strdup (kind == ORIEL_SOURCE_IMPORT
+                     ? _("The imported disk image is used; no new disk is created.")
+                     : _("The physical disk is used; no new disk is created."));
+  else if (self->pool_name == NULL)
+    text = g_strdup (_("This connection has no active storage pool, so no disk can be created."));
+  else
+    {
+      free_text = g_format_size_full (self->pool_free_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      text = g_strdup_printf (_("The disk image is created in the storage pool “%s” (%s free)."),
+                              self->pool_name, free_text);
+    }
+  gtk_label_set_text (self->storage_hint, text);
+}
+
+static char *
+suggest_name (OrielNewVmWizard *self)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  const char *base = self->chosen_os != NULL
+                     ? osinfo_product_get_short_id (OSINFO_PRODUCT (self->chosen_os)) : NULL;
+
+  if (base == NULL)
+    base = source_kind (self) == ORIEL_SOURCE_KERNEL ? "linux" : "vm";
+  for (int i = 1; i < 1000; i++)
+    {
+      g_autofree char *name = i == 1 ? g_strdup (base) : g_strdup_printf ("%s-%d", base, i);
+      virDomainPtr existing = conn != NULL ? virDomainLookupByName (conn, name) : NULL;
+      if (existing == NULL)
+        return g_steal_pointer (&name);
+      virDomainFree (existing);
+    }
+  return g_strdup (base);
+}
+
+static void
+fill_networks (OrielNewVmWizard *self)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  virNetworkPtr *nets = NULL;
+  int n = conn != NULL ? virConnectListAllNetworks (conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE) : -1;
+  gboolean have_default = FALSE;
+
+  self->filling = TRUE;
+  gtk_combo_box_text_remove_all (self->network_combo);
+  for (int i = 0; i < n; i++)
+    {
+      const char *name = virNetworkGetName (nets[i]);
+      g_autofree char *label = g_strdup_printf (_("Virtual network “%s”"), name);
+      gtk_combo_box_text_append (self->network_combo, name, label);
+      have_default |= g_str_equal (name, "default");
+      virNetworkFree (nets[i]);
+    }
+  free (nets);
+  gtk_combo_box_text_append (self->network_combo, "", _("User-mode networking (NAT, no setup)"));
+  if (have_default)
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->network_combo), "default");
+  else
+    gtk_combo_box_set_active (GTK_COMBO_BOX (self->network_combo), 0);
+  self->filling = FALSE;
+}
+
+static void
+fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  const char *type = conn != NULL ? virConnectGetType (conn) : NULL;
+  const char *net = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->network_combo));
+
+  memset (spec, 0, sizeof *spec);
+  spec->name = g_strdup (entry_text (self->name_entry));
+  spec->domain_type = g_strdup (g_strcmp0 (type, "Test") == 0 ? "test" : "kvm");
+  spec->source = source_kind (self);
+  spec->iso_path = g_strdup (entry_text (self->iso_entry));
+  spec->import_path = g_strdup (entry_text (self->import_entry));
+  spec->kernel_path = g_strdup (entry_text (self->kernel_entry));
+  spec->initrd_path = g_strdup (entry_text (self->initrd_entry));
+  spec->cmdline = g_strdup (entry_text (self->cmdline_entry));
+  spec->physical_device = selected_physical_device (self);
+  spec->os_id = self->chosen_os != NULL
+                ? g_strdup (osinfo_entity_get_id (OSINFO_ENTITY (self->chosen_os))) : NULL;
+  spec->network = net != NULL && *net ? g_strdup (net) : NULL;
+  spec->hw = self->hw;
+  spec->hw.memory_mib = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
+  spec->hw.vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpu_spin);
+  spec->hw.disk_gib = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin);
+}
+
+static void
+prepare_finish_page (OrielNewVmWizard *self)
+{
+  OrielVmSpec spec;
+  g_autoptr (GString) summary = g_string_new (NULL);
+  static const char *const kinds[] = {
+    N_("Install from ISO image"), N_("Import disk image"), N_("Direct kernel boot"), N_("Physical disk"),
+  };
+  const char *source_path;
+  g_autofree char *mem = NULL;
+
+  if (gtk_combo_box_get_active (GTK_COMBO_BOX (self->network_combo)) < 0)
+    fill_networks (self);
+  if (!self->name_edited || entry_text (self->name_entry) == NULL)
+    {
+      g_autofree char *name = suggest_name (self);
+      self->filling = TRUE;
+      gtk_entry_set_text (self->name_entry, name);
+      self->filling = FALSE;
+      self->name_edited = FALSE;
+    }
+  fill_spec (self, &spec);
+  source_path = spec.source == ORIEL_SOURCE_ISO ? spec.iso_path
+              : spec.source == ORIEL_SOURCE_IMPORT ? spec.import_path
+              : spec.source == ORIEL_SOURCE_KERNEL ? spec.kernel_path : spec.physical_device;
+  mem = g_format_size_full (spec.hw.memory_mib * 1024 * 1024, G_FORMAT_SIZE_IEC_UNITS);
+  g_string_append_printf (summary, _("Connection: %s\n"), oriel_connection_get_uri (self->conn));
+  g_string_append_printf (summary, _("Source: %s (%s)\n"), _(kinds[spec.source]),
+                          source_path != NULL ? source_path : "");
+  g_string_append_printf (summary, _("Operating system: %s\n"),
+                          self->chosen_os != NULL ? osinfo_product_get_name (OSINFO_PRODUCT (self->chosen_os))
+                                                  : _("Generic"));
+  g_string_append_printf (summary, _("Memory: %s, virtual CPUs: %u\n"), mem, spec.hw.vcpus);
+  if (creates_disk (self))
+    g_string_append_printf (summary, _("New disk: %" G_GUINT64_FORMAT " GiB in pool “%s”\n"),
+                            spec.hw.disk_gib, self->pool_name);
+  else
+    g_string_append (summary, _("New disk: none\n"));
+  g_string_append_printf (summary, _("Firmware: %s; disk bus: %s; network card: %s\n"),
+                          spec.hw.firmware == ORIEL_FIRMWARE_UEFI ? "UEFI" : "BIOS",
+                          oriel_disk_bus_name (spec.hw.disk_bus), oriel_nic_model_name (spec.hw.nic_model));
+  gtk_label_set_text (self->summary_label, summary->str);
+  oriel_vm_spec_clear (&spec);
+}
+
+static void
+page_prepare (GtkAssistant *assistant, GtkWidget *page, OrielNewVmWizard *self)
+{
+  int index = gtk_assistant_get_current_page (assistant);
+
+  switch (index)
+    {
+    case PAGE_OS:
+      prepare_os_page (self);
+      break;
+    case PAGE_RESOURCES:
+      prepare_resources_page (self);
+      break;
+    case PAGE_STORAGE:
+      prepare_storage_page (self);
+      break;
+    case PAGE_FINISH:
+      prepare_finish_page (self);
+      break;
+    default:
+      break;
+    }
+  validate_page (self, index);
+}
+
+static void
+remember_iso (OrielNewVmWizard *self, const char *path)
+{
+  GSettings *settings = oriel_application_get_settings (self->app);
+  g_auto (GStrv) recent = g_settings_get_strv (settings, "recent-isos");
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) updated = NULL;
+  guint kept = 1;
+
+  g_strv_builder_add (builder, path);
+  for (guint i = 0; recent[i] && kept < MAX_RECENT_ISOS; i++)
+    if (!g_str_equal (recent[i], path))
+      {
+        g_strv_builder_add (builder, recent[i]);
+        kept++;
+      }
+  updated = g_strv_builder_end (builder);
+  g_settings_set_strv (settings, "recent-isos", (const char *const *) updated);
+}
+
+static virStorageVolPtr
+create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, GError **error)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, self->pool_name);
+  virStorageVolPtr vol = NULL;
+  g_autofree char *xml = NULL, *escaped = NULL;
+
+  if (pool == NULL)
+    {
+      oriel_set_libvirt_error (error, _("The storage pool is gone"));
+      return NULL;
+    }
+  escaped = g_markup_escape_text (spec->name, -1);
+  xml = g_strdup_printf ("<volume><name>%s.qcow2</name>"
+                         "<capacity unit='GiB'>%" G_GUINT64_FORMAT "</capacity>"
+                         "<target><format type='qcow2'/></target></volume>",
+                         escaped, spec->hw.disk_gib);
+  vol = virStorageVolCreateXML (pool, xml, 0);
+  if (vol == NULL)
+    oriel_set_libvirt_error (error, _("Could not create the disk image"));
+  virStoragePoolFree (pool);
+  return vol;
+}
+
+static void
+wizard_apply (GtkAssistant *assistant, OrielNewVmWizard *self)
+{
+  OrielVmSpec spec;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *xml = NULL;
+  virStorageVolPtr vol = NULL;
+  virDomainPtr dom = NULL;
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  gboolean customize = gtk_toggle_button_get_active (self->customize_check);
+  const char *summary = NULL;
+
+  fill_spec (self, &spec);
+  if (!oriel_vm_spec_validate (&spec, &error))
+    {
+      summary = _("The virtual machine cannot be created yet");
+      goto fail;
+    }
+  if (creates_disk (self))
+    {
+      vol = create_volume (self, &spec, &error);
+      if (vol == NULL)
+        {
+          summary = _("Could not create the disk image");
+          goto fail;
+        }
+      spec.new_disk_path = virStorageVolGetPath (vol);
+      spec.new_disk_format = g_strdup ("qcow2");
+    }
+  xml = oriel_domain_xml_build (&spec, &error);
+  if (xml == NULL)
+    {
+      summary = _("The virtual machine cannot be created yet");
+      goto fail;
+    }
+  dom = virDomainDefineXML (oriel_connection_get_virconn (self->conn), xml);
+  if (dom == NULL)
+    {
+      oriel_set_libvirt_error (&error, _("libvirt rejected the configuration"));
+      summary = _("Could not create the virtual machine");
+      goto fail;
+    }
+  if (spec.source == ORIEL_SOURCE_ISO && spec.iso_path != NULL)
+    remember_iso (self, spec.iso_path);
+  if (!customize && virDomainCreate (dom) < 0)
+    {
+      /* The VM exists now; say so and show it rather than roll back. */
+      oriel_set_libvirt_error (&error, _("The virtual machine was created but could not start"));
+      oriel_error_dialog_show_gerror (gtk_window_get_transient_for (GTK_WINDOW (self)),
+                                      _("Could not start the virtual machine"), error);
+    }
+  virDomainGetUUIDString (dom, uuid);
+  self->finished = TRUE;
+  oriel_application_open_console (self->app, self->conn, uuid, customize ? "details" : "display");
+  goto out;
+
+fail:
+  if (vol != NULL)
+    virStorageVolDelete (vol, 0);
+  oriel_error_dialog_show_gerror (GTK_WINDOW (self), summary, error);
+out:
+  if (vol != NULL)
+    virStorageVolFree (vol);
+  if (dom != NULL)
+    virDomainFree (dom);
+  oriel_vm_spec_clear (&spec);
+}
+
+static void
+wizard_close (GtkAssistant *assistant, OrielNewVmWizard *self)
+{
+  /* After a failed Finish the assistant stays so the user can fix things. */
+  if (self->finished)
+    gtk_widget_destroy (GTK_WIDGET (self));
+}
+
+static void
+wizard_cancel (GtkAssistant *assistant, OrielNewVmWizard *self)
+{
+  gtk_widget_destroy (GTK_WIDGET (self));
+}
+
+/* ---- physical disks ---- */
+
+static void
+fill_physical_disks (OrielNewVmWizard *self)
+{
+  g_autoptr (GPtrArray) disks = oriel_scan_physical_disks ("/sys", "/dev");
+  GtkTreeStore *store = gtk_tree_store_new (PD_N_COLS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                            G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  GtkCellRenderer *cell;
+  const char *titles[] = { N_("Device"), N_("Size"), N_("Contents"), N_("Notes") };
+
+  for (guint i = 0; i < disks->len; i++)
+    {
+      OrielPhysicalDisk *disk = disks->pdata[i];
+      GtkTreeIter parent, child;
+      g_autofree char *size = g_format_size (disk->size_bytes);
+
+      gtk_tree_store_insert_with_values (store, &parent, NULL, -1,
+                                         PD_COL_NAME, disk->device, PD_COL_SIZE, size,
+                                         PD_COL_FS, disk->model != NULL ? disk->model : "",
+                                         PD_COL_NOTE, "", PD_COL_DEVICE, disk->device,
+                                         PD_COL_IS_DISK, TRUE, -1);
+      for (guint j = 0; j < disk->partitions->len; j++)
+        {
+          OrielPartitionInfo *p = disk->partitions->pdata[j];
+          g_autofree char *psize = g_format_size (p->size_bytes);
+          const char *note = !p->readable ? _("Not readable (needs administrator rights)")
+                             : p->fs == ORIEL_FS_BITLOCKER ? _("Windows installation (BitLocker)")
+                             : p->fs == ORIEL_FS_NTFS && p->size_bytes >= 16ull << 30
+                               ? _("Possible Windows installation") : "";
+
+          gtk_tree_store_insert_with_values (store, &child, &parent, -1,
+                                             PD_COL_NAME, p->device, PD_COL_SIZE, psize,
+                                             PD_COL_FS, p->readable ? oriel_fs_kind_label (p->fs) : "",
+                                             PD_COL_NOTE, note, PD_COL_DEVICE, p->device,
+                                             PD_COL_IS_DISK, FALSE, -1);
+        }
+    }
+  gtk_tree_view_set_model (self->physical_view, GTK_TREE_MODEL (store));
+  g_object_unref (store);
+  for (guint c = 0; c < G_N_ELEMENTS (titles); c++)
+    {
+      cell = gtk_cell_renderer_text_new ();
+      gtk_tree_view_insert_column_with_attributes (self->physical_view, -1, _(titles[c]), cell,
+                                                   "text", c, NULL);
+    }
+  gtk_tree_view_expand_all (self->physical_view);
+  g_signal_connect_swapped (gtk_tree_view_get_selection (self->physical_view), "changed",
+                            G_CALLBACK (validate_page), self);
+}
+
+/* ---- setup ---- */
+
+static void
+read_host_limits (OrielNewVmWizard *self)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  virNodeInfo node;
+  virStoragePoolPtr pool;
+  virStoragePoolInfo pinfo;
+
+  if (virNodeGetInfo (conn, &node) == 0)
+    {
+      self->host_memory_mib = node.memory / 1024;
+      self->host_cpus = node.cpus;
+    }
+  pool = virStoragePoolLookupByName (conn, "default");
+  if (pool == NULL)
+    {
+      virStoragePoolPtr *pools = NULL;
+      int n = virConnectListAllStoragePools (conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+      for (int i = 0; i < n; i++)
+        {
+          if (pool == NULL)
+            pool = pools[i];
+          else
+            virStoragePoolFree (pools[i]);
+        }
+      free (pools);
+    }
+  if (pool != NULL)
+    {
+      self->pool_name = g_strdup (virStoragePoolGetName (pool));
+      if (virStoragePoolGetInfo (pool, &pinfo) == 0)
+        self->pool_free_bytes = pinfo.available;
+      virStoragePoolFree (pool);
+    }
+}
+
+static void
+relabel_apply (GtkWidget *widget, gpointer data)
+{
+  if (GTK_IS_BUTTON (widget)
+      && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), g_dgettext ("gtk30", "_Apply")) == 0)
+    gtk_button_set_label (GTK_BUTTON (widget), _("_Finish"));
+  else if (GTK_IS_CONTAINER (widget))
+    gtk_container_forall (GTK_CONTAINER (widget), relabel_apply, data);
+}
+
+static void
+fill_recent_isos (OrielNewVmWizard *self)
+{
+  g_auto (GStrv) recent = g_settings_get_strv (oriel_application_get_settings (self->app), "recent-isos");
+
+  for (guint i = 0; recent[i]; i++)
+    gtk_combo_box_text_append_text (self->recent_combo, recent[i]);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->recent_combo), recent[0] != NULL);
+}
+
+static void
+oriel_new_vm_wizard_dispose (GObject *object)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (object);
+
+  g_clear_object (&self->conn);
+  g_clear_object (&self->os_filter);
+  g_clear_object (&self->os_store);
+  g_clear_object (&self->os_db);
+  g_clear_object (&self->detected_os);
+  g_clear_object (&self->chosen_os);
+  G_OBJECT_CLASS (oriel_new_vm_wizard_parent_class)->dispose (object);
+}
+
+static void
+oriel_new_vm_wizard_finalize (GObject *object)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (object);
+
+  g_free (self->detected_for_iso);
+  g_free (self->pool_name);
+  G_OBJECT_CLASS (oriel_new_vm_wizard_parent_class)->finalize (object);
+}
+
+#define BIND(name) gtk_widget_class_bind_template_child (widget_class, OrielNewVmWizard, name)
+
+static void
+oriel_new_vm_wizard_class_init (OrielNewVmWizardClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = oriel_new_vm_wizard_dispose;
+  G_OBJECT_CLASS (klass)->finalize = oriel_new_vm_wizard_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/oriel/Oriel/new-vm-wizard.ui");
+  BIND (source_page); BIND (os_page); BIND (resources_page); BIND (storage_page); BIND (finish_page);
+  BIND (iso_radio); BIND (import_radio); BIND (kernel_radio); BIND (physical_radio);
+  BIND (source_stack);
+  BIND (iso_entry); BIND (import_entry); BIND (kernel_entry); BIND (initrd_entry); BIND (cmdline_entry);
+  BIND (iso_browse); BIND (import_browse); BIND (kernel_browse); BIND (initrd_browse);
+  BIND (recent_combo); BIND (physical_view); BIND (source_error);
+  BIND (os_detected); BIND (os_selected); BIND (os_search); BIND (os_view);
+  BIND (memory_spin); BIND (vcpu_spin); BIND (disk_spin);
+  BIND (memory_hint); BIND (vcpu_hint); BIND (resources_error);
+  BIND (storage_check); BIND (storage_hint); BIND (storage_error);
+  BIND (name_entry); BIND (network_combo); BIND (customize_check);
+  BIND (summary_label); BIND (finish_error);
+  gtk_widget_class_bind_template_callback (widget_class, page_prepare);
+  gtk_widget_class_bind_template_callback (widget_class, wizard_apply);
+  gtk_widget_class_bind_template_callback (widget_class, wizard_close);
+  gtk_widget_class_bind_template_callback (widget_class, wizard_cancel);
+  gtk_widget_class_bind_template_callback (widget_class, field_changed);
+  gtk_widget_class_bind_template_callback (widget_class, source_kind_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, recent_changed);
+  gtk_widget_class_bind_template_callback (widget_class, browse_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, os_search_changed);
+}
+
+static void
+oriel_new_vm_wizard_init (OrielNewVmWizard *self)
+{
+  GtkCellRenderer *cell;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  cell = gtk_cell_renderer_text_new ();
+  gtk_tree_view_insert_column_with_attributes (self->os_view, -1, _("Operating system"), cell,
+                                               "text", OS_COL_NAME, NULL);
+  g_signal_connect (gtk_tree_view_get_selection (self->os_view), "changed",
+                    G_CALLBACK (os_selection_changed), self);
+  gtk_container_forall (GTK_CONTAINER (self), relabel_apply, NULL);
+  oriel_os_defaults_for_family (ORIEL_OS_FAMILY_OTHER, &self->hw);
+}
+
+GtkWidget *
+oriel_new_vm_wizard_new (OrielApplication *app, OrielConnection *conn)
+{
+  OrielNewVmWizard *self = g_object_new (ORIEL_TYPE_NEW_VM_WIZARD, NULL);
+
+  self->app = app;
+  self->conn = g_object_ref (conn);
+  read_host_limits (self);
+  fill_recent_isos (self);
+  fill_physical_disks (self);
+  validate_page (self, PAGE_SOURCE);
+  return GTK_WIDGET (self);
+}

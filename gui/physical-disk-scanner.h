@@ -1,0 +1,44 @@
+/* Finds the host's disks and partitions for the dual-boot source page.
+ * Everything here only reads. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  ORIEL_FS_UNKNOWN,
+  ORIEL_FS_NTFS,
+  ORIEL_FS_BITLOCKER,
+  ORIEL_FS_FAT,
+  ORIEL_FS_EXT,
+  ORIEL_FS_SWAP,
+} OrielFsKind;
+
+typedef struct {
+  char *name;        /* "sda2" */
+  char *device;      /* "/dev/sda2" */
+  guint64 size_bytes;
+  OrielFsKind fs;
+  gboolean readable; /* FALSE when the device could not be opened */
+} OrielPartitionInfo;
+
+typedef struct {
+  char *name;        /* "sda" */
+  char *device;      /* "/dev/sda" */
+  char *model;
+  guint64 size_bytes;
+  GPtrArray *partitions; /* OrielPartitionInfo* */
+} OrielPhysicalDisk;
+
+/* Recognises a filesystem from the first 4 KiB of a partition. */
+OrielFsKind oriel_detect_filesystem (const guint8 *buf, gsize len);
+const char *oriel_fs_kind_label (OrielFsKind fs);
+/* TRUE for partitions that may hold a Windows installation. */
+gboolean oriel_fs_kind_is_windows (OrielFsKind fs);
+
+/* sysfs_root is "/sys" normally; dev_root "/dev". Returns OrielPhysicalDisk*. */
+GPtrArray *oriel_scan_physical_disks (const char *sysfs_root, const char *dev_root);
+void oriel_physical_disk_free (OrielPhysicalDisk *disk);
+
+G_END_DECLS
