@@ -297,6 +297,18 @@ p_get_messages (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 }
 
 static gboolean
+p_get_security_label (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+{
+  DomainObj *dom;
+  if (!get_dom (call, r, &dom, error))
+    return FALSE;
+  /* Security model "none": an empty label, not enforcing. */
+  xdr_put_u32 (ret, 0);
+  xdr_put_i32 (ret, 0);
+  return TRUE;
+}
+
+static gboolean
 p_get_autostart (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 {
   DomainObj *dom;
@@ -564,6 +576,7 @@ const RpcProcedure procedures_domain[] = {
   { PROC_DOMAIN_IS_PERSISTENT, "DOMAIN_IS_PERSISTENT", 0, p_is_persistent },
   { PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", 0, p_dom_zero },
   { PROC_DOMAIN_GET_AUTOSTART, "DOMAIN_GET_AUTOSTART", 0, p_get_autostart },
+  { PROC_DOMAIN_GET_SECURITY_LABEL, "DOMAIN_GET_SECURITY_LABEL", 0, p_get_security_label },
   { PROC_DOMAIN_SET_AUTOSTART, "DOMAIN_SET_AUTOSTART", W, p_set_autostart },
   { PROC_DOMAIN_GET_OS_TYPE, "DOMAIN_GET_OS_TYPE", 0, p_get_os_type },
   { PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", 0, p_get_max_memory },
