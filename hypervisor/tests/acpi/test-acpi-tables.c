@@ -152,7 +152,7 @@ static void check_fadt(const struct guest_memory *m, const uint8_t *f, struct fo
 /* Walk RSDP -> XSDT/RSDT -> FADT/MADT -> DSDT/FACS checking everything. */
 static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp_addr, unsigned ncpus)
 {
-    struct found_tables ft = { NULL };
+    struct found_tables ft = { 0 };
     g_assert_cmpuint(rsdp_addr % 16, ==, 0);
     const uint8_t *r = guest_memory_ptr(m, rsdp_addr, 36);
     g_assert_nonnull(r);
