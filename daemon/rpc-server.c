@@ -175,6 +175,7 @@ rpc_server_listen_path (RpcServer *server, const char *path, gboolean readonly, 
   if (!ok)
     return FALSE;
   chmod (path, readonly ? 0666 : 0600);
+  g_socket_set_listen_backlog (sock, 256);
   if (!g_socket_listen (sock, error))
     return FALSE;
   add_listener (server, g_steal_pointer (&sock), readonly, path);

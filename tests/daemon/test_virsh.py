@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""virsh, virt-install and python3-libvirt against an isolated virtorield:
+everything that needs no running guest."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_fixture import Daemon, demo_xml, virsh  # noqa: E402
+
+import libvirt  # noqa: E402
+
+FC4_CFG = """# classic xm config
+kernel = "/boot/vmlinuz-2.6.11-1.1366_FC4xenU"
+ramdisk = "/boot/initrd-2.6.11-1.1366_FC4xenU.img"
+memory = 128
+name = "fc4"
+uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
+vcpus = 2
+vif = [ 'mac=00:16:3e:00:00:11, bridge=xenbr0' ]
+disk = [ 'file:/var/lib/xen/images/fc4.img,xvda,w',
+         'phy:/dev/sdb,xvdb,r' ]
+root = "/dev/xvda1 ro"
+extra = "console=hvc0"
+on_poweroff = 'destroy'
+on_reboot   = 'restart'
+on_crash    = 'preserve'
+vnc = 1
+"""
+
+
+class VirshTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # No guest runs here: a VMM that always fails is enough.
+        cls.daemon = Daemon(vmm="/bin/false").start()
+        cls.uri = cls.daemon.uri
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.cleanup()
+
+    def tearDown(self):
+        self.assertTrue(self.daemon.alive(), self.daemon.read_log())
+
+    def define(self, name, **kw):
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write(demo_xml(name=name, **kw))
+        try:
+            return virsh(self.uri, "define", f.name)
+        finally:
+            os.unlink(f.name)
+
+    def test_version_nodeinfo(self):
+        out = virsh(self.uri, "version").stdout
+        self.assertIn("Running hypervisor: Oriel", out)
+        out = virsh(self.uri, "nodeinfo").stdout
+        self.assertIn("CPU(s):", out)
+        cpus = int([l for l in out.splitlines() if l.startswith("CPU(s):")][0].split()[-1])
+        self.assertEqual(cpus, os.cpu_count())
+        self.assertEqual(virsh(self.uri, "hostname").stdout.strip(), os.uname().nodename)
+
+    def test_capabilities(self):
+        caps = ET.fromstring(virsh(self.uri, "capabilities").stdout)
+        guest = caps.find("guest")
+        self.assertEqual(guest.findtext("os_type"), "hvm")
+        self.assertEqual(guest.find("arch").get("name"), "x86_64")
+        self.assertEqual(guest.find("arch/domain").get("type"), "kvm")
+        self.assertEqual(caps.findtext("host/cpu/arch"), "x86_64")
+        dc = ET.fromstring(virsh(self.uri, "domcapabilities").stdout)
+        self.assertEqual(dc.findtext("domain"), "kvm")
+        self.assertEqual(dc.find("devices/graphics").get("supported"), "yes")
+
+    def test_define_list_dumpxml_undefine(self):
+        self.define("t-basic")
+        names = virsh(self.uri, "list", "--all", "--name").stdout.split()
+        self.assertIn("t-basic", names)
+        self.assertNotIn("t-basic", virsh(self.uri, "list", "--name").stdout.split())
+        xml = ET.fromstring(virsh(self.uri, "dumpxml", "t-basic").stdout)
+        self.assertEqual(xml.get("type"), "kvm")
+        self.assertIsNone(xml.get("id"))
+        self.assertEqual(xml.findtext("name"), "t-basic")
+        self.assertEqual(xml.findtext("title"), "A test domain")
+        self.assertEqual(xml.findtext("memory"), str(256 * 1024))
+        mac = xml.find("devices/interface/mac").get("address")
+        self.assertRegex(mac, r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+        # the MAC assigned at define time is stable
+        xml2 = ET.fromstring(virsh(self.uri, "dumpxml", "t-basic").stdout)
+        self.assertEqual(xml2.find("devices/interface/mac").get("address"), mac)
+        info = virsh(self.uri, "dominfo", "t-basic").stdout
+        self.assertIn("shut off", info)
+        self.assertRegex(info, r"Persistent:\s+yes")
+        self.assertEqual(virsh(self.uri, "domstate", "t-basic").stdout.strip(), "shut off")
+        uuid = virsh(self.uri, "domuuid", "t-basic").stdout.strip()
+        self.assertEqual(virsh(self.uri, "domname", uuid).stdout.strip(), "t-basic")
+        virsh(self.uri, "undefine", "t-basic")
+        self.assertNotIn("t-basic", virsh(self.uri, "list", "--all", "--name").stdout.split())
+        r = virsh(self.uri, "dominfo", "t-basic", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        conn = libvirt.open(self.uri)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            conn.lookupByName("t-basic")
+        self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_NO_DOMAIN)
+        self.assertIn("Domain not found", str(cm.exception))
+        conn.close()
+
+    def test_redefine_keeps_uuid_and_updates(self):
+        self.define("t-redef")
+        uuid = virsh(self.uri, "domuuid", "t-redef").stdout.strip()
+        xml = virsh(self.uri, "dumpxml", "t-redef").stdout.replace(
+            "<memory unit='KiB'>262144</memory>", "<memory unit='KiB'>524288</memory>")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(xml)
+            f.flush()
+            virsh(self.uri, "define", f.name)
+        self.assertEqual(virsh(self.uri, "domuuid", "t-redef").stdout.strip(), uuid)
+        self.assertIn("524288 KiB", virsh(self.uri, "dominfo", "t-redef").stdout)
+        virsh(self.uri, "undefine", "t-redef")
+
+    def test_unsupported_elements_are_named(self):
+        bad = demo_xml(name="t-bad").replace("<devices>", "<devices><sound model='ich9'/>")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(bad)
+            f.flush()
+            r = virsh(self.uri, "define", f.name, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("<sound>", r.stderr)
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write("<domain type='kvm'><name>x</name>")
+            f.flush()
+            r = virsh(self.uri, "define", f.name, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("XML error", r.stderr)
+        self.assertNotIn("t-bad", virsh(self.uri, "list", "--all", "--name").stdout.split())
+
+    def test_e1000e_mapped_and_said(self):
+        xml = demo_xml(name="t-nic").replace("<model type='virtio'/>", "<model type='e1000e'/>")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(xml)
+            f.flush()
+            virsh(self.uri, "define", f.name)
+        out = virsh(self.uri, "dumpxml", "t-nic").stdout
+        self.assertIn("<model type='e1000'/>", out)
+        self.assertIn("e1000e", out)
+        virsh(self.uri, "undefine", "t-nic")
+
+    def test_autostart_and_list_filters(self):
+        self.define("t-auto")
+        self.define("t-noauto")
+        virsh(self.uri, "autostart", "t-auto")
+        self.assertEqual(virsh(self.uri, "list", "--all", "--autostart", "--name").stdout.split(), ["t-auto"])
+        self.assertIn("t-noauto", virsh(self.uri, "list", "--all", "--no-autostart", "--name").stdout.split())
+        self.assertNotIn("t-auto", virsh(self.uri, "list", "--all", "--no-autostart", "--name").stdout.split())
+        self.assertEqual(virsh(self.uri, "list", "--transient", "--all", "--name").stdout.split(), [])
+        virsh(self.uri, "autostart", "--disable", "t-auto")
+        self.assertEqual(virsh(self.uri, "list", "--all", "--autostart", "--name").stdout.split(), [])
+        virsh(self.uri, "undefine", "t-auto")
+        virsh(self.uri, "undefine", "t-noauto")
+
+    def test_start_failure_reports_vmm_message(self):
+        self.define("t-fail")
+        r = virsh(self.uri, "start", "t-fail", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("oriel-vmm exited with status 1", r.stderr)
+        self.assertEqual(virsh(self.uri, "domstate", "t-fail").stdout.strip(), "shut off")
+        virsh(self.uri, "undefine", "t-fail")
+
+    def test_pool_and_volumes(self):
+        out = virsh(self.uri, "pool-list", "--all").stdout
+        self.assertRegex(out, r"default\s+active\s+yes")
+        pool = ET.fromstring(virsh(self.uri, "pool-dumpxml", "default").stdout)
+        self.assertEqual(pool.findtext("target/path"), self.daemon.image_dir)
+        virsh(self.uri, "vol-create-as", "default", "disk1.img", "8G")
+        path = os.path.join(self.daemon.image_dir, "disk1.img")
+        self.assertEqual(os.path.getsize(path), 8 << 30)
+        self.assertIn("disk1.img", virsh(self.uri, "vol-list", "default").stdout)
+        self.assertEqual(virsh(self.uri, "vol-path", "--pool", "default", "disk1.img").stdout.strip(), path)
+        self.assertIn("8.00 GiB", virsh(self.uri, "vol-info", "--pool", "default", "disk1.img").stdout)
+        r = virsh(self.uri, "vol-create-as", "default", "disk1.img", "1G", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("exists", r.stderr)
+        r = virsh(self.uri, "vol-create-as", "default", "q.qcow2", "1G", "--format", "qcow2", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("qcow2", r.stderr)
+        virsh(self.uri, "pool-refresh", "default")
+        self.assertIn("running", virsh(self.uri, "pool-info", "default").stdout)
+        virsh(self.uri, "vol-delete", "--pool", "default", "disk1.img")
+        self.assertFalse(os.path.exists(path))
+        r = virsh(self.uri, "vol-info", "--pool", "default", "disk1.img", check=False)
+        self.assertIn("Storage volume not found", r.stderr)
+
+    def test_network_default(self):
+        self.assertRegex(virsh(self.uri, "net-list", "--all").stdout, r"default\s+active\s+yes\s+yes")
+        net = ET.fromstring(virsh(self.uri, "net-dumpxml", "default").stdout)
+        self.assertEqual(net.find("forward").get("mode"), "nat")
+
+    def test_domxml_from_native_xen_xm(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg") as f:
+            f.write(FC4_CFG)
+            f.flush()
+            out = virsh(self.uri, "domxml-from-native", "xen-xm", f.name).stdout
+        dom = ET.fromstring(out)
+        self.assertEqual(dom.findtext("name"), "fc4")
+        self.assertEqual(dom.findtext("uuid"), "4dea22b3-1d52-d8f3-2516-782e98ab3fa0")
+        self.assertEqual(dom.findtext("memory"), str(128 * 1024))
+        self.assertEqual(dom.findtext("vcpu"), "2")
+        self.assertEqual(dom.findtext("os/kernel"), "/boot/vmlinuz-2.6.11-1.1366_FC4xenU")
+        self.assertEqual(dom.findtext("os/initrd"), "/boot/initrd-2.6.11-1.1366_FC4xenU.img")
+        self.assertEqual(dom.findtext("os/cmdline"), "root=/dev/xvda1 ro console=hvc0")
+        disks = dom.findall("devices/disk")
+        self.assertEqual([d.find("target").get("dev") for d in disks], ["vda", "vdb"])
+        self.assertEqual(disks[1].get("type"), "block")
+        self.assertIsNotNone(disks[1].find("readonly"))
+        self.assertEqual(dom.find("devices/interface/mac").get("address"), "00:16:3e:00:00:11")
+        self.assertIsNotNone(dom.find("devices/graphics[@type='vnc']"))
+        self.assertIsNotNone(dom.find("devices/console"))
+        # the output defines as is
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(out)
+            f.flush()
+            virsh(self.uri, "define", f.name)
+        virsh(self.uri, "undefine", "fc4")
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg") as f:
+            f.write("name = 'x'\nmemory = [ 'oops\n")
+            f.flush()
+            r = virsh(self.uri, "domxml-from-native", "xen-xm", f.name, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("config line", r.stderr)
+
+    def test_readonly_socket(self):
+        self.define("t-ro")
+        self.assertIn("t-ro", virsh(self.daemon.ro_uri, "list", "--all", "--name", readonly=True).stdout.split())
+        # a client that believes it may write is refused by the daemon itself
+        conn = libvirt.open(self.daemon.ro_uri)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            conn.lookupByName("t-ro").undefine()
+        self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_OPERATION_DENIED)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            conn.storagePoolLookupByName("default").createXML(
+                "<volume><name>ro.img</name><capacity>1024</capacity></volume>", 0)
+        self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_OPERATION_DENIED)
+        conn.close()
+        self.assertIn("t-ro", virsh(self.uri, "list", "--all", "--name").stdout.split())
+        virsh(self.uri, "undefine", "t-ro")
+
+    def test_python_events_in_order(self):
+        libvirt.virEventRegisterDefaultImpl()
+        stop = threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                libvirt.virEventRunDefaultImpl()
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        conn = libvirt.open(self.uri)
+        events = []
+        got = threading.Condition()
+
+        def cb(c, dom, event, detail, opaque):
+            with got:
+                events.append((dom.name(), event, detail))
+                got.notify_all()
+        cid = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+        d = conn.defineXML(demo_xml(name="t-ev"))
+        d = conn.defineXML(demo_xml(name="t-ev").replace("<name>t-ev</name>",
+                                                         "<name>t-ev</name><uuid>%s</uuid>" % d.UUIDString()))
+        d.undefine()
+        expected = [("t-ev", libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+                    ("t-ev", libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED),
+                    ("t-ev", libvirt.VIR_DOMAIN_EVENT_UNDEFINED, libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)]
+        with got:
+            got.wait_for(lambda: len(events) >= 3, timeout=10)
+        self.assertEqual(events, expected)
+        conn.domainEventDeregisterAny(cid)
+        conn.close()
+        stop.set()
+
+    def test_persistence_across_restart(self):
+        self.define("t-persist")
+        virsh(self.uri, "autostart", "t-persist")
+        uuid = virsh(self.uri, "domuuid", "t-persist").stdout.strip()
+        self.assertTrue(os.path.exists(os.path.join(self.daemon.config_dir, "t-persist.xml")))
+        self.daemon.stop()
+        self.daemon.start()
+        self.assertIn("t-persist", virsh(self.uri, "list", "--all", "--name").stdout.split())
+        self.assertEqual(virsh(self.uri, "domuuid", "t-persist").stdout.strip(), uuid)
+        self.assertRegex(virsh(self.uri, "dominfo", "t-persist").stdout, r"Autostart:\s+enable")
+        virsh(self.uri, "undefine", "t-persist")
+
+    def test_virt_install_print_xml_defines(self):
+        disk = os.path.join(self.daemon.image_dir, "vi.img")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        r = subprocess.run(["virt-install", "--connect", self.uri, "--name", "t-vi", "--memory", "512",
+                            "--import", "--disk", "path=" + disk, "--os-variant", "generic",
+                            "--noautoconsole", "--print-xml"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(r.stdout)
+            f.flush()
+            virsh(self.uri, "define", f.name)
+        dom = ET.fromstring(virsh(self.uri, "dumpxml", "t-vi").stdout)
+        self.assertEqual(dom.find("devices/disk/source").get("file"), disk)
+        self.assertIsNotNone(dom.find("devices/graphics[@type='vnc']"))
+        virsh(self.uri, "undefine", "t-vi")
+        os.unlink(disk)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
