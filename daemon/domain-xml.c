@@ -378,6 +378,18 @@ parse_interface (DomainDef *def, xmlNode *n, GError **error)
     return unsupported_value (error, _("interface type"), nic->type ? nic->type : "");
   for (xmlNode *c = n->children; c; c = c->next)
     {
+      if (c->type == XML_COMMENT_NODE && c->content)
+        {
+          /* Our own note on a mapped model, so the mapping survives a
+           * round trip through the persistent configuration. */
+          char requested[32];
+          if (sscanf ((const char *) c->content, " model '%31[a-z0-9]' was requested", requested) == 1)
+            {
+              g_free (nic->requested_model);
+              nic->requested_model = g_strdup (requested);
+            }
+          continue;
+        }
       if (c->type != XML_ELEMENT_NODE)
         continue;
       if (is_el (c, "source"))
@@ -403,9 +415,12 @@ parse_interface (DomainDef *def, xmlNode *n, GError **error)
   if (g_str_equal (nic->model, "e1000e"))
     {
       /* No e1000e model exists yet: the closest emulated NIC stands in. */
+      g_free (nic->requested_model);
       nic->requested_model = nic->model;
       nic->model = g_strdup ("e1000");
     }
+  if (nic->requested_model && !g_str_equal (nic->requested_model, "e1000e"))
+    g_clear_pointer (&nic->requested_model, g_free);
   if (!g_str_equal (nic->model, "virtio") && !g_str_equal (nic->model, "e1000"))
     return unsupported_value (error, _("NIC model"), nic->model);
   if (nic->mac)
@@ -997,12 +1012,5 @@ domain_def_copy (const DomainDef *def)
   g_autoptr (GError) error = NULL;
   DomainDef *copy = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_LIVE, &error);
   g_assert_no_error (error);
-  /* The formatted NIC model is the mapped one; keep what was asked for. */
-  for (guint i = 0; i < def->nics->len && i < copy->nics->len; i++)
-    {
-      DomainNic *a = def->nics->pdata[i], *b = copy->nics->pdata[i];
-      if (a->requested_model && !b->requested_model)
-        b->requested_model = g_strdup (a->requested_model);
-    }
   return copy;
 }

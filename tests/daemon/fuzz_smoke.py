@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""Smoke run of a libFuzzer target with a seed corpus generated here."""
+
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+
+def xdr_string(s):
+    b = s.encode()
+    return struct.pack(">I", len(b)) + b + b"\0" * ((4 - len(b) % 4) % 4)
+
+
+def packet(proc, serial, body=b"", prog=0x20008086, mtype=0):
+    hdr = struct.pack(">IIiIII", prog, 1, proc, mtype, serial, 0)
+    return struct.pack(">I", 4 + len(hdr) + len(body)) + hdr + body
+
+
+def packet_seeds():
+    dom = xdr_string("demo") + bytes(range(16)) + struct.pack(">i", -1)
+    return [
+        b"\x07" + packet(66, 0),
+        b"\x01" + packet(1, 2, struct.pack(">I", 1) + xdr_string("oriel:///system") + struct.pack(">I", 0)),
+        b"\x03" + packet(201, 8, dom + struct.pack(">II", 0, 0)),
+        b"\x20" + packet(23, 7, xdr_string("demo")) + packet(3, 8),
+        b"\x05" + packet(1, 0, prog=0x6B656570, mtype=2),
+        b"\x10" + struct.pack(">I", 0x7FFFFFFF) + bytes(24),
+        b"\x02" + packet(3, 1, bytes(3)),
+    ]
+
+
+def xml_seeds(here):
+    seeds = [
+        b"<domain type='kvm'><name>a</name><memory unit='MiB'>64</memory><os><type>hvm</type>"
+        b"<kernel>/k</kernel><cmdline>c</cmdline></os><devices><disk type='file'><source file='/d'/>"
+        b"<target dev='vda'/></disk><interface type='user'/><serial type='pty'/>"
+        b"<graphics type='vnc' port='5901' autoport='no'/><video><model type='vga'/></video></devices></domain>",
+        b"name = 'x'\nmemory = 64\ndisk = [ 'file:/a,xvda,w' ]\nvif = [ 'mac=00:16:3e:00:00:01' ]\nvnc = 1\n",
+        b"<domain type='kvm'><name>b</name><memory>1</memory><os><type arch='x86_64'>hvm</type><boot dev='cdrom'/></os>"
+        b"<features><acpi/></features><clock offset='utc'><timer name='rtc'/></clock><devices>"
+        b"<disk type='block' device='cdrom'><target dev='hdc' bus='ide'/></disk><input type='tablet' bus='usb'/>"
+        b"<controller type='usb' index='0'/><memballoon model='virtio'/></devices></domain>",
+    ]
+    return seeds
+
+
+def main():
+    fuzzer, kind = sys.argv[1], sys.argv[2]
+    runs = sys.argv[3] if len(sys.argv) > 3 else "20000"
+    with tempfile.TemporaryDirectory() as corpus:
+        seeds = packet_seeds() if kind == "packet" else xml_seeds(os.path.dirname(__file__))
+        for i, s in enumerate(seeds):
+            with open(os.path.join(corpus, "seed%d" % i), "wb") as f:
+                f.write(s)
+        r = subprocess.run([fuzzer, "-runs=" + runs, "-max_total_time=60", "-max_len=65536", corpus])
+        sys.exit(r.returncode)
+
+
+if __name__ == "__main__":
+    main()
