@@ -372,6 +372,59 @@ static void test_iasl(void)
     guest_memory_free(&m);
 }
 
+/* ACPICA's interpreter loads the DSDT, decodes every _CRS with its
+ * resource manager, walks _PRT and evaluates _S5. */
+static void test_acpiexec(void)
+{
+    g_autofree char *acpiexec = g_find_program_in_path("acpiexec");
+    if (!acpiexec) {
+        g_test_skip("acpiexec (acpica-tools) is not installed");
+        return;
+    }
+    struct guest_memory m;
+    g_assert_true(guest_memory_alloc(&m, 256 * MIB, NULL));
+    struct acpi_platform p = full_platform(2);
+    g_assert_true(acpi_tables_install(&m, &p, NULL));
+    struct found_tables ft = check_all(&m, p.rsdp_addr, 2);
+
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("oriel-dsdt-XXXXXX", &error);
+    g_assert_no_error(error);
+    g_autofree char *dat = g_build_filename(dir, "dsdt.dat", NULL);
+    g_assert_true(g_file_set_contents(dat, (const char *)ft.dsdt, le(ft.dsdt + 4, 4), &error));
+
+    const char *cmds =
+        "resources \\_SB.PCI0; resources \\_SB.PCI0.COM1; resources \\_SB.PCI0.COM2; "
+        "resources \\_SB.PCI0.KBD; resources \\_SB.PCI0.MOU; resources \\_SB.PCI0.RTC; "
+        "resources \\_SB.PCI0.PEVT; resources \\_SB.PCI0.FWCF; resources \\_SB.PCI0.MRES; "
+        "evaluate \\_S5";
+    const char *argv[] = { acpiexec, "-b", cmds, dat, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status;
+    g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, 0, NULL, NULL, &out, &err, &status, &error));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    unsigned crs = 0, prt = 0;
+    for (char **l = lines; *l; l++) {
+        /* No device has _SRS; every other failure is a real problem. */
+        if (strstr(*l, "failed") && !strstr(*l, "AcpiSetCurrentResources failed: AE_NOT_FOUND"))
+            g_error("acpiexec: %s\n%s", *l, out);
+        g_assert_null(strstr(*l, "AE_AML_"));
+        if (strstr(*l, "Resource Type") || strstr(*l, "I/O Resource") || strstr(*l, "IRQ Resource"))
+            crs++;
+        if (strstr(*l, "PCI IRQ Routing Table Package"))
+            prt++;
+    }
+    g_assert_cmpuint(prt, ==, 128);
+    g_assert_cmpuint(crs, >=, 7 + 2 * 2 + 3 + 1 + 2 + 1 + 1 + 3);
+    g_assert_nonnull(strstr(out, "Package] Contains 4 Elements"));
+
+    g_unlink(dat);
+    g_rmdir(dir);
+    guest_memory_free(&m);
+}
+
 /* Run "etc/table-loader" the way firmware does: place the files, patch the
  * pointers, compute the checksums; then the OS-side checks must pass. */
 static void test_fw_cfg_loader(void)
@@ -458,6 +511,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/large-memory", test_large_memory);
     g_test_add_func("/acpi/bad-cpus", test_bad_cpus);
     g_test_add_func("/acpi/iasl-roundtrip", test_iasl);
+    g_test_add_func("/acpi/acpiexec", test_acpiexec);
     g_test_add_func("/acpi/fw-cfg-loader", test_fw_cfg_loader);
     return g_test_run();
 }
