@@ -198,7 +198,8 @@ oriel_details_view_init (OrielDetailsView *self)
                       TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (graphs), graph_box (_("Memory usage"), self->mem_graph, &self->mem_value),
                       TRUE, TRUE, 0);
-  gtk_box_pack_start (GTK_BOX (self), graphs, TRUE, TRUE, 0);
+  gtk_widget_set_size_request (graphs, -1, 120);
+  gtk_box_pack_start (GTK_BOX (self), graphs, FALSE, FALSE, 0);
 }
 
 GtkWidget *

@@ -29,6 +29,7 @@ struct _OrielManagerWindow {
   GtkTreeView *vm_view;
   GtkInfoBar *info_bar;
   GtkLabel *info_label;
+  GtkMenuButton *menu_button;
   GMenuModel *vm_menu;
   GtkTreeStore *store;
   GtkCellRenderer *cpu_renderer;
@@ -635,6 +636,7 @@ oriel_manager_window_class_init (OrielManagerWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, vm_view);
   gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, info_bar);
   gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, info_label);
+  gtk_widget_class_bind_template_child (widget_class, OrielManagerWindow, menu_button);
   gtk_widget_class_bind_template_callback (widget_class, vm_row_activated);
   gtk_widget_class_bind_template_callback (widget_class, vm_button_press);
   gtk_widget_class_bind_template_callback (widget_class, vm_popup_menu);
@@ -665,9 +667,11 @@ oriel_manager_window_init (OrielManagerWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
 
-  builder = gtk_builder_new_from_resource ("/org/oriel/Oriel/manager-window.ui");
+  builder = gtk_builder_new_from_resource ("/org/oriel/Oriel/manager-menus.ui");
   self->vm_menu = G_MENU_MODEL (g_object_ref (gtk_builder_get_object (builder, "vm_menu")));
   g_object_set_data_full (G_OBJECT (self), "vm-menu", self->vm_menu, g_object_unref);
+  gtk_menu_button_set_menu_model (self->menu_button,
+                                  G_MENU_MODEL (gtk_builder_get_object (builder, "app_menu")));
 
   self->store = gtk_tree_store_new (N_COLS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
                                     G_TYPE_INT, G_TYPE_STRING, ORIEL_TYPE_CONNECTION,

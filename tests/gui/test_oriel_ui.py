@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""Drives the real oriel binary through AT-SPI against libvirt's test driver.
+
+Runs inside tests/gui/run-under-xvfb (private X server and session bus).
+Checks: the test driver's VM is listed, the new-VM assistant creates and
+starts a VM (direct kernel boot, with inline validation on the way), pause
+and resume from the toolbar change the listed state, and the details view
+shows the VM's hardware. Screenshots of every assistant page and of the
+console window go to $ORIEL_SCREENS_DIR.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from dogtail.config import config
+config.checkForA11y = False
+config.logDebugToFile = False
+config.searchCutoffCount = 40
+config.searchBackoffDuration = 0.25
+config.actionDelay = 0.1
+config.defaultDelay = 0.1
+
+from dogtail import tree  # noqa: E402
+import gi  # noqa: E402
+gi.require_version('Gdk', '3.0')
+from gi.repository import Gdk  # noqa: E402
+
+ORIEL = os.environ['ORIEL_BIN']
+SCREENS = os.environ.get('ORIEL_SCREENS_DIR', '/tmp/oriel-gui-screens')
+TIMEOUT = 30
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def wait_for(cond, what, timeout=TIMEOUT):
+    """Polls an AT-SPI condition until it holds; fails with a clear message."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = cond()
+            if result:
+                return result
+        except Exception as e:  # the accessible tree changes under us
+            last_error = e
+        time.sleep(0.1)
+    raise AssertionError('timed out waiting for %s (%s)' % (what, last_error))
+
+
+def find(parent, what, **kw):
+    """A descendant matching name/roleName, or None, without dogtail retries."""
+    return parent.findChild(lambda n: all(
+        (getattr(n, k) == v) for k, v in kw.items()), retry=False, requireResult=False) \
+        if what is None else parent.findChild(what, retry=False, requireResult=False)
+
+
+def child(parent, **kw):
+    return wait_for(lambda: find(parent, None, **kw), repr(kw))
+
+
+def cell_exists(frame, text):
+    return find(frame, None, roleName='table cell', name=text) is not None
+
+
+def click(node):
+    names = list(node.actions.keys())
+    for a in ('click', 'press', 'activate'):
+        if a in names:
+            node.doActionNamed(a)
+            return
+    raise AssertionError('%s has no click action (%s)' % (node, names))
+
+
+def screenshot(name, node=None):
+    os.makedirs(SCREENS, exist_ok=True)
+    root = Gdk.get_default_root_window()
+    x, y, w, h = 0, 0, root.get_width(), root.get_height()
+    if node is not None:
+        (nx, ny), (nw, nh) = node.position, node.size
+        if nw > 0 and nh > 0:
+            x, y = max(nx, 0), max(ny, 0)
+            w, h = min(nw, root.get_width() - x), min(nh, root.get_height() - y)
+    Gdk.flush()
+    pb = Gdk.pixbuf_get_from_window(root, x, y, w, h)
+    path = os.path.join(SCREENS, name + '.png')
+    pb.savev(path, 'png', [], [])
+    log('screenshot: ' + path)
+
+
+def settle():
+    """Lets the app finish drawing before a screenshot (no state depends on it)."""
+    ctx = Gdk.Display.get_default()
+    ctx.sync()
+    time.sleep(0.4)
+
+
+def select_cell(cell):
+    """Selects the row of a tree-view cell through the table's Selection."""
+    node = cell
+    while node.parent is not None and node.parent.roleName != 'tree table':
+        node = node.parent
+    table = node.parent
+    assert table is not None, 'cell is not inside a tree table'
+    table.querySelection().selectChild(node.indexInParent)
+
+
+def sensitive(node):
+    return node.sensitive
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='oriel-gui-')
+    kernel = os.path.join(work, 'vmlinuz')
+    initrd = os.path.join(work, 'initrd.img')
+    for p in (kernel, initrd):
+        with open(p, 'wb') as f:
+            f.write(b'\0' * 4096)
+
+    os.makedirs(SCREENS, exist_ok=True)
+    app_log = open(os.path.join(SCREENS, 'oriel-output.log'), 'w')
+    proc = subprocess.Popen([ORIEL, '--connect', 'test:///default'], stdout=app_log, stderr=subprocess.STDOUT)
+    try:
+        run(proc, kernel, initrd)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    log('PASS')
+
+
+def run(proc, kernel, initrd):
+    app = wait_for(lambda: next((a for a in tree.root.applications()
+                                 if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    manager = child(app, roleName='frame', name='Oriel')
+
+    # 1. The test driver's VM is listed, with its state.
+    wait_for(lambda: cell_exists(manager, 'test'), 'VM "test" in the list')
+    wait_for(lambda: cell_exists(manager, 'Running'), 'state "Running" in the list')
+    log('ok: VM list shows "test" (Running)')
+    settle()
+    screenshot('manager-window', manager)
+
+    # 2. Pause and resume from the toolbar; the state comes back by events.
+    vm_cell = child(manager, roleName='table cell', name='test')
+    select_cell(vm_cell)
+    pause = child(manager, roleName='push button', name='Pause')
+    resume = child(manager, roleName='push button', name='Resume')
+    wait_for(lambda: sensitive(pause), 'Pause enabled')
+    click(pause)
+    wait_for(lambda: cell_exists(manager, 'Paused'), 'state "Paused"')
+    wait_for(lambda: sensitive(resume), 'Resume enabled after pausing')
+    assert not cell_exists(manager, 'Running'), 'still listed as Running after pause'
+    log('ok: paused from the toolbar')
+    click(resume)
+    wait_for(lambda: cell_exists(manager, 'Running'), 'state "Running" after resume')
+    wait_for(lambda: not cell_exists(manager, 'Paused'), '"Paused" gone after resume')
+    log('ok: resumed from the toolbar')
+
+    # 3. The console window and its details view.
+    click(child(manager, roleName='push button', name='Open'))
+    console = child(app, roleName='frame', name='test (Running)')
+    settle()
+    screenshot('console-window-display', console)
+    details_tab = child(console, name='Details', roleName='radio button')
+    click(details_tab)
+    child(console, roleName='label', name='Processors')
+    child(console, roleName='label', name='Network interfaces')
+    wait_for(lambda: find(console, None, roleName='label', name='test') is not None, 'name in details')
+    log('ok: details view shows the hardware')
+    settle()
+    screenshot('console-window-details', console)
+    serial_tab = child(console, name='Serial Console', roleName='radio button')
+    click(serial_tab)
+    settle()
+    screenshot('console-window-serial', console)
+
+    # 4. The new-VM assistant, end to end with direct kernel boot.
+    click(child(manager, roleName='push button', name='New'))
+    # The assistant titles its window after the current page.
+    wizard = child(app, roleName='frame', name='Source')
+    next_button = child(wizard, roleName='push button', name='Next')
+    settle()
+    screenshot('wizard-1-source-iso', wizard)
+    click(child(wizard, roleName='radio button', name='Direct kernel boot (Linux kernel and initrd)'))
+    kernel_entry = child(wizard, roleName='text', name='Kernel')
+    # Inline validation: nothing chosen, then a missing file, then a real one.
+    wait_for(lambda: find(wizard, None, roleName='label', name='⚠ Choose the kernel to boot.') is not None,
+             'inline error for a missing kernel')
+    assert not next_button.sensitive, 'Next enabled without a kernel'
+    kernel_entry.text = kernel + '.missing'
+    wait_for(lambda: find(wizard, None, roleName='label', name='⚠ The file does not exist.') is not None,
+             'inline error for a kernel that does not exist')
+    assert not next_button.sensitive, 'Next enabled with a missing kernel'
+    kernel_entry.text = kernel
+    child(wizard, roleName='text', name='Initrd').text = initrd
+    wait_for(lambda: next_button.sensitive, 'Next enabled with a valid kernel')
+    log('ok: source page validates inline')
+    settle()
+    screenshot('wizard-1-source-kernel', wizard)
+    click(next_button)
+
+    os_table = child(wizard, name='Operating systems')
+    wait_for(lambda: any(c.roleName == 'table cell' and c.name.startswith('Generic Linux')
+                         for c in os_table.findChildren(lambda n: n.roleName == 'table cell'
+                                                        and n.name.startswith('Generic Linux'))),
+             'a generic Linux entry in the OS list')
+    search = child(wizard, roleName='text', name='Search operating systems')
+    search.text = 'debian 11'
+    wait_for(lambda: cell_exists(os_table, 'Debian 11'), 'search finds Debian 11')
+    wait_for(lambda: not cell_exists(os_table, 'Microsoft Windows 10'), 'search hides Windows 10')
+    settle()
+    screenshot('wizard-2-os', wizard)
+    click(next_button)
+
+    memory = child(wizard, roleName='spin button', name='Memory in MiB')
+    wait_for(lambda: memory.showing, 'resources page shown')
+    wait_for(lambda: find(wizard, None, roleName='label', name=None) is not None or True, 'labels')
+    settle()
+    screenshot('wizard-3-resources', wizard)
+    click(next_button)
+
+    storage = child(wizard, roleName='check box', name='Create a disk image for the virtual machine')
+    wait_for(lambda: storage.showing, 'storage page shown')
+    settle()
+    screenshot('wizard-4-storage', wizard)
+    click(next_button)
+
+    name_entry = child(wizard, roleName='text', name='Name')
+    wait_for(lambda: name_entry.showing and name_entry.text != '', 'a suggested name')
+    # An existing name is refused inline before Finish is enabled.
+    finish = wait_for(lambda: next((b for b in wizard.findChildren(
+        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing), None),
+        'the Finish button')
+    name_entry.text = 'test'
+    wait_for(lambda: find(wizard, None, roleName='label',
+                          name='⚠ A virtual machine with this name already exists.') is not None,
+             'inline error for a duplicate name')
+    assert not finish.sensitive, 'Finish enabled with a duplicate name'
+    name_entry.text = 'wizard-vm'
+    wait_for(lambda: finish.sensitive, 'Finish enabled')
+    settle()
+    screenshot('wizard-5-summary', wizard)
+    click(finish)
+
+    new_console = child(app, roleName='frame', name='wizard-vm (Running)')
+    wait_for(lambda: cell_exists(manager, 'wizard-vm'), 'the new VM in the list')
+    log('ok: assistant created and started "wizard-vm" and opened its console window')
+    settle()
+    screenshot('console-window-new-vm', new_console)
+    click(child(new_console, name='Details', roleName='radio button'))
+    wait_for(lambda: find(new_console, None, roleName='label', name=kernel) is not None,
+             'the kernel path in the new VM\'s details')
+    log('ok: new VM boots the chosen kernel')
+    assert proc.poll() is None, 'oriel exited'
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except AssertionError as e:
+        log('FAIL: %s' % e)
+        sys.exit(1)
