@@ -55,3 +55,9 @@ uint8_t *acpi_dsdt_aml(const struct acpi_platform *p, size_t *len, GError **erro
 
 /* Sum of len bytes modulo 256: zero for a correctly checksummed table. */
 uint8_t acpi_checksum(const void *data, size_t len);
+
+/* Build the firmware files and add them to fw_cfg as ACPI_FW_CFG_*_FILE
+ * (replacing earlier ones, so it can run again after a change). */
+struct fw_cfg;
+bool acpi_tables_add_to_fw_cfg(struct fw_cfg *fw, const struct guest_memory *m,
+                               const struct acpi_platform *p, GError **error);

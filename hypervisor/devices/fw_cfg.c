@@ -93,6 +93,31 @@ bool fw_cfg_add_i64(struct fw_cfg *fw, uint16_t key, uint64_t value)
     return fw_cfg_add_bytes(fw, key, &le, sizeof(le));
 }
 
+static bool add_piece(struct fw_cfg *fw, uint16_t addr_key, uint16_t size_key,
+                      uint16_t data_key, uint32_t addr, GBytes *data)
+{
+    g_autoptr(GBytes) empty = g_bytes_new(NULL, 0);
+    GBytes *d = data ? data : empty;
+    return fw_cfg_add_i32(fw, addr_key, addr) &&
+           g_bytes_get_size(d) <= UINT32_MAX &&
+           fw_cfg_add_i32(fw, size_key, (uint32_t)g_bytes_get_size(d)) &&
+           fw_cfg_add_gbytes(fw, data_key, d);
+}
+
+bool fw_cfg_add_linux_boot(struct fw_cfg *fw, const struct fw_cfg_linux_boot *boot)
+{
+    const char *cmdline = boot->cmdline ? boot->cmdline : "";
+    g_autoptr(GBytes) cmd = g_bytes_new(cmdline, strlen(cmdline) + 1);   /* with the NUL */
+    return add_piece(fw, FW_CFG_SETUP_ADDR, FW_CFG_SETUP_SIZE, FW_CFG_SETUP_DATA,
+                     boot->setup_addr, boot->setup) &&
+           add_piece(fw, FW_CFG_KERNEL_ADDR, FW_CFG_KERNEL_SIZE, FW_CFG_KERNEL_DATA,
+                     boot->kernel_addr, boot->kernel) &&
+           add_piece(fw, FW_CFG_INITRD_ADDR, FW_CFG_INITRD_SIZE, FW_CFG_INITRD_DATA,
+                     boot->initrd_addr, boot->initrd) &&
+           add_piece(fw, FW_CFG_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE, FW_CFG_CMDLINE_DATA,
+                     boot->cmdline_addr, cmd);
+}
+
 static int compare_slots(const void *a, const void *b)
 {
     return strcmp(((const struct fw_cfg_file_slot *)a)->name,

@@ -86,5 +86,18 @@ bool fw_cfg_add_i64(struct fw_cfg *fw, uint16_t key, uint64_t value);
 bool fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, size_t len);
 bool fw_cfg_add_file_gbytes(struct fw_cfg *fw, const char *name, GBytes *data);
 
+/* Direct Linux boot through firmware: the option ROM that firmware runs
+ * for it loads each piece from these items (SETUP_*, KERNEL_*, INITRD_*,
+ * CMDLINE_*: load address, size, data).  The caller has split the bzImage
+ * and patched its setup header; data is referenced, not copied.  NULL
+ * pieces (no initrd) get size 0. */
+struct fw_cfg_linux_boot {
+    GBytes *setup;    uint32_t setup_addr;
+    GBytes *kernel;   uint32_t kernel_addr;
+    GBytes *initrd;   uint32_t initrd_addr;
+    const char *cmdline; uint32_t cmdline_addr;
+};
+bool fw_cfg_add_linux_boot(struct fw_cfg *fw, const struct fw_cfg_linux_boot *boot);
+
 /* The key a file was given, or -1. */
 int fw_cfg_file_key(struct fw_cfg *fw, const char *name);

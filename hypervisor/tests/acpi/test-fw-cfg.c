@@ -4,6 +4,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "acpi/acpi_tables.h"
 #include "devices/fw_cfg.h"
 #include "e820.h"
 #include "pc_layout.h"
@@ -301,6 +302,72 @@ static void test_dma_hostile(struct fixture *f, gconstpointer data)
     g_assert_cmpmem(dst, sizeof(content), content, sizeof(content));
 }
 
+static uint32_t read_u32(struct fixture *f, uint16_t key)
+{
+    uint32_t v;
+    select_key(f, key);
+    read_data(f, &v, 4);
+    return GUINT32_FROM_LE(v);
+}
+
+static void test_linux_boot(struct fixture *f, gconstpointer data)
+{
+    static const uint8_t setup[1024] = { [0x1f1] = 1, [0x202] = 'H' };
+    static const uint8_t kernel[5000] = { 0x90, [4999] = 0xcc };
+    g_autoptr(GBytes) s = g_bytes_new_static(setup, sizeof(setup));
+    g_autoptr(GBytes) k = g_bytes_new_static(kernel, sizeof(kernel));
+    struct fw_cfg_linux_boot b = {
+        .setup = s, .setup_addr = 0x10000,
+        .kernel = k, .kernel_addr = 0x100000,
+        .cmdline = "console=ttyS0", .cmdline_addr = 0x20000,
+    };
+    g_assert_true(fw_cfg_add_linux_boot(f->fw, &b));
+    g_assert_cmphex(read_u32(f, FW_CFG_SETUP_ADDR), ==, 0x10000);
+    g_assert_cmpuint(read_u32(f, FW_CFG_SETUP_SIZE), ==, sizeof(setup));
+    g_assert_cmphex(read_u32(f, FW_CFG_KERNEL_ADDR), ==, 0x100000);
+    g_assert_cmpuint(read_u32(f, FW_CFG_KERNEL_SIZE), ==, sizeof(kernel));
+    g_assert_cmpuint(read_u32(f, FW_CFG_INITRD_SIZE), ==, 0);
+    g_assert_cmpuint(read_u32(f, FW_CFG_CMDLINE_SIZE), ==, 14);
+    g_assert_cmphex(read_u32(f, FW_CFG_CMDLINE_ADDR), ==, 0x20000);
+
+    /* The kernel arrives intact by DMA, as the option ROM reads it. */
+    uint8_t *dst = ram(f, 0x100000, sizeof(kernel));
+    uint32_t ctl = ((uint32_t)FW_CFG_KERNEL_DATA << 16) | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ;
+    g_assert_cmphex(dma(f, 0x1000, ctl, sizeof(kernel), 0x100000), ==, 0);
+    g_assert_cmpmem(dst, sizeof(kernel), kernel, sizeof(kernel));
+    char cmd[14];
+    select_key(f, FW_CFG_CMDLINE_DATA);
+    read_data(f, cmd, sizeof(cmd));
+    g_assert_cmpstr(cmd, ==, "console=ttyS0");
+}
+
+/* The ACPI files for firmware land in the directory with their contents. */
+static void test_acpi_files(struct fixture *f, gconstpointer data)
+{
+    struct acpi_platform p = { .ncpus = 2, .has_pci = true, .has_com1 = true };
+    g_autoptr(GError) error = NULL;
+    g_assert_true(acpi_tables_add_to_fw_cfg(f->fw, &f->vm->mem, &p, &error));
+    g_assert_no_error(error);
+
+    struct acpi_fw_cfg_files want;
+    g_assert_true(acpi_tables_build_fw_cfg(&f->vm->mem, &p, &want, NULL));
+    struct dir_entry d[8];
+    unsigned n = read_dir(f, d, G_N_ELEMENTS(d));
+    g_assert_cmpuint(n, ==, 4);
+    g_assert_cmpstr(d[0].name, ==, "etc/acpi/rsdp");
+    g_assert_cmpstr(d[1].name, ==, "etc/acpi/tables");
+    g_assert_cmpstr(d[3].name, ==, "etc/table-loader");
+    g_assert_cmpuint(d[0].size, ==, want.rsdp_len);
+    g_assert_cmpuint(d[1].size, ==, want.tables_len);
+    g_assert_cmpuint(d[3].size, ==, want.loader_len);
+
+    uint8_t *dst = ram(f, 0x10000, want.tables_len);
+    uint32_t ctl = ((uint32_t)d[1].key << 16) | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ;
+    g_assert_cmphex(dma(f, 0x1000, ctl, (uint32_t)want.tables_len, 0x10000), ==, 0);
+    g_assert_cmpmem(dst, want.tables_len, want.tables, want.tables_len);
+    acpi_fw_cfg_files_clear(&want);
+}
+
 static void test_reset(struct fixture *f, gconstpointer data)
 {
     select_key(f, FW_CFG_SIGNATURE);
@@ -322,6 +389,8 @@ int main(int argc, char **argv)
     ADD("/fw-cfg/add-rules", test_add_rules);
     ADD("/fw-cfg/dma-read", test_dma_read);
     ADD("/fw-cfg/dma-hostile", test_dma_hostile);
+    ADD("/fw-cfg/linux-boot", test_linux_boot);
+    ADD("/fw-cfg/acpi-files", test_acpi_files);
     ADD("/fw-cfg/reset", test_reset);
     return g_test_run();
 }
