@@ -192,7 +192,12 @@ rpc_server_listen_fd (RpcServer *server, int fd, GError **error)
   socklen_t len = sizeof sa;
   gboolean readonly = FALSE;
   if (getsockname (fd, (struct sockaddr *) &sa, &len) == 0 && sa.sun_family == AF_UNIX)
-    readonly = g_str_has_suffix (sa.sun_path, "-ro");
+    {
+      readonly = g_str_has_suffix (sa.sun_path, "-ro");
+      /* One socket unit gives both sockets one mode; monitoring is for all. */
+      if (readonly)
+        chmod (sa.sun_path, 0666);
+    }
   add_listener (server, sock, readonly, NULL);
   return TRUE;
 }

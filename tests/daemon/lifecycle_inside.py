@@ -1,0 +1,354 @@
+#!/usr/bin/python3
+"""Guest lifecycle through virtorield with real oriel-vmm processes.  Runs
+inside the test host (test_lifecycle.py starts it there), where /dev/kvm
+really runs guests."""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testhost"))
+from daemon_fixture import Daemon, demo_xml, virsh  # noqa: E402
+import testhost  # noqa: E402
+
+import libvirt  # noqa: E402
+
+ASSETS = testhost.read_manifest()
+KERNEL = ASSETS["VMLINUZ_CLOUD"]
+INITRD = ASSETS["INITRAMFS_BUSYBOX"]
+BOOT_TIMEOUT = 120
+
+E = libvirt
+
+
+def guest_xml(name, cmdline="console=ttyS0 panic=-1", memory=128):
+    return demo_xml(name=name, memory=memory, kernel=KERNEL, initrd=INITRD, cmdline=cmdline).replace(
+        "<interface type='network'><source network='default'/><model type='virtio'/></interface>", "")
+
+
+class EventLog:
+    """python-libvirt's event loop in a thread, lifecycle events recorded."""
+
+    def __init__(self, uri):
+        libvirt.virEventRegisterDefaultImpl()
+        self.stop = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        self.conn = libvirt.open(uri)
+        self.events = []
+        self.cond = threading.Condition()
+        self.cid = self.conn.domainEventRegisterAny(None, E.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._cb, None)
+
+    def _loop(self):
+        while not self.stop:
+            libvirt.virEventRunDefaultImpl()
+
+    def _cb(self, conn, dom, event, detail, opaque):
+        with self.cond:
+            self.events.append((dom.name(), event, detail))
+            self.cond.notify_all()
+
+    def of(self, name):
+        with self.cond:
+            return [(e, d) for n, e, d in self.events if n == name]
+
+    def wait_for(self, name, event, detail, timeout=60):
+        with self.cond:
+            ok = self.cond.wait_for(lambda: (event, detail) in [(e, d) for n, e, d in self.events if n == name],
+                                    timeout=timeout)
+        if not ok:
+            raise AssertionError("no event %r for %s; got %r" % ((event, detail), name, self.of(name)))
+
+    def close(self):
+        try:
+            self.conn.domainEventDeregisterAny(self.cid)
+            self.conn.close()
+        except libvirt.libvirtError:
+            pass
+        self.stop = True
+
+
+class Console:
+    """`virsh console` driven through a pseudo terminal."""
+
+    def __init__(self, uri, name):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execvp("virsh", ["virsh", "-c", uri, "console", "--force", name])
+        self.buf = b""
+
+    def expect(self, pattern, timeout=BOOT_TIMEOUT):
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        deadline = time.monotonic() + timeout
+        while not rx.search(self.buf):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("console: %r not seen; got %r" % (pattern, self.buf[-2000:]))
+            r, _, _ = select.select([self.fd], [], [], min(left, 0.5))
+            if r:
+                try:
+                    self.buf += os.read(self.fd, 65536)
+                except OSError:
+                    raise AssertionError("console closed; got %r" % self.buf[-2000:])
+        return rx.search(self.buf)
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def shell_roundtrip(self, token):
+        # Retry: the shell may not be reading yet right after boot.
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        n = 0
+        while True:
+            n += 1
+            self.send("echo %s$((6*%d))\r" % (token, n))
+            try:
+                self.expect("%s%d" % (token, 6 * n), timeout=5)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
+    def detach(self):
+        self.send("\x1d")  # Ctrl+]: graceful stream finish
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return status
+
+    def wait_exit(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return status
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.2)
+                if r:
+                    self.buf += os.read(self.fd, 65536)
+            except OSError:
+                pass
+        raise AssertionError("virsh console did not exit")
+
+
+def vmm_pid(daemon, name):
+    conn = libvirt.open(daemon.uri)
+    uuid = conn.lookupByName(name).UUIDString()
+    conn.close()
+    with open(os.path.join(daemon.state_dir, uuid, "pid")) as f:
+        return int(f.read())
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().split(") ")[1][0] != "Z"
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+class Lifecycle(unittest.TestCase):
+    def setUp(self):
+        self.daemon = Daemon().start()
+        self.uri = self.daemon.uri
+        self.events = EventLog(self.uri)
+
+    def tearDown(self):
+        self.events.close()
+        conn = libvirt.open(self.uri)
+        pids = []
+        for d in conn.listAllDomains():
+            if d.isActive():
+                try:
+                    pids.append(vmm_pid(self.daemon, d.name()))
+                    d.destroy()
+                except (libvirt.libvirtError, OSError):
+                    pass
+        conn.close()
+        alive_daemon = self.daemon.alive()
+        log = self.daemon.read_log()
+        self.daemon.cleanup()
+        for p in pids:
+            wait_until(lambda: not alive(p), 20, "VMM %d to exit" % p)
+        self.assertTrue(alive_daemon, log)
+
+    def define(self, name, **kw):
+        conn = libvirt.open(self.uri)
+        conn.defineXML(guest_xml(name, **kw))
+        conn.close()
+
+    def test_full_lifecycle_console_and_events(self):
+        self.define("life")
+        virsh(self.uri, "start", "life")
+        self.events.wait_for("life", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED)
+        out = virsh(self.uri, "list").stdout
+        self.assertRegex(out, r"\d+\s+life\s+running")
+        xml = virsh(self.uri, "dumpxml", "life").stdout
+        self.assertRegex(xml, r"<domain type='kvm' id='\d+'>")
+        self.assertRegex(xml, r"<source path='/dev/pts/\d+'/>")
+        self.assertIn("running", virsh(self.uri, "domstate", "life").stdout)
+
+        con = Console(self.uri, "life")
+        con.shell_roundtrip("OK")
+        self.assertEqual(con.detach(), 0)
+
+        virsh(self.uri, "suspend", "life")
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "life").stdout.strip(), "paused (user)")
+        virsh(self.uri, "resume", "life")
+        self.assertEqual(virsh(self.uri, "domstate", "life").stdout.strip(), "running")
+        virsh(self.uri, "reset", "life")
+        virsh(self.uri, "destroy", "life")
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "life").stdout.strip(), "shut off (destroyed)")
+
+        virsh(self.uri, "start", "life")
+        con = Console(self.uri, "life")
+        con.shell_roundtrip("AGAIN")
+        virsh(self.uri, "shutdown", "life")  # ACPI button; busybox ignores it
+        con.send("poweroff -f\r")
+        self.events.wait_for("life", E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN)
+        con.wait_exit()  # the stream ends when the guest's serial port goes away
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "life").stdout.strip(), "shut off (shutdown)")
+
+        self.assertEqual(self.events.of("life"), [
+            (E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            (E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
+            (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+            (E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+            (E.VIR_DOMAIN_EVENT_SHUTDOWN, E.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED),
+            (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
+        ])
+        virsh(self.uri, "undefine", "life")
+
+    def test_guest_poweroff_by_itself(self):
+        self.define("short", cmdline="console=ttyS0 panic=-1 oriel.run=/bin/true")
+        virsh(self.uri, "start", "short")
+        self.events.wait_for("short", E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN,
+                             timeout=BOOT_TIMEOUT)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "short").stdout.strip(), "shut off (shutdown)")
+        self.assertEqual(os.listdir(self.daemon.state_dir), [])
+
+    def test_transient_create(self):
+        conn = libvirt.open(self.uri)
+        d = conn.createXML(guest_xml("trans"), 0)
+        self.assertGreater(d.ID(), 0)
+        self.assertFalse(d.isPersistent())
+        pid = vmm_pid(self.daemon, "trans")
+        d.destroy()
+        wait_until(lambda: not alive(pid), 20, "the VMM to exit")
+        self.assertNotIn("trans", [x.name() for x in conn.listAllDomains()])
+        conn.close()
+
+    def test_daemon_restart_readopts_running_vm(self):
+        self.define("keep")
+        virsh(self.uri, "start", "keep")
+        dom_id = virsh(self.uri, "domid", "keep").stdout.strip()
+        pid = vmm_pid(self.daemon, "keep")
+        self.events.close()
+        self.daemon.stop()
+        self.assertTrue(alive(pid), "the VMM must survive a daemon restart")
+        self.daemon.start()
+        self.events = EventLog(self.uri)
+        self.assertRegex(virsh(self.uri, "list").stdout, r"%s\s+keep\s+running" % dom_id)
+        self.assertEqual(vmm_pid(self.daemon, "keep"), pid)
+        con = Console(self.uri, "keep")
+        con.shell_roundtrip("ADOPTED")
+        con.detach()
+        virsh(self.uri, "suspend", "keep")
+        virsh(self.uri, "resume", "keep")
+        virsh(self.uri, "destroy", "keep")
+        wait_until(lambda: not alive(pid), 20, "the adopted VMM to exit")
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "shut off (destroyed)")
+
+    def test_vmm_killed_shows_crashed_others_untouched(self):
+        self.define("victim")
+        self.define("bystander")
+        virsh(self.uri, "start", "victim")
+        virsh(self.uri, "start", "bystander")
+        victim = vmm_pid(self.daemon, "victim")
+        bystander = vmm_pid(self.daemon, "bystander")
+        os.kill(victim, signal.SIGKILL)
+        self.events.wait_for("victim", E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_CRASHED)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "victim").stdout.strip(), "shut off (crashed)")
+        self.assertEqual(virsh(self.uri, "domstate", "bystander").stdout.strip(), "running")
+        self.assertTrue(alive(bystander))
+        # the crashed domain starts again
+        virsh(self.uri, "start", "victim")
+        self.assertEqual(virsh(self.uri, "domstate", "victim").stdout.strip(), "running")
+
+    def test_concurrent_clients(self):
+        n, seconds = 20, 30
+        for i in range(n):
+            self.define("c%02d" % i, memory=32, cmdline="console=ttyS0 panic=-1 oriel.shell=0")
+        errors, cycles = [], [0] * n
+
+        def worker(i):
+            name = "c%02d" % i
+            try:
+                conn = libvirt.open(self.uri)
+                d = conn.lookupByName(name)
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    d.create()
+                    if d.info()[0] != E.VIR_DOMAIN_RUNNING:
+                        raise AssertionError("%s not running after start" % name)
+                    d.suspend()
+                    d.resume()
+                    d.XMLDesc(0)
+                    d.destroy()
+                    if d.isActive():
+                        raise AssertionError("%s active after destroy" % name)
+                    cycles[i] += 1
+                conn.close()
+            except Exception as e:  # noqa: BLE001 - collected and reported
+                errors.append("%s: %r" % (name, e))
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(seconds + 120)
+        self.assertEqual(errors, [])
+        self.assertTrue(all(c > 0 for c in cycles), cycles)
+        conn = libvirt.open(self.uri)
+        self.assertEqual(conn.listAllDomains(E.VIR_CONNECT_LIST_DOMAINS_ACTIVE), [])
+        conn.close()
+        wait_until(lambda: os.listdir(self.daemon.state_dir) == [], 20, "runtime state to be cleaned")
+        leaked = subprocess.run(["pgrep", "-f", self.daemon.state_dir], capture_output=True, text=True).stdout
+        self.assertEqual(leaked.strip(), "", "leaked VMMs")
+
+    def test_virt_install_import(self):
+        disk = os.path.join(self.daemon.image_dir, "vi.img")
+        with open(disk, "wb") as f:
+            f.truncate(16 << 20)
+        r = subprocess.run(["virt-install", "--connect", self.uri, "--name", "vi", "--memory", "128",
+                            "--import", "--disk", "path=%s,bus=virtio" % disk, "--os-variant", "generic",
+                            "--boot", "kernel=%s,initrd=%s,kernel_args=console=ttyS0" % (KERNEL, INITRD),
+                            "--graphics", "none", "--network", "none", "--noautoconsole"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.daemon.read_log()[-3000:])
+        conn = libvirt.open(self.uri)
+        d = conn.lookupByName("vi")
+        self.assertTrue(d.isActive())
+        self.assertTrue(d.isPersistent())
+        conn.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
