@@ -10,7 +10,9 @@ main (int argc, char **argv)
   g_autoptr (OrielApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* ORIEL_LOCALEDIR lets an uninstalled build use its compiled catalogs. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("ORIEL_LOCALEDIR") != NULL
+                                   ? g_getenv ("ORIEL_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_application_name (_("Oriel"));

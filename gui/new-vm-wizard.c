@@ -558,8 +558,8 @@ prepare_resources_page (OrielNewVmWizard *self)
 
   if (self->host_memory_mib > 0)
     {
-      mem = g_strdup_printf (_("Up to %" G_GUINT64_FORMAT " MiB available on the host"),
-                             self->host_memory_mib);
+      mem = g_strdup_printf (_("Up to %lu MiB available on the host"),
+                             (unsigned long) self->host_memory_mib);
       gtk_adjustment_set_upper (gtk_spin_button_get_adjustment (self->memory_spin),
                                 (double) self->host_memory_mib * 2);
     }
@@ -704,8 +704,8 @@ prepare_finish_page (OrielNewVmWizard *self)
                                                   : _("Generic"));
   g_string_append_printf (summary, _("Memory: %s, virtual CPUs: %u\n"), mem, spec.hw.vcpus);
   if (creates_disk (self))
-    g_string_append_printf (summary, _("New disk: %" G_GUINT64_FORMAT " GiB in pool “%s”\n"),
-                            spec.hw.disk_gib, self->pool_name);
+    g_string_append_printf (summary, _("New disk: %lu GiB in pool “%s”\n"),
+                            (unsigned long) spec.hw.disk_gib, self->pool_name);
   else
     g_string_append (summary, _("New disk: none\n"));
   g_string_append_printf (summary, _("Firmware: %s; disk bus: %s; network card: %s\n"),
