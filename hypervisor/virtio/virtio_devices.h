@@ -25,10 +25,13 @@ void virtio_blk_free(struct virtio_blk *blk);
 /* virtio-net with the backend cfg asks for (user-mode NAT or tap). */
 struct virtio_net *virtio_net_create(struct vm *vm, struct pci_bus *bus,
                                      const struct net_config *cfg, GError **error);
+void virtio_net_free(struct virtio_net *net);
 
 /* What a virtio-console port is connected to.  write() gets the guest's
  * output; the console calls rx_ready() when the guest has posted buffers
- * for input after virtio_console_receive() accepted less than offered. */
+ * for input after virtio_console_receive() accepted less than offered.
+ * Both run with the device lock held: they must not call back into the
+ * console synchronously (schedule the retry on the main loop instead). */
 struct virtio_console_backend {
     void (*write)(void *opaque, const uint8_t *buf, size_t len);
     void (*rx_ready)(void *opaque);
@@ -38,8 +41,19 @@ struct virtio_console_backend {
 struct virtio_console *virtio_console_create(struct vm *vm, struct pci_bus *bus,
                                              const struct virtio_console_backend *backend,
                                              GError **error);
-/* Input for the guest (main loop); returns how many bytes it took. */
+/* Input for the guest (main loop); returns how many bytes it took.  Up to
+ * virtio_console_can_receive() bytes are always taken (buffered until the
+ * guest posts receive buffers). */
+size_t virtio_console_can_receive(struct virtio_console *con);
 size_t virtio_console_receive(struct virtio_console *con, const uint8_t *buf, size_t len);
+
+/* A console connected to a chardev (output to it, input from it with flow
+ * control); the chardev stays owned by the caller and must outlive it. */
+struct chardev;
+struct virtio_console *virtio_console_create_on_chardev(struct vm *vm, struct pci_bus *bus,
+                                                        struct chardev *chr, GError **error);
+void virtio_console_free(struct virtio_console *con);
 
 /* virtio-rng fed from getrandom(). */
 struct virtio_rng *virtio_rng_create(struct vm *vm, struct pci_bus *bus, GError **error);
+void virtio_rng_free(struct virtio_rng *rng);
