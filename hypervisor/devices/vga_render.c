@@ -329,13 +329,16 @@ void vga_update_display(struct vga *vga)
     struct vga_mode m;
     compute_mode(vga, &m);
     struct framebuffer *fb = vga->fb;
-    bool full = vga->full_update;
+    /* Register writes set full_update; non-linear modes are re-rendered
+     * and compared every time anyway, so only a resize skips comparing. */
+    bool resized = false;
     if ((int)m.kind != vga->last_kind || m.width != framebuffer_width(fb) ||
         m.height != framebuffer_height(fb)) {
         framebuffer_resize(fb, m.width, m.height);
         vga->last_kind = (int)m.kind;
-        full = true;
+        resized = true;
     }
+    bool full = resized || vga->full_update;
     unsigned width = framebuffer_width(fb), height = framebuffer_height(fb);
 
     /* In linear modes, only lines on written pages need converting. */
@@ -375,7 +378,7 @@ void vga_update_display(struct vga *vga)
         }
         uint32_t *dst = px + (size_t)y * stride;
         unsigned x0 = 0, x1 = width;
-        if (!full) {
+        if (!resized) {
             while (x0 < width && dst[x0] == line[x0])
                 x0++;
             if (x0 == width) {
