@@ -90,7 +90,8 @@ static void legacy_devices(struct aml *a, const struct acpi_platform *p)
         port_device(a, "FWCF", "QEMU0002", PC_FW_CFG_PORT, 0x0c);
 
     /* Ports the platform decodes that no other device claims, so the OS
-     * never hands them to a PCI device. */
+     * never hands them to a PCI device.  (The reset register 0xCF9 lies
+     * in the root bridge's own 0xCF8-0xCFF.) */
     aml_device_open(a, "MRES");
     aml_name_eisaid(a, "_HID", "PNP0C02");
     aml_name_integer(a, "_UID", 1);
@@ -98,7 +99,6 @@ static void legacy_devices(struct aml *a, const struct acpi_platform *p)
     aml_rt_open(a);
     aml_res_io(a, PC_ACPI_PM_BASE, PC_ACPI_PM_BASE, 1, PC_ACPI_PM_LEN);
     aml_res_io(a, PC_ACPI_SMI_CMD, PC_ACPI_SMI_CMD, 1, 2);
-    aml_res_io(a, PC_RESET_PORT, PC_RESET_PORT, 1, 1);
     aml_rt_close(a);
     aml_close(a);
 }
