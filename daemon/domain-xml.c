@@ -808,9 +808,9 @@ domain_def_parse (const char *xml, gsize len, DomainParseFlags flags, GError **e
   if (!doc)
     {
       const xmlError *e = xmlGetLastError ();
+      g_autofree char *why = g_strstrip (g_strdup (e && e->message ? e->message : ""));
       g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
-                   _("XML error: malformed domain XML at line %d: %s"),
-                   e ? e->line : 0, e && e->message ? g_strstrip (g_strdup (e->message)) : "");
+                   _("XML error: malformed domain XML at line %d: %s"), e ? e->line : 0, why);
       xmlResetLastError ();
       return NULL;
     }

@@ -92,10 +92,21 @@ class Daemon:
             self.log.close()
             self.log = None
 
+    def sanitizer_report(self):
+        """Sanitizer findings in the daemon's log (ASan/UBSan builds)."""
+        log = self.read_log() if os.path.exists(self.log_path) else ""
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                return log
+        return None
+
     def cleanup(self):
         self.stop()
+        report = self.sanitizer_report()
         if self.own_root:
             shutil.rmtree(self.root, ignore_errors=True)
+        if report:
+            raise RuntimeError("virtorield reported a sanitizer error:\n" + report[-6000:])
 
     def __enter__(self):
         return self.start()
