@@ -240,5 +240,37 @@ class ProtocolTest(unittest.TestCase):
         self.assertNotIn("ro", r.stdout.split())
 
 
+class SlowCallTest(unittest.TestCase):
+    """A slow start (the VMM takes seconds to fail) does not block the
+    connection: keepalive and other calls are answered meanwhile."""
+
+    def test_keepalive_and_calls_during_slow_start(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            vmm = os.path.join(tmp, "slow-vmm")
+            with open(vmm, "w") as f:
+                f.write("#!/bin/sh\nsleep 3\necho 'oriel-vmm: /dev/kvm is a PVM backend' >&2\nexit 3\n")
+            os.chmod(vmm, 0o755)
+            with Daemon(vmm=vmm) as daemon:
+                c = Conn(daemon.rw_sock)
+                c.open()
+                xml = ("<domain type='kvm'><name>slow</name><memory>65536</memory>"
+                       "<os><type>hvm</type><kernel>/k</kernel></os></domain>")
+                r = c.call(11, 1, xdr_string(xml))
+                self.assertEqual(r["status"], OK)
+                dom = r["body"]
+                c.send(packet(9, 2, dom))                      # DOMAIN_CREATE: slow
+                c.send(packet(1, 0, prog=KEEPALIVE, mtype=MESSAGE))
+                c.send(packet(3, 3))                           # CONNECT_GET_TYPE
+                first, second, third = c.recv_packet(), c.recv_packet(), c.recv_packet()
+                self.assertEqual((first["prog"], first["proc"]), (KEEPALIVE, 2))
+                self.assertEqual((second["serial"], second["status"]), (3, OK))
+                self.assertEqual((third["serial"], third["status"]), (2, ERROR))
+                code, msg = error_of(third)
+                self.assertIn("status 3", msg)
+                self.assertIn("/dev/kvm is a PVM backend", msg)
+                c.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

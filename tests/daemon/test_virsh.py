@@ -313,5 +313,41 @@ class VirshTest(unittest.TestCase):
         os.unlink(disk)
 
 
+class SocketActivationTest(unittest.TestCase):
+    """systemd hands the daemon both listening sockets (LISTEN_FDS)."""
+
+    def test_listen_fds(self):
+        import shutil
+        import signal
+        if not shutil.which("systemd-socket-activate"):
+            self.skipTest("systemd-socket-activate is not installed")
+        from daemon_fixture import virtorield_path
+        with tempfile.TemporaryDirectory() as tmp:
+            rw, ro = os.path.join(tmp, "virtorield-sock"), os.path.join(tmp, "virtorield-sock-ro")
+            proc = subprocess.Popen(
+                ["systemd-socket-activate", "-l", rw, "-l", ro, virtorield_path(), "--verbose",
+                 "--config-dir", os.path.join(tmp, "etc"), "--state-dir", os.path.join(tmp, "run"),
+                 "--image-dir", os.path.join(tmp, "images"), "--vmm", "/bin/false"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            try:
+                deadline = time.monotonic() + 10
+                while not os.path.exists(ro) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                # the first connection starts the daemon on the inherited sockets
+                out = virsh("oriel:///system?socket=" + rw, "pool-list", "--name").stdout.split()
+                self.assertEqual(out, ["default"])
+                out = virsh("oriel:///system?socket=" + ro, "list", "--all", "--name", readonly=True)
+                self.assertEqual(out.returncode, 0)
+                self.assertEqual(oct(os.stat(ro).st_mode & 0o777), "0o666")
+                conn = libvirt.open("oriel:///system?socket=" + ro)
+                with self.assertRaises(libvirt.libvirtError) as cm:
+                    conn.defineXML(demo_xml(name="t-sa"))
+                self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_OPERATION_DENIED)
+                conn.close()
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
