@@ -213,7 +213,6 @@ populate_connection (OrielManagerWindow *self, OrielConnection *conn)
   GtkTreeIter parent, child;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) doms = NULL;
-  g_autofree char *label = NULL;
 
   if (!find_conn_row (self, conn, &parent))
     return;

@@ -21,7 +21,7 @@ G_DEFINE_TYPE (OrielApplication, oriel_application, GTK_TYPE_APPLICATION)
 static const GOptionEntry options[] = {
   { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, NULL,
     N_("Connect to URI instead of the saved connections (repeatable)"), N_("URI") },
-  { NULL }
+  G_OPTION_ENTRY_NULL
 };
 
 static gint

@@ -131,6 +131,12 @@ def main():
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        app_log.close()
+    with open(app_log.name) as f:
+        output = f.read()
+    for marker in ('ERROR: AddressSanitizer', 'runtime error:', 'CRITICAL **', 'Gtk-ERROR'):
+        if marker in output:
+            raise AssertionError('oriel reported "%s":\n%s' % (marker, output))
     log('PASS')
 
 
