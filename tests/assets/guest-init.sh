@@ -8,7 +8,8 @@
 #                                    with its /sbin/init (or init=PATH)
 #   oriel.run=PATH                   run PATH, print ORIEL-GUEST-EXIT=<status>,
 #                                    power off
-#   oriel.shell=0                    no shell: idle until powered off
+#   oriel.shell=0                    no shell: print ORIEL-GUEST-IDLE, idle
+#                                    until powered off
 # Without oriel.run a shell runs on the console.
 if [ -e /etc/oriel-rootfs ]; then
 	echo ORIEL-ROOTFS-INIT
@@ -85,6 +86,7 @@ if [ -n "$run" ]; then
 fi
 
 if [ "$shell" = 0 ]; then
+	echo ORIEL-GUEST-IDLE
 	while :; do sleep 3600; done
 fi
 while :; do

@@ -2,7 +2,9 @@
 """QEMU with KVM inside the test host boots the second-level guest assets."""
 
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,11 +23,11 @@ class GuestBoot(unittest.TestCase):
     def tearDownClass(cls):
         cls.th.close()
 
-    def qemu(self, kernel, append, extra=()):
-        return ["qemu-system-x86_64", "-enable-kvm", "-M", "pc", "-cpu", "host", "-m", "256",
+    def qemu(self, kernel, append, extra=(), initrd=None, machine="pc"):
+        return ["qemu-system-x86_64", "-enable-kvm", "-M", machine, "-m", "256",
                 "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
                 "-no-reboot", "-serial", "stdio", "-kernel", kernel,
-                "-initrd", self.assets["INITRAMFS_BUSYBOX"],
+                "-initrd", initrd or self.assets["INITRAMFS_BUSYBOX"],
                 "-append", "console=ttyS0 panic=-1 quiet " + append] + list(extra)
 
     def test_cloud_kernel_reaches_busybox_init(self):
@@ -49,6 +51,22 @@ class GuestBoot(unittest.TestCase):
         self.assertIn("ORIEL-GUEST-INIT", p.output)
         self.assertIn("ORIEL-ROOTFS-INIT", p.output)
         self.assertIn("ORIEL-GUEST-EXIT=0", p.output)
+
+    def test_extended_initramfs_runs_added_program(self):
+        extend = os.path.join(HERE, "..", "..", "assets", "initramfs-extend")
+        with tempfile.TemporaryDirectory(prefix="oriel-initramfs-") as tmp:
+            os.makedirs(os.path.join(tmp, "extra", "usr", "bin"))
+            prog = os.path.join(tmp, "extra", "usr", "bin", "probe")
+            with open(prog, "w") as f:
+                f.write("#!/bin/sh\necho \"probe on $(uname -r)\"\nexit 5\n")
+            os.chmod(prog, 0o755)
+            image = os.path.join(tmp, "extended.img")
+            subprocess.run([extend, image, os.path.join(tmp, "extra")], check=True)
+            p = self.th.spawn(self.qemu(self.assets["VMLINUZ_CLOUD"], "oriel.run=/usr/bin/probe",
+                                        initrd=image, machine="microvm,rtc=on"))
+            self.assertEqual(p.wait(180), 0, p.output)
+        self.assertRegex(p.output, r"probe on %s\r?\n" % self.assets["KVER_CLOUD"])
+        self.assertIn("ORIEL-GUEST-EXIT=5", p.output)
 
 
 if __name__ == "__main__":
