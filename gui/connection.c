@@ -18,12 +18,13 @@ struct _OrielConnection {
   int lifecycle_cb_id;
   GHashTable *stats;     /* uuid string -> OrielDomainStats* */
   guint stats_source;
+  gboolean opening;
 };
 
 G_DEFINE_TYPE (OrielConnection, oriel_connection, G_TYPE_OBJECT)
 G_DEFINE_QUARK (oriel-libvirt-error-quark, oriel_libvirt_error)
 
-enum { SIGNAL_DOMAIN_EVENT, SIGNAL_STATS_UPDATED, SIGNAL_CLOSED, N_SIGNALS };
+enum { SIGNAL_DOMAIN_EVENT, SIGNAL_STATS_UPDATED, SIGNAL_CLOSED, SIGNAL_OPENED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 void
@@ -157,6 +158,10 @@ oriel_connection_class_init (OrielConnectionClass *klass)
                   G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
   signals[SIGNAL_STATS_UPDATED] =
     g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* Emitted when oriel_connection_open() finished, successfully or not. */
+  signals[SIGNAL_OPENED] =
+    g_signal_new ("opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_CLOSED] =
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -312,6 +317,31 @@ oriel_connection_open_sync (OrielConnection *self, GError **error)
     }
   attach (self, conn);
   return TRUE;
+}
+
+static void
+open_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielConnection *self = ORIEL_CONNECTION (source);
+
+  self->opening = FALSE;
+  oriel_connection_open_finish (self, result, NULL);
+  g_signal_emit (self, signals[SIGNAL_OPENED], 0);
+}
+
+void
+oriel_connection_open (OrielConnection *self)
+{
+  if (self->conn != NULL || self->opening)
+    return;
+  self->opening = TRUE;
+  oriel_connection_open_async (self, NULL, open_done, NULL);
+}
+
+gboolean
+oriel_connection_is_opening (OrielConnection *self)
+{
+  return self->opening;
 }
 
 void

@@ -32,6 +32,9 @@ void oriel_connection_open_async (OrielConnection *self, GCancellable *cancellab
                                   GAsyncReadyCallback callback, gpointer user_data);
 gboolean oriel_connection_open_finish (OrielConnection *self, GAsyncResult *result,
                                        GError **error);
+/* Starts opening in the background; "opened" is emitted when done. */
+void oriel_connection_open (OrielConnection *self);
+gboolean oriel_connection_is_opening (OrielConnection *self);
 gboolean oriel_connection_open_sync (OrielConnection *self, GError **error);
 void oriel_connection_close (OrielConnection *self);
 

@@ -88,6 +88,7 @@ oriel_application_add_connection (OrielApplication *self, const char *uri,
     }
   conn = oriel_connection_new (uri);
   g_ptr_array_add (self->connections, conn);
+  oriel_connection_open (conn);
   if (remember)
     remember_uri (self, uri);
   if (self->manager != NULL)
@@ -210,9 +211,7 @@ oriel_application_activate (GApplication *app)
       gtk_window_present (GTK_WINDOW (self->manager));
       return;
     }
-  self->manager = oriel_manager_window_new (self);
-  g_object_add_weak_pointer (G_OBJECT (self->manager), (gpointer *) &self->manager);
-
+  /* Connections open in worker threads while the window is built. */
   if (self->cmdline_uris != NULL && self->cmdline_uris[0] != NULL)
     uris = (const char *const *) self->cmdline_uris;
   else
@@ -224,6 +223,11 @@ oriel_application_activate (GApplication *app)
     oriel_application_add_connection (self, uris[i], FALSE);
   if (self->connections->len == 0)
     oriel_application_add_connection (self, ORIEL_DEFAULT_URI, FALSE);
+
+  self->manager = oriel_manager_window_new (self);
+  g_object_add_weak_pointer (G_OBJECT (self->manager), (gpointer *) &self->manager);
+  for (guint i = 0; i < self->connections->len; i++)
+    oriel_manager_window_add_connection (self->manager, self->connections->pdata[i]);
   gtk_window_present (GTK_WINDOW (self->manager));
 }
 
