@@ -708,7 +708,7 @@ domain_create_transient (Daemon *d, const char *xml, guint flags,
                        _("domain '%s' already exists"), dom->def->name);
           return NULL;
         }
-      /* An inactive persistent domain boots with the given definition. */
+      /* The inactive domain of that name and uuid is started. */
       domain_start (dom, flags, done, data);
       return dom;
     }
@@ -948,6 +948,22 @@ adopt_status_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpoi
     set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
 }
 
+/* Guards against a recycled pid: the process must be the VMM started
+ * with this domain's generated configuration. */
+static gboolean
+process_runs_config (pid_t pid, const char *conf_path)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+  if (pid <= 0 || !g_file_get_contents (path, &cmdline, &len, NULL))
+    return FALSE;
+  for (gsize off = 0; off < len; off += strlen (cmdline + off) + 1)
+    if (g_str_equal (cmdline + off, conf_path))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 adopt_running (Daemon *d)
 {
@@ -983,7 +999,22 @@ adopt_running (Daemon *d)
               dom->id = -1;
               g_hash_table_insert (d->domains, dom->def->name, dom);
             }
-          vmm = vmm_process_adopt ((pid_t) atoi (pidtext), ctl_path, &vmm_callbacks, dom, &error);
+          pid_t pid = (pid_t) atoi (pidtext);
+          g_autofree char *conf_path = g_build_filename (base, "vmm.conf", NULL);
+          if (!process_runs_config (pid, conf_path))
+            g_set_error (&error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
+                         _("process %d is not its oriel-vmm"), (int) pid);
+          else
+            {
+              vmm = vmm_process_adopt (pid, ctl_path, &vmm_callbacks, dom, &error);
+              if (!vmm)
+                {
+                  /* Alive but unreachable: nobody could ever manage it. */
+                  g_warning ("domain %s: oriel-vmm %d cannot be reached (%s); killing it",
+                             live->name, (int) pid, error->message);
+                  kill (pid, SIGKILL);
+                }
+            }
           if (vmm)
             {
               dom->vmm = vmm;
