@@ -11,6 +11,149 @@ static bool fail(struct control_parse_error *err, const char *cls, char *desc, J
     return false;
 }
 
+/* A strict RFC 8259 syntax check with bounded nesting, run before the
+ * JSON library sees the text: it rejects trailing data after the value and
+ * nesting deep enough to exhaust a recursive parser's stack. */
+#define JSON_MAX_DEPTH 32
+
+struct scan {
+    const char *p;
+    const char *end;
+};
+
+static void skip_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static bool scan_value(struct scan *s, unsigned depth);
+
+static bool scan_string(struct scan *s)
+{
+    s->p++; /* opening quote */
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p++;
+        if (c == '"')
+            return true;
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            if (s->p >= s->end)
+                return false;
+            char e = *s->p++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++, s->p++)
+                    if (s->p >= s->end || !g_ascii_isxdigit(*s->p))
+                        return false;
+            } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+                return false;
+            }
+        }
+    }
+    return false;
+}
+
+static bool scan_digits(struct scan *s)
+{
+    const char *start = s->p;
+    while (s->p < s->end && g_ascii_isdigit(*s->p))
+        s->p++;
+    return s->p > start;
+}
+
+static bool scan_number(struct scan *s)
+{
+    if (*s->p == '-')
+        s->p++;
+    if (s->p < s->end && *s->p == '0')
+        s->p++;
+    else if (!scan_digits(s))
+        return false;
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+        if (!scan_digits(s))
+            return false;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        if (!scan_digits(s))
+            return false;
+    }
+    return true;
+}
+
+static bool scan_literal(struct scan *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+static bool scan_container(struct scan *s, unsigned depth, char close, bool object)
+{
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return true;
+    }
+    for (;;) {
+        if (object) {
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != '"' || !scan_string(s))
+                return false;
+            skip_ws(s);
+            if (s->p >= s->end || *s->p++ != ':')
+                return false;
+        }
+        if (!scan_value(s, depth + 1))
+            return false;
+        skip_ws(s);
+        if (s->p >= s->end)
+            return false;
+        char c = *s->p++;
+        if (c == close)
+            return true;
+        if (c != ',')
+            return false;
+    }
+}
+
+static bool scan_value(struct scan *s, unsigned depth)
+{
+    if (depth > JSON_MAX_DEPTH)
+        return false;
+    skip_ws(s);
+    if (s->p >= s->end)
+        return false;
+    switch (*s->p) {
+    case '{': return scan_container(s, depth, '}', true);
+    case '[': return scan_container(s, depth, ']', false);
+    case '"': return scan_string(s);
+    case 't': return scan_literal(s, "true");
+    case 'f': return scan_literal(s, "false");
+    case 'n': return scan_literal(s, "null");
+    default:
+        if (*s->p == '-' || g_ascii_isdigit(*s->p))
+            return scan_number(s);
+        return false;
+    }
+}
+
+static bool json_syntax_ok(const char *text, size_t len)
+{
+    struct scan s = { text, text + len };
+    if (!scan_value(&s, 0))
+        return false;
+    skip_ws(&s);
+    return s.p == s.end;
+}
+
 bool control_parse_request(const char *line, size_t len, struct control_request *req,
                            struct control_parse_error *err, bool *fatal)
 {
@@ -22,6 +165,9 @@ bool control_parse_request(const char *line, size_t len, struct control_request 
         return fail(err, "GenericError", g_strdup(_("message too long")), NULL);
     if (!g_utf8_validate(line, (gssize)len, NULL) || memchr(line, '\0', len))
         return fail(err, "GenericError", g_strdup(_("message is not valid UTF-8")), NULL);
+
+    if (!json_syntax_ok(line, len))
+        return fail(err, "GenericError", g_strdup(_("invalid JSON")), NULL);
 
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) error = NULL;

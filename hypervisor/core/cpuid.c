@@ -83,6 +83,14 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned index,
                          ((((1u << core_bits) - 1) & 0x3f) << 26);
             }
             break;
+        case 0xd:
+            /* EBX is the XSAVE area size for the features XCR0 enables.
+             * Report it for everything supported, which is what the guest
+             * kernel enables before it checks; KVM refreshes it on XSETBV
+             * where it can. */
+            if (e->index == 0)
+                e->ebx = e->ecx;
+            break;
         case 0xa:
             /* No architectural PMU. */
             e->eax = e->ebx = e->ecx = e->edx = 0;
