@@ -17,6 +17,8 @@ struct net_backend;
  * for it now: the backend then holds it (tap) or drops it (user-mode NAT,
  * whose TCP retransmits) and waits for net_backend_rx_resume(). */
 typedef bool (*net_backend_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
+/* Backends never call receive from inside send or rx_resume (the NIC holds
+ * its lock there); they defer to the main loop instead. */
 
 struct net_backend_ops {
     void (*send)(struct net_backend *nb, const struct iovec *iov, int iovcnt);

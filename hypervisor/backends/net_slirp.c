@@ -18,6 +18,12 @@ struct net_slirp {
     Slirp *slirp;
     GSource *source;
     GArray *pollfds;            /* GPollFD, registered with the source */
+    /* Frames slirp answers with while we feed it one from the guest (ARP,
+     * ICMP, DHCP replies) wait here: the NIC is still busy sending and
+     * must not be re-entered. */
+    bool in_input;
+    GQueue deferred;            /* GBytes */
+    GSource *flush;
 };
 
 struct slirp_source {
@@ -36,9 +42,34 @@ static struct net_slirp *from_nb(struct net_backend *nb) { return (struct net_sl
 
 /* ---- callbacks from libslirp --------------------------------------------- */
 
+static gboolean flush_deferred(gpointer data)
+{
+    struct net_slirp *ns = data;
+    ns->flush = NULL;
+    GBytes *b;
+    while ((b = g_queue_pop_head(&ns->deferred))) {
+        gsize len;
+        const uint8_t *p = g_bytes_get_data(b, &len);
+        if (ns->nb.receive)
+            ns->nb.receive(ns->nb.receive_opaque, p, len);
+        g_bytes_unref(b);
+    }
+    return G_SOURCE_REMOVE;
+}
+
 static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 {
     struct net_slirp *ns = opaque;
+    if (ns->in_input) {
+        g_queue_push_tail(&ns->deferred, g_bytes_new(buf, len));
+        if (!ns->flush) {
+            ns->flush = g_idle_source_new();
+            g_source_set_callback(ns->flush, flush_deferred, ns, NULL);
+            g_source_attach(ns->flush, ns->nb.ctx);
+            g_source_unref(ns->flush);
+        }
+        return (ssize_t)len;
+    }
     /* No room in the guest: drop, TCP retransmits. */
     if (ns->nb.receive)
         ns->nb.receive(ns->nb.receive_opaque, buf, len);
@@ -219,7 +250,9 @@ static void slirp_send(struct net_backend *nb, const struct iovec *iov, int iovc
         memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
     }
+    ns->in_input = true;
     slirp_input(ns->slirp, buf, (int)len);
+    ns->in_input = false;
     g_free(buf);
 }
 
@@ -236,6 +269,9 @@ static void slirp_close(struct net_backend *nb)
         g_source_destroy(ns->source);
         g_source_unref(ns->source);
     }
+    if (ns->flush)
+        g_source_destroy(ns->flush);
+    g_queue_clear_full(&ns->deferred, (GDestroyNotify)g_bytes_unref);
     if (ns->slirp)
         slirp_cleanup(ns->slirp);
     g_array_free(ns->pollfds, TRUE);

@@ -1,0 +1,232 @@
+/* virtio-net over real user-mode NAT, virtio-console and virtio-rng,
+ * driven through the PCI transport by the test driver. */
+#include <string.h>
+#include <glib.h>
+
+#include "pci/pci.h"
+#include "virtio/virtio_devices.h"
+#include "virtio/virtio_pci.h"
+#include "test_driver.h"
+
+#define Q0_BASE 0x100000
+#define Q1_BASE 0x110000
+#define BUF     0x200000
+
+struct fixture {
+    struct vm *vm;
+    struct pci_bus *bus;
+    struct test_driver td;
+};
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+    f->vm = test_vm_new(32 << 20);
+    f->bus = pci_bus_create(f->vm);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+    pci_bus_free(f->bus);
+    test_vm_free(f->vm);
+}
+
+static const uint64_t V1 = 1ull << VIRTIO_F_VERSION_1;
+
+/* ---- virtio-net --------------------------------------------------------------- */
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+/* An ARP request from 10.0.2.15 asking for the gateway 10.0.2.2, with the
+ * 12-byte virtio-net header in front. */
+static size_t build_arp_request(uint8_t *p)
+{
+    memset(p, 0, 12);
+    uint8_t *f = p + 12;
+    memset(f, 0xff, 6);
+    memcpy(f + 6, guest_mac, 6);
+    f[12] = 0x08; f[13] = 0x06;                 /* ARP */
+    uint8_t arp[28] = { 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01 };
+    memcpy(arp + 8, guest_mac, 6);
+    uint8_t sip[4] = { 10, 0, 2, 15 }, tip[4] = { 10, 0, 2, 2 };
+    memcpy(arp + 14, sip, 4);
+    memcpy(arp + 24, tip, 4);
+    memcpy(f + 14, arp, 28);
+    memset(f + 42, 0, 18);                      /* pad to 60 bytes */
+    return 12 + 60;
+}
+
+static void test_net_arp_through_slirp(struct fixture *f, gconstpointer data)
+{
+    struct net_config cfg = { .backend = NET_BACKEND_USER, .mac_set = true };
+    memcpy(cfg.mac, guest_mac, 6);
+    g_autoptr(GError) err = NULL;
+    struct virtio_net *net = virtio_net_create(f->vm, f->bus, &cfg, &err);
+    g_assert_no_error(err);
+    struct test_driver *td = &f->td;
+    td_init(td, f->vm, f->bus, 2);
+    g_assert_cmphex(pci_config_read(f->bus, 2, 0, PCI_DEVICE_ID, 2), ==, 0x1041);
+    /* MAC and link status in the device configuration. */
+    uint8_t mac[6];
+    for (unsigned i = 0; i < 6; i++)
+        mac[i] = (uint8_t)test_mmio_read(f->vm, td->device + i, 1);
+    g_assert_cmpmem(mac, 6, guest_mac, 6);
+    g_assert_cmpuint(test_mmio_read(f->vm, td->device + 6, 2), ==, 1);
+
+    g_assert_true(td_negotiate(td, V1 | (1ull << 5) | (1ull << 16)));
+    td_setup_queue(td, 0, 64, Q0_BASE);
+    td_setup_queue(td, 1, 64, Q1_BASE);
+    td_driver_ok(td);
+    for (unsigned i = 0; i < 4; i++)
+        td_add_buf(td, 0, BUF + 0x1000 * i, 2048, true);
+    td_kick(td, 0);
+
+    uint8_t frame[128];
+    size_t len = build_arp_request(frame);
+    guest_memory_write(vm_memory(f->vm), BUF + 0x10000, frame, len);
+    td_add_buf(td, 1, BUF + 0x10000, (uint32_t)len, false);
+    td_kick(td, 1);
+    g_assert_true(td_wait_used(td, 1, 1, 5000));
+
+    /* The gateway answers. */
+    g_assert_true(td_wait_used(td, 0, 1, 5000));
+    uint32_t id, rlen;
+    td_used_elem(td, 0, 0, &id, &rlen);
+    g_assert_cmpuint(rlen, >=, 12 + 42);
+    uint8_t reply[2048];
+    guest_memory_read(vm_memory(f->vm), BUF + 0x1000 * id, reply, rlen);
+    g_assert_cmpuint(reply[12 - 2] | reply[12 - 1] << 8, ==, 1);   /* num_buffers */
+    const uint8_t *r = reply + 12;
+    g_assert_cmpmem(r, 6, guest_mac, 6);                            /* to us */
+    g_assert_cmpuint(r[12] << 8 | r[13], ==, 0x0806);
+    g_assert_cmpuint(r[14 + 6] << 8 | r[14 + 7], ==, 2);            /* ARP reply */
+    uint8_t gw[4] = { 10, 0, 2, 2 };
+    g_assert_cmpmem(r + 14 + 14, 4, gw, 4);                         /* from 10.0.2.2 */
+
+    virtio_net_free(net);
+}
+
+/* ---- virtio-console ------------------------------------------------------------ */
+
+struct console_sink {
+    GString *out;
+    unsigned rx_ready;
+};
+
+static void sink_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct console_sink *s = opaque;
+    g_string_append_len(s->out, (const char *)buf, (gssize)len);
+}
+
+static void sink_rx_ready(void *opaque)
+{
+    struct console_sink *s = opaque;
+    s->rx_ready++;
+}
+
+static void test_console(struct fixture *f, gconstpointer data)
+{
+    struct console_sink sink = { g_string_new(NULL), 0 };
+    struct virtio_console_backend b = { sink_write, sink_rx_ready, &sink };
+    g_autoptr(GError) err = NULL;
+    struct virtio_console *con = virtio_console_create(f->vm, f->bus, &b, &err);
+    g_assert_no_error(err);
+    struct test_driver *td = &f->td;
+    td_init(td, f->vm, f->bus, 2);
+    g_assert_cmphex(pci_config_read(f->bus, 2, 0, PCI_DEVICE_ID, 2), ==, 0x1043);
+
+    /* Input before the driver is ready is kept, up to the buffer (a
+     * device reset discards it). */
+    g_assert_true(td_negotiate(td, V1));
+    g_assert_cmpuint(virtio_console_can_receive(con), >, 0);
+    g_assert_cmpuint(virtio_console_receive(con, (const uint8_t *)"early ", 6), ==, 6);
+    td_setup_queue(td, 0, 16, Q0_BASE);
+    td_setup_queue(td, 1, 16, Q1_BASE);
+    td_driver_ok(td);
+
+    /* Output. */
+    guest_memory_write(vm_memory(f->vm), BUF, "hello, host\n", 12);
+    td_add_buf(td, 1, BUF, 12, false);
+    td_kick(td, 1);
+    g_assert_true(td_wait_used(td, 1, 1, 5000));
+    g_assert_cmpstr(sink.out->str, ==, "hello, host\n");
+
+    /* Input: the early bytes and new ones arrive once buffers are posted. */
+    td_add_buf(td, 0, BUF + 0x1000, 64, true);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 1, 5000));
+    g_assert_cmpuint(virtio_console_receive(con, (const uint8_t *)"typed", 5), ==, 5);
+    td_add_buf(td, 0, BUF + 0x2000, 64, true);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 2, 5000));
+    uint32_t id, len;
+    char got[65] = { 0 };
+    td_used_elem(td, 0, 0, &id, &len);
+    g_assert_cmpuint(len, ==, 6);
+    guest_memory_read(vm_memory(f->vm), BUF + 0x1000, got, len);
+    g_assert_cmpstr(got, ==, "early ");
+    td_used_elem(td, 0, 1, &id, &len);
+    memset(got, 0, sizeof(got));
+    guest_memory_read(vm_memory(f->vm), BUF + 0x2000, got, len);
+    g_assert_cmpstr(got, ==, "typed");
+
+    /* Flow control: a flood fills the buffer, the backend is told when the
+     * guest makes room. */
+    uint8_t flood[8192];
+    memset(flood, 'x', sizeof(flood));
+    size_t took = virtio_console_receive(con, flood, sizeof(flood));
+    g_assert_cmpuint(took, <, sizeof(flood));
+    g_assert_cmpuint(virtio_console_can_receive(con), ==, 0);
+    g_assert_cmpuint(sink.rx_ready, ==, 0);
+    td_add_buf(td, 0, BUF + 0x3000, 1024, true);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 3, 5000));
+    g_assert_cmpuint(sink.rx_ready, ==, 1);
+    g_assert_cmpuint(virtio_console_can_receive(con), ==, 1024);
+
+    virtio_console_free(con);
+    g_string_free(sink.out, TRUE);
+}
+
+/* ---- virtio-rng ------------------------------------------------------------------ */
+
+static void test_rng(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    struct virtio_rng *rng = virtio_rng_create(f->vm, f->bus, &err);
+    g_assert_no_error(err);
+    struct test_driver *td = &f->td;
+    td_init(td, f->vm, f->bus, 2);
+    g_assert_cmphex(pci_config_read(f->bus, 2, 0, PCI_DEVICE_ID, 2), ==, 0x1044);
+    g_assert_true(td_negotiate(td, V1));
+    td_setup_queue(td, 0, 8, Q0_BASE);
+    td_driver_ok(td);
+    uint8_t *buf = guest_memory_ptr(vm_memory(f->vm), BUF, 256);
+    memset(buf, 0, 256);
+    td_add_buf(td, 0, BUF, 256, true);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 1, 5000));
+    uint32_t id, len;
+    td_used_elem(td, 0, 0, &id, &len);
+    g_assert_cmpuint(len, ==, 256);
+    unsigned zeros = 0;
+    for (unsigned i = 0; i < 256; i++)
+        zeros += buf[i] == 0;
+    g_assert_cmpuint(zeros, <, 16);   /* 256 random bytes: ~1 zero expected */
+    /* A readable-only request gets nothing and does not hang the queue. */
+    td_add_buf(td, 0, BUF + 0x1000, 16, false);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 2, 5000));
+    td_used_elem(td, 0, 1, &id, &len);
+    g_assert_cmpuint(len, ==, 0);
+    virtio_rng_free(rng);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add("/virtio-net/arp-through-slirp", struct fixture, NULL, setup, test_net_arp_through_slirp, teardown);
+    g_test_add("/virtio-console/output-input-flow-control", struct fixture, NULL, setup, test_console, teardown);
+    g_test_add("/virtio-rng/random-bytes", struct fixture, NULL, setup, test_rng, teardown);
+    return g_test_run();
+}
