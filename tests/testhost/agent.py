@@ -92,6 +92,11 @@ class Agent:
 
     def spawn(self, msg):
         jid = msg["id"]
+        cwd = msg.get("cwd") or "/"
+        if not os.path.isdir(cwd):
+            self.fail_spawn(jid, 126, "testhost: working directory %s does not exist "
+                            "inside the test host\n" % cwd)
+            return
         stdin = subprocess.DEVNULL
         if msg.get("stdin") is not None:
             path = "/run/oriel-agent-stdin-%d" % jid
@@ -101,15 +106,12 @@ class Agent:
             os.unlink(path)
         try:
             popen = subprocess.Popen(
-                msg["argv"], cwd=msg.get("cwd") or "/", env=msg.get("env"),
+                msg["argv"], cwd=cwd, env=msg.get("env"),
                 stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True, close_fds=True)
         except OSError as e:
-            text = "testhost: cannot run %s: %s\n" % (msg["argv"][0], e.strerror)
-            self.send({"op": "output", "id": jid, "fd": 2,
-                       "data": base64.b64encode(text.encode()).decode()})
-            self.send({"op": "exit", "id": jid,
-                       "status": 127 if isinstance(e, FileNotFoundError) else 126})
+            self.fail_spawn(jid, 127 if isinstance(e, FileNotFoundError) else 126,
+                            "testhost: cannot run %s: %s\n" % (msg["argv"][0], e.strerror))
             return
         finally:
             if stdin is not subprocess.DEVNULL:
@@ -124,6 +126,11 @@ class Agent:
             job.open_fds.add(fd)
             self.sel.register(fd, selectors.EVENT_READ, ("output", (job, num)))
         self.send({"op": "started", "id": jid, "pid": popen.pid})
+
+    def fail_spawn(self, jid, status, text):
+        self.send({"op": "output", "id": jid, "fd": 2,
+                   "data": base64.b64encode(text.encode()).decode()})
+        self.send({"op": "exit", "id": jid, "status": status})
 
     def close_output(self, job, fd):
         self.sel.unregister(fd)

@@ -77,6 +77,9 @@ class Session(unittest.TestCase):
         self.assertEqual(r.output, "STDIN WORKS\n")
         r = self.th.run(["/nonexistent/program"], timeout=60)
         self.assertEqual(r.returncode, 127)
+        r = self.th.run(["true"], cwd="/run/oriel-no-such-dir", timeout=60)
+        self.assertEqual(r.returncode, 126)
+        self.assertIn("does not exist inside the test host", r.output)
 
     def test_background_process(self):
         p = self.th.spawn("echo listening; exec sleep 1000")
