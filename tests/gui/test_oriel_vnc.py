@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""The console window shows a guest's screen through VNC, checked by pixels.
+
+A second Xvfb painted solid red is served by x11vnc; a domain on libvirt's
+test driver (loaded from a node file) points its <graphics type='vnc'> at
+that port. oriel opens the VM's console window, and the test reads the
+pixels of the guest display widget from the main X server until they are
+red. Runs inside tests/gui/run-under-xvfb.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from dogtail.config import config
+config.checkForA11y = False
+config.logDebugToFile = False
+
+from dogtail import tree  # noqa: E402
+import gi  # noqa: E402
+gi.require_version('Gdk', '3.0')
+from gi.repository import Gdk  # noqa: E402
+
+ORIEL = os.environ['ORIEL_BIN']
+SCREENS = os.environ.get('ORIEL_SCREENS_DIR', '/tmp/oriel-gui-screens')
+TIMEOUT = 30
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def wait_for(cond, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            r = cond()
+            if r:
+                return r
+        except Exception as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError('timed out waiting for %s (%s)' % (what, last))
+
+
+def find(parent, **kw):
+    return parent.findChild(lambda n: all(getattr(n, k) == v for k, v in kw.items()),
+                            retry=False, requireResult=False)
+
+
+PAINTER = """
+import sys, time
+import gi
+gi.require_version('Gtk', '3.0')
+from gi.repository import Gtk, GLib
+for _ in range(100):  # Xvfb accepts clients a moment after it starts
+    ok, _argv = Gtk.init_check(sys.argv)
+    if ok:
+        break
+    time.sleep(0.1)
+w = Gtk.Window(type=Gtk.WindowType.POPUP)
+w.move(0, 0)
+w.set_default_size(640, 480)
+w.connect('draw', lambda wid, cr: (cr.set_source_rgb(1, 0, 0), cr.paint()))
+def done():
+    print('painted', flush=True)
+w.connect('map-event', lambda *a: GLib.timeout_add(50, lambda: done() and False))
+w.show()
+Gtk.main()
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def start_guest_screen(work):
+    """Xvfb + x11vnc standing in for a guest's VNC server."""
+    number = next(n for n in range(120, 400)
+                  if not os.path.exists('/tmp/.X11-unix/X%d' % n) and not os.path.exists('/tmp/.X%d-lock' % n))
+    display = ':%d' % number
+    xvfb = subprocess.Popen(['Xvfb', display, '-screen', '0', '640x480x24', '-nolisten', 'tcp'],
+                            stderr=open(os.path.join(work, 'xvfb.log'), 'w'))
+    env = dict(os.environ, DISPLAY=display)
+    env.pop('XAUTHORITY', None)  # that cookie belongs to the main X server
+    # The "guest screen": a red window covering the guest X server.
+    painter = subprocess.Popen(['/usr/bin/python3', '-c', PAINTER], env=env, stdout=subprocess.PIPE,
+                               stderr=open(os.path.join(work, 'painter.log'), 'w'), text=True)
+    wait_for(lambda: painter.stdout.readline().strip() == 'painted', 'the guest screen painted red')
+    port = free_port()
+    vnc = subprocess.Popen(['x11vnc', '-display', display, '-rfbport', str(port), '-localhost',
+                            '-nopw', '-forever', '-shared', '-quiet', '-noxdamage'],
+                           env=env, stdout=open(os.path.join(work, 'x11vnc.log'), 'w'),
+                           stderr=subprocess.STDOUT)
+
+    def listening():
+        with socket.socket() as s:
+            return s.connect_ex(('127.0.0.1', port)) == 0
+    wait_for(listening, 'x11vnc listening on port %d' % port)
+    return [painter, vnc, xvfb], port
+
+
+def red_fraction(node):
+    root = Gdk.get_default_root_window()
+    (x, y), (w, h) = node.position, node.size
+    x, y = max(x, 0), max(y, 0)
+    w, h = min(w, root.get_width() - x), min(h, root.get_height() - y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    pb = Gdk.pixbuf_get_from_window(root, x, y, w, h)
+    data, stride, n = pb.get_pixels(), pb.get_rowstride(), pb.get_n_channels()
+    red = total = 0
+    for row in range(0, h, 4):
+        base = row * stride
+        for col in range(0, w, 4):
+            p = base + col * n
+            total += 1
+            if data[p] > 200 and data[p + 1] < 60 and data[p + 2] < 60:
+                red += 1
+    return red / total
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='oriel-vnc-')
+    os.makedirs(SCREENS, exist_ok=True)
+    procs, port = start_guest_screen(work)
+    node = os.path.join(work, 'node.xml')
+    with open(node, 'w') as f:
+        f.write("<node><domain type='test'><name>vnc-guest</name><memory>524288</memory>"
+                "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
+                "<graphics type='vnc' port='%d' autoport='no' listen='127.0.0.1'/>"
+                "</devices></domain></node>" % port)
+    app_log = open(os.path.join(SCREENS, 'oriel-vnc-output.log'), 'w')
+    proc = subprocess.Popen([ORIEL, '--connect', 'test://' + node], stdout=app_log, stderr=subprocess.STDOUT)
+    try:
+        app = wait_for(lambda: next((a for a in tree.root.applications()
+                                     if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+        manager = wait_for(lambda: find(app, roleName='frame', name='Oriel'), 'manager window')
+        wait_for(lambda: find(manager, roleName='table cell', name='vnc-guest'), 'vnc-guest listed')
+        open_button = wait_for(lambda: find(manager, roleName='push button', name='Open'), 'Open')
+        wait_for(lambda: open_button.sensitive, 'Open enabled')
+        open_button.doActionNamed('click')
+        console = wait_for(lambda: find(app, roleName='frame', name='vnc-guest (Running)'), 'console window')
+        display = wait_for(lambda: find(console, name='Guest display'), 'guest display widget')
+        wait_for(lambda: display.showing, 'guest display shown')
+        frac = wait_for(lambda: (lambda f: f if f > 0.6 else None)(red_fraction(display)),
+                        'the guest screen (red) in the console window')
+        log('ok: %.0f%% of the guest display area shows the guest\'s red screen' % (frac * 100))
+        Gdk.Display.get_default().sync()
+        root = Gdk.get_default_root_window()
+        (x, y), (w, h) = console.position, console.size
+        pb = Gdk.pixbuf_get_from_window(root, max(x, 0), max(y, 0), w, h)
+        pb.savev(os.path.join(SCREENS, 'console-window-vnc.png'), 'png', [], [])
+        log('screenshot: ' + os.path.join(SCREENS, 'console-window-vnc.png'))
+        # The Send Key menu offers the combinations users expect.
+        send_key = find(console, name='Send Key')
+        assert send_key is not None, 'no Send Key button'
+        assert proc.poll() is None, 'oriel exited'
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+    log('PASS')
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except AssertionError as e:
+        log('FAIL: %s' % e)
+        sys.exit(1)
