@@ -18,9 +18,30 @@ uri_changed (GtkComboBox *combo, GtkWidget *dialog)
   gtk_dialog_set_response_sensitive (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT, ok);
 }
 
-char *
-oriel_add_connection_dialog_run (GtkWindow *parent)
+typedef struct {
+  GtkEntry *entry;
+  OrielUriChosenFunc done;
+  gpointer user_data;
+} Pending;
+
+static void
+dialog_response (GtkDialog *dialog, int response, Pending *pending)
 {
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *uri = g_strstrip (g_strdup (gtk_entry_get_text (pending->entry)));
+      if (*uri != '\0')
+        pending->done (uri, pending->user_data);
+    }
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_free (pending);
+}
+
+void
+oriel_add_connection_dialog_show (GtkWindow *parent, OrielUriChosenFunc done,
+                                  gpointer user_data)
+{
+  Pending *pending = g_new0 (Pending, 1);
   const KnownUri known[] = {
     { "oriel:///system", N_("Oriel on this computer") },
     { "qemu:///system", N_("QEMU/KVM on this computer (system)") },
@@ -31,7 +52,6 @@ oriel_add_connection_dialog_run (GtkWindow *parent)
   };
   GtkWidget *dialog, *area, *grid, *label, *combo, *help;
   GtkEntry *entry;
-  char *result = NULL;
   g_autoptr (GString) help_text = g_string_new (NULL);
 
   dialog = gtk_dialog_new_with_buttons (_("Add Connection"), parent,
@@ -69,8 +89,9 @@ oriel_add_connection_dialog_run (GtkWindow *parent)
   gtk_container_add (GTK_CONTAINER (area), grid);
   gtk_widget_show_all (grid);
 
-  if (gtk_dialog_run (GTK_DIALOG (dialog)) == GTK_RESPONSE_ACCEPT)
-    result = g_strstrip (g_strdup (gtk_entry_get_text (entry)));
-  gtk_widget_destroy (dialog);
-  return result;
+  pending->entry = entry;
+  pending->done = done;
+  pending->user_data = user_data;
+  g_signal_connect (dialog, "response", G_CALLBACK (dialog_response), pending);
+  gtk_widget_show (dialog);
 }

@@ -3,5 +3,10 @@
 
 #include <gtk/gtk.h>
 
-/* Runs the dialog; returns the URI chosen, or NULL if cancelled. */
-char *oriel_add_connection_dialog_run (GtkWindow *parent);
+/* Called with the URI chosen; not called if the dialog is cancelled. */
+typedef void (*OrielUriChosenFunc) (const char *uri, gpointer user_data);
+
+/* Shows the dialog without blocking (a nested main loop would stall
+ * accessibility clients waiting for the button press to return). */
+void oriel_add_connection_dialog_show (GtkWindow *parent, OrielUriChosenFunc done,
+                                       gpointer user_data);

@@ -407,8 +407,13 @@ oriel_console_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->conn, self);
   if (self->app != NULL)
     g_signal_handlers_disconnect_by_data (oriel_application_get_settings (self->app), self);
+  /* dispose may run more than once; the display widget dies with the
+   * window's children, so only close it the first time. */
   if (self->vnc != NULL)
-    vnc_display_close (VNC_DISPLAY (self->vnc));
+    {
+      vnc_display_close (VNC_DISPLAY (self->vnc));
+      self->vnc = NULL;
+    }
   g_clear_object (&self->conn);
   G_OBJECT_CLASS (oriel_console_window_parent_class)->dispose (object);
 }

@@ -475,16 +475,18 @@ new_vm_activated (GSimpleAction *a, GVariant *p, gpointer data)
 }
 
 static void
-add_connection_activated (GSimpleAction *a, GVariant *p, gpointer data)
+uri_chosen (const char *uri, gpointer data)
 {
   OrielManagerWindow *self = data;
-  g_autofree char *uri = oriel_add_connection_dialog_run (GTK_WINDOW (self));
 
-  if (uri != NULL && *uri != '\0')
-    {
-      gtk_widget_hide (GTK_WIDGET (self->info_bar));
-      oriel_application_add_connection (self->app, uri, TRUE);
-    }
+  gtk_widget_hide (GTK_WIDGET (self->info_bar));
+  oriel_application_add_connection (self->app, uri, TRUE);
+}
+
+static void
+add_connection_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  oriel_add_connection_dialog_show (GTK_WINDOW (data), uri_chosen, data);
 }
 
 static void

@@ -99,13 +99,18 @@ def settle():
 
 
 def select_cell(cell):
-    """Selects the row of a tree-view cell through the table's Selection."""
+    """Selects a tree-view row.
+
+    The name cell sits inside a container cell (icon + text); the container
+    is the table's child."""
     node = cell
     while node.parent is not None and node.parent.roleName != 'tree table':
         node = node.parent
     table = node.parent
     assert table is not None, 'cell is not inside a tree table'
-    table.querySelection().selectChild(node.indexInParent)
+    # Focusing a cell moves the tree view's cursor (and selection) there.
+    node.grabFocus()
+    wait_for(lambda: node.selected, 'row of %s selected' % cell.name)
 
 
 def sensitive(node):
@@ -122,16 +127,21 @@ def main():
 
     os.makedirs(SCREENS, exist_ok=True)
     app_log = open(os.path.join(SCREENS, 'oriel-output.log'), 'w')
-    proc = subprocess.Popen([ORIEL, '--connect', 'test:///default'], stdout=app_log, stderr=subprocess.STDOUT)
-    try:
-        run(proc, kernel, initrd)
-    finally:
-        proc.terminate()
+    for args, phase in ((['--connect', 'test:///default'], lambda p: run(p, kernel, initrd)),
+                        ([], run_fallback)):
+        proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        app_log.close()
+            phase(proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            # The next phase must not find this instance on the bus.
+            wait_for(lambda: not any(a.name in ('oriel', 'Oriel') for a in tree.root.applications()),
+                     'the previous oriel gone from AT-SPI')
+    app_log.close()
     with open(app_log.name) as f:
         output = f.read()
     for marker in ('ERROR: AddressSanitizer', 'runtime error:', 'CRITICAL **', 'Gtk-ERROR'):
@@ -226,7 +236,6 @@ def run(proc, kernel, initrd):
 
     memory = child(wizard, roleName='spin button', name='Memory in MiB')
     wait_for(lambda: memory.showing, 'resources page shown')
-    wait_for(lambda: find(wizard, None, roleName='label', name=None) is not None or True, 'labels')
     settle()
     screenshot('wizard-3-resources', wizard)
     click(next_button)
@@ -263,6 +272,67 @@ def run(proc, kernel, initrd):
     wait_for(lambda: find(new_console, None, roleName='label', name=kernel) is not None,
              'the kernel path in the new VM\'s details')
     log('ok: new VM boots the chosen kernel')
+
+    # 5. Force off and run again, then delete with the disk question.
+    select_cell(child(manager, roleName='table cell', name='wizard-vm'))
+    force_off = child(manager, roleName='push button', name='Force Off')
+    wait_for(lambda: force_off.sensitive, 'Force Off enabled for the new VM')
+    click(force_off)
+    wait_for(lambda: find(app, None, roleName='frame', name='wizard-vm (Shut off)') is not None,
+             'the console window title following the state')
+    run_button = child(manager, roleName='push button', name='Run')
+    wait_for(lambda: run_button.sensitive, 'Run enabled after force off')
+    click(run_button)
+    wait_for(lambda: find(app, None, roleName='frame', name='wizard-vm (Running)') is not None,
+             'running again after Run')
+    log('ok: force off and run')
+    click(child(manager, roleName='push button', name='Delete'))
+    question = child(app, roleName='alert', name='Question')
+    disk_check = wait_for(lambda: next((c for c in question.findChildren(
+        lambda n: n.roleName == 'check box' and n.name.startswith('Delete disk image ')) if c), None),
+        'the offer to delete the new disk image')
+    assert disk_check.checked, 'disk deletion not preselected'
+    assert 'wizard-vm.qcow2' in disk_check.name, disk_check.name
+    settle()
+    screenshot('delete-dialog', question)
+    click(child(question, roleName='push button', name='Delete'))
+    wait_for(lambda: not cell_exists(manager, 'wizard-vm'), 'the deleted VM gone from the list')
+    wait_for(lambda: find(app, None, roleName='frame', name='wizard-vm (Shut off)') is None
+             and find(app, None, roleName='frame', name='wizard-vm (Running)') is None,
+             'the deleted VM\'s console window closed')
+    log('ok: deleted the VM and its disk image')
+    assert proc.poll() is None, 'oriel exited'
+
+
+def run_fallback(proc):
+    """Without --connect, oriel tries oriel:///system; when that fails it says
+    so and offers to add another connection."""
+    app = wait_for(lambda: next((a for a in tree.root.applications()
+                                 if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    manager = child(app, roleName='frame', name='Oriel')
+    wait_for(lambda: cell_exists(manager, 'oriel:///system'), 'the default connection listed')
+    message = wait_for(lambda: next((l for l in manager.findChildren(
+        lambda n: n.roleName == 'label' and n.name.startswith('Could not connect to the Oriel service'))
+        if l.showing), None) or (cell_exists(manager, 'Connected') and 'connected'),
+        'the fallback message (or a running Oriel service)')
+    if message == 'connected':
+        log('note: oriel:///system is reachable here; fallback message not shown')
+        click(child(manager, roleName='push button', name='Menu'))
+        click(child(app, roleName='menu item', name='Add Connection…'))
+    else:
+        log('ok: fallback message shown: ' + message.name.splitlines()[0])
+        settle()
+        screenshot('manager-window-fallback', manager)
+        click(child(manager, roleName='push button', name='Add Connection…'))
+    dialog = child(app, roleName='dialog', name='Add Connection')
+    uri_entry = child(dialog, roleName='text')
+    uri_entry.text = 'test:///default'
+    settle()
+    screenshot('add-connection-dialog', dialog)
+    click(child(dialog, roleName='push button', name='Connect'))
+    wait_for(lambda: cell_exists(manager, 'test:///default'), 'the added connection listed')
+    wait_for(lambda: cell_exists(manager, 'test'), 'the test driver\'s VM after adding the connection')
+    log('ok: added test:///default from the fallback offer; its VM is listed')
     assert proc.poll() is None, 'oriel exited'
 
 
