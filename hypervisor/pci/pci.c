@@ -181,6 +181,8 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned slot, unsigned func,
     if (!dev) {
         v = 0xffffffffu >> (32 - 8 * size);
     } else {
+        if (dev->config_read)
+            dev->config_read(dev, offset, size);
         for (unsigned i = 0; i < size; i++)
             v |= (uint32_t)dev->config[offset + i] << (8 * i);
     }

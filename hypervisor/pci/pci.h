@@ -81,6 +81,9 @@ struct pci_device {
     /* Optional hooks, called with the bus lock held (so a device sees
      * configuration accesses one at a time). */
     void (*config_written)(struct pci_device *dev, unsigned offset, unsigned size);
+    /* Before a read of [offset, offset + size): refresh bytes that mirror
+     * device state (e.g. a window into a BAR). */
+    void (*config_read)(struct pci_device *dev, unsigned offset, unsigned size);
     void (*bar_moved)(struct pci_device *dev, unsigned bar, bool mapped, uint64_t addr);
     void *opaque;
 

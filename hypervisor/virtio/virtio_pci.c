@@ -27,6 +27,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG  2
 #define VIRTIO_PCI_CAP_ISR_CFG     3
 #define VIRTIO_PCI_CAP_DEVICE_CFG  4
+#define VIRTIO_PCI_CAP_PCI_CFG     5
 
 #define ISR_QUEUE   0x1
 #define ISR_CONFIG  0x2
@@ -61,6 +62,7 @@ struct virtio_pci {
     uint16_t queue_select;
     uint8_t isr;
     bool broken_reported;
+    uint8_t cfg_cap;            /* VIRTIO_PCI_CAP_PCI_CFG: a window into the BAR */
 
     struct vp_queue q[VIRTIO_MAX_QUEUES];
 };
@@ -253,10 +255,19 @@ static void bar_moved(struct pci_device *dev, unsigned bar, bool mapped, uint64_
     g_mutex_unlock(&vp->lock);
 }
 
+static uint64_t bar_read(void *opaque, uint64_t offset, unsigned size);
+static void bar_write(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+static bool cfg_window(struct virtio_pci *vp, uint32_t *offset, unsigned *len);
+static bool touches_data(struct virtio_pci *vp, unsigned offset, unsigned size);
+
 static void config_written(struct pci_device *dev, unsigned offset, unsigned size)
 {
     struct virtio_pci *vp = dev->opaque;
     pci_msix_config_written(&vp->msix, offset, size);
+    uint32_t off;
+    unsigned len;
+    if (touches_data(vp, offset, size) && cfg_window(vp, &off, &len))
+        bar_write(vp, off, pci_get_long(&dev->config[vp->cfg_cap + 16]), len);
 }
 
 /* ---- common configuration ------------------------------------------------------ */
@@ -473,6 +484,34 @@ static void bar_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 
 static const struct io_ops bar_ops = { .read = bar_read, .write = bar_write };
 
+/* The PCI configuration access capability: firmware that cannot map the
+ * BAR reaches it through bar/offset/length and the 4-byte data window.
+ * Called with the bus lock held (bus before device lock, as everywhere). */
+static bool cfg_window(struct virtio_pci *vp, uint32_t *offset, unsigned *len)
+{
+    const uint8_t *c = &vp->pci.config[vp->cfg_cap];
+    *offset = pci_get_long(c + 8);
+    *len = pci_get_long(c + 12);
+    return c[4] == VIRTIO_BAR && (*len == 1 || *len == 2 || *len == 4) &&
+           *offset % *len == 0 && *offset < VIRTIO_BAR_SIZE;
+}
+
+static bool touches_data(struct virtio_pci *vp, unsigned offset, unsigned size)
+{
+    unsigned data = vp->cfg_cap + 16u;
+    return vp->cfg_cap && offset < data + 4 && offset + size > data;
+}
+
+static void config_read(struct pci_device *dev, unsigned offset, unsigned size)
+{
+    struct virtio_pci *vp = dev->opaque;
+    uint32_t off;
+    unsigned len;
+    if (!touches_data(vp, offset, size) || !cfg_window(vp, &off, &len))
+        return;
+    pci_set_long(&dev->config[vp->cfg_cap + 16], (uint32_t)bar_read(vp, off, len));
+}
+
 /* ---- creation ------------------------------------------------------------------ */
 
 static bool add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset,
@@ -515,6 +554,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_bus *bus,
     pci_device_set_subsystem(&vp->pci, VIRTIO_PCI_VENDOR, 0x40);
     vp->pci.opaque = vp;
     vp->pci.config_written = config_written;
+    vp->pci.config_read = config_read;
     vp->pci.bar_moved = bar_moved;
     pci_device_set_bar(&vp->pci, VIRTIO_BAR, PCI_BAR_MEM64, false, VIRTIO_BAR_SIZE, &bar_ops, vp);
 
@@ -523,10 +563,19 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_bus *bus,
         !add_virtio_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFFSET,
                         MAX(params->config_len, 4u), false) ||
         !add_virtio_cap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFFSET,
-                        NOTIFY_MULTIPLIER * params->num_queues, true)) {
+                        NOTIFY_MULTIPLIER * params->num_queues, true) ||
+        !(vp->cfg_cap = pci_device_add_capability(&vp->pci, PCI_CAP_ID_VNDR, 20))) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                     _("%s: no room for the virtio capabilities"), params->name);
         goto fail;
+    }
+    {
+        uint8_t *c = &vp->pci.config[vp->cfg_cap];
+        c[2] = 20;
+        c[3] = VIRTIO_PCI_CAP_PCI_CFG;
+        /* bar, offset, length and the data window are the driver's. */
+        vp->pci.wmask[vp->cfg_cap + 4] = 0xff;
+        memset(&vp->pci.wmask[vp->cfg_cap + 8], 0xff, 12);
     }
     if (!pci_msix_init(&vp->msix, &vp->pci, vm, params->num_queues + 1, MSIX_BAR, error))
         goto fail;

@@ -460,6 +460,37 @@ static void test_negotiation(struct dev_fixture *f, gconstpointer data)
     g_assert_cmphex(test_mmio_read(f->vm, c + 12, 4), ==, 0);
 }
 
+static void test_pci_cfg_window(struct dev_fixture *f, gconstpointer data)
+{
+    /* Firmware without a mapping reaches the structures through the
+     * VIRTIO_PCI_CAP_PCI_CFG window in configuration space. */
+    unsigned c = find_cap(f, 5);
+    g_assert_cmpuint(c, !=, 0);
+    g_assert_cmpuint(cfg_read(f, c + 2, 1), ==, 20);
+    uint32_t common_off = cfg_read(f, find_cap(f, 1) + 8, 4);
+    cfg_write(f, c + 4, 4, 1);                       /* BAR 4 */
+    cfg_write(f, c + 8, common_off + 18, 4);         /* num_queues */
+    cfg_write(f, c + 12, 2, 4);
+    g_assert_cmpuint(cfg_read(f, c + 16, 2), ==, 1);
+    /* Writing through the window: device status. */
+    cfg_write(f, c + 8, common_off + 20, 4);
+    cfg_write(f, c + 12, 1, 4);
+    cfg_write(f, c + 16, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+    g_assert_cmpuint(status(f), ==, VIRTIO_STATUS_ACKNOWLEDGE);
+    g_assert_cmpuint(cfg_read(f, c + 16, 1), ==, VIRTIO_STATUS_ACKNOWLEDGE);
+    /* Bad lengths, offsets and BARs do nothing. */
+    cfg_write(f, c + 12, 3, 4);
+    cfg_write(f, c + 16, 0, 1);
+    g_assert_cmpuint(status(f), ==, VIRTIO_STATUS_ACKNOWLEDGE);
+    cfg_write(f, c + 12, 1, 4);
+    cfg_write(f, c + 8, 0xfffffff0, 4);
+    cfg_write(f, c + 16, 0, 1);
+    cfg_write(f, c + 8, common_off + 20, 4);
+    cfg_write(f, c + 4, 2, 1);
+    cfg_write(f, c + 16, 0, 1);
+    g_assert_cmpuint(status(f), ==, VIRTIO_STATUS_ACKNOWLEDGE);
+}
+
 static void test_io_with_intx(struct dev_fixture *f, gconstpointer data)
 {
     g_assert_true(driver_init(f, 1ull << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
@@ -625,6 +656,7 @@ int main(int argc, char **argv)
     ADD_RW("discard-and-write-zeroes", test_discard);
     ADD_RO("read-only", test_readonly);
     ADD_DEV("negotiation", test_negotiation);
+    ADD_DEV("pci-cfg-window", test_pci_cfg_window);
     ADD_DEV("io-with-intx", test_io_with_intx);
     ADD_DEV("io-with-msix", test_io_with_msix);
     ADD_DEV("malformed-chain-needs-reset", test_malformed_chain_needs_reset);
