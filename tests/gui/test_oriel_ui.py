@@ -30,6 +30,10 @@ from gi.repository import Gdk  # noqa: E402
 ORIEL = os.environ['ORIEL_BIN']
 SCREENS = os.environ.get('ORIEL_SCREENS_DIR', '/tmp/oriel-gui-screens')
 TIMEOUT = 30
+# ORIEL_UI_SCALE=2 runs the application at 2x (GDK_SCALE); AT-SPI extents are
+# then in application pixels and screenshots scale them back to the screen.
+SCALE = int(os.environ.get('ORIEL_UI_SCALE', '1'))
+SUFFIX = '' if SCALE == 1 else '-%dx' % SCALE
 
 
 def log(msg):
@@ -81,12 +85,13 @@ def screenshot(name, node=None):
     x, y, w, h = 0, 0, root.get_width(), root.get_height()
     if node is not None:
         (nx, ny), (nw, nh) = node.position, node.size
+        nx, ny, nw, nh = nx * SCALE, ny * SCALE, nw * SCALE, nh * SCALE
         if nw > 0 and nh > 0:
             x, y = max(nx, 0), max(ny, 0)
             w, h = min(nw, root.get_width() - x), min(nh, root.get_height() - y)
     Gdk.flush()
     pb = Gdk.pixbuf_get_from_window(root, x, y, w, h)
-    path = os.path.join(SCREENS, name + '.png')
+    path = os.path.join(SCREENS, name + SUFFIX + '.png')
     pb.savev(path, 'png', [], [])
     log('screenshot: ' + path)
 
@@ -126,10 +131,13 @@ def main():
             f.write(b'\0' * 4096)
 
     os.makedirs(SCREENS, exist_ok=True)
-    app_log = open(os.path.join(SCREENS, 'oriel-output.log'), 'w')
+    app_log = open(os.path.join(SCREENS, 'oriel-output%s.log' % SUFFIX), 'w')
+    app_env = dict(os.environ)
+    if SCALE != 1:
+        app_env['GDK_SCALE'] = str(SCALE)
     for args, phase in ((['--connect', 'test:///default'], lambda p: run(p, kernel, initrd)),
                         ([], run_fallback)):
-        proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT, env=app_env)
         try:
             phase(proc)
         finally:
