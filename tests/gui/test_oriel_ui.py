@@ -341,7 +341,41 @@ def run_fallback(proc):
     wait_for(lambda: cell_exists(manager, 'test:///default'), 'the added connection listed')
     wait_for(lambda: cell_exists(manager, 'test'), 'the test driver\'s VM after adding the connection')
     log('ok: added test:///default from the fallback offer; its VM is listed')
+    run_keyboard(app, manager)
     assert proc.poll() is None, 'oriel exited'
+
+
+def run_keyboard(app, manager):
+    """The main paths work from the keyboard (XTest key events).
+
+    Without a window manager X gives keyboard focus to the window under the
+    pointer, so the pointer is parked over the window being typed into."""
+    from dogtail import rawinput
+
+    def point_at(node):
+        (x, y), (w, h) = node.position, node.size
+        rawinput.absoluteMotion((x + w // 2) * SCALE, (y + h // 2) * SCALE)
+
+    point_at(manager)
+    rawinput.keyCombo('<Control>n')
+    wizard = child(app, roleName='frame', name='Source')
+    point_at(wizard)
+    rawinput.pressKey('Escape')
+    wait_for(lambda: find(app, None, roleName='frame', name='Source') is None, 'Escape closing the assistant')
+    log('ok: Ctrl+N opens the assistant, Escape closes it')
+
+    point_at(manager)
+    select_cell(child(manager, roleName='table cell', name='test'))
+    rawinput.keyCombo('<Shift>F10')
+    pause_item = wait_for(lambda: next((m for m in app.findChildren(
+        lambda n: n.roleName == 'menu item' and n.name == 'Pause') if m.showing), None),
+        'the context menu from Shift+F10')
+    assert pause_item.sensitive, 'Pause not offered for a running VM'
+    rawinput.pressKey('Escape')
+    wait_for(lambda: not pause_item.showing, 'the context menu closed')
+    rawinput.pressKey('Return')
+    child(app, roleName='frame', name='test (Running)')
+    log('ok: Shift+F10 opens the VM menu; Return opens the console window')
 
 
 if __name__ == '__main__':
