@@ -132,11 +132,14 @@ def main():
 
     os.makedirs(SCREENS, exist_ok=True)
     app_log = open(os.path.join(SCREENS, 'oriel-output%s.log' % SUFFIX), 'w')
-    app_env = dict(os.environ)
+    # A key file keeps settings across the phases, so remembered
+    # connections can be checked after a restart.
+    app_env = dict(os.environ, GSETTINGS_BACKEND='keyfile', XDG_CONFIG_HOME=os.path.join(work, 'config'))
     if SCALE != 1:
         app_env['GDK_SCALE'] = str(SCALE)
     for args, phase in ((['--connect', 'test:///default'], lambda p: run(p, kernel, initrd)),
-                        ([], run_fallback)):
+                        ([], run_fallback),
+                        ([], run_remembered)):
         proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT, env=app_env)
         try:
             phase(proc)
@@ -211,6 +214,12 @@ def run(proc, kernel, initrd):
     next_button = child(wizard, roleName='push button', name='Next')
     settle()
     screenshot('wizard-1-source-iso', wizard)
+    # The dual-boot page lists the host's disks (read-only probing).
+    click(child(wizard, roleName='radio button', name='Physical disk (run an installed system, e.g. dual boot)'))
+    disks = child(wizard, name='Physical disks and partitions')
+    wait_for(lambda: disks.showing, 'the physical disk list')
+    settle()
+    screenshot('wizard-1-source-physical', wizard)
     click(child(wizard, roleName='radio button', name='Direct kernel boot (Linux kernel and initrd)'))
     kernel_entry = child(wizard, roleName='text', name='Kernel')
     # Inline validation: nothing chosen, then a missing file, then a real one.
@@ -309,6 +318,68 @@ def run(proc, kernel, initrd):
              and find(app, None, roleName='frame', name='wizard-vm (Running)') is None,
              'the deleted VM\'s console window closed')
     log('ok: deleted the VM and its disk image')
+    iso = os.environ.get('ORIEL_TEST_DEBIAN_ISO')
+    if iso:
+        run_iso_wizard(app, manager, iso)
+    else:
+        log('note: ORIEL_TEST_DEBIAN_ISO not set; ISO path of the assistant not exercised')
+    assert proc.poll() is None, 'oriel exited'
+
+
+def run_iso_wizard(app, manager, iso):
+    """ISO source: libosinfo recognises the installer and sets Linux defaults;
+    the image is then offered under recent images."""
+    click(child(manager, roleName='push button', name='New'))
+    wizard = child(app, roleName='frame', name='Source')
+    next_button = child(wizard, roleName='push button', name='Next')
+    click(child(wizard, roleName='radio button', name='Local install media (ISO image)'))
+    child(wizard, roleName='text', name='ISO image').text = iso
+    wait_for(lambda: next_button.sensitive, 'Next enabled with an ISO')
+    click(next_button)
+    wait_for(lambda: find(wizard, None, roleName='label',
+                          name='Detected from the installer: Debian 11. Choose another below if this is wrong.')
+             is not None, 'Debian 11 detected from the ISO')
+    os_table = child(wizard, name='Operating systems')
+    wait_for(lambda: any(c.name == 'Debian 11' and c.selected for c in os_table.findChildren(
+        lambda n: n.roleName == 'table cell' and n.name == 'Debian 11')), 'Debian 11 selected')
+    child(wizard, roleName='label', name='Defaults: virtio disk bus, virtio network card, BIOS firmware, USB tablet.')
+    log('ok: the ISO was recognised as Debian 11 with virtio defaults')
+    settle()
+    screenshot('wizard-2-os-detected', wizard)
+    for _ in range(3):
+        click(next_button)
+    name_entry = child(wizard, roleName='text', name='Name')
+    wait_for(lambda: name_entry.showing and name_entry.text == 'debian11', 'the name suggested from the OS')
+    summary = wait_for(lambda: next((l for l in wizard.findChildren(
+        lambda n: n.roleName == 'label' and n.name.startswith('Connection: ')) if l.showing), None), 'summary')
+    assert 'Install from ISO image (%s)' % iso in summary.name, summary.name
+    assert 'Operating system: Debian 11' in summary.name, summary.name
+    finish = wait_for(lambda: next((b for b in wizard.findChildren(
+        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
+        'Finish enabled')
+    click(finish)
+    child(app, roleName='frame', name='debian11 (Running)')
+    wait_for(lambda: cell_exists(manager, 'debian11'), 'the ISO VM in the list')
+    log('ok: created "debian11" from the ISO')
+    click(child(manager, roleName='push button', name='New'))
+    wizard = child(app, roleName='frame', name='Source')
+    recent = child(wizard, roleName='combo box', name='')
+    wait_for(lambda: any(iso == (m.name or '') for m in recent.findChildren(
+        lambda n: n.roleName == 'menu item')), 'the ISO under recent images')
+    log('ok: the ISO is offered under recent images')
+    click(child(wizard, roleName='push button', name='Cancel'))
+    wait_for(lambda: find(app, None, roleName='frame', name='Source') is None, 'Cancel closing the assistant')
+
+
+def run_remembered(proc):
+    """A connection added in the dialog is remembered (GSettings) and opened
+    again on the next start."""
+    app = wait_for(lambda: next((a for a in tree.root.applications()
+                                 if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    manager = child(app, roleName='frame', name='Oriel')
+    wait_for(lambda: cell_exists(manager, 'test:///default'), 'the remembered connection')
+    wait_for(lambda: cell_exists(manager, 'test'), 'its VM')
+    log('ok: test:///default was remembered and reopened after a restart')
     assert proc.poll() is None, 'oriel exited'
 
 
