@@ -19,6 +19,10 @@ summed over every mapping except guest RAM (mappings at least as large as
 the guest's RAM).  `private_kib` counts Private_Clean + Private_Dirty,
 `anon_kib` Anonymous, `rss_kib` Rss.
 
+`host_cpu_seconds` is the CPU time the test host's QEMU used for the whole
+measurement (start, boot, idle settle, kill): the test host is emulated, so
+on a busy machine its wall times stretch while this stays comparable.
+
 Run as a script (inside the test host) it performs one measurement and
 prints it as JSON: bootbench.py RAM_MIB MARKER IDLE_MARKER TIMEOUT -- ARGV...
 """
@@ -40,8 +44,9 @@ SETTLE_SECONDS = 1.0
 
 
 class BootSample:
-    def __init__(self, seconds, private_kib, anon_kib, rss_kib):
+    def __init__(self, seconds, private_kib, anon_kib, rss_kib, host_cpu_seconds=None):
         self.seconds = seconds
+        self.host_cpu_seconds = host_cpu_seconds
         self.private_kib = private_kib
         self.anon_kib = anon_kib
         self.rss_kib = rss_kib
@@ -56,12 +61,14 @@ def measure_boot(th, argv, ram_mib, marker=MARKER, idle_marker=IDLE_MARKER, time
     me = os.path.abspath(__file__)
     cmd = ["/usr/bin/python3", me, str(ram_mib), marker, idle_marker or "-",
            str(timeout), "--"] + list(argv)
+    cpu_before = th.cpu_seconds()
     r = th.run(cmd, timeout=timeout + 60)
+    cpu = th.cpu_seconds() - cpu_before
     if r.returncode != 0:
         raise RuntimeError("boot measurement of %s failed (%s):\n%s"
                            % (" ".join(argv), r.returncode, r.output))
     d = json.loads(r.stdout.decode().strip().splitlines()[-1])
-    return BootSample(d["seconds"], d["private_kib"], d["anon_kib"], d["rss_kib"])
+    return BootSample(d["seconds"], d["private_kib"], d["anon_kib"], d["rss_kib"], cpu)
 
 
 def measure_series(th, argv, ram_mib, runs=5, **kw):
@@ -74,7 +81,7 @@ def measure_series(th, argv, ram_mib, runs=5, **kw):
 def format_table(rows):
     """rows: (name, samples) -> a plain text table of medians."""
     head = ("configuration", "runs", "boot median s", "min s", "max s",
-            "private MiB", "anon MiB", "rss MiB")
+            "private MiB", "anon MiB", "rss MiB", "test host CPU s")
     lines = [head]
     for name, samples in rows:
         secs = [s.seconds for s in samples]
@@ -82,7 +89,8 @@ def format_table(rows):
                       "%.3f" % min(secs), "%.3f" % max(secs),
                       "%.1f" % (statistics.median(s.private_kib for s in samples) / 1024),
                       "%.1f" % (statistics.median(s.anon_kib for s in samples) / 1024),
-                      "%.1f" % (statistics.median(s.rss_kib for s in samples) / 1024)))
+                      "%.1f" % (statistics.median(s.rss_kib for s in samples) / 1024),
+                      "%.2f" % statistics.median(s.host_cpu_seconds for s in samples)))
     widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
     out = []
     for n, l in enumerate(lines):

@@ -302,6 +302,15 @@ class TestHost:
         return all(os.path.exists(m.get(k, "")) for k in
                    ("TESTHOST_KERNEL", "TESTHOST_INITRAMFS", "TESTHOST_MODULES"))
 
+    def cpu_seconds(self):
+        """CPU time the test host's QEMU has used so far (user + system).
+
+        Under load, wall times inside the emulated test host stretch; its
+        CPU time much less so."""
+        with open("/proc/%d/stat" % self._proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def diagnostics(self):
         """Tail of the test host's console and of QEMU's own messages."""
         parts = []
@@ -322,13 +331,15 @@ class TestHost:
     def close(self):
         """Power the test host off (killing what runs inside) and clean up."""
         if self._proc is not None and self._proc.poll() is None:
+            asked = False
             if self._ready and self._dead is None:
                 try:
                     self._send({"op": "poweroff"})
+                    asked = True
                 except TestHostError:
                     pass
             try:
-                self._proc.wait(timeout=10)
+                self._proc.wait(timeout=10 if asked else 0)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
@@ -383,6 +394,8 @@ class TestHost:
                         self._dispatch(json.loads(line))
         except OSError as e:
             reason = "agent channel error: %s" % e
+        except (ValueError, KeyError) as e:
+            reason = "agent protocol error: %r" % e
         if self._proc is not None:
             try:
                 rc = self._proc.wait(timeout=10)
