@@ -108,15 +108,21 @@ class Console:
     def send(self, text):
         os.write(self.fd, text.encode())
 
+    def wait_for_prompt(self):
+        """Wait for the booted guest's shell, typing nothing before it:
+        input sent while the guest's UART driver is not up yet may fill the
+        VMM's receive FIFO before anyone reads it."""
+        self.expect(r"/ # ", timeout=BOOT_TIMEOUT)
+
     def shell_roundtrip(self, token):
-        # Retry: the shell may not be reading yet right after boot.
-        deadline = time.monotonic() + BOOT_TIMEOUT
+        # The answer must come from the guest: the shell computes 6*n.
+        deadline = time.monotonic() + 60
         n = 0
         while True:
             n += 1
             self.send("echo %s$((6*%d))\r" % (token, n))
             try:
-                self.expect("%s%d" % (token, 6 * n), timeout=5)
+                self.expect("%s%d" % (token, 6 * n), timeout=10)
                 return
             except AssertionError:
                 if time.monotonic() > deadline:
@@ -211,6 +217,7 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("running", virsh(self.uri, "domstate", "life").stdout)
 
         con = Console(self.uri, "life")
+        con.wait_for_prompt()
         con.shell_roundtrip("OK")
         self.assertEqual(con.detach(), 0)
 
@@ -224,6 +231,7 @@ class Lifecycle(unittest.TestCase):
 
         virsh(self.uri, "start", "life")
         con = Console(self.uri, "life")
+        con.wait_for_prompt()
         con.shell_roundtrip("AGAIN")
         virsh(self.uri, "shutdown", "life")  # ACPI button; busybox ignores it
         con.send("poweroff -f\r")
@@ -264,6 +272,9 @@ class Lifecycle(unittest.TestCase):
     def test_daemon_restart_readopts_running_vm(self):
         self.define("keep")
         virsh(self.uri, "start", "keep")
+        con = Console(self.uri, "keep")
+        con.wait_for_prompt()
+        con.detach()
         dom_id = virsh(self.uri, "domid", "keep").stdout.strip()
         pid = vmm_pid(self.daemon, "keep")
         self.events.close()
