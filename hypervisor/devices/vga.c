@@ -291,6 +291,13 @@ static bool vbe_enabled(const struct vga *vga)
     return vga->vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED;
 }
 
+/* Packed-pixel VBE modes see VRAM linearly through the banked window;
+ * 4-bpp VBE modes are planar and keep the VGA memory logic. */
+static bool vbe_banked(const struct vga *vga)
+{
+    return vbe_enabled(vga) && vga->vbe[VBE_DISPI_INDEX_BPP] != 4;
+}
+
 /* Map a window offset to the address the memory map select decodes, or
  * return false when the address is outside the selected window. */
 static bool window_address(const struct vga *vga, uint32_t offset, uint32_t *addr)
@@ -318,7 +325,7 @@ static void load_latch(struct vga *vga, uint32_t off)
 
 static uint8_t mem_read_locked(struct vga *vga, uint32_t offset)
 {
-    if (vbe_enabled(vga)) {
+    if (vbe_banked(vga)) {
         /* Banked access to linear VRAM through 0xA0000-0xAFFFF. */
         if (offset >= 0x10000)
             return 0xff;
@@ -373,7 +380,7 @@ static uint8_t alu(uint8_t v, uint8_t latch, unsigned op)
 
 static void mem_write_locked(struct vga *vga, uint32_t offset, uint8_t v)
 {
-    if (vbe_enabled(vga)) {
+    if (vbe_banked(vga)) {
         if (offset >= 0x10000)
             return;
         uint64_t a = ((uint64_t)vga->vbe[VBE_DISPI_INDEX_BANK] << 16) + offset;

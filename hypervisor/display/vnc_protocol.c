@@ -111,6 +111,9 @@ static bool handle_auth_response(struct vnc_client *c, const uint8_t *resp)
 static void handle_client_init(struct vnc_client *c)
 {
     struct vnc_server *s = c->server;
+    /* The device may not have rendered while nobody watched: bring the
+     * surface (and its size) up to date before announcing it. */
+    framebuffer_refresh(s->fb);
     unsigned w = framebuffer_width(s->fb), h = framebuffer_height(s->fb);
     uint8_t b[4] = { w >> 8, (uint8_t)w, h >> 8, (uint8_t)h };
     vnc_client_send(c, b, 4);
