@@ -274,16 +274,31 @@ send_key_activated (GSimpleAction *a, GVariant *param, gpointer data)
 }
 
 static void
+screenshot_response (GtkNativeDialog *chooser, int response, OrielConsoleWindow *self)
+{
+  GdkPixbuf *pixbuf = g_object_get_data (G_OBJECT (chooser), "pixbuf");
+  g_autoptr (GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
+      if (path != NULL && !gdk_pixbuf_save (pixbuf, path, "png", &error, NULL))
+        oriel_error_dialog_show_gerror (GTK_WINDOW (self), _("Could not save the screenshot"), error);
+    }
+  g_object_unref (chooser);
+}
+
+static void
 screenshot_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   OrielConsoleWindow *self = data;
-  g_autoptr (GdkPixbuf) pixbuf = NULL;
-  g_autoptr (GtkFileChooserNative) chooser = NULL;
-  g_autoptr (GError) error = NULL;
+  GdkPixbuf *pixbuf = NULL;
+  GtkFileChooserNative *chooser;
   g_autofree char *name = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d-%H%M%S");
 
+  /* The image is taken now, not when the file name has been chosen. */
   if (!vnc_display_is_open (VNC_DISPLAY (self->vnc))
       || (pixbuf = vnc_display_get_pixbuf (VNC_DISPLAY (self->vnc))) == NULL)
     {
@@ -293,15 +308,13 @@ screenshot_activated (GSimpleAction *a, GVariant *p, gpointer data)
     }
   chooser = gtk_file_chooser_native_new (_("Save Screenshot"), GTK_WINDOW (self),
                                          GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data_full (G_OBJECT (chooser), "pixbuf", pixbuf, g_object_unref);
   name = g_strdup_printf ("%s-%s.png", self->name, stamp);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   gtk_file_chooser_set_do_overwrite_confirmation (GTK_FILE_CHOOSER (chooser), TRUE);
-  if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (chooser)) == GTK_RESPONSE_ACCEPT)
-    {
-      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
-      if (!gdk_pixbuf_save (pixbuf, path, "png", &error, NULL))
-        oriel_error_dialog_show_gerror (GTK_WINDOW (self), _("Could not save the screenshot"), error);
-    }
+  g_signal_connect_object (chooser, "response", G_CALLBACK (screenshot_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void

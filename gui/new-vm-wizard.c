@@ -303,11 +303,23 @@ recent_changed (GtkComboBox *combo, OrielNewVmWizard *self)
 }
 
 static void
+browse_response (GtkNativeDialog *chooser, int response, GtkEntry *target)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
+      if (path != NULL)
+        gtk_entry_set_text (target, path);
+    }
+  g_object_unref (chooser);
+}
+
+static void
 browse_clicked (GtkButton *button, OrielNewVmWizard *self)
 {
   GtkEntry *target;
   const char *title;
-  g_autoptr (GtkFileChooserNative) chooser = NULL;
+  GtkFileChooserNative *chooser;
   GtkFileFilter *filter = NULL;
 
   if (button == GTK_BUTTON (self->iso_browse))
@@ -334,16 +346,15 @@ browse_clicked (GtkButton *button, OrielNewVmWizard *self)
       target = self->initrd_entry;
       title = _("Choose an Initrd");
     }
+  /* Shown without a nested main loop; the entry outlives the dialog
+   * because the dialog is modal to the assistant. */
   chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
                                          _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   if (filter != NULL)
     gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  if (gtk_native_dialog_run (GTK_NATIVE_DIALOG (chooser)) == GTK_RESPONSE_ACCEPT)
-    {
-      g_autofree char *path = gtk_file_chooser_get_filename (GTK_FILE_CHOOSER (chooser));
-      if (path != NULL)
-        gtk_entry_set_text (target, path);
-    }
+  g_signal_connect (chooser, "response", G_CALLBACK (browse_response), target);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* ---- OS page ---- */

@@ -160,6 +160,25 @@ def main():
         # The Send Key menu offers the combinations users expect.
         send_key = find(console, name='Send Key')
         assert send_key is not None, 'no Send Key button'
+
+        # Screenshot to PNG: the saved image is the guest's screen.
+        shot = os.path.join(work, 'guest-shot.png')
+        find(console, roleName='push button', name='Screenshot').doActionNamed('click')
+        chooser = wait_for(lambda: find(app, roleName='file chooser', name='Save Screenshot'),
+                           'the Save Screenshot dialog')
+        name_entry = wait_for(lambda: next((t for t in chooser.findChildren(
+            lambda n: n.roleName == 'text') if t.showing and 'png' in (t.text or '')), None),
+            'the file name field with a suggested .png name')
+        name_entry.text = shot
+        wait_for(lambda: find(chooser, roleName='push button', name='Save'), 'Save button').doActionNamed('click')
+        wait_for(lambda: os.path.exists(shot) and os.path.getsize(shot) > 0, 'the screenshot file')
+        from gi.repository import GdkPixbuf
+        img = wait_for(lambda: GdkPixbuf.Pixbuf.new_from_file(shot), 'a readable PNG')
+        assert (img.get_width(), img.get_height()) == (640, 480), (img.get_width(), img.get_height())
+        px = img.get_pixels()
+        mid = (img.get_height() // 2) * img.get_rowstride() + (img.get_width() // 2) * img.get_n_channels()
+        assert (px[mid], px[mid + 1], px[mid + 2]) == (255, 0, 0), tuple(px[mid:mid + 3])
+        log('ok: screenshot saved as a 640x480 PNG of the guest screen')
         assert proc.poll() is None, 'oriel exited'
     finally:
         proc.terminate()
