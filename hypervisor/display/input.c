@@ -111,6 +111,26 @@ void input_send_pointer(struct input_router *r, int x, int y,
         rel->ops->pointer_rel(rel->opaque, dx, dy, dz, buttons);
 }
 
+unsigned input_scancode_set1_bytes(uint16_t scancode, bool down, uint8_t out[6])
+{
+    if (scancode == INPUT_SCANCODE_PAUSE) {
+        if (!down)
+            return 0; /* Pause has no break sequence */
+        static const uint8_t pause[6] = { 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5 };
+        for (int i = 0; i < 6; i++)
+            out[i] = pause[i];
+        return 6;
+    }
+    uint8_t code = scancode & 0x7f;
+    if (code == 0 || (scancode & 0xff00 && (scancode & 0xff00) != 0xe000) || (scancode & 0x80))
+        return 0;
+    unsigned n = 0;
+    if (scancode & 0xe000)
+        out[n++] = 0xe0;
+    out[n++] = down ? code : (uint8_t)(code | 0x80);
+    return n;
+}
+
 uint16_t input_qnum_to_scancode(uint32_t qnum)
 {
     if (qnum == 0 || qnum > 0xff)

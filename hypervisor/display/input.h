@@ -52,6 +52,12 @@ void input_send_key(struct input_router *r, uint16_t scancode, bool down);
 void input_send_pointer(struct input_router *r, int x, int y,
                         unsigned width, unsigned height, unsigned rfb_mask);
 
+/* The bytes a PC keyboard in scancode set 1 (or an i8042 translating to
+ * it) sends for this key event: E0 prefix for extended keys, bit 7 set on
+ * release, the six-byte sequence for Pause (make only).  Returns the
+ * number of bytes (0 for an invalid scancode). */
+unsigned input_scancode_set1_bytes(uint16_t scancode, bool down, uint8_t out[6]);
+
 /* US-layout X11 keysym to scancode; 0 if the keysym has no key. */
 uint16_t input_keysym_to_scancode(uint32_t keysym);
 /* QEMU extended key event keycode (XT with bit 7 meaning the E0 prefix) to

@@ -567,6 +567,20 @@ static void test_keysym_table(void)
     g_assert_cmphex(input_qnum_to_scancode(0xc8), ==, 0xe048);
     g_assert_cmphex(input_qnum_to_scancode(0x1d), ==, 0x1d);
     g_assert_cmphex(input_qnum_to_scancode(0x100), ==, 0);
+    /* Set-1 byte sequences for the i8042. */
+    uint8_t b[6];
+    g_assert_cmpuint(input_scancode_set1_bytes(0x1e, true, b), ==, 1);
+    g_assert_cmphex(b[0], ==, 0x1e);
+    g_assert_cmpuint(input_scancode_set1_bytes(0x1e, false, b), ==, 1);
+    g_assert_cmphex(b[0], ==, 0x9e);
+    g_assert_cmpuint(input_scancode_set1_bytes(0xe048, false, b), ==, 2);
+    g_assert_cmphex(b[0], ==, 0xe0);
+    g_assert_cmphex(b[1], ==, 0xc8);
+    g_assert_cmpuint(input_scancode_set1_bytes(INPUT_SCANCODE_PAUSE, true, b), ==, 6);
+    g_assert_cmphex(b[5], ==, 0xc5);
+    g_assert_cmpuint(input_scancode_set1_bytes(INPUT_SCANCODE_PAUSE, false, b), ==, 0);
+    g_assert_cmpuint(input_scancode_set1_bytes(0x1234, true, b), ==, 0);
+    g_assert_cmpuint(input_scancode_set1_bytes(0, true, b), ==, 0);
     /* Every letter, both cases, has a distinct key. */
     for (char c = 'a'; c <= 'z'; c++) {
         uint16_t sc = input_keysym_to_scancode((uint32_t)c);
