@@ -583,11 +583,21 @@ static const struct io_ops bm_ops = { .read = bm_read, .write = bm_write };
 
 /* ---- setup -------------------------------------------------------------------- */
 
+/* IDETIM of both channels with the decode-enable bit set: drivers for the
+ * PIIX treat a channel whose bit is clear as switched off, and a directly
+ * booted kernel finds no firmware to set it. */
+static void set_timing_defaults(struct pci_device *p)
+{
+    pci_set_word(&p->config[0x40], 0x8000);
+    pci_set_word(&p->config[0x42], 0x8000);
+}
+
 static void ide_reset(void *opaque)
 {
     struct ide_controller *ide = opaque;
     g_mutex_lock(&ide->lock);
     pci_device_reset(&ide->pci);
+    set_timing_defaults(&ide->pci);
     for (unsigned i = 0; i < IDE_CHANNELS; i++) {
         struct ide_channel *c = &ide->ch[i];
         c->control = 0;
@@ -625,6 +635,7 @@ struct ide_controller *piix3_ide_create(struct vm *vm, struct pci_bus *bus, GErr
     pci_set_word(&p->config[PCI_STATUS], 0x0280);
     for (unsigned o = 0x40; o < 0x50; o++)
         p->wmask[o] = 0xff;     /* IDE timing registers: storage for firmware */
+    set_timing_defaults(p);
     pci_device_set_bar(p, 4, PCI_BAR_IO, false, 16, &bm_ops, ide);
     p->opaque = ide;
     if (!pci_register_device_at(bus, p, 1, 1, error))

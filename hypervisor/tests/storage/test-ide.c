@@ -142,9 +142,11 @@ static void test_pci_function(struct fx *f, gconstpointer data)
     g_assert_cmphex(pci_config_read(f->bus, 1, 1, PCI_CLASS_DEVICE, 2), ==, 0x0101);
     g_assert_cmphex(pci_config_read(f->bus, 1, 1, PCI_BAR0 + 16, 4) & 1, ==, 1);
     g_assert_cmphex(pci_config_read(f->bus, 1, 1, PCI_BAR0, 4), ==, 0);
-    /* The timing registers keep what firmware writes. */
-    pci_config_write(f->bus, 1, 1, 0x40, 0x8000, 2);
-    g_assert_cmphex(pci_config_read(f->bus, 1, 1, 0x40, 2), ==, 0x8000);
+    /* Both channels decode from the start; the timing registers keep
+     * what firmware writes. */
+    g_assert_cmphex(pci_config_read(f->bus, 1, 1, 0x40, 4), ==, 0x80008000);
+    pci_config_write(f->bus, 1, 1, 0x40, 0xa307, 2);
+    g_assert_cmphex(pci_config_read(f->bus, 1, 1, 0x40, 2), ==, 0xa307);
     /* Both drives of the used channels are marked DMA capable. */
     g_assert_cmphex(inb(f, f->bm + 2) & 0x60, ==, 0x20);
     g_assert_cmphex(inb(f, f->bm + 10) & 0x60, ==, 0x20);
