@@ -58,6 +58,10 @@ void input_send_pointer(struct input_router *r, int x, int y,
  * number of bytes (0 for an invalid scancode). */
 unsigned input_scancode_set1_bytes(uint16_t scancode, bool down, uint8_t out[6]);
 
+/* The same for scancode set 2 (what a PS/2 keyboard sends when the
+ * i8042 does not translate): F0 before the code on release, up to 8 bytes. */
+unsigned input_scancode_set2_bytes(uint16_t scancode, bool down, uint8_t out[8]);
+
 /* US-layout X11 keysym to scancode; 0 if the keysym has no key. */
 uint16_t input_keysym_to_scancode(uint32_t keysym);
 /* QEMU extended key event keycode (XT with bit 7 meaning the E0 prefix) to

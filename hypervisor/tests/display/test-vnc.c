@@ -581,6 +581,24 @@ static void test_keysym_table(void)
     g_assert_cmpuint(input_scancode_set1_bytes(INPUT_SCANCODE_PAUSE, false, b), ==, 0);
     g_assert_cmpuint(input_scancode_set1_bytes(0x1234, true, b), ==, 0);
     g_assert_cmpuint(input_scancode_set1_bytes(0, true, b), ==, 0);
+    uint8_t b2[8];
+    g_assert_cmpuint(input_scancode_set2_bytes(0x1e, true, b2), ==, 1);   /* A */
+    g_assert_cmphex(b2[0], ==, 0x1c);
+    g_assert_cmpuint(input_scancode_set2_bytes(0x1e, false, b2), ==, 2);
+    g_assert_cmphex(b2[0], ==, 0xf0);
+    g_assert_cmphex(b2[1], ==, 0x1c);
+    g_assert_cmpuint(input_scancode_set2_bytes(0x01, true, b2), ==, 1);   /* Esc */
+    g_assert_cmphex(b2[0], ==, 0x76);
+    g_assert_cmpuint(input_scancode_set2_bytes(0x41, true, b2), ==, 1);   /* F7 */
+    g_assert_cmphex(b2[0], ==, 0x83);
+    g_assert_cmpuint(input_scancode_set2_bytes(0xe048, false, b2), ==, 3); /* Up */
+    g_assert_cmphex(b2[0], ==, 0xe0);
+    g_assert_cmphex(b2[1], ==, 0xf0);
+    g_assert_cmphex(b2[2], ==, 0x75);
+    g_assert_cmpuint(input_scancode_set2_bytes(INPUT_SCANCODE_PAUSE, true, b2), ==, 8);
+    /* Every key of the US table has a set-2 code. */
+    for (uint32_t ks = 0x20; ks < 0x7f; ks++)
+        g_assert_cmpuint(input_scancode_set2_bytes(input_keysym_to_scancode(ks), true, b2), >, 0);
     /* Every letter, both cases, has a distinct key. */
     for (char c = 'a'; c <= 'z'; c++) {
         uint16_t sc = input_keysym_to_scancode((uint32_t)c);
