@@ -358,8 +358,8 @@ static void write_command(struct ide_channel *c, uint8_t cmd)
     c->active = d;
     if (!ata_cmd_start(d, &c->x)) {
         c->active = NULL;
-        /* DEVICE RESET completes without an interrupt. */
-        if (cmd != ATA_CMD_DEVICE_RESET)
+        /* A packet device's DEVICE RESET completes without an interrupt. */
+        if (cmd != ATA_CMD_DEVICE_RESET || !d->cdrom)
             raise_irq(c, d);
         return;
     }

@@ -556,6 +556,61 @@ static void test_hostile_dma(struct fx *f, gconstpointer data)
     check_sector(buf, 2);
 }
 
+static void test_ata_misc(struct fx *f, gconstpointer data)
+{
+    uint16_t id[256];
+    /* SET FEATURES: multiword DMA 2 is shown as selected in IDENTIFY. */
+    outb(f, P + 6, 0xa0);
+    outb(f, P + 1, 0x03);
+    outb(f, P + 2, 0x22);
+    outb(f, P + 7, ATA_CMD_SET_FEATURES);
+    g_assert_cmphex(inb(f, P + 7), ==, ATA_SR_DRDY | ATA_SR_DSC);
+    outb(f, P + 7, ATA_CMD_IDENTIFY);
+    inb(f, P + 7);
+    for (unsigned i = 0; i < 256; i++)
+        id[i] = inw(f, P);
+    g_assert_cmphex(id[63], ==, 0x0407);
+    /* An unknown transfer mode or feature is aborted. */
+    outb(f, P + 1, 0x03);
+    outb(f, P + 2, 0x4f);
+    outb(f, P + 7, ATA_CMD_SET_FEATURES);
+    expect_error(f, ATA_ER_ABRT);
+    outb(f, P + 1, 0x77);
+    outb(f, P + 7, ATA_CMD_SET_FEATURES);
+    expect_error(f, ATA_ER_ABRT);
+
+    /* READ VERIFY checks the range and moves no data. */
+    lba28(f, P, 0, 10, 20);
+    outb(f, P + 7, ATA_CMD_READ_VERIFY);
+    g_assert_cmphex(inb(f, P + 7), ==, ATA_SR_DRDY | ATA_SR_DSC);
+    lba28(f, P, 0, DISK_SECTORS - 1, 2);
+    outb(f, P + 7, ATA_CMD_READ_VERIFY);
+    expect_error(f, ATA_ER_IDNF | ATA_ER_ABRT);
+
+    outb(f, P + 7, ATA_CMD_CHECK_POWER_MODE);
+    g_assert_cmphex(inb(f, P + 7), ==, ATA_SR_DRDY | ATA_SR_DSC);
+    g_assert_cmphex(inb(f, P + 2), ==, 0xff);
+
+    outb(f, P + 6, 0x40);
+    outb(f, P + 7, ATA_CMD_READ_NATIVE_MAX_EXT);
+    g_assert_cmphex(inb(f, P + 7), ==, ATA_SR_DRDY | ATA_SR_DSC);
+    g_assert_cmpuint(inb(f, P + 3) | inb(f, P + 4) << 8, ==, DISK_SECTORS - 1);
+    outb(f, PCTL, ATA_DC_HOB);
+    g_assert_cmpuint(inb(f, P + 3), ==, 0);
+    outb(f, PCTL, 0);
+
+    /* DEVICE RESET of the packet device: signature, no interrupt. */
+    outb(f, S + 6, 0xa0);
+    outb(f, S + 4, 0);
+    outb(f, S + 7, ATA_CMD_DEVICE_RESET);
+    g_assert_false(test_vm_irq_level(f->vm, 15));
+    g_assert_cmphex(inb(f, S + 4), ==, 0x14);
+    g_assert_cmphex(inb(f, S + 5), ==, 0xeb);
+    /* The disk does not know DEVICE RESET. */
+    outb(f, P + 7, ATA_CMD_DEVICE_RESET);
+    expect_error(f, ATA_ER_ABRT);
+}
+
 /* ---- ATAPI ----------------------------------------------------------------- */
 
 /* Send a packet command on the secondary master with byte count limit
@@ -790,6 +845,36 @@ static void test_atapi_misc(struct fx *f, gconstpointer data)
     g_assert_cmpuint(packet_in(f, buf, sizeof(buf), &drqs), ==, 34);
     g_assert_cmphex(buf[2] & 3, ==, 2);     /* complete disc */
 
+    /* MODE SENSE(6) of all pages: error recovery and capabilities. */
+    uint8_t ms6[12] = { 0x1a, 0, 0x3f, 0, 255 };
+    send_packet(f, ms6, 0xfffe, false);
+    n = packet_in(f, buf, sizeof(buf), &drqs);
+    g_assert_cmpuint(n, ==, 4 + 12 + 28);
+    g_assert_cmpuint(buf[0], ==, n - 1);
+    g_assert_cmphex(buf[4], ==, 0x01);
+    g_assert_cmphex(buf[16], ==, 0x2a);
+
+    /* READ CD of user data, and of raw sectors (not available). */
+    uint8_t rcd[12] = { 0xbe, 0, 0, 0, 0, 2, 0, 0, 1, 0x10 };
+    uint8_t blk[2048];
+    send_packet(f, rcd, 2048, false);
+    g_assert_cmpuint(packet_in(f, blk, sizeof(blk), &drqs), ==, 2048);
+    check_block(blk, 2, 2048);
+    rcd[9] = 0xf8;
+    send_packet(f, rcd, 2048, false);
+    expect_check_condition(f, 0x05, 0x24);
+
+    /* MECHANISM STATUS: tray closed. */
+    uint8_t mech[12] = { 0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8 };
+    send_packet(f, mech, 0xfffe, false);
+    g_assert_cmpuint(packet_in(f, buf, sizeof(buf), &drqs), ==, 8);
+    g_assert_cmphex(buf[1] & 0x10, ==, 0);
+
+    /* GET EVENT STATUS NOTIFICATION must be polled. */
+    uint8_t gesn_async[12] = { 0x4a, 0, 0, 0, 0x10, 0, 0, 0, 8 };
+    send_packet(f, gesn_async, 0xfffe, false);
+    expect_check_condition(f, 0x05, 0x24);
+
     /* TEST UNIT READY on a loaded drive. */
     uint8_t tur[12] = { 0 };
     send_packet(f, tur, 0, false);
@@ -933,6 +1018,7 @@ int main(int argc, char **argv)
     T("dma-read", test_dma_read);
     T("dma-write", test_dma_write);
     T("nien", test_nien);
+    T("ata-misc-commands", test_ata_misc);
     T("absent-device-and-reset", test_absent_and_reset);
     T("empty-channel", test_empty_channel);
     T("lba-out-of-range", test_out_of_range);
