@@ -15,6 +15,7 @@
 
 static void mark_dirty_locked(struct vga *vga, uint64_t offset, uint64_t len)
 {
+    vga->gen++;
     if (len == 0 || offset >= vga->vram_size)
         return;
     if (len > vga->vram_size - offset)
@@ -109,6 +110,7 @@ void vga_reset(struct vga *vga)
     vga->vbe[VBE_DISPI_INDEX_ID] = VBE_DISPI_ID5;
     vga->vbe[VBE_DISPI_INDEX_BPP] = 8;
     vga->full_update = true;
+    vga->gen++;
     g_mutex_unlock(&vga->lock);
 }
 
@@ -192,6 +194,7 @@ uint8_t vga_ioport_read(struct vga *vga, uint16_t port)
 
 static void ioport_write_locked(struct vga *vga, uint16_t port, uint8_t v)
 {
+    vga->gen++;
     if (!port_is_active(vga, port))
         return;
     switch (port) {
@@ -380,6 +383,7 @@ static uint8_t alu(uint8_t v, uint8_t latch, unsigned op)
 
 static void mem_write_locked(struct vga *vga, uint32_t offset, uint8_t v)
 {
+    vga->gen++;
     if (vbe_banked(vga)) {
         if (offset >= 0x10000)
             return;
@@ -503,6 +507,7 @@ static uint16_t dispi_read_locked(struct vga *vga, unsigned index)
 
 static void dispi_write_locked(struct vga *vga, unsigned index, uint16_t v)
 {
+    vga->gen++;
     uint16_t *r = vga->vbe;
     bool enabled = r[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED;
     switch (index) {

@@ -37,6 +37,9 @@ struct vga {
     uint8_t palette[256 * 3];
 
     uint32_t latch;         /* plane latches, plane n in byte n */
+    /* Bumped by every write that can change the picture; legacy modes
+     * skip rendering while it stands still. */
+    uint32_t gen, rendered_gen;
 
     /* Bochs VBE. */
     uint16_t vbe_index;

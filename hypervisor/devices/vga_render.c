@@ -344,6 +344,22 @@ void vga_update_display(struct vga *vga)
     /* In linear modes, only lines on written pages need converting. */
     bool use_pages = false;
     size_t words = (vga->npages + BITS_PER_LONG - 1) / BITS_PER_LONG;
+    if (m.kind != KIND_LINEAR && !resized) {
+        /* Legacy modes: nothing to do unless a register or memory write
+         * happened, or the planes (first 256 KiB) were written through a
+         * KVM-mapped BAR0. */
+        bool planes_written = false;
+        if (vga->dirty_log) {
+            memset(vga->log_pages, 0, words * sizeof(unsigned long));
+            if (vga->dirty_log(vga->dirty_log_opaque, vga->log_pages, vga->npages))
+                planes_written = page_range_dirty(vga->log_pages, 0, 4 * VGA_PLANE_SIZE);
+        }
+        if (vga->gen == vga->rendered_gen && !planes_written) {
+            g_mutex_unlock(&vga->lock);
+            return;
+        }
+    }
+    vga->rendered_gen = vga->gen;
     if (m.kind == KIND_LINEAR && !full && vga->dirty_log) {
         memset(vga->log_pages, 0, words * sizeof(unsigned long));
         if (vga->dirty_log(vga->dirty_log_opaque, vga->log_pages, vga->npages)) {

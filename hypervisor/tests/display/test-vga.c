@@ -523,6 +523,44 @@ static void test_vbe_dirty_log(void)
     vga_free(v);
 }
 
+/* Legacy modes render only after writes: through the emulated paths, or
+ * through a KVM-mapped BAR0 as the dirty log reports. */
+static void test_legacy_idle(void)
+{
+    struct vga *v = new_vga();
+    vga_test_load_dac(v);
+    vga_test_mode_text(v);
+    load_glyph(v, 'A', glyph_A, 0);
+    vga_test_crtc(v, 0x0e, 0x07); /* cursor off screen */
+    struct framebuffer *fb = vga_framebuffer(v);
+    vga_update_display(v);
+    struct damage_log d = { 0 };
+    framebuffer_add_listener(fb, &damage_ops, &d);
+    vga_update_display(v);
+    g_assert_cmpuint(d.count, ==, 0);
+
+    /* Cell (0,0) = 'A' written behind the emulation's back (as a guest
+     * would through BAR0): invisible until the dirty log says so. */
+    uint8_t *vram = vga_vram(v);
+    vram[0] = 'A';     /* plane 0, offset 0: character */
+    vram[1] = 0x0f;    /* plane 1, offset 0: attribute */
+    vga_update_display(v);
+    g_assert_cmpuint(d.count, ==, 0);
+    struct fake_log log = { .page = 0 };
+    vga_set_dirty_log(v, fake_dirty_log, &log);
+    vga_update_display(v);
+    g_assert_cmpuint(d.count, >=, 1);
+    g_assert_cmpuint(d.y0, ==, 2); /* the glyph's first set row */
+    check_cell(v, 0, 0, glyph_A, 0x0f, false);
+
+    /* Nothing written, nothing logged: no work, no damage. */
+    log.page = 1000;
+    d.count = 0;
+    vga_update_display(v);
+    g_assert_cmpuint(d.count, ==, 0);
+    vga_free(v);
+}
+
 /* --- Hostile register values ----------------------------------------------------------------- */
 
 static void render_all_kinds(struct vga *v)
@@ -618,6 +656,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vga/mode-12h", test_mode_12h);
     g_test_add_func("/vga/vbe", test_vbe);
     g_test_add_func("/vga/vbe-dirty-log", test_vbe_dirty_log);
+    g_test_add_func("/vga/legacy-idle", test_legacy_idle);
     g_test_add_func("/vga/bogus-values", test_bogus_values);
     return g_test_run();
 }
