@@ -283,8 +283,8 @@ struct vga *vga_pci_create(struct vm *vm, struct pci_bus *bus, const char *rom_p
     return vga;
 }
 
-/* For error paths and VMM shutdown; the PCI bus keeps no way to remove a
- * device, so call this only when the VM goes away. */
+/* For VMM shutdown: the PCI bus has no way to remove a device, so call
+ * this only when the VM goes away (before or after pci_bus_free()). */
 void vga_pci_destroy(struct vga *vga)
 {
     if (!vga)
@@ -299,6 +299,9 @@ void vga_pci_destroy(struct vga *vga)
         iobus_unregister(vm_mmio_bus(vga->vm), VGA_WINDOW_BASE, vga);
         if (vga->rom_mapped)
             iobus_unregister(vm_mmio_bus(vga->vm), vga->rom_addr, vga);
+        for (unsigned n = 0; n < PCI_NUM_BARS; n++)
+            if (vga->pci.bar[n].mapped)
+                iobus_unregister(vm_mmio_bus(vga->vm), vga->pci.bar[n].mapped_addr, vga);
         if (vga->vram_slot >= 0)
             vm_unmap_memory(vga->vm, vga->vram_slot);
     }

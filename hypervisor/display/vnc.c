@@ -236,7 +236,7 @@ static gboolean client_readable(gint fd, GIOCondition cond, gpointer data)
 
 bool vnc_server_add_client_fd(struct vnc_server *s, int fd)
 {
-    if (s->clients->len >= VNC_MAX_CLIENTS) {
+    if (!s->fb || s->clients->len >= VNC_MAX_CLIENTS) {
         g_warning(_("Too many VNC clients; refusing a connection"));
         close(fd);
         return false;
@@ -432,6 +432,12 @@ struct vnc_server *vnc_server_new(struct framebuffer *fb, struct input_router *i
     s->closing = g_ptr_array_new();
     s->tcp_port = -1;
     return s;
+}
+
+void vnc_server_set_framebuffer(struct vnc_server *s, struct framebuffer *fb)
+{
+    g_return_if_fail(vnc_server_client_count(s) == 0 && !s->fb_listener_id);
+    s->fb = fb;
 }
 
 void vnc_server_set_password(struct vnc_server *s, const char *password)

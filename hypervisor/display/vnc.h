@@ -23,11 +23,15 @@ enum vnc_error_code {
     VNC_ERROR_SOCKET,   /* socket, bind or listen failed */
 };
 
-/* input may be NULL (input is then dropped).  name is the desktop name
+/* fb may be NULL until vnc_server_set_framebuffer(); input may be NULL
+ * (input is then dropped).  name is the desktop name
  * sent to clients. */
 struct vnc_server *vnc_server_new(struct framebuffer *fb, struct input_router *input,
                                   GMainContext *ctx, const char *name);
 void vnc_server_free(struct vnc_server *s);
+/* Serve a different surface; only before the main loop lets a client in
+ * (so that a server can listen before its device exists). */
+void vnc_server_set_framebuffer(struct vnc_server *s, struct framebuffer *fb);
 
 /* NULL or "" disables authentication (security type None).  Only the first
  * eight characters count (a limit of the protocol). */

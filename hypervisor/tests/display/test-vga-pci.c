@@ -4,8 +4,14 @@
 #include <glib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "devices/vga.h"
+#include "display/display.h"
 #include "display/framebuffer.h"
+#include "vnc_test_client.h"
 #include "pci/pci.h"
 #include "../virtio/test_vm.h"
 
@@ -191,6 +197,77 @@ static void test_missing_rom(void)
     test_vm_free(vm);
 }
 
+/* The whole display as the platform creates it, seen by a VNC client. */
+static void test_display(void)
+{
+    struct vm *vm = test_vm_new(64u << 20);
+    struct pci_bus *bus = pci_bus_create(vm);
+    GError *error = NULL;
+
+    /* A bad VNC address fails before the VGA is put on the bus. */
+    struct display_config bad = { .vnc_address = "nonsense" };
+    g_assert_null(display_create(vm, bus, &bad, &error));
+    g_assert_nonnull(error);
+    g_clear_error(&error);
+    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++)
+        g_assert_cmphex(pci_config_read(bus, s, 0, PCI_VENDOR_ID, 2), !=, 0x1234);
+
+    g_autofree char *dir = g_dir_make_tmp("oriel-display-XXXXXX", &error);
+    g_autofree char *path = g_build_filename(dir, "vnc.sock", NULL);
+    g_autofree char *spec = g_strconcat("unix:", path, NULL);
+    struct display_config config = { .vnc_address = spec, .name = "guest" };
+    struct display *d = display_create(vm, bus, &config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(display_vnc_port(d), ==, -1);
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+    struct test_client tc;
+    tc_init(&tc, fd, vm_main_context(vm));
+    tc_handshake_none(&tc, 8);
+    g_assert_cmpuint(tc.width, ==, 640);  /* blank until a mode is set */
+    g_assert_cmpuint(tc.height, ==, 480);
+    int32_t enc[] = { VNC_ENCODING_ZRLE, VNC_ENCODING_DESKTOP_SIZE };
+    tc_set_encodings(&tc, enc, 2);
+    tc_request(&tc, false, 0, 0, 640, 480);
+    tc_read_update(&tc);
+
+    /* The guest sets a VBE mode and draws through BAR0. */
+    unsigned slot = PCI_MAX_SLOTS;
+    for (unsigned s = 0; s < PCI_MAX_SLOTS; s++)
+        if (pci_config_read(bus, s, 0, PCI_VENDOR_ID, 2) == 0x1234)
+            slot = s;
+    g_assert_cmpuint(slot, <, PCI_MAX_SLOTS);
+    pci_config_write(bus, slot, 0, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    uint64_t vram = pci_config_read(bus, slot, 0, PCI_BAR0, 4) & ~0xfu;
+    const uint16_t regs[][2] = {
+        { VBE_DISPI_INDEX_XRES, 320 }, { VBE_DISPI_INDEX_YRES, 200 },
+        { VBE_DISPI_INDEX_BPP, 32 },
+        { VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(regs); i++) {
+        test_pio_write(vm, 0x1ce, regs[i][0], 2);
+        test_pio_write(vm, 0x1cf, regs[i][1], 2);
+    }
+    test_mmio_write(vm, vram + (7 * 320 + 9) * 4, 0x00c0ffee, 4);
+    tc_request(&tc, true, 0, 0, 640, 480);
+    tc_read_update(&tc);
+    g_assert_cmpint(tc.encodings[0], ==, VNC_ENCODING_DESKTOP_SIZE);
+    g_assert_cmpuint(tc.width, ==, 320);
+    g_assert_cmpuint(tc.height, ==, 200);
+    g_assert_cmphex(tc.image[7 * 320 + 9], ==, 0xc0ffee);
+    g_assert_cmphex(tc.image[7 * 320 + 10], ==, 0);
+    tc_cleanup(&tc);
+
+    pci_bus_free(bus);
+    display_destroy(d);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_rmdir(dir);
+    test_vm_free(vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -200,5 +277,6 @@ int main(int argc, char **argv)
     ADD("/vga-pci/legacy-ports", test_legacy_ports);
     ADD("/vga-pci/refresh-timer", test_refresh_timer);
     g_test_add_func("/vga-pci/missing-rom", test_missing_rom);
+    g_test_add_func("/display/vga-and-vnc", test_display);
     return g_test_run();
 }
