@@ -115,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t h[16];
             bytes(&c, h, sizeof(h));
             if (!(h[15] & 0x80)) {
+                /* Mostly well-formed: a 5-dword FIS, the table in RAM. */
+                h[0] = (uint8_t)((h[0] & ~0x1f) | 5);
                 put32(h + 8, CTBA(port, s));
                 put32(h + 12, 0);
             }
@@ -125,6 +127,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned s = u8(&c) & 31;
             uint8_t t[0x50];
             bytes(&c, t, sizeof(t));
+            if (!(t[1] & 0x10)) {
+                /* Mostly a register FIS with a command the device knows,
+                 * so that inputs reach the data paths. */
+                static const uint8_t cmds[] = {
+                    0x25, 0x35, 0xc8, 0xca, 0x20, 0x30, 0x24, 0x34, 0xc4, 0xc5, 0xc6,
+                    0x60, 0x61, 0xa0, 0xa1, 0xec, 0xe7, 0xea, 0xef, 0x08, 0x40, 0x42,
+                    0xf8, 0x27, 0xe5, 0x90,
+                };
+                t[0] = 0x27;
+                t[1] = (uint8_t)(t[1] | 0x80);
+                t[2] = cmds[t[2] % sizeof(cmds)];
+                if (t[0x40] & 1) {
+                    /* A SCSI opcode the CD-ROM knows. */
+                    static const uint8_t ops[] = {
+                        0x00, 0x03, 0x12, 0x1a, 0x5a, 0x1b, 0x1e, 0x25, 0x28, 0xa8, 0xbe,
+                        0x2b, 0x43, 0x46, 0x4a, 0x51, 0xbd, 0xbb, 0x2a,
+                    };
+                    t[0x40] = ops[(t[0x40] >> 1) % sizeof(ops)];
+                }
+            }
             guest_memory_write(mem, CTBA(port, s), t, sizeof(t));
             break;
         }
