@@ -31,6 +31,8 @@ struct input_sink_ops {
     void (*key)(void *opaque, uint16_t scancode, bool down);
     /* x, y in 0..INPUT_ABS_MAX; dz wheel steps, > 0 = towards the user. */
     void (*pointer_abs)(void *opaque, int x, int y, int dz, unsigned buttons);
+    /* dx > 0 right, dy > 0 down the screen (a PS/2 mouse reports up as
+     * positive, so it negates dy). */
     void (*pointer_rel)(void *opaque, int dx, int dy, int dz, unsigned buttons);
     /* For absolute sinks: whether the guest currently drives the device
      * (e.g. the tablet is configured).  NULL means always. */
