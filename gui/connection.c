@@ -413,38 +413,130 @@ stats_for (OrielConnection *self, const char *uuid)
   return stats;
 }
 
+/* Fills a sample from one bulk-stats record; FALSE if the driver left out
+ * the CPU time (libvirt's test driver reports only the state). */
+static gboolean
+sample_from_record (virDomainStatsRecordPtr rec, OrielStatsSample *sample, int *state)
+{
+  unsigned long long cpu = 0, cur = 0, max = 0;
+  unsigned int vcpus = 0;
+  int st = -1;
+  gboolean have_cpu = FALSE;
+
+  for (int i = 0; i < rec->nparams; i++)
+    {
+      virTypedParameterPtr p = &rec->params[i];
+      if (g_str_equal (p->field, "state.state") && p->type == VIR_TYPED_PARAM_INT)
+        st = p->value.i;
+      else if (g_str_equal (p->field, "cpu.time") && p->type == VIR_TYPED_PARAM_ULLONG)
+        cpu = p->value.ul, have_cpu = TRUE;
+      else if (g_str_equal (p->field, "balloon.current") && p->type == VIR_TYPED_PARAM_ULLONG)
+        cur = p->value.ul;
+      else if (g_str_equal (p->field, "balloon.maximum") && p->type == VIR_TYPED_PARAM_ULLONG)
+        max = p->value.ul;
+      else if (g_str_equal (p->field, "vcpu.current") && p->type == VIR_TYPED_PARAM_UINT)
+        vcpus = p->value.ui;
+    }
+  *state = st;
+  if (!have_cpu || vcpus == 0)
+    return FALSE;
+  sample->wall_us = g_get_monotonic_time ();
+  sample->cpu_time_ns = cpu;
+  sample->mem_kib = cur;
+  sample->max_mem_kib = max != 0 ? max : cur;
+  sample->vcpus = vcpus;
+  sample->valid = TRUE;
+  return TRUE;
+}
+
+static gboolean
+sample_from_info (virDomainPtr dom, OrielStatsSample *sample, int *state)
+{
+  virDomainInfo info;
+
+  if (virDomainGetInfo (dom, &info) < 0)
+    return FALSE;
+  *state = info.state;
+  sample->wall_us = g_get_monotonic_time ();
+  sample->cpu_time_ns = info.cpuTime;
+  sample->mem_kib = info.memory;
+  sample->max_mem_kib = info.maxMem;
+  sample->vcpus = info.nrVirtCpu;
+  sample->valid = TRUE;
+  return TRUE;
+}
+
 void
 oriel_connection_sample_stats (OrielConnection *self)
 {
-  g_autoptr (GPtrArray) doms = oriel_connection_list_domains (self, NULL);
+  virDomainStatsRecordPtr *records = NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer key;
+  int n;
 
-  if (doms == NULL)
+  if (self->conn == NULL)
     return;
-  for (guint i = 0; i < doms->len; i++)
+  /* One round trip for every domain, which matters on remote connections. */
+  n = virConnectGetAllDomainStats (self->conn,
+                                   VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL
+                                   | VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU,
+                                   &records, 0);
+  for (int i = 0; i < n; i++)
     {
-      virDomainPtr dom = doms->pdata[i];
       char uuid[VIR_UUID_STRING_BUFLEN];
-      virDomainInfo info;
+      OrielStatsSample sample = { 0 };
       OrielDomainStats *stats;
+      int state = -1;
+      gboolean ok;
 
-      if (virDomainGetUUIDString (dom, uuid) < 0 || virDomainGetInfo (dom, &info) < 0)
+      if (virDomainGetUUIDString (records[i]->dom, uuid) < 0)
         continue;
+      ok = sample_from_record (records[i], &sample, &state);
+      if (!ok && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
+                  || state == VIR_DOMAIN_BLOCKED || state < 0))
+        ok = sample_from_info (records[i]->dom, &sample, &state);
       stats = stats_for (self, uuid);
-      if (info.state == VIR_DOMAIN_RUNNING || info.state == VIR_DOMAIN_PAUSED
-          || info.state == VIR_DOMAIN_BLOCKED)
-        {
-          OrielStatsSample sample = {
-            .wall_us = g_get_monotonic_time (),
-            .cpu_time_ns = info.cpuTime,
-            .mem_kib = info.memory,
-            .max_mem_kib = info.maxMem,
-            .vcpus = info.nrVirtCpu,
-            .valid = TRUE,
-          };
-          oriel_domain_stats_add_sample (stats, &sample);
-        }
+      g_hash_table_lookup_extended (self->stats, uuid, &key, NULL);
+      g_hash_table_add (seen, key);
+      if (ok && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
+                 || state == VIR_DOMAIN_BLOCKED))
+        oriel_domain_stats_add_sample (stats, &sample);
       else
         oriel_domain_stats_add_idle (stats);
     }
+  if (records != NULL)
+    virDomainStatsRecordListFree (records);
+  if (n < 0)
+    {
+      /* Drivers without bulk stats: one call per domain. */
+      g_autoptr (GPtrArray) doms = oriel_connection_list_domains (self, NULL);
+      for (guint i = 0; doms != NULL && i < doms->len; i++)
+        {
+          char uuid[VIR_UUID_STRING_BUFLEN];
+          OrielStatsSample sample = { 0 };
+          OrielDomainStats *stats;
+          int state = -1;
+
+          if (virDomainGetUUIDString (doms->pdata[i], uuid) < 0)
+            continue;
+          stats = stats_for (self, uuid);
+          g_hash_table_lookup_extended (self->stats, uuid, &key, NULL);
+          g_hash_table_add (seen, key);
+          if (sample_from_info (doms->pdata[i], &sample, &state)
+              && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
+                  || state == VIR_DOMAIN_BLOCKED))
+            oriel_domain_stats_add_sample (stats, &sample);
+          else
+            oriel_domain_stats_add_idle (stats);
+        }
+      if (doms == NULL)
+        return;
+    }
+  /* Forget domains that are gone. */
+  g_hash_table_iter_init (&iter, self->stats);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (seen, key))
+      g_hash_table_iter_remove (&iter);
   g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
 }

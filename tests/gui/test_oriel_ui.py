@@ -200,6 +200,11 @@ def run(proc, kernel, initrd):
     child(console, roleName='label', name='Network interfaces')
     wait_for(lambda: find(console, None, roleName='label', name='test') is not None, 'name in details')
     log('ok: details view shows the hardware')
+    # Live graphs: the test driver reports wall-clock time as CPU time for a
+    # 2-vCPU guest (50 %) and 2 of 8 GiB in use (25 %).
+    child(console, roleName='label', name='CPU usage: 50 %')
+    child(console, roleName='label', name='Memory usage: 25 %')
+    log('ok: live CPU and memory figures in the details view')
     settle()
     screenshot('console-window-details', console)
     serial_tab = child(console, name='Serial Console', roleName='radio button')
