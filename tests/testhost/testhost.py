@@ -107,6 +107,7 @@ class Process:
         self.pid = None
         self.returncode = None
         self._on_output = on_output
+        self.callback_error = None  # what on_output raised, if it did
         self._chunks = []  # (fd, bytes)
         self._cond = host._cond
 
@@ -114,7 +115,11 @@ class Process:
     def _output(self, fd, data):
         self._chunks.append((fd, data))
         if self._on_output is not None:
-            self._on_output(fd, data)
+            try:
+                self._on_output(fd, data)
+            except Exception as e:  # e.g. a closed pipe: keep collecting
+                self._on_output = None
+                self.callback_error = e
 
     @property
     def stdout(self):
