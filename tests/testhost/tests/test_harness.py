@@ -46,6 +46,22 @@ class CommandLine(unittest.TestCase):
         self.assertIn("not a directory", p.stderr)
 
 
+class Assets(unittest.TestCase):
+    def test_second_build_is_a_no_op_and_images_hold_both_module_trees(self):
+        p = subprocess.run([testhost.BUILD_ASSETS], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("building", p.stderr)
+        m = testhost.read_manifest()
+        listing = subprocess.run(["cpio", "-t", "--quiet"], stdin=open(m["INITRAMFS_BUSYBOX"], "rb"),
+                                 capture_output=True, text=True, check=True).stdout.split()
+        for kver in (m["KVER_CLOUD"], m["KVER_GENERIC"]):
+            self.assertIn("lib/modules/%s/load-order" % kver, listing)
+            self.assertTrue(os.path.isfile(os.path.join(m["MODULES_%s" % (
+                "CLOUD" if kver == m["KVER_CLOUD"] else "GENERIC")], "modules.dep")))
+        self.assertIn("init", listing)
+        self.assertIn("bin/busybox", listing)
+
+
 class Session(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
