@@ -106,7 +106,8 @@ class Session(unittest.TestCase):
 
     def test_timeout_kills_the_command(self):
         with self.assertRaises(testhost.CommandTimeout) as cm:
-            self.th.run("echo started; sleep 1000", timeout=2)
+            # Long enough for the shell to start even on a busy machine.
+            self.th.run("echo started; sleep 1000", timeout=8)
         self.assertEqual(cm.exception.result.returncode, -signal.SIGKILL)
         self.assertIn("started", cm.exception.result.output)
 
