@@ -42,23 +42,8 @@ mkdir -p /lower /upper /newroot
 mount -t 9p -o "$opts,ro,cache=$cache" hostroot /lower || fail "cannot mount the host root over 9p"
 mount -t tmpfs -o mode=0755 tmpfs /upper
 mkdir -p /upper/data /upper/work
-if ! mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work /newroot; then
-	# Without overlayfs the root stays read-only with tmpfs on the usual
-	# writable places.
-	echo "testhost-init: overlay failed, root is read-only" >&2
-	mount --bind /lower /newroot
-	for d in /tmp /var/tmp /var/lib /var/log /var/cache /root /etc; do
-		[ -d "/newroot$d" ] || continue
-		if [ "$d" = /etc ] || [ "$d" = /var/lib ]; then
-			# Keep the host's files visible: copy them into the tmpfs.
-			mount -t tmpfs tmpfs /upper/work
-			cp -a "/lower$d/." /upper/work/ 2>/dev/null
-			mount --move /upper/work "/newroot$d"
-		else
-			mount -t tmpfs tmpfs "/newroot$d"
-		fi
-	done
-fi
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work /newroot ||
+	fail "cannot mount the overlay root"
 
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
