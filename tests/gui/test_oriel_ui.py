@@ -418,7 +418,35 @@ def run_fallback(proc):
     wait_for(lambda: cell_exists(manager, 'test'), 'the test driver\'s VM after adding the connection')
     log('ok: added test:///default from the fallback offer; its VM is listed')
     run_keyboard(app, manager)
+    run_error_dialog(app, manager)
     assert proc.poll() is None, 'oriel exited'
+
+
+def run_error_dialog(app, manager):
+    """libvirt errors reach the user as a dialog with expandable details.
+
+    The test driver's VM uses /guest/diskimage1, which is in no storage
+    pool, so deleting it together with its disk image fails for the image."""
+    select_cell(child(manager, roleName='table cell', name='test'))
+    click(child(manager, roleName='push button', name='Delete'))
+    question = child(app, roleName='alert', name='Question')
+    disk_check = child(question, roleName='check box', name='Delete disk image /guest/diskimage1')
+    assert disk_check.checked
+    click(child(question, roleName='push button', name='Delete'))
+    error = child(app, roleName='alert', name='Error')
+    child(error, roleName='label', name='A disk image was not deleted.')
+    expander = child(error, roleName='toggle button', name='Details')
+    click(expander)
+    details = wait_for(lambda: next((t for t in error.findChildren(lambda n: n.roleName == 'text')
+                                     if t.showing), None), 'the expanded details')
+    details_text = details.text
+    assert details_text.startswith('Could not delete /guest/diskimage1: '), details_text
+    settle()
+    screenshot('error-dialog', error)
+    click(child(error, roleName='push button', name='Close'))
+    wait_for(lambda: find(app, None, roleName='alert', name='Error') is None, 'the error dialog closed')
+    wait_for(lambda: not cell_exists(manager, 'test'), 'the VM deleted despite the disk error')
+    log('ok: error dialog with expandable details (%s)' % details_text.splitlines()[0])
 
 
 def run_keyboard(app, manager):
