@@ -40,7 +40,7 @@ fi
 ip link set lo up 2>/dev/null
 hostname oriel-guest
 
-root= rootfstype= rootmode=ro run= init=/sbin/init shell=1
+root='' rootfstype='' rootmode=ro run='' init=/sbin/init shell=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	root=*) root=${arg#root=} ;;

@@ -27,7 +27,7 @@ while read -r ko; do
 	insmod "/lib/modules/$kver/$ko" || echo "testhost-init: insmod $ko failed" >&2
 done <"/lib/modules/$kver/load-order"
 
-agent= modules= shares= cache=loose
+agent='' modules='' shares='' cache=loose
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	oriel.agent=*) agent=${arg#oriel.agent=} ;;
