@@ -31,6 +31,10 @@ struct chardev {
 
     GSource *in_source;
     GSource *listen_source;
+    /* Output a non-blocking fd (pty, socket) did not take yet, flushed from
+     * the main loop; bounded so a client that never reads costs little. */
+    GByteArray *pending;
+    GSource *out_source;
     gint throttled;
 
     size_t (*can_receive)(void *opaque);
@@ -82,21 +86,63 @@ bool chardev_spec_valid(const char *spec, GError **error)
     return parse_spec(spec, &b, &path, error);
 }
 
-static void write_all(int fd, const uint8_t *buf, size_t len, bool may_drop)
+#define PENDING_MAX (256 * 1024)
+
+/* Write what the fd takes now; returns the bytes written (EAGAIN: fewer). */
+static size_t write_some(int fd, const uint8_t *buf, size_t len)
 {
-    while (len) {
-        ssize_t n = write(fd, buf, len);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, buf + done, len - done);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            /* A pty or socket nobody reads: drop rather than stall the vCPU. */
-            if (errno == EAGAIN && may_drop)
-                return;
-            return;
+            break; /* EAGAIN, or the peer is gone */
         }
-        buf += n;
-        len -= (size_t)n;
+        done += (size_t)n;
     }
+    return done;
+}
+
+static gboolean on_output_ready(gint fd, GIOCondition cond, gpointer data);
+
+/* Caller holds chr->lock. */
+static void queue_output(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    size_t room = PENDING_MAX - chr->pending->len;
+    g_byte_array_append(chr->pending, buf, (guint)MIN(len, room));
+    if (!chr->out_source) {
+        chr->out_source = g_unix_fd_source_new(chr->out_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP);
+        g_source_set_callback(chr->out_source, (GSourceFunc)(void (*)(void))on_output_ready, chr,
+                              NULL);
+        g_source_attach(chr->out_source, chr->ctx);
+    }
+}
+
+static void drop_pending(struct chardev *chr)
+{
+    if (chr->out_source) {
+        g_source_destroy(chr->out_source);
+        g_source_unref(chr->out_source);
+        chr->out_source = NULL;
+    }
+    g_byte_array_set_size(chr->pending, 0);
+}
+
+static gboolean on_output_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    struct chardev *chr = data;
+    g_mutex_lock(&chr->lock);
+    size_t n = chr->out_fd >= 0 ? write_some(chr->out_fd, chr->pending->data, chr->pending->len) : 0;
+    g_byte_array_remove_range(chr->pending, 0, (guint)n);
+    bool done = chr->pending->len == 0 || chr->out_fd < 0 || (cond & (G_IO_ERR | G_IO_HUP));
+    if (done) {
+        g_byte_array_set_size(chr->pending, 0);
+        g_source_unref(chr->out_source);
+        chr->out_source = NULL;
+    }
+    g_mutex_unlock(&chr->lock);
+    return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
 void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
@@ -104,8 +150,17 @@ void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
     if (!chr)
         return;
     g_mutex_lock(&chr->lock);
-    if (chr->out_fd >= 0)
-        write_all(chr->out_fd, buf, len, chr->backend == BACKEND_PTY || chr->backend == BACKEND_UNIX);
+    if (chr->out_fd >= 0) {
+        if (chr->backend == BACKEND_PTY || chr->backend == BACKEND_UNIX) {
+            /* Non-blocking: never stall a vCPU on a slow reader, but keep
+             * the order of what is queued. */
+            size_t n = chr->pending->len ? 0 : write_some(chr->out_fd, buf, len);
+            if (n < len)
+                queue_output(chr, buf + n, len - n);
+        } else {
+            write_some(chr->out_fd, buf, len);
+        }
+    }
     g_mutex_unlock(&chr->lock);
 }
 
@@ -205,6 +260,7 @@ static void drop_client(struct chardev *chr)
     g_mutex_lock(&chr->lock);
     int fd = chr->in_fd;
     chr->in_fd = chr->out_fd = -1;
+    drop_pending(chr);
     g_mutex_unlock(&chr->lock);
     if (fd >= 0)
         close(fd);
@@ -314,6 +370,7 @@ struct chardev *chardev_open(const char *spec, const char *label, GMainContext *
     chr->label = g_strdup(label);
     chr->ctx = g_main_context_ref(ctx);
     chr->in_fd = chr->out_fd = chr->listen_fd = chr->pty_slave_fd = -1;
+    chr->pending = g_byte_array_new();
     g_mutex_init(&chr->lock);
 
     switch (backend) {
@@ -355,6 +412,8 @@ void chardev_close(struct chardev *chr)
     if (!chr)
         return;
     unwatch_input(chr);
+    drop_pending(chr);
+    g_byte_array_free(chr->pending, TRUE);
     if (chr->listen_source) {
         g_source_destroy(chr->listen_source);
         g_source_unref(chr->listen_source);
