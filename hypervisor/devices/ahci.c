@@ -74,8 +74,10 @@
 #define CMD_FR   (1u << 14)
 #define CMD_CR   (1u << 15)
 #define CMD_ATAPI (1u << 24)
-/* Bits the guest may set: ST, FRE, ATAPI, DLAE, ALPE, ASP, ICC. */
-#define CMD_WMASK (CMD_ST | CMD_FRE | 0xff000000u)
+/* Bits the guest may set: ST, FRE, ATAPI, DLAE, ALPE, ASP.  ICC (31:28)
+ * asks for an interface power state change, which completes at once, so
+ * it reads back as 0. */
+#define CMD_WMASK (CMD_ST | CMD_FRE | 0x0f000000u)
 
 #define SERR_DIAG_N (1u << 16)
 #define SERR_DIAG_X (1u << 26)

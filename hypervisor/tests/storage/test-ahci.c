@@ -212,6 +212,10 @@ static void test_registers(struct fx *f, gconstpointer data)
     wr(f, 0x100 + 7 * 0x80 + PX_CI, 1);
     g_assert_cmphex(rd(f, 0x100 + 7 * 0x80 + PX_CLB), ==, 0);
     g_assert_cmphex(rd(f, 0x100 + 7 * 0x80 + PX_CI), ==, 0);
+    /* Spin-up, power-on and an interface state change: SUD/POD stay on,
+     * ICC completes at once. */
+    pwr(f, 0, PX_CMD, (1u << 28) | 0x6);
+    g_assert_cmphex(prd(f, 0, PX_CMD) & 0xf0000006u, ==, 0x6);
     /* Byte reads of a register. */
     g_assert_cmphex((uint32_t)test_mmio_read(f->vm, f->abar + 0x12, 1), ==, 0x01);
 
