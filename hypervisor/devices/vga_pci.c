@@ -153,6 +153,9 @@ static void bar_moved(struct pci_device *dev, unsigned bar, bool mapped, uint64_
     struct vga *vga = dev->opaque;
     if (bar != 0)
         return;
+    /* Under the device lock: the renderer reads the slot for the dirty log
+     * (the bus lock is held here; the renderer never takes it). */
+    g_mutex_lock(&vga->lock);
     if (vga->vram_slot >= 0) {
         vm_unmap_memory(vga->vm, vga->vram_slot);
         vga->vram_slot = -1;
@@ -165,11 +168,12 @@ static void bar_moved(struct pci_device *dev, unsigned bar, bool mapped, uint64_
                       addr);
     }
     /* The log of the old slot is gone: redraw everything once. */
-    g_mutex_lock(&vga->lock);
     vga->full_update = true;
+    vga->gen++;
     g_mutex_unlock(&vga->lock);
 }
 
+/* Called by the renderer with the device lock held. */
 static bool fetch_dirty_log(void *opaque, unsigned long *bitmap, size_t npages)
 {
     struct vga *vga = opaque;
