@@ -821,6 +821,11 @@ unsigned ahci_pci_slot(const struct ahci *a)
     return a->pci.slot;
 }
 
+char *ahci_boot_path(const struct ahci *a, unsigned port)
+{
+    return g_strdup_printf("/pci@i0cf8/sata@%x/drive@%x/disk@0", a->pci.slot, port);
+}
+
 static void tray_changed(void *opaque, bool open)
 {
     struct ahci_port *p = opaque;

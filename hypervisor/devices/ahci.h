@@ -22,6 +22,7 @@ struct ahci;
 
 /* Put an HBA with nports ports (1-32) on the next free PCI slot. */
 struct ahci *ahci_create(struct vm *vm, struct pci_bus *bus, unsigned nports, GError **error);
+/* At VM teardown only: the HBA's reset handler stays registered. */
 void ahci_free(struct ahci *ahci);
 
 /* Connect a disk (cdrom false) or a CD-ROM (cfg->path may be NULL: an
@@ -37,3 +38,6 @@ void ahci_set_tray_handler(struct ahci *ahci,
 
 /* The PCI slot the HBA was given (for boot order and diagnostics). */
 unsigned ahci_pci_slot(const struct ahci *ahci);
+/* The port's disk in SeaBIOS's "bootorder" fw_cfg file,
+ * e.g. /pci@i0cf8/sata@3/drive@0/disk@0.  Free with g_free(). */
+char *ahci_boot_path(const struct ahci *ahci, unsigned port);

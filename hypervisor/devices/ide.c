@@ -775,6 +775,11 @@ bool ide_cdrom_eject(struct ide_controller *ide, unsigned channel, unsigned unit
     return ok;
 }
 
+char *ide_boot_path(unsigned channel, unsigned unit)
+{
+    return g_strdup_printf("/pci@i0cf8/ide@1,1/drive@%x/disk@%x", channel, unit);
+}
+
 void ide_set_tray_handler(struct ide_controller *ide,
                           void (*fn)(void *opaque, unsigned channel, unsigned unit, bool open),
                           void *opaque)

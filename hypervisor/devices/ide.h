@@ -22,6 +22,8 @@ struct ide_controller;
 /* Put the controller on the bus at 01.1 (the PIIX3 ISA bridge is 01.0) and
  * claim the legacy ports. */
 struct ide_controller *piix3_ide_create(struct vm *vm, struct pci_bus *bus, GError **error);
+/* At VM teardown only: the controller's reset handler stays registered
+ * with the VM. */
 void ide_free(struct ide_controller *ide);
 
 /* Attach a disk (cdrom false) or a CD-ROM (cfg->path may be NULL for an
@@ -30,8 +32,9 @@ void ide_free(struct ide_controller *ide);
 bool ide_attach(struct ide_controller *ide, unsigned channel, unsigned unit,
                 const struct disk_config *cfg, bool cdrom, GError **error);
 
-/* Put the image at path into the CD-ROM (closing its tray); the guest sees
- * UNIT ATTENTION and a new-media event. */
+/* Put the image at path into the CD-ROM (closing its tray), replacing any
+ * medium even if the guest has locked the drive; the guest sees UNIT
+ * ATTENTION and a new-media event. */
 bool ide_cdrom_change_media(struct ide_controller *ide, unsigned channel, unsigned unit,
                             const char *path, GError **error);
 /* Remove the medium and open the tray.  While the guest has locked the
@@ -41,6 +44,10 @@ bool ide_cdrom_eject(struct ide_controller *ide, unsigned channel, unsigned unit
 
 /* Called (with the controller lock held, from whichever thread caused it)
  * when a tray opens or closes, by the guest or by the functions above. */
+/* The drive's path in SeaBIOS's "bootorder" fw_cfg file,
+ * e.g. /pci@i0cf8/ide@1,1/drive@1/disk@0.  Free with g_free(). */
+char *ide_boot_path(unsigned channel, unsigned unit);
+
 void ide_set_tray_handler(struct ide_controller *ide,
                           void (*fn)(void *opaque, unsigned channel, unsigned unit, bool open),
                           void *opaque);

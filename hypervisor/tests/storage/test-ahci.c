@@ -193,6 +193,9 @@ static void test_registers(struct fx *f, gconstpointer data)
     /* MSI capability in the list. */
     unsigned cap = pci_config_read(f->bus, f->slot, 0, PCI_CAPABILITY_LIST, 1);
     g_assert_cmphex(pci_config_read(f->bus, f->slot, 0, cap, 1), ==, 0x05);
+    g_autofree char *path = ahci_boot_path(f->ahci, 2);
+    g_autofree char *want = g_strdup_printf("/pci@i0cf8/sata@%x/drive@2/disk@0", f->slot);
+    g_assert_cmpstr(path, ==, want);
 
     uint32_t capr = rd(f, 0x00);
     g_assert_cmpuint(capr & 0x1f, ==, NPORTS - 1);

@@ -150,6 +150,8 @@ static void test_pci_function(struct fx *f, gconstpointer data)
     /* Both drives of the used channels are marked DMA capable. */
     g_assert_cmphex(inb(f, f->bm + 2) & 0x60, ==, 0x20);
     g_assert_cmphex(inb(f, f->bm + 10) & 0x60, ==, 0x20);
+    g_autofree char *path = ide_boot_path(1, 0);
+    g_assert_cmpstr(path, ==, "/pci@i0cf8/ide@1,1/drive@1/disk@0");
 }
 
 /* ---- ATA disk ---------------------------------------------------------------- */
