@@ -63,6 +63,16 @@ void input_send_key(struct input_router *r, uint16_t scancode, bool down)
     }
 }
 
+bool input_router_absolute(struct input_router *r)
+{
+    for (guint i = 0; i < r->sinks->len; i++) {
+        struct sink *s = &g_array_index(r->sinks, struct sink, i);
+        if (s->ops->pointer_abs && (!s->ops->abs_active || s->ops->abs_active(s->opaque)))
+            return true;
+    }
+    return false;
+}
+
 static int scale_abs(int v, unsigned size)
 {
     if (v < 0)

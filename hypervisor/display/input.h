@@ -49,6 +49,9 @@ unsigned input_router_add_sink(struct input_router *r,
 void input_router_remove_sink(struct input_router *r, unsigned id);
 
 void input_send_key(struct input_router *r, uint16_t scancode, bool down);
+/* Whether pointer events currently go to an absolute device (so clients
+ * can stop grabbing the pointer). */
+bool input_router_absolute(struct input_router *r);
 /* A client pointer at pixel (x, y) of a width x height screen, with RFB
  * button mask (bits 3/4 are wheel up/down presses). */
 void input_send_pointer(struct input_router *r, int x, int y,

@@ -251,6 +251,7 @@ bool vnc_server_add_client_fd(struct vnc_server *s, int fd)
     c->fd = fd;
     c->in = g_byte_array_new();
     c->out = g_byte_array_new();
+    c->pointer_mode_sent = -1;
     vnc_encoder_init(&c->enc);
     g_ptr_array_add(s->clients, c);
     c->in_source = g_unix_fd_source_new(fd, G_IO_IN | G_IO_ERR | G_IO_HUP);

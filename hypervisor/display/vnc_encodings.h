@@ -16,6 +16,7 @@
 #define VNC_ENCODING_ZRLE         16
 #define VNC_ENCODING_DESKTOP_SIZE (-223)
 #define VNC_ENCODING_QEMU_EXT_KEY (-258)
+#define VNC_ENCODING_QEMU_POINTER_CHANGE (-257)
 
 struct vnc_pixel_format {
     uint8_t bpp;          /* 8, 16 or 32 */

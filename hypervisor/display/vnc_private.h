@@ -39,6 +39,8 @@ struct vnc_client {
     struct vnc_encoder enc;
     bool colour_map;            /* 8-bpp client with a palette: BGR233 */
     bool want_desktop_size, want_ext_key, ext_key_acked;
+    bool want_pointer_change;
+    int pointer_mode_sent;      /* -1 none yet, 0 relative, 1 absolute */
 
     /* Updates. */
     bool update_requested;

@@ -164,7 +164,7 @@ static bool handle_set_pixel_format(struct vnc_client *c, const uint8_t *b)
 static void handle_set_encodings(struct vnc_client *c, const uint8_t *list, unsigned n)
 {
     bool chosen = false;
-    bool ext_key = false;
+    bool ext_key = false, pointer_change = false;
     c->want_desktop_size = false;
     c->enc.encoding = VNC_ENCODING_RAW;
     for (unsigned i = 0; i < n; i++) {
@@ -184,6 +184,9 @@ static void handle_set_encodings(struct vnc_client *c, const uint8_t *list, unsi
         case VNC_ENCODING_QEMU_EXT_KEY:
             ext_key = true;
             break;
+        case VNC_ENCODING_QEMU_POINTER_CHANGE:
+            pointer_change = true;
+            break;
         default:
             break;
         }
@@ -191,6 +194,9 @@ static void handle_set_encodings(struct vnc_client *c, const uint8_t *list, unsi
     if (ext_key && !c->want_ext_key)
         c->ext_key_acked = false;
     c->want_ext_key = ext_key;
+    if (pointer_change && !c->want_pointer_change)
+        c->pointer_mode_sent = -1;
+    c->want_pointer_change = pointer_change;
 }
 
 static void handle_update_request(struct vnc_client *c, const uint8_t *b)
@@ -252,9 +258,14 @@ static long handle_message(struct vnc_client *c, const uint8_t *b, size_t avail)
         if (avail < 6)
             return 0;
         struct framebuffer *fb = c->server->fb;
-        if (c->server->input)
+        if (c->server->input) {
             input_send_pointer(c->server->input, be16(b + 2), be16(b + 4),
                                framebuffer_width(fb), framebuffer_height(fb), b[1]);
+            /* The guest may have started (or stopped) driving a tablet. */
+            if (c->want_pointer_change &&
+                (int)input_router_absolute(c->server->input) != c->pointer_mode_sent)
+                vnc_server_schedule_flush(c->server);
+        }
         return 6;
     }
     case 6: /* ClientCutText: skipped, the guest has no clipboard agent */

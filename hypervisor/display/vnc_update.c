@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "framebuffer.h"
+#include "input.h"
 
 void vnc_client_init_tiles(struct vnc_client *c, unsigned width, unsigned height)
 {
@@ -90,6 +91,10 @@ void vnc_client_send_update(struct vnc_client *c)
     unsigned fw = framebuffer_width(fb), fh = framebuffer_height(fb);
     bool send_resize = c->resize_pending && c->want_desktop_size;
     bool send_ext_key = c->want_ext_key && !c->ext_key_acked;
+    /* Tell clients that understand it whether the pointer is absolute, so
+     * they grab it only for a relative mouse. */
+    int pointer_mode = c->server->input && input_router_absolute(c->server->input);
+    bool send_pointer = c->want_pointer_change && pointer_mode != c->pointer_mode_sent;
     if (c->resize_pending) {
         c->resize_pending = false;
         /* The request referred to the old size; the new screen is owed
@@ -99,7 +104,7 @@ void vnc_client_send_update(struct vnc_client *c)
         c->req_h = fh;
     }
     GArray *rects = collect_rects(c, fw, fh);
-    unsigned n = rects->len + send_resize + send_ext_key;
+    unsigned n = rects->len + send_resize + send_ext_key + send_pointer;
     if (n == 0) {
         g_array_free(rects, TRUE);
         return; /* answered when something changes */
@@ -111,6 +116,11 @@ void vnc_client_send_update(struct vnc_client *c)
     if (send_ext_key) {
         vnc_put_rect_header(msg, 0, 0, 0, 0, VNC_ENCODING_QEMU_EXT_KEY);
         c->ext_key_acked = true;
+    }
+    if (send_pointer) {
+        vnc_put_rect_header(msg, (unsigned)pointer_mode, 0, 0, 0,
+                            VNC_ENCODING_QEMU_POINTER_CHANGE);
+        c->pointer_mode_sent = pointer_mode;
     }
     if (send_resize)
         vnc_put_rect_header(msg, 0, 0, fw, fh, VNC_ENCODING_DESKTOP_SIZE);

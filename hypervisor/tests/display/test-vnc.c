@@ -539,9 +539,23 @@ static void test_pointer(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(f->rec.buttons, ==, INPUT_BUTTON_LEFT);
     g_assert_cmpuint(f->rec.abs_events, ==, 0);
 
-    /* With a tablet: absolute coordinates scaled to 0..INPUT_ABS_MAX. */
+    /* The client learns that the pointer is relative... */
+    int32_t enc[] = { VNC_ENCODING_RAW, VNC_ENCODING_QEMU_POINTER_CHANGE };
+    tc_set_encodings(&tc, enc, 2);
+    tc_request(&tc, false, 0, 0, 200, 150);
+    tc_read_update(&tc);
+    g_assert_cmpint(tc.encodings[0], ==, VNC_ENCODING_QEMU_POINTER_CHANGE);
+    g_assert_cmpuint(tc.rx[0], ==, 0);
+    tc_request(&tc, true, 0, 0, 200, 150);
+
+    /* With a tablet: absolute coordinates scaled to 0..INPUT_ABS_MAX, and
+     * the client hears that the pointer became absolute. */
     input_router_add_sink(f->router, &tablet_ops, &f->rec);
     send_pointer(&tc, 4, 199, 0);
+    tc_read_update(&tc);
+    g_assert_cmpuint(tc.nrects, ==, 1);
+    g_assert_cmpint(tc.encodings[0], ==, VNC_ENCODING_QEMU_POINTER_CHANGE);
+    g_assert_cmpuint(tc.rx[0], ==, 1);
     g_assert_cmpint(f->rec.abs_x, ==, INPUT_ABS_MAX);
     g_assert_cmpint(f->rec.abs_y, ==, 0);
     g_assert_cmpuint(f->rec.buttons, ==, INPUT_BUTTON_RIGHT);

@@ -380,6 +380,7 @@ void tc_read_update(struct test_client *tc)
         case VNC_ENCODING_DESKTOP_SIZE:
             resize_image(tc, w, h);
             break;
+        case VNC_ENCODING_QEMU_POINTER_CHANGE:
         case VNC_ENCODING_QEMU_EXT_KEY:
             break;
         case VNC_ENCODING_RAW: {
