@@ -146,6 +146,21 @@ void vnc_encoder_init(struct vnc_encoder *enc)
     memset(enc, 0, sizeof *enc);
     vnc_pixel_format_default(&enc->pf);
     enc->encoding = VNC_ENCODING_RAW;
+    enc->level = VNC_DEFAULT_COMPRESS_LEVEL;
+}
+
+void vnc_encoder_set_level(struct vnc_encoder *enc, int level)
+{
+    level = CLAMP(level, 0, 9);
+    if (level == enc->level)
+        return;
+    enc->level = level;
+    /* Streams already running switch level in place; nothing is pending
+     * in them between rectangles (every rectangle ends with a flush). */
+    if (enc->zlib_ready)
+        deflateParams(&enc->zlib, level, Z_DEFAULT_STRATEGY);
+    if (enc->zrle_ready)
+        deflateParams(&enc->zrle, level, Z_DEFAULT_STRATEGY);
 }
 
 void vnc_encoder_cleanup(struct vnc_encoder *enc)
@@ -197,12 +212,12 @@ static bool deflate_append(z_stream *zs, GByteArray *out, const uint8_t *in, siz
     return true;
 }
 
-static bool ensure_stream(z_stream *zs, bool *ready)
+static bool ensure_stream(z_stream *zs, bool *ready, int level)
 {
     if (*ready)
         return true;
     memset(zs, 0, sizeof *zs);
-    if (deflateInit(zs, 6) != Z_OK)
+    if (deflateInit(zs, level) != Z_OK)
         return false;
     *ready = true;
     return true;
@@ -316,7 +331,7 @@ bool vnc_encode_rect(struct vnc_encoder *enc, GByteArray *out,
 
     switch (enc->encoding) {
     case VNC_ENCODING_ZLIB: {
-        if (!ensure_stream(&enc->zlib, &enc->zlib_ready))
+        if (!ensure_stream(&enc->zlib, &enc->zlib_ready, enc->level))
             return false;
         uint8_t *buf = scratch(enc, raw_len);
         for (unsigned j = 0; j < h; j++)
@@ -326,7 +341,7 @@ bool vnc_encode_rect(struct vnc_encoder *enc, GByteArray *out,
         return deflate_append(&enc->zlib, out, buf, raw_len);
     }
     case VNC_ENCODING_ZRLE: {
-        if (!ensure_stream(&enc->zrle, &enc->zrle_ready))
+        if (!ensure_stream(&enc->zrle, &enc->zrle_ready, enc->level))
             return false;
         /* Worst case per tile: subencoding byte + raw pixels. */
         unsigned tiles = ((w + ZRLE_TILE - 1) / ZRLE_TILE) * ((h + ZRLE_TILE - 1) / ZRLE_TILE);

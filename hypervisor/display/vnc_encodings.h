@@ -17,6 +17,8 @@
 #define VNC_ENCODING_DESKTOP_SIZE (-223)
 #define VNC_ENCODING_QEMU_EXT_KEY (-258)
 #define VNC_ENCODING_QEMU_POINTER_CHANGE (-257)
+#define VNC_ENCODING_COMPRESS_LEVEL0 (-256)  /* ... -247 for level 9 */
+#define VNC_DEFAULT_COMPRESS_LEVEL 1         /* fast: the main loop pays for it */
 
 struct vnc_pixel_format {
     uint8_t bpp;          /* 8, 16 or 32 */
@@ -47,6 +49,7 @@ size_t vnc_convert_row(const struct vnc_pixel_format *pf, const uint32_t *src,
 struct vnc_encoder {
     struct vnc_pixel_format pf;
     int encoding;  /* VNC_ENCODING_RAW, _ZLIB or _ZRLE */
+    int level;     /* zlib compression level, 0-9 */
     z_stream zlib, zrle;
     bool zlib_ready, zrle_ready;
     uint8_t *scratch;
@@ -55,6 +58,9 @@ struct vnc_encoder {
 
 void vnc_encoder_init(struct vnc_encoder *enc);
 void vnc_encoder_cleanup(struct vnc_encoder *enc);
+
+/* Change the compression level (takes effect on the next rectangle). */
+void vnc_encoder_set_level(struct vnc_encoder *enc, int level);
 
 /* Append one rectangle (header + data) of the surface to out. */
 bool vnc_encode_rect(struct vnc_encoder *enc, GByteArray *out,

@@ -188,6 +188,8 @@ static void handle_set_encodings(struct vnc_client *c, const uint8_t *list, unsi
             pointer_change = true;
             break;
         default:
+            if (e >= VNC_ENCODING_COMPRESS_LEVEL0 && e <= VNC_ENCODING_COMPRESS_LEVEL0 + 9)
+                vnc_encoder_set_level(&c->enc, e - VNC_ENCODING_COMPRESS_LEVEL0);
             break;
         }
     }

@@ -291,6 +291,24 @@ static void test_zlib(struct fixture *f, gconstpointer data)
     full_update_with(f, &pf_bgr32_be, VNC_ENCODING_ZLIB);
 }
 
+static void test_compress_level(struct fixture *f, gconstpointer data)
+{
+    /* Level changes mid-stream keep the stream decodable. */
+    struct test_client tc;
+    connect_client(f, &tc);
+    tc_handshake_none(&tc, 8);
+    for (int level = 9; level >= 0; level -= 3) {
+        int32_t enc[] = { VNC_ENCODING_ZRLE, VNC_ENCODING_COMPRESS_LEVEL0 + level };
+        tc_set_encodings(&tc, enc, 2);
+        paint_pattern(f->fb, (uint32_t)level + 100);
+        framebuffer_damage(f->fb, 0, 0, 200, 150);
+        tc_request(&tc, false, 0, 0, 200, 150);
+        tc_read_update(&tc);
+        assert_image_matches(&tc, f->fb);
+    }
+    tc_cleanup(&tc);
+}
+
 static void test_zrle(struct fixture *f, gconstpointer data)
 {
     full_update_with(f, NULL, VNC_ENCODING_ZRLE);
@@ -671,6 +689,7 @@ int main(int argc, char **argv)
     ADD("/vnc/encoding/zlib", test_zlib);
     ADD("/vnc/encoding/zrle", test_zrle);
     ADD("/vnc/encoding/colour-map", test_colour_map);
+    ADD("/vnc/encoding/compress-level", test_compress_level);
     ADD("/vnc/protocol/bad-messages", test_bad_pixel_format);
     ADD("/vnc/update/incremental", test_incremental);
     ADD("/vnc/update/desktop-size", test_desktop_size);
