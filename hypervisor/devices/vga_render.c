@@ -11,7 +11,7 @@
 
 #define BITS_PER_LONG (8 * sizeof(unsigned long))
 
-enum vga_kind { KIND_BLANK, KIND_TEXT, KIND_PLANAR, KIND_256, KIND_LINEAR };
+enum vga_kind { KIND_BLANK, KIND_TEXT, KIND_PLANAR, KIND_CGA4, KIND_256, KIND_LINEAR };
 
 struct vga_mode {
     enum vga_kind kind;
@@ -85,6 +85,21 @@ static unsigned vbe_bypp(unsigned bpp)
     return bpp == 15 ? 2 : (bpp + 7) / 8;
 }
 
+/* CGA-compatible addressing: the row scan counter replaces address bits
+ * 13 (and 14), so every scan line of a character row is its own line of
+ * pixels (CGA's interleaved banks). */
+static bool cga_addressing(const struct vga *vga)
+{
+    return (vga->crtc[0x17] & 3) != 3;
+}
+
+/* Scan lines per line of pixels we output. */
+static unsigned graphics_group(const struct vga *vga)
+{
+    unsigned ds = vga->crtc[9] & 0x80 ? 2u : 1u;
+    return cga_addressing(vga) ? ds : ds * ((vga->crtc[9] & 0x1fu) + 1);
+}
+
 static void compute_mode(const struct vga *vga, struct vga_mode *m)
 {
     if ((vga->vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED) && vbe_bpp(vga) >= 8) {
@@ -100,11 +115,14 @@ static void compute_mode(const struct vga *vga, struct vga_mode *m)
         m->width = chars * text_char_width(vga) * dot_doubling(vga);
         m->height = lines;
     } else {
-        unsigned group = ((vga->crtc[9] & 0x1f) + 1u) * (vga->crtc[9] & 0x80 ? 2u : 1u);
+        unsigned group = graphics_group(vga);
         m->height = (lines + group - 1) / group;
         if (vga->gc[5] & 0x40) {
             m->kind = KIND_256;
             m->width = chars * 4;
+        } else if (vga->gc[5] & 0x20) {
+            m->kind = KIND_CGA4;
+            m->width = chars * 8;
         } else {
             m->kind = KIND_PLANAR;
             m->width = chars * 8;
@@ -210,27 +228,54 @@ static void render_text_line(const struct vga *vga, unsigned y, uint32_t *out, u
         out[x++] = 0;
 }
 
-/* Start counter of graphics row y, honouring the line compare split. */
-static uint32_t graphics_row_counter(const struct vga *vga, unsigned y)
+struct gfx_row {
+    uint32_t counter;   /* CRTC character counter at the line's start */
+    unsigned rsc;       /* row scan counter, for CGA addressing */
+};
+
+/* Where graphics line y starts, honouring the line compare split. */
+static struct gfx_row graphics_row(const struct vga *vga, unsigned y)
 {
-    unsigned group = ((vga->crtc[9] & 0x1f) + 1u) * (vga->crtc[9] & 0x80 ? 2u : 1u);
+    unsigned msl1 = (vga->crtc[9] & 0x1fu) + 1;
+    unsigned group = graphics_group(vga);
     unsigned lc = crtc_line_compare(vga);
-    unsigned scan = y * group;
-    if (scan > lc) {
-        unsigned first = (lc + group) / group; /* rows before the split */
-        return (uint32_t)(y - MIN(first, y)) * crtc_stride(vga);
+    uint32_t base = crtc_start(vga);
+    unsigned yy = y;
+    if (y * group > lc) {
+        unsigned first = (lc + group) / group; /* lines before the split */
+        yy = y - MIN(first, y);
+        base = 0;
     }
-    return crtc_start(vga) + (uint32_t)y * crtc_stride(vga);
+    struct gfx_row r;
+    if (cga_addressing(vga)) {
+        r.counter = base + (uint32_t)(yy / msl1) * crtc_stride(vga);
+        r.rsc = yy % msl1;
+    } else {
+        r.counter = base + (uint32_t)yy * crtc_stride(vga);
+        r.rsc = 0;
+    }
+    return r;
+}
+
+static uint32_t graphics_offset(const struct vga *vga, uint32_t counter, unsigned rsc)
+{
+    uint32_t off = counter_to_offset(vga, counter);
+    if (!(vga->crtc[0x17] & 1))
+        off = (off & ~0x2000u) | (rsc & 1u) << 13;
+    if (!(vga->crtc[0x17] & 2))
+        off = (off & ~0x4000u) | ((rsc >> 1) & 1u) << 14;
+    return off;
 }
 
 static void render_planar_line(const struct vga *vga, unsigned y, uint32_t *out, unsigned width)
 {
-    uint32_t counter = graphics_row_counter(vga, y);
+    struct gfx_row row = graphics_row(vga, y);
+    uint32_t counter = row.counter;
     uint32_t colours[16];
     for (unsigned i = 0; i < 16; i++)
         colours[i] = attr_colour(vga, i);
     for (unsigned x = 0; x < width; x += 8, counter++) {
-        uint32_t off = counter_to_offset(vga, counter);
+        uint32_t off = graphics_offset(vga, counter, row.rsc);
         uint8_t p0 = plane(vga, off, 0), p1 = plane(vga, off, 1);
         uint8_t p2 = plane(vga, off, 2), p3 = plane(vga, off, 3);
         for (unsigned i = 0; i < 8 && x + i < width; i++) {
@@ -242,11 +287,28 @@ static void render_planar_line(const struct vga *vga, unsigned y, uint32_t *out,
     }
 }
 
+/* CGA 4-colour modes: two bits per pixel, four pixels from the even byte
+ * (plane 0) then four from the odd byte (plane 1). */
+static void render_cga4_line(const struct vga *vga, unsigned y, uint32_t *out, unsigned width)
+{
+    struct gfx_row row = graphics_row(vga, y);
+    uint32_t colours[4];
+    for (unsigned i = 0; i < 4; i++)
+        colours[i] = attr_colour(vga, i);
+    for (unsigned x = 0; x < width; x += 8) {
+        uint32_t off = graphics_offset(vga, row.counter + x / 8, row.rsc);
+        uint8_t b[2] = { plane(vga, off, 0), plane(vga, off, 1) };
+        for (unsigned i = 0; i < 8 && x + i < width; i++)
+            out[x + i] = colours[(b[i / 4] >> (6 - 2 * (i % 4))) & 3];
+    }
+}
+
 static void render_256_line(const struct vga *vga, unsigned y, uint32_t *out, unsigned width)
 {
-    uint32_t counter = graphics_row_counter(vga, y);
+    struct gfx_row row = graphics_row(vga, y);
+    uint32_t counter = row.counter;
     for (unsigned x = 0; x < width; x++) {
-        uint32_t off = counter_to_offset(vga, counter + x / 4);
+        uint32_t off = graphics_offset(vga, counter + x / 4, row.rsc);
         out[x] = dac_colour(vga, plane(vga, off, x & 3));
     }
 }
@@ -388,6 +450,7 @@ void vga_update_display(struct vga *vga)
         switch (m.kind) {
         case KIND_TEXT:    render_text_line(vga, y, line, width); break;
         case KIND_PLANAR:  render_planar_line(vga, y, line, width); break;
+        case KIND_CGA4:    render_cga4_line(vga, y, line, width); break;
         case KIND_256:     render_256_line(vga, y, line, width); break;
         case KIND_LINEAR:  render_linear_line(vga, y, line, width); break;
         default:           memset(line, 0, width * sizeof *line); break;

@@ -31,10 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vga *v = the_vga();
     vga_reset(v);
     /* Start from a real mode so that rendering paths are reached early. */
-    switch (size ? data[0] % 4 : 0) {
+    switch (size ? data[0] % 6 : 0) {
     case 0: vga_test_mode_text(v); break;
     case 1: vga_test_mode_13h(v); break;
     case 2: vga_test_mode_12h(v); break;
+    case 3: vga_test_mode_04h(v); break;
+    case 4: vga_test_mode_06h(v); break;
     default: break;
     }
     /* A small screen keeps each run cheap; the input can still grow it. */

@@ -351,6 +351,47 @@ static void test_mode_12h(void)
     vga_free(v);
 }
 
+/* CGA modes: lines alternate between the banks at 0x0000 and 0x2000. */
+static void test_cga_modes(void)
+{
+    struct vga *v = new_vga();
+    vga_test_load_dac(v);
+    struct framebuffer *fb = vga_framebuffer(v);
+
+    vga_test_mode_06h(v);
+    for (unsigned y = 0; y < 200; y++)
+        for (unsigned xb = 0; xb < 80; xb++)
+            vga_mem_write(v, 0x18000 + (y & 1) * 0x2000 + (y >> 1) * 80 + xb,
+                          (uint8_t)((y * 3 + xb) * 37));
+    vga_update_display(v);
+    g_assert_cmpuint(framebuffer_width(fb), ==, 640);
+    g_assert_cmpuint(framebuffer_height(fb), ==, 200);
+    for (unsigned y = 0; y < 200; y++)
+        for (unsigned x = 0; x < 640; x++) {
+            uint8_t byte = (uint8_t)((y * 3 + x / 8) * 37);
+            bool on = byte & (0x80 >> (x % 8));
+            if (fb_pixel(v, x, y) != vga_test_dac_rgb(on ? 0x17 : 0))
+                g_error("mode 6 pixel %u,%u", x, y);
+        }
+
+    vga_test_mode_04h(v);
+    for (unsigned y = 0; y < 200; y++)
+        for (unsigned xb = 0; xb < 80; xb++)
+            vga_mem_write(v, 0x18000 + (y & 1) * 0x2000 + (y >> 1) * 80 + xb,
+                          (uint8_t)((y * 5 + xb) * 29));
+    vga_update_display(v);
+    g_assert_cmpuint(framebuffer_width(fb), ==, 320);
+    g_assert_cmpuint(framebuffer_height(fb), ==, 200);
+    for (unsigned y = 0; y < 200; y++)
+        for (unsigned x = 0; x < 320; x++) {
+            uint8_t byte = (uint8_t)((y * 5 + x / 4) * 29);
+            unsigned c = (byte >> (6 - 2 * (x % 4))) & 3;
+            if (fb_pixel(v, x, y) != vga_test_dac_rgb(vga_test_cga_palette[c]))
+                g_error("mode 4 pixel %u,%u", x, y);
+        }
+    vga_free(v);
+}
+
 /* --- Bochs VBE -------------------------------------------------------------------------- */
 
 static void set_vbe_mode(struct vga *v, unsigned w, unsigned h, unsigned bpp, uint16_t flags)
@@ -571,7 +612,8 @@ static void render_all_kinds(struct vga *v)
 static void test_bogus_values(void)
 {
     struct vga *v = new_vga();
-    void (*modes[])(struct vga *) = { vga_test_mode_text, vga_test_mode_13h, vga_test_mode_12h };
+    void (*modes[])(struct vga *) = { vga_test_mode_text, vga_test_mode_13h, vga_test_mode_12h,
+                                      vga_test_mode_04h, vga_test_mode_06h };
     for (unsigned m = 0; m < G_N_ELEMENTS(modes); m++) {
         modes[m](v);
         /* Start address and cursor at the end, huge offset, all-ones
@@ -654,6 +696,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vga/text", test_text_mode);
     g_test_add_func("/vga/mode-13h", test_mode_13h);
     g_test_add_func("/vga/mode-12h", test_mode_12h);
+    g_test_add_func("/vga/cga-modes", test_cga_modes);
     g_test_add_func("/vga/vbe", test_vbe);
     g_test_add_func("/vga/vbe-dirty-log", test_vbe_dirty_log);
     g_test_add_func("/vga/legacy-idle", test_legacy_idle);

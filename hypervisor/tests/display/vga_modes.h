@@ -154,3 +154,47 @@ static inline void vga_test_mode_12h(struct vga *v)
     vga_test_ar(v, 0x12, 0x0f);
     vga_test_screen_on(v);
 }
+
+/* Mode 6: 640x200, 2 colours, CGA interleaved banks at 0xB8000. */
+static inline void vga_test_mode_06h(struct vga *v)
+{
+    vga_ioport_write(v, 0x3c2, 0x63);
+    vga_test_seq(v, 1, 0x01);
+    vga_test_seq(v, 2, 0x01);
+    vga_test_seq(v, 4, 0x06);
+    vga_test_crtc_common(v, 80, 399, 0x81);
+    vga_test_crtc(v, 0x13, 0x28);
+    vga_test_crtc(v, 0x14, 0x00);
+    vga_test_crtc(v, 0x17, 0xc2);
+    vga_test_gc(v, 5, 0x00);
+    vga_test_gc(v, 6, 0x0d);
+    vga_test_gc(v, 8, 0xff);
+    for (unsigned i = 0; i < 16; i++)
+        vga_test_ar(v, (uint8_t)i, i ? 0x17 : 0x00);
+    vga_test_ar(v, 0x10, 0x01);
+    vga_test_ar(v, 0x12, 0x01);
+    vga_test_screen_on(v);
+}
+
+/* Mode 4: 320x200, 4 colours, CGA interleaved banks, odd/even bytes. */
+static const uint8_t vga_test_cga_palette[4] = { 0x00, 0x13, 0x15, 0x17 };
+
+static inline void vga_test_mode_04h(struct vga *v)
+{
+    vga_ioport_write(v, 0x3c2, 0x63);
+    vga_test_seq(v, 1, 0x09);
+    vga_test_seq(v, 2, 0x03);
+    vga_test_seq(v, 4, 0x02);
+    vga_test_crtc_common(v, 40, 399, 0x81);
+    vga_test_crtc(v, 0x13, 0x14);
+    vga_test_crtc(v, 0x14, 0x00);
+    vga_test_crtc(v, 0x17, 0xa2);
+    vga_test_gc(v, 5, 0x30);
+    vga_test_gc(v, 6, 0x0f);
+    vga_test_gc(v, 8, 0xff);
+    for (unsigned i = 0; i < 16; i++)
+        vga_test_ar(v, (uint8_t)i, vga_test_cga_palette[i & 3]);
+    vga_test_ar(v, 0x10, 0x01);
+    vga_test_ar(v, 0x12, 0x03);
+    vga_test_screen_on(v);
+}
