@@ -17,8 +17,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "guest"))
-from vmmtest import (Shell, Stream, VMM, check, connect_unix, kernel_args, log,  # noqa: E402
-                     main, SOURCE_ROOT)
+from vmmtest import (Shell, Stream, VMM, assets, check, connect_unix, kernel_args,  # noqa: E402
+                     log, main, SOURCE_ROOT)
 
 PROGRAM = os.path.join(SOURCE_ROOT, "tests", "guest-programs", "virtio-abuse.c")
 EXTEND = os.path.join(SOURCE_ROOT, "tests", "assets", "initramfs-extend")
@@ -30,7 +30,9 @@ def build_initrd(tmp):
     exe = os.path.join(root, "usr", "bin", "virtio-abuse")
     subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", exe, PROGRAM], check=True)
     out = os.path.join(tmp, "initrd.img")
-    subprocess.run([EXTEND, out, root], check=True)
+    # The assets were built before the test host started; use them as they are.
+    env = dict(os.environ, ORIEL_INITRAMFS_BASE=assets()["INITRAMFS_BUSYBOX"])
+    subprocess.run([EXTEND, out, root], check=True, env=env)
     return out
 
 
@@ -88,9 +90,15 @@ def inner(vmm_bin):
         addr = sh.run("for d in /sys/bus/pci/devices/*; do "
                       "[ $(cat $d/device) = 0x1042 ] && echo ${d##*/}; done | sed -n 2p")
         check(addr.startswith("0000:"), "victim PCI address %r" % addr)
-        out = sh.run("/usr/bin/virtio-abuse %s" % addr, timeout=600)
-        log("virtio-abuse output:\n" + out)
-        check(out.rstrip().endswith("virtio-abuse: PASS"), "virtio-abuse did not pass")
+        # Its full report stays in the guest; only the summary crosses the
+        # serial console (a long burst of console output is slow here).
+        rc = sh.run("/usr/bin/virtio-abuse %s >/tmp/abuse.log 2>&1; echo rc=$?" % addr,
+                    timeout=900)
+        summary = sh.run("grep -c ': ok$' /tmp/abuse.log; grep -v ': ok$' /tmp/abuse.log")
+        log("virtio-abuse: %s; cases ok and other lines:\n%s" % (rc, summary))
+        check(rc == "rc=0", "virtio-abuse exit status: %r" % rc)
+        check("virtio-abuse: PASS" in summary and "FAIL" not in summary,
+              "virtio-abuse did not pass")
         check(vmm.proc.poll() is None, "oriel-vmm exited")
 
         # Everything else still works.
