@@ -36,6 +36,8 @@ struct _OrielConsoleWindow {
   GtkWidget *serial;
   GtkWidget *details;
   gboolean fullscreen;
+  gboolean keyboard_grabbed;
+  gboolean pointer_grabbed;
   int state;
 };
 
@@ -181,16 +183,45 @@ vnc_error (VncDisplay *vnc, const char *message, OrielConsoleWindow *self)
   show_status (self, text);
 }
 
+/* The hint says how to get the keyboard (and mouse) back: Ctrl+Alt while
+ * the pointer is grabbed (relative pointer), leaving the display while
+ * only the keyboard is (absolute pointer). */
 static void
-vnc_grab (VncDisplay *vnc, OrielConsoleWindow *self)
+update_grab_hint (OrielConsoleWindow *self)
 {
-  gtk_widget_show (self->grab_hint);
+  gtk_label_set_text (GTK_LABEL (self->grab_hint),
+                      self->pointer_grabbed
+                      ? _("Press Ctrl+Alt to release the keyboard and mouse.")
+                      : _("Keyboard shortcuts go to the virtual machine. Move the pointer off the display to release the keyboard."));
+  gtk_widget_set_visible (self->grab_hint, self->pointer_grabbed || self->keyboard_grabbed);
 }
 
 static void
-vnc_ungrab (VncDisplay *vnc, OrielConsoleWindow *self)
+vnc_keyboard_grab (VncDisplay *vnc, OrielConsoleWindow *self)
 {
-  gtk_widget_hide (self->grab_hint);
+  self->keyboard_grabbed = TRUE;
+  update_grab_hint (self);
+}
+
+static void
+vnc_keyboard_ungrab (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  self->keyboard_grabbed = FALSE;
+  update_grab_hint (self);
+}
+
+static void
+vnc_pointer_grab (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  self->pointer_grabbed = TRUE;
+  update_grab_hint (self);
+}
+
+static void
+vnc_pointer_ungrab (VncDisplay *vnc, OrielConsoleWindow *self)
+{
+  self->pointer_grabbed = FALSE;
+  update_grab_hint (self);
 }
 
 static void
@@ -488,14 +519,20 @@ oriel_console_window_init (OrielConsoleWindow *self)
   self->vnc = vnc_display_new ();
   atk_object_set_name (gtk_widget_get_accessible (self->vnc), _("Guest display"));
   vnc_display_set_keep_aspect_ratio (VNC_DISPLAY (self->vnc), TRUE);
+  /* Grab the keyboard while the display has focus, so system shortcuts
+   * reach the guest; Ctrl+Alt releases it (the hint says so). */
+  vnc_display_set_keyboard_grab (VNC_DISPLAY (self->vnc), TRUE);
+  vnc_display_set_pointer_grab (VNC_DISPLAY (self->vnc), TRUE);
   gtk_widget_show (self->vnc);
   gtk_stack_add_named (self->display_stack, self->vnc, "vnc");
   gtk_stack_set_visible_child_name (self->display_stack, "status");
   g_signal_connect (self->vnc, "vnc-initialized", G_CALLBACK (vnc_initialized), self);
   g_signal_connect (self->vnc, "vnc-disconnected", G_CALLBACK (vnc_disconnected), self);
   g_signal_connect (self->vnc, "vnc-error", G_CALLBACK (vnc_error), self);
-  g_signal_connect (self->vnc, "vnc-keyboard-grab", G_CALLBACK (vnc_grab), self);
-  g_signal_connect (self->vnc, "vnc-keyboard-ungrab", G_CALLBACK (vnc_ungrab), self);
+  g_signal_connect (self->vnc, "vnc-keyboard-grab", G_CALLBACK (vnc_keyboard_grab), self);
+  g_signal_connect (self->vnc, "vnc-keyboard-ungrab", G_CALLBACK (vnc_keyboard_ungrab), self);
+  g_signal_connect (self->vnc, "vnc-pointer-grab", G_CALLBACK (vnc_pointer_grab), self);
+  g_signal_connect (self->vnc, "vnc-pointer-ungrab", G_CALLBACK (vnc_pointer_ungrab), self);
   gtk_widget_add_events (self->display_overlay, GDK_POINTER_MOTION_MASK);
   g_signal_connect (self->display_overlay, "motion-notify-event", G_CALLBACK (overlay_motion), self);
 }

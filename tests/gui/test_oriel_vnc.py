@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from dogtail.config import config
@@ -55,7 +56,7 @@ PAINTER = """
 import sys, time
 import gi
 gi.require_version('Gtk', '3.0')
-from gi.repository import Gtk, GLib
+from gi.repository import Gtk, GLib, Gdk
 for _ in range(100):  # Xvfb accepts clients a moment after it starts
     ok, _argv = Gtk.init_check(sys.argv)
     if ok:
@@ -65,10 +66,21 @@ w = Gtk.Window(type=Gtk.WindowType.POPUP)
 w.move(0, 0)
 w.set_default_size(640, 480)
 w.connect('draw', lambda wid, cr: (cr.set_source_rgb(1, 0, 0), cr.paint()))
+def key(wid, ev):
+    from gi.repository import Gdk
+    mods = []
+    if ev.state & Gdk.ModifierType.CONTROL_MASK:
+        mods.append('ctrl')
+    if ev.state & Gdk.ModifierType.MOD1_MASK:
+        mods.append('alt')
+    print('key %s %s' % (Gdk.keyval_name(ev.keyval), '+'.join(mods) or '-'), flush=True)
+w.add_events(Gdk.EventMask.KEY_PRESS_MASK)
+w.connect('key-press-event', key)
 def done():
     print('painted', flush=True)
 w.connect('map-event', lambda *a: GLib.timeout_add(50, lambda: done() and False))
 w.show()
+w.get_window().focus(Gdk.CURRENT_TIME)
 Gtk.main()
 """
 
@@ -92,6 +104,9 @@ def start_guest_screen(work):
     painter = subprocess.Popen(['/usr/bin/python3', '-c', PAINTER], env=env, stdout=subprocess.PIPE,
                                stderr=open(os.path.join(work, 'painter.log'), 'w'), text=True)
     wait_for(lambda: painter.stdout.readline().strip() == 'painted', 'the guest screen painted red')
+    # Keys the "guest" receives, collected in the background.
+    keys = []
+    threading.Thread(target=lambda: [keys.append(l.strip()) for l in painter.stdout], daemon=True).start()
     port = free_port()
     vnc = subprocess.Popen(['x11vnc', '-display', display, '-rfbport', str(port), '-localhost',
                             '-nopw', '-forever', '-shared', '-quiet', '-noxdamage'],
@@ -102,7 +117,7 @@ def start_guest_screen(work):
         with socket.socket() as s:
             return s.connect_ex(('127.0.0.1', port)) == 0
     wait_for(listening, 'x11vnc listening on port %d' % port)
-    return [painter, vnc, xvfb], port
+    return [painter, vnc, xvfb], port, keys
 
 
 def red_fraction(node):
@@ -128,7 +143,7 @@ def red_fraction(node):
 def main():
     work = tempfile.mkdtemp(prefix='oriel-vnc-')
     os.makedirs(SCREENS, exist_ok=True)
-    procs, port = start_guest_screen(work)
+    procs, port, keys = start_guest_screen(work)
     node = os.path.join(work, 'node.xml')
     with open(node, 'w') as f:
         f.write("<node><domain type='test'><name>vnc-guest</name><memory>524288</memory>"
@@ -160,6 +175,37 @@ def main():
         # The Send Key menu offers the combinations users expect.
         send_key = find(console, name='Send Key')
         assert send_key is not None, 'no Send Key button'
+
+        # Send Key delivers the combination to the guest.
+        send_key.doActionNamed('click')
+        item = wait_for(lambda: next((n for n in app.findChildren(
+            lambda n: n.name == 'Ctrl+Alt+Delete' and n.roleName != 'label') if n.showing), None),
+            'Ctrl+Alt+Delete in the Send Key menu')
+        item.doActionNamed(list(item.actions.keys())[0])
+        wait_for(lambda: 'key Delete ctrl+alt' in keys, 'the guest receiving Ctrl+Alt+Delete')
+        log('ok: Send Key delivered Ctrl+Alt+Delete to the guest')
+
+        # Typing into the display reaches the guest; the window shows how to
+        # release the keyboard while it is grabbed.
+        from dogtail import rawinput
+        (x, y), (w, h) = display.position, display.size
+        rawinput.click(x + w // 2, y + h // 2)
+        rawinput.pressKey('q')
+        wait_for(lambda: 'key q -' in keys, 'the guest receiving a typed key')
+        hint = wait_for(lambda: next((l for l in console.findChildren(
+            lambda n: n.roleName == 'label' and n.name.startswith('Keyboard shortcuts go to the virtual machine')
+            or n.name == 'Press Ctrl+Alt to release the keyboard and mouse.') if l.showing), None),
+            'the hint on releasing the grabbed keyboard')
+        log('ok: typed keys reach the guest; hint shown: ' + hint.name)
+        if hint.name.startswith('Press Ctrl+Alt'):
+            for k in ('Control_L', 'Alt_L'):
+                rawinput.holdKey(k)
+            for k in ('Alt_L', 'Control_L'):
+                rawinput.releaseKey(k)
+        tool_x, tool_y = console.position
+        rawinput.absoluteMotion(tool_x + 10, tool_y + 10)
+        wait_for(lambda: not hint.showing, 'the grab released and its hint hidden')
+        log('ok: grab released; hint hidden')
 
         # Screenshot to PNG: the saved image is the guest's screen.
         shot = os.path.join(work, 'guest-shot.png')
