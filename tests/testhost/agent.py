@@ -30,8 +30,9 @@ import sys
 import time
 
 PORT_NAME = "oriel.agent"
-# Output a process's descendants still hold after it exited is forwarded for
-# this long, so that `daemon &` in a script cannot hold the command open.
+# Output pipes a process's descendants still hold after it exited are
+# forwarded for this long, then drained, so that `daemon &` in a script
+# cannot hold the command open.
 ORPHAN_OUTPUT_GRACE = 1.0
 RB_POWER_OFF = 0x4321FEDC
 
@@ -120,11 +121,14 @@ class Agent:
         self.jobs[jid] = job
         self.by_pid[popen.pid] = job
         for stream, num in ((popen.stdout, 1), (popen.stderr, 2)):
-            fd = stream.fileno()
+            # Own the descriptor outright: Popen's file objects close theirs.
+            fd = os.dup(stream.fileno())
+            stream.close()
             fl = fcntl.fcntl(fd, fcntl.F_GETFL)
             fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
             job.open_fds.add(fd)
             self.sel.register(fd, selectors.EVENT_READ, ("output", (job, num)))
+        popen.stdout = popen.stderr = None
         self.send({"op": "started", "id": jid, "pid": popen.pid})
 
     def fail_spawn(self, jid, status, text):
@@ -169,9 +173,10 @@ class Agent:
         if job.status is None or (job.open_fds and not force):
             return
         for fd in list(job.open_fds):
-            self.close_output(job, fd)
-        # Popen's file objects wrap the descriptors already closed above.
-        job.popen.stdout = job.popen.stderr = None
+            # Descendants still holding the pipe (a daemon started with &)
+            # keep running: their output is read and dropped, never SIGPIPE.
+            self.sel.modify(fd, selectors.EVENT_READ, ("drain", None))
+            job.open_fds.discard(fd)
         self.send({"op": "exit", "id": job.id, "status": job.status})
         del self.jobs[job.id]
 
@@ -231,6 +236,13 @@ class Agent:
                     except BlockingIOError:
                         pass
                     self.reap()
+                elif kind == "drain":
+                    try:
+                        if not os.read(key.fd, 65536):
+                            self.sel.unregister(key.fd)
+                            os.close(key.fd)
+                    except BlockingIOError:
+                        pass
                 elif kind == "output":
                     job, num = data
                     if job.id in self.jobs and key.fd in job.open_fds:

@@ -104,6 +104,17 @@ class Session(unittest.TestCase):
         p.terminate()
         self.assertEqual(p.wait(timeout=30), -signal.SIGTERM)
 
+    def test_background_descendant_does_not_hold_the_command(self):
+        r = self.th.run("(while :; do echo tick; sleep 0.1; done) & echo started",
+                        timeout=60)
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.output.startswith("started\n"), r.output)
+        # The loop lives on, and later commands get clean channels.
+        for i in range(3):
+            r = self.th.run("pgrep -f 'echo tick' >/dev/null && echo alive-%d" % i, timeout=60)
+            self.assertEqual((r.returncode, r.output), (0, "alive-%d\n" % i))
+        self.th.run("pkill -f 'echo tick'", timeout=60)
+
     def test_timeout_kills_the_command(self):
         with self.assertRaises(testhost.CommandTimeout) as cm:
             # Long enough for the shell to start even on a busy machine.
