@@ -435,27 +435,17 @@ static bool unavailable(GError **error, const char *option)
 
 bool options_validate(const struct vmm_options *o, GError **error)
 {
-    if (o->vnc)
-        return unavailable(error, "--vnc");
-    if (o->cdrom)
-        return unavailable(error, "--cdrom");
-    if (o->bios)
-        return unavailable(error, "--bios");
-    if (o->boot)
-        return unavailable(error, "--boot");
-    for (guint i = 0; i < o->disks->len; i++) {
-        const struct disk_config *d = &g_array_index(o->disks, struct disk_config, i);
-        if (d->iface == DISK_IF_IDE)
-            return unavailable(error, "--disk if=ide");
-        if (d->iface == DISK_IF_AHCI)
-            return unavailable(error, "--disk if=ahci");
-    }
+    /* Firmware loading a kernel from fw_cfg needs a boot option ROM. */
+    if (o->bios && o->kernel)
+        return unavailable(error, "--kernel with --bios");
     for (guint i = 0; i < o->nets->len; i++)
         if (g_array_index(o->nets, struct net_config, i).model == NET_MODEL_E1000)
             return unavailable(error, "--net model=e1000");
 
-    if (!o->kernel)
-        return invalid(error, _("--kernel is required (firmware boot is not available yet)"));
+    if (!o->kernel && !o->bios)
+        return invalid(error, _("--kernel or --bios is required"));
+    if (o->boot && !o->bios)
+        return invalid(error, _("--boot needs --bios"));
     if ((o->initrd || o->cmdline) && !o->kernel)
         return invalid(error, _("--initrd and --cmdline need --kernel"));
     if (o->memory < 16 * MIB || o->memory % MIB)

@@ -1,6 +1,8 @@
 #include "platform/pc.h"
 #include "platform/pc_layout.h"
 #include "platform/e820.h"
+#include "platform/firmware.h"
+#include "platform/pc_devices.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
 #include "boot/linux.h"
@@ -43,6 +45,8 @@ struct pc {
     GMappedFile *initrd;
     struct acpi_platform acpi;
     bool have_acpi;
+    struct pc_devices *devices;
+    struct firmware *firmware;
 };
 
 struct vm *pc_vm(struct pc *pc) { return pc->vm; }
@@ -213,6 +217,8 @@ static bool add_pci_devices(struct pc *pc, GError **error)
     }
     for (guint i = 0; i < pc->opts->disks->len; i++) {
         const struct disk_config *d = &g_array_index(pc->opts->disks, struct disk_config, i);
+        if (d->iface != DISK_IF_VIRTIO)
+            continue;   /* pc_devices.c */
         struct virtio_blk *blk = virtio_blk_create(pc->vm, pc->pci, d, error);
         if (!blk)
             return false;
@@ -242,8 +248,13 @@ static bool add_acpi(struct pc *pc, GError **error)
         .has_i8042 = true,
         .has_rtc = true,
         .has_pvpanic = true,
+        .has_fw_cfg = pc->opts->bios != NULL,
     };
     pc->have_acpi = true;
+    /* Firmware gets the tables through fw_cfg (firmware.c) and owns the
+     * BIOS area. */
+    if (pc->opts->bios)
+        return true;
     return acpi_tables_install(vm_memory(pc->vm), &pc->acpi, error);
 #else
     /* Without the PM block the tables would describe hardware that is
@@ -269,7 +280,7 @@ static bool boot_linux(void *opaque, GError **error)
     struct pc *pc = opaque;
     struct guest_memory *m = vm_memory(pc->vm);
 
-    if (pc->have_acpi && !acpi_tables_install(m, &pc->acpi, error))
+    if (pc->have_acpi && !pc->opts->bios && !acpi_tables_install(m, &pc->acpi, error))
         return false;
 
     struct e820_entry e820[E820_MAX_ENTRIES];
@@ -323,8 +334,24 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
 
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_acpi(pc, error))
         goto fail;
-    if (pc->kernel)
+    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, error);
+    if (!pc->devices)
+        goto fail;
+    if (o->bios) {
+        g_autofree char *bootorder = pc_devices_bootorder(pc->devices, o->boot);
+        struct firmware_config fc = {
+            .bios_path = o->bios,
+            .bootorder = bootorder,
+            .uuid = o->uuid,
+            .name = o->name,
+            .acpi = pc->have_acpi ? &pc->acpi : NULL,
+        };
+        pc->firmware = firmware_create(pc->vm, &fc, error);
+        if (!pc->firmware)
+            goto fail;
+    } else if (pc->kernel) {
         vm_set_boot_handler(pc->vm, boot_linux, pc);
+    }
     return pc;
 
 fail_fd:
@@ -348,6 +375,8 @@ void pc_destroy(struct pc *pc)
     i8042_free(pc->i8042);
     rtc_cmos_free(pc->rtc);
     g_ptr_array_free(pc->blks, TRUE);
+    pc_devices_free(pc->devices);
+    firmware_free(pc->firmware);
     if (pc->kernel)
         g_mapped_file_unref(pc->kernel);
     if (pc->initrd)

@@ -1,0 +1,10 @@
+/* The firmware's "bootorder" file: one device path per line, in the order
+ * the user asked for with --boot (a comma-separated list of "cdrom" and
+ * "disk"); devices not named keep the firmware's order after these. */
+#pragma once
+
+/* cdroms and disks are NULL-terminated lists of firmware device paths in
+ * attachment order.  boot NULL or "" means "disk,cdrom".  Unknown words
+ * are skipped (the options parser has refused them already).  Returns a
+ * newly allocated string, "" when there is nothing to list. */
+char *bootorder_build(const char *boot, const char *const *cdroms, const char *const *disks);

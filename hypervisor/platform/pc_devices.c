@@ -1,0 +1,166 @@
+#include "platform/pc_devices.h"
+#include "platform/bootorder.h"
+#include "platform/firmware.h"
+#include "devices/i8042.h"
+#include "devices/ide.h"
+#include "devices/ahci.h"
+#include "display/display.h"
+#include "display/input.h"
+#include "vm.h"
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+struct pc_devices {
+    struct display *display;
+    struct ide_controller *ide;
+    struct ahci *ahci;
+    struct i8042 *kbd;
+    GPtrArray *cdrom_paths;   /* firmware device paths, attachment order */
+    GPtrArray *disk_paths;
+};
+
+/* The i8042 translates to set 1 by default (command byte bit 6), which is
+ * how BIOSes and Linux leave it, so the router's set-1 codes pass as they
+ * are. */
+static void kbd_key(void *opaque, uint16_t scancode, bool down)
+{
+    struct pc_devices *d = opaque;
+    uint8_t bytes[6];
+    unsigned n = input_scancode_set1_bytes(scancode, down, bytes);
+    if (n)
+        i8042_keyboard_input(d->kbd, bytes, n);
+}
+
+static const struct input_sink_ops kbd_sink = { .key = kbd_key };
+
+static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
+                        const struct vmm_options *o, GError **error)
+{
+    if (!firmware_open_vga_window(vm, error))
+        return false;
+    struct display_config cfg = { .vnc_address = o->vnc, .name = o->name ? o->name : "oriel" };
+    d->display = display_create(vm, bus, &cfg, error);
+    if (!d->display)
+        return false;
+    if (d->kbd)
+        input_router_add_sink(display_input(d->display), &kbd_sink, d);
+    return true;
+}
+
+/* IDE positions in QEMU-compatible order: disks take primary master and
+ * slave, the CD-ROM the secondary master, then the secondary slave. */
+static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
+                    const struct vmm_options *o, GError **error)
+{
+    d->ide = piix3_ide_create(vm, bus, error);
+    if (!d->ide)
+        return false;
+    bool used[IDE_CHANNELS * IDE_UNITS] = { false };
+    if (o->cdrom) {
+        struct disk_config cd = { .path = o->cdrom, .readonly = true };
+        if (!ide_attach(d->ide, 1, 0, &cd, true, error))
+            return false;
+        used[2] = true;
+        g_ptr_array_add(d->cdrom_paths, ide_boot_path(1, 0));
+    }
+    for (guint i = 0; i < o->disks->len; i++) {
+        const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
+        if (dc->iface != DISK_IF_IDE)
+            continue;
+        unsigned pos = 0;
+        while (pos < G_N_ELEMENTS(used) && used[pos])
+            pos++;
+        if (pos == G_N_ELEMENTS(used)) {
+            g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID,
+                        _("Too many IDE drives: the controller has room for four"));
+            return false;
+        }
+        used[pos] = true;
+        if (!ide_attach(d->ide, pos / IDE_UNITS, pos % IDE_UNITS, dc, false, error)) {
+            g_prefix_error(error, "%s: ", dc->path);
+            return false;
+        }
+        g_ptr_array_add(d->disk_paths, ide_boot_path(pos / IDE_UNITS, pos % IDE_UNITS));
+    }
+    return true;
+}
+
+static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
+                     const struct vmm_options *o, GError **error)
+{
+    unsigned port = 0;
+    for (guint i = 0; i < o->disks->len; i++) {
+        const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
+        if (dc->iface != DISK_IF_AHCI)
+            continue;
+        if (!d->ahci) {
+            d->ahci = ahci_create(vm, bus, AHCI_DEFAULT_PORTS, error);
+            if (!d->ahci)
+                return false;
+        }
+        if (port == AHCI_DEFAULT_PORTS) {
+            g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID,
+                        _("Too many AHCI disks: the controller has %u ports"), AHCI_DEFAULT_PORTS);
+            return false;
+        }
+        if (!ahci_attach(d->ahci, port, dc, false, error)) {
+            g_prefix_error(error, "%s: ", dc->path);
+            return false;
+        }
+        g_ptr_array_add(d->disk_paths, ahci_boot_path(d->ahci, port));
+        port++;
+    }
+    return true;
+}
+
+struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
+                                     const struct vmm_options *o, struct i8042 *kbd,
+                                     GError **error)
+{
+    struct pc_devices *d = g_new0(struct pc_devices, 1);
+    d->kbd = kbd;
+    d->cdrom_paths = g_ptr_array_new_with_free_func(g_free);
+    d->disk_paths = g_ptr_array_new_with_free_func(g_free);
+
+    bool want_ide = o->bios || o->cdrom;
+    for (guint i = 0; i < o->disks->len; i++)
+        want_ide |= g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE;
+
+    /* The VGA first, so it gets the first free slot as on a PC. */
+    if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, error))
+        goto fail;
+    if (want_ide && !add_ide(d, vm, bus, o, error))
+        goto fail;
+    if (!add_ahci(d, vm, bus, o, error))
+        goto fail;
+    return d;
+
+fail:
+    pc_devices_free(d);
+    return NULL;
+}
+
+void pc_devices_free(struct pc_devices *d)
+{
+    if (!d)
+        return;
+    /* The device models stay with the VM's buses (they have no way off);
+     * what is ours goes. */
+    g_ptr_array_free(d->cdrom_paths, TRUE);
+    g_ptr_array_free(d->disk_paths, TRUE);
+    g_free(d);
+}
+
+struct display *pc_devices_display(struct pc_devices *d) { return d->display; }
+
+char *pc_devices_bootorder(struct pc_devices *d, const char *boot)
+{
+    g_ptr_array_add(d->cdrom_paths, NULL);
+    g_ptr_array_add(d->disk_paths, NULL);
+    char *s = bootorder_build(boot, (const char *const *)d->cdrom_paths->pdata,
+                              (const char *const *)d->disk_paths->pdata);
+    g_ptr_array_remove_index(d->cdrom_paths, d->cdrom_paths->len - 1);
+    g_ptr_array_remove_index(d->disk_paths, d->disk_paths->len - 1);
+    return s;
+}

@@ -1,0 +1,29 @@
+/* The PC devices for unmodified guests, created from the options: the
+ * standard VGA with the VNC server (--vnc, and always with --bios), PIIX3
+ * IDE (--cdrom, --disk if=ide; always with --bios), AHCI (--disk if=ahci),
+ * and the i8042 keyboard fed from the display's input router.  Also the
+ * firmware boot order built from the devices' firmware paths. */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "core/options.h"
+
+struct vm;
+struct pci_bus;
+struct i8042;
+struct display;
+struct pc_devices;
+
+struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
+                                     const struct vmm_options *o, struct i8042 *kbd,
+                                     GError **error);
+/* After vm_destroy(). */
+void pc_devices_free(struct pc_devices *d);
+
+/* The display, or NULL without one. */
+struct display *pc_devices_display(struct pc_devices *d);
+
+/* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom).  Free with g_free(). */
+char *pc_devices_bootorder(struct pc_devices *d, const char *boot);
