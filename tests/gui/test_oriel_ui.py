@@ -323,12 +323,43 @@ def run(proc, kernel, initrd):
              and find(app, None, roleName='frame', name='wizard-vm (Running)') is None,
              'the deleted VM\'s console window closed')
     log('ok: deleted the VM and its disk image')
+    run_import_wizard(app, manager, kernel)
     iso = os.environ.get('ORIEL_TEST_DEBIAN_ISO')
     if iso:
         run_iso_wizard(app, manager, iso)
     else:
         log('note: ORIEL_TEST_DEBIAN_ISO not set; ISO path of the assistant not exercised')
     assert proc.poll() is None, 'oriel exited'
+
+
+def run_import_wizard(app, manager, image):
+    """Import path: the existing image is the disk and no new one is made."""
+    click(child(manager, roleName='push button', name='New'))
+    wizard = child(app, roleName='frame', name='Source')
+    next_button = child(wizard, roleName='push button', name='Next')
+    click(child(wizard, roleName='radio button', name='Import an existing disk image'))
+    child(wizard, roleName='text', name='Disk image').text = image
+    wait_for(lambda: next_button.sensitive, 'Next enabled with a disk image')
+    for _ in range(3):
+        click(next_button)
+    wait_for(lambda: find(wizard, None, roleName='label',
+                          name='The imported disk image is used; no new disk is created.') is not None,
+             'the storage page explaining the imported disk')
+    check = child(wizard, roleName='check box', name='Create a disk image for the virtual machine')
+    assert not check.sensitive, 'new-disk option offered when importing'
+    click(next_button)
+    name_entry = child(wizard, roleName='text', name='Name')
+    wait_for(lambda: name_entry.showing and name_entry.text == 'vm', 'the generic suggested name')
+    name_entry.text = 'imported'
+    finish = wait_for(lambda: next((b for b in wizard.findChildren(
+        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
+        'Finish enabled')
+    click(finish)
+    console = child(app, roleName='frame', name='imported (Running)')
+    click(child(console, name='Details', roleName='radio button'))
+    wait_for(lambda: find(console, None, roleName='label', name='%s (hda, disk)' % image) is not None,
+             'the imported image as the VM\'s disk')
+    log('ok: imported an existing disk image')
 
 
 def run_iso_wizard(app, manager, iso):
