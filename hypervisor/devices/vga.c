@@ -488,6 +488,19 @@ static void vbe_update_virtual(struct vga *vga)
     vga->vbe[VBE_DISPI_INDEX_VIRT_HEIGHT] = (uint16_t)MIN(h, 0xffff);
 }
 
+/* Zero the first len bytes of VRAM.  Whole pages are handed back to the
+ * kernel instead of written, so a mode set does not make VRAM resident
+ * (private anonymous memory reads back as zeros afterwards). */
+static void clear_vram(struct vga *vga, size_t len)
+{
+    size_t page = (size_t)1 << VGA_PAGE_SHIFT;
+    size_t whole = len & ~(page - 1);
+    if (whole && madvise(vga->vram, whole, MADV_DONTNEED) != 0)
+        whole = 0;
+    memset(vga->vram + whole, 0, len - whole);
+    mark_dirty_locked(vga, 0, len);
+}
+
 static uint16_t dispi_read_locked(struct vga *vga, unsigned index)
 {
     bool caps = vga->vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_GETCAPS;
@@ -539,7 +552,7 @@ static void dispi_write_locked(struct vga *vga, unsigned index, uint16_t v)
             r[index] = v;
             vbe_update_virtual(vga);
             if (!(v & VBE_DISPI_NOCLEARMEM))
-                memset(vga->vram, 0, MIN(need, vga->vram_size));
+                clear_vram(vga, MIN(need, vga->vram_size));
         } else {
             r[index] = v;
         }

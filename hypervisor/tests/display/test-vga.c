@@ -450,7 +450,8 @@ static void test_vbe(void)
 
     /* 16, 15 and 24 bpp. */
     set_vbe_mode(v, 64, 48, 16, 0);
-    g_assert_cmpuint(vram[0], ==, 0); /* cleared */
+    g_assert_cmpuint(vram[4], ==, 0); /* cleared (was pixel 1 of the 32-bpp mode) */
+    g_assert_cmpuint(vram[4 * 700 + 2], ==, 0);
     vram[2 * 5] = 0x1f;   /* pixel 5: blue 31 */
     vram[2 * 6 + 1] = 0xf8; /* pixel 6: red 31 */
     vram[2 * 7] = 0xe0; vram[2 * 7 + 1] = 0x07; /* pixel 7: green 63 */
