@@ -111,9 +111,9 @@ class Session(unittest.TestCase):
         self.assertTrue(r.output.startswith("started\n"), r.output)
         # The loop lives on, and later commands get clean channels.
         for i in range(3):
-            r = self.th.run("pgrep -f 'echo tick' >/dev/null && echo alive-%d" % i, timeout=60)
+            r = self.th.run("pgrep -f 'echo [t]ick' >/dev/null && echo alive-%d" % i, timeout=60)
             self.assertEqual((r.returncode, r.output), (0, "alive-%d\n" % i))
-        self.th.run("pkill -f 'echo tick'", timeout=60)
+        self.th.run("pkill -f 'echo [t]ick'", timeout=60, check=True)
 
     def test_timeout_kills_the_command(self):
         with self.assertRaises(testhost.CommandTimeout) as cm:
