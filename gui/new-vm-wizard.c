@@ -895,10 +895,21 @@ fill_physical_disks (OrielNewVmWizard *self)
       GtkTreeIter parent, child;
       g_autofree char *size = g_format_size (disk->size_bytes);
 
+      g_autofree char *contents = NULL;
+      const char *note = "";
+
+      /* A disk without partitions may carry a filesystem directly. */
+      if (disk->partitions->len == 0 && disk->readable && disk->fs != ORIEL_FS_UNKNOWN)
+        contents = g_strdup_printf ("%s%s%s", disk->model != NULL ? disk->model : "",
+                                    disk->model != NULL ? " — " : "", oriel_fs_kind_label (disk->fs));
+      else
+        contents = g_strdup (disk->model != NULL ? disk->model : "");
+      if (disk->partitions->len == 0 && !disk->readable)
+        note = _("Not readable (needs administrator rights)");
       gtk_tree_store_insert_with_values (store, &parent, NULL, -1,
                                          PD_COL_NAME, disk->device, PD_COL_SIZE, size,
-                                         PD_COL_FS, disk->model != NULL ? disk->model : "",
-                                         PD_COL_NOTE, "", PD_COL_DEVICE, disk->device,
+                                         PD_COL_FS, contents,
+                                         PD_COL_NOTE, note, PD_COL_DEVICE, disk->device,
                                          PD_COL_IS_DISK, TRUE, -1);
       for (guint j = 0; j < disk->partitions->len; j++)
         {

@@ -85,21 +85,24 @@ oriel_physical_disk_free (OrielPhysicalDisk *disk)
   g_free (disk);
 }
 
+/* Reads the first 4 KiB of a block device (read-only). */
 static void
-probe_partition (OrielPartitionInfo *p)
+probe_device (const char *device, OrielFsKind *fs, gboolean *readable)
 {
   guint8 buf[4096];
   ssize_t got;
-  int fd = open (p->device, O_RDONLY | O_CLOEXEC);
+  int fd = open (device, O_RDONLY | O_CLOEXEC);
 
+  *readable = FALSE;
+  *fs = ORIEL_FS_UNKNOWN;
   if (fd < 0)
     return;
   got = pread (fd, buf, sizeof buf, 0);
   close (fd);
   if (got > 0)
     {
-      p->readable = TRUE;
-      p->fs = oriel_detect_filesystem (buf, (gsize) got);
+      *readable = TRUE;
+      *fs = oriel_detect_filesystem (buf, (gsize) got);
     }
 }
 
@@ -156,10 +159,12 @@ oriel_scan_physical_disks (const char *sysfs_root, const char *dev_root)
           p->name = g_strdup (child);
           p->device = g_build_filename (dev_root, child, NULL);
           p->size_bytes = read_u64 (part_size) * 512;
-          probe_partition (p);
+          probe_device (p->device, &p->fs, &p->readable);
           g_ptr_array_add (disk->partitions, p);
         }
       g_ptr_array_sort (disk->partitions, compare_partitions);
+      if (disk->partitions->len == 0)
+        probe_device (disk->device, &disk->fs, &disk->readable);
       g_ptr_array_add (disks, disk);
     }
   return disks;

@@ -29,6 +29,9 @@ typedef struct {
   char *model;
   guint64 size_bytes;
   GPtrArray *partitions; /* OrielPartitionInfo* */
+  /* Filesystem directly on the disk (no partition table), if any. */
+  OrielFsKind fs;
+  gboolean readable;
 } OrielPhysicalDisk;
 
 /* Recognises a filesystem from the first 4 KiB of a partition. */

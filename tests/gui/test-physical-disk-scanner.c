@@ -53,6 +53,9 @@ test_fake_sysfs (void)
   g_autofree char *dev = g_build_filename (root, "dev", NULL);
   g_autofree char *sda = g_build_filename (root, "sys", "block", "sda", NULL);
   g_autofree char *sysroot = g_build_filename (root, "sys", NULL);
+  g_autofree char *vdb = g_build_filename (root, "sys", "block", "vdb", NULL);
+  guint8 ext[4096] = { 0 };
+  OrielPhysicalDisk *whole;
   g_autoptr (GPtrArray) disks = NULL;
   OrielPhysicalDisk *disk;
   OrielPartitionInfo *p1, *p2;
@@ -71,10 +74,21 @@ test_fake_sysfs (void)
   memcpy (ntfs + 3, "NTFS    ", 8);
   write_file (dev, "sda1", ntfs, sizeof ntfs);
   /* sda2 has no device node: reported as unreadable, not skipped. */
+  /* vdb has no partition table, only an ext4 filesystem. */
+  g_assert_cmpint (g_mkdir_with_parents (vdb, 0700), ==, 0);
+  write_file (vdb, "size", "4096\n", 5);
+  ext[1080] = 0x53;
+  ext[1081] = 0xef;
+  write_file (dev, "vdb", ext, sizeof ext);
 
   disks = oriel_scan_physical_disks (sysroot, dev);
-  g_assert_cmpuint (disks->len, ==, 1); /* loop0 is not a disk */
-  disk = disks->pdata[0];
+  g_assert_cmpuint (disks->len, ==, 2); /* loop0 is not a disk */
+  disk = g_str_equal (((OrielPhysicalDisk *) disks->pdata[0])->name, "sda") ? disks->pdata[0] : disks->pdata[1];
+  whole = disk == disks->pdata[0] ? disks->pdata[1] : disks->pdata[0];
+  g_assert_cmpstr (whole->name, ==, "vdb");
+  g_assert_cmpuint (whole->partitions->len, ==, 0);
+  g_assert_true (whole->readable);
+  g_assert_cmpint (whole->fs, ==, ORIEL_FS_EXT);
   g_assert_cmpstr (disk->name, ==, "sda");
   g_assert_cmpuint (disk->size_bytes, ==, 2000 * 512);
   g_assert_cmpuint (disk->partitions->len, ==, 2);
