@@ -140,6 +140,17 @@ def red_fraction(node):
     return red / total
 
 
+def red_width(node):
+    """Width in pixels of the red area across the middle row of node."""
+    root = Gdk.get_default_root_window()
+    (x, y), (w, h) = node.position, node.size
+    pb = Gdk.pixbuf_get_from_window(root, max(x, 0), max(y, 0), w, h)
+    data, stride, n = pb.get_pixels(), pb.get_rowstride(), pb.get_n_channels()
+    base = (h // 2) * stride
+    cols = [c for c in range(w) if data[base + c * n] > 200 and data[base + c * n + 1] < 60]
+    return (cols[-1] - cols[0] + 1) if cols else 0
+
+
 def main():
     work = tempfile.mkdtemp(prefix='oriel-vnc-')
     os.makedirs(SCREENS, exist_ok=True)
@@ -206,6 +217,18 @@ def main():
         rawinput.absoluteMotion(tool_x + 10, tool_y + 10)
         wait_for(lambda: not hint.showing, 'the grab released and its hint hidden')
         log('ok: grab released; hint hidden')
+
+        # Scaling: on by default the guest fills the window; off, it is shown
+        # at its own 640 pixels.
+        scaled = red_width(display)
+        assert scaled > 700, 'guest not scaled to the %d-pixel display: %d' % (display.size[0], scaled)
+        scale_toggle = find(console, roleName='toggle button', name='Scale Display')
+        assert scale_toggle is not None and scale_toggle.checked, 'Scale Display not on by default'
+        scale_toggle.doActionNamed('click')
+        wait_for(lambda: red_width(display) == 640, 'the guest at 640 pixels with scaling off')
+        scale_toggle.doActionNamed('click')
+        wait_for(lambda: red_width(display) > 700, 'the guest scaled again')
+        log('ok: Scale Display switches between %d and 640 pixels wide' % scaled)
 
         # Screenshot to PNG: the saved image is the guest's screen.
         shot = os.path.join(work, 'guest-shot.png')
