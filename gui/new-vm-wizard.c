@@ -771,13 +771,19 @@ remember_iso (OrielNewVmWizard *self, const char *path)
   g_settings_set_strv (settings, "recent-isos", (const char *const *) updated);
 }
 
+/* Creates the new disk in the pool: qcow2 where the pool can make it
+ * (sparse, snapshots), otherwise raw (Oriel's default pool makes raw
+ * volumes only). *format_out receives the format used. */
 static virStorageVolPtr
-create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, GError **error)
+create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, char **format_out, GError **error)
 {
+  static const struct { const char *format, *suffix; } kinds[] = {
+    { "qcow2", ".qcow2" }, { "raw", ".img" },
+  };
   virConnectPtr conn = oriel_connection_get_virconn (self->conn);
   virStoragePoolPtr pool = virStoragePoolLookupByName (conn, self->pool_name);
   virStorageVolPtr vol = NULL;
-  g_autofree char *xml = NULL, *escaped = NULL;
+  g_autofree char *escaped = NULL;
 
   if (pool == NULL)
     {
@@ -785,11 +791,17 @@ create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, GError **error)
       return NULL;
     }
   escaped = g_markup_escape_text (spec->name, -1);
-  xml = g_strdup_printf ("<volume><name>%s.qcow2</name>"
-                         "<capacity unit='GiB'>%" G_GUINT64_FORMAT "</capacity>"
-                         "<target><format type='qcow2'/></target></volume>",
-                         escaped, spec->hw.disk_gib);
-  vol = virStorageVolCreateXML (pool, xml, 0);
+  for (guint i = 0; vol == NULL && i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autofree char *xml = g_strdup_printf ("<volume><name>%s%s</name>"
+                                              "<capacity unit='GiB'>%lu</capacity>"
+                                              "<target><format type='%s'/></target></volume>",
+                                              escaped, kinds[i].suffix,
+                                              (unsigned long) spec->hw.disk_gib, kinds[i].format);
+      vol = virStorageVolCreateXML (pool, xml, 0);
+      if (vol != NULL)
+        *format_out = g_strdup (kinds[i].format);
+    }
   if (vol == NULL)
     oriel_set_libvirt_error (error, _("Could not create the disk image"));
   virStoragePoolFree (pool);
@@ -816,14 +828,13 @@ wizard_apply (GtkAssistant *assistant, OrielNewVmWizard *self)
     }
   if (creates_disk (self))
     {
-      vol = create_volume (self, &spec, &error);
+      vol = create_volume (self, &spec, &spec.new_disk_format, &error);
       if (vol == NULL)
         {
           summary = _("Could not create the disk image");
           goto fail;
         }
       spec.new_disk_path = virStorageVolGetPath (vol);
-      spec.new_disk_format = g_strdup ("qcow2");
     }
   xml = oriel_domain_xml_build (&spec, &error);
   if (xml == NULL)
