@@ -23,13 +23,13 @@ class CommandLine(unittest.TestCase):
     def test_output_exit_code_environment_and_share(self):
         with tempfile.TemporaryDirectory(prefix="oriel-share-") as share:
             script = ('echo "out:$ORIEL_PROBE:$(pwd)"; echo "err:$(hostname)" >&2; '
-                      'echo written > "$1/from-inside"; exit 3')
+                      'echo "other:[$OTHER_PROBE]"; echo written > "$1/from-inside"; exit 3')
             env = dict(os.environ, ORIEL_PROBE="passed-through", OTHER_PROBE="dropped")
             p = subprocess.run([CLI, "run", "--timeout", "300", "--share", share, "--",
-                                "sh", "-c", script + '; echo "$OTHER_PROBE"', "sh", share],
+                                "sh", "-c", script, "sh", share],
                                cwd=HERE, env=env, capture_output=True, text=True)
             self.assertEqual(p.returncode, 3, p.stderr)
-            self.assertEqual(p.stdout, "out:passed-through:%s\n" % HERE)
+            self.assertEqual(p.stdout, "out:passed-through:%s\nother:[]\n" % HERE)
             self.assertIn("err:testhost\n", p.stderr)
             with open(os.path.join(share, "from-inside")) as f:
                 self.assertEqual(f.read(), "written\n")
