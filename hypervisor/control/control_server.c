@@ -1,5 +1,6 @@
 #include "control/control_server.h"
 #include "control/control_parser.h"
+#include "control/control_display.h"
 #include "platform/pc.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
@@ -272,7 +273,17 @@ static void execute(struct client *c, struct control_request *req)
     struct vm *vm = pc_vm(srv->pc);
     const char *cmd = req->execute;
 
-    /* None of the commands takes arguments. */
+    struct control_display_result dr;
+    if (control_display_execute(srv->pc, cmd, req->arguments, &dr)) {
+        if (dr.value)
+            send_return(c, dr.value, req->id);
+        else
+            send_error(c, dr.error_class, dr.error_desc, req->id);
+        g_free(dr.error_desc);
+        return;
+    }
+
+    /* None of the other commands takes arguments. */
     if (json_object_get_size(req->arguments) != 0) {
         send_error(c, "InvalidParameter",
                    _("this command takes no arguments"), req->id);

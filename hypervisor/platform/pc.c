@@ -51,6 +51,10 @@ struct pc {
 
 struct vm *pc_vm(struct pc *pc) { return pc->vm; }
 const struct vmm_options *pc_options(struct pc *pc) { return pc->opts; }
+struct display *pc_display(struct pc *pc)
+{
+    return pc->devices ? pc_devices_display(pc->devices) : NULL;
+}
 
 unsigned pc_chardev_count(struct pc *pc)
 {

@@ -11,6 +11,7 @@
 struct pc;
 struct vm;
 struct chardev;
+struct display;
 
 /* Takes kvm_fd.  Errors in the OPTIONS_ERROR domain are configuration
  * problems (exit code 2); others are runtime failures. */
@@ -19,6 +20,9 @@ void pc_destroy(struct pc *pc);
 
 struct vm *pc_vm(struct pc *pc);
 const struct vmm_options *pc_options(struct pc *pc);
+
+/* The display (VGA + VNC), or NULL without one. */
+struct display *pc_display(struct pc *pc);
 
 /* Serial ports with a backend, for query-chardev. */
 unsigned pc_chardev_count(struct pc *pc);
