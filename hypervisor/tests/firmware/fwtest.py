@@ -32,17 +32,25 @@ boot
 """
 
 
-def build_media(outdir, labels, cmdline=""):
+def build_media(outdir, labels, cmdline="", flavour="cloud", extra_modules=()):
     """Build one GRUB ISO per label in outdir: <label>.iso (also bootable
-    as a disk: grub-mkrescue writes a hybrid image with an MBR)."""
+    as a disk: grub-mkrescue writes a hybrid image with an MBR).
+    extra_modules (paths under lib/modules/KVER of the flavour's kernel)
+    are added with their dependencies; /bochs-order in the initramfs lists
+    them in load order."""
     a = vmmtest.assets()
     stage = tempfile.mkdtemp(prefix="oriel-grub-", dir=outdir)
     os.makedirs(os.path.join(stage, "boot", "grub"))
-    shutil.copyfile(a["VMLINUZ_CLOUD"], os.path.join(stage, "vmlinuz"))
+    key = flavour.upper()
+    shutil.copyfile(a["VMLINUZ_" + key], os.path.join(stage, "vmlinuz"))
+    with open(a["INITRAMFS_BUSYBOX"], "rb") as f:
+        initrd = f.read()
+    if extra_modules:
+        initrd += b"\0" * (-len(initrd) % 4) + modules_cpio(
+            a["MODULES_" + key], a["KVER_" + key], extra_modules)
     # Compressed: GRUB reads the CD through the BIOS, every byte costs.
-    with open(a["INITRAMFS_BUSYBOX"], "rb") as src, \
-            gzip.open(os.path.join(stage, "initrd.img"), "wb", compresslevel=1) as dst:
-        shutil.copyfileobj(src, dst)
+    with gzip.open(os.path.join(stage, "initrd.img"), "wb", compresslevel=1) as dst:
+        dst.write(initrd)
     paths = {}
     for label in labels:
         with open(os.path.join(stage, "boot", "grub", "grub.cfg"), "w") as f:
@@ -57,7 +65,35 @@ def build_media(outdir, labels, cmdline=""):
     return paths
 
 
-def main(script, inner, labels, cmdline="", timeout=1500):
+def modules_cpio(moddir, kver, modules):
+    """A newc archive with the modules and their dependencies (from
+    modules.dep) and /bochs-order listing them in load order."""
+    deps = {}
+    with open(os.path.join(moddir, "modules.dep")) as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            deps[name.strip()] = rest.split()
+    order = []
+    for m in modules:
+        # modules.dep lists every dependency, the one to load first last.
+        for d in list(reversed(deps.get(m, []))) + [m]:
+            if d not in order:
+                order.append(d)
+    entries, dirs = [], set()
+    for rel in order:
+        parts = ("lib/modules/%s/%s" % (kver, rel)).split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                entries.append((d, 0o40755, b""))
+        with open(os.path.join(moddir, rel), "rb") as f:
+            entries.append(("/".join(parts), 0o100644, f.read()))
+    entries.append(("bochs-order", 0o100644, ("\n".join(order) + "\n").encode()))
+    return vmmtest._cpio_newc(entries)
+
+
+def main(script, inner, labels, cmdline="", timeout=1500, flavour="cloud", extra_modules=()):
     """argv[1]: oriel-vmm.  Outside the test host: build the media, then run
     this script inside with the media directory as argv[2]."""
     vmm = os.path.abspath(sys.argv[1])
@@ -69,7 +105,7 @@ def main(script, inner, labels, cmdline="", timeout=1500):
             sys.exit(77)
         media = tempfile.mkdtemp(prefix="oriel-fw-media-", dir="/var/tmp")
         try:
-            build_media(media, labels, cmdline)
+            build_media(media, labels, cmdline, flavour, extra_modules)
             with testhost.TestHost(mem_mib=2048, shares=[media]) as th:
                 log("test host ready after %.1f s" % th.boot_seconds)
 
