@@ -438,9 +438,6 @@ bool options_validate(const struct vmm_options *o, GError **error)
     /* Firmware loading a kernel from fw_cfg needs a boot option ROM. */
     if (o->bios && o->kernel)
         return unavailable(error, "--kernel with --bios");
-    for (guint i = 0; i < o->nets->len; i++)
-        if (g_array_index(o->nets, struct net_config, i).model == NET_MODEL_E1000)
-            return unavailable(error, "--net model=e1000");
 
     if (!o->kernel && !o->bios)
         return invalid(error, _("--kernel or --bios is required"));

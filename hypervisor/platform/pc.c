@@ -14,9 +14,7 @@
 #include "pci/pci.h"
 #include "acpi/acpi_tables.h"
 #include "virtio/virtio_devices.h"
-#ifdef HAVE_ACPI_PM
 #include "devices/acpi_pm.h"
-#endif
 
 #include <string.h>
 #include <unistd.h>
@@ -37,9 +35,7 @@ struct pc {
     struct i8042 *i8042;
     struct rtc_cmos *rtc;
     struct pci_bus *pci;
-#ifdef HAVE_ACPI_PM
     struct acpi_pm *acpi_pm;
-#endif
     GPtrArray *blks;
     GMappedFile *kernel;
     GMappedFile *initrd;
@@ -228,17 +224,20 @@ static bool add_pci_devices(struct pc *pc, GError **error)
             return false;
         g_ptr_array_add(pc->blks, blk);
     }
-    if (pc->opts->nets->len) {
-        g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_UNAVAILABLE,
-                    _("%s is not supported by this version of oriel-vmm yet"), "--net");
-        return false;
+    for (guint i = 0; i < pc->opts->nets->len; i++) {
+        const struct net_config *n = &g_array_index(pc->opts->nets, struct net_config, i);
+        if (n->model == NET_MODEL_E1000)
+            continue;   /* pc_devices.c */
+        if (!virtio_net_create(pc->vm, pc->pci, n, error))
+            return false;
     }
-    return true;
+    /* An entropy source costs nothing and spares guests a slow boot
+     * waiting for randomness. */
+    return virtio_rng_create(pc->vm, pc->pci, error) != NULL;
 }
 
 static bool add_acpi(struct pc *pc, GError **error)
 {
-#ifdef HAVE_ACPI_PM
     pc->acpi_pm = acpi_pm_create(pc->vm);
     if (!pc->acpi_pm) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
@@ -260,11 +259,6 @@ static bool add_acpi(struct pc *pc, GError **error)
     if (pc->opts->bios)
         return true;
     return acpi_tables_install(vm_memory(pc->vm), &pc->acpi, error);
-#else
-    /* Without the PM block the tables would describe hardware that is
-     * not there; the kernel then runs without ACPI. */
-    return true;
-#endif
 }
 
 static GMappedFile *map_file(const char *path, const char *what, GError **error)

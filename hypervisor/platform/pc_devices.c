@@ -4,6 +4,7 @@
 #include "devices/i8042.h"
 #include "devices/ide.h"
 #include "devices/ahci.h"
+#include "devices/e1000.h"
 #include "display/display.h"
 #include "display/input.h"
 #include "vm.h"
@@ -86,6 +87,17 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
     return true;
 }
 
+static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_options *o,
+                       GError **error)
+{
+    for (guint i = 0; i < o->nets->len; i++) {
+        const struct net_config *n = &g_array_index(o->nets, struct net_config, i);
+        if (n->model == NET_MODEL_E1000 && !e1000_create(vm, bus, n, error))
+            return false;
+    }
+    return true;
+}
+
 static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
                      const struct vmm_options *o, GError **error)
 {
@@ -132,7 +144,7 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
         goto fail;
     if (want_ide && !add_ide(d, vm, bus, o, error))
         goto fail;
-    if (!add_ahci(d, vm, bus, o, error))
+    if (!add_ahci(d, vm, bus, o, error) || !add_e1000s(vm, bus, o, error))
         goto fail;
     return d;
 

@@ -1,7 +1,7 @@
 /* The PC devices for unmodified guests, created from the options: the
  * standard VGA with the VNC server (--vnc, and always with --bios), PIIX3
  * IDE (--cdrom, --disk if=ide; always with --bios), AHCI (--disk if=ahci),
- * and the i8042 keyboard fed from the display's input router.  Also the
+ * e1000 NICs (--net ...,model=e1000) and the i8042 keyboard fed from the display's input router.  Also the
  * firmware boot order built from the devices' firmware paths. */
 #pragma once
 

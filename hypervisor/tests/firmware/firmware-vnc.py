@@ -77,16 +77,24 @@ def decode_text_screen(png):
             if len(colors) != 2:
                 line.append("?")
                 continue
-            # The glyph's set bits are one colour, the rest the other: try
-            # both assignments against the font.
-            a, b = sorted(colors)
-            bits = bytes(sum(0x80 >> x for x in range(8) if px[x0 + x, y0 + y] == a)
+            # The glyph's set bits are one colour (usually the rarer one),
+            # the rest the other: the inverse table covers the other case.
+            fg = min(colors, key=lambda k: colors[k])
+            bits = bytes(sum(0x80 >> x for x in range(8) if px[x0 + x, y0 + y] == fg)
                          for y in range(16))
             c = index.get(bits) or inverse.get(bits)
+            cursor = False
+            if c is None:
+                # The text cursor: full-width lines at the bottom of the cell
+                # over the glyph.
+                under = bytes(0 if y >= 12 and bits[y] == 0xff else bits[y] for y in range(16))
+                c = index.get(under)
+                cursor = c is not None and under != bits
             if c is None:
                 line.append("?")
                 continue
-            if cw == 9 and any(px[x0 + 8, y0 + y] != px[x0 + 8, y0] for y in range(16)):
+            if cw == 9 and not cursor and \
+                    any(px[x0 + 8, y0 + y] != px[x0 + 8, y0] for y in range(16)):
                 line.append("?")   # column 9 repeats only for line-drawing glyphs
                 continue
             line.append(c)
