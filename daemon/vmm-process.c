@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #define CONNECT_POLL_MS 50
-#define CONNECT_TIMEOUT_MS 30000
+/* Generous: a loaded host starting many VMs at once is slow, a broken VMM
+ * fails fast by exiting. */
+#define CONNECT_TIMEOUT_MS 90000
 #define CONTROL_LINE_MAX (1u << 20)
 
 typedef struct {

@@ -24,7 +24,7 @@ def main():
     env = {"ORIEL_VMM": vmm, "VIRTORIELD": virtorield_path(), "PYTHONDONTWRITEBYTECODE": "1"}
     argv = ["/usr/bin/python3", os.path.join(HERE, "lifecycle_inside.py")] + sys.argv[1:]
     with testhost.TestHost() as th:
-        r = th.run(argv, env=env, timeout=1500)
+        r = th.run(argv, env=env, timeout=3300)
     sys.stdout.write(r.output)
     return r.returncode
 
