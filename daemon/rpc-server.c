@@ -665,10 +665,13 @@ void
 rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
                               const guint8 *uuid, RpcEventBodyFn body_fn, gpointer data)
 {
-  for (GList *cl = server->clients; cl; cl = cl->next)
+  /* A failed send closes that client and edits the client list: walk a
+   * referenced copy. */
+  GList *clients = g_list_copy_deep (server->clients, (GCopyFunc) (void (*) (void)) rpc_client_ref, NULL);
+  for (GList *cl = clients; cl; cl = cl->next)
     {
       RpcClient *c = cl->data;
-      for (GList *l = c->domain_callbacks; l; l = l->next)
+      for (GList *l = c->domain_callbacks; l && !c->gone; l = l->next)
         {
           DomainCallback *cb = l->data;
           if (cb->event_id != event_id || (cb->filtered && memcmp (cb->uuid, uuid, 16) != 0))
@@ -680,6 +683,7 @@ rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
           rpc_client_send (c, rpc_packet_finish (b));
         }
     }
+  g_list_free_full (clients, (GDestroyNotify) rpc_client_unref);
 }
 
 /* ------------------------------------------------------------------ */
