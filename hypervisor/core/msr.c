@@ -19,6 +19,28 @@
 
 #define MISC_ENABLE_FAST_STRING 1ULL
 
+/* Paravirtual MSRs through which a guest hands KVM guest-physical
+ * addresses (kvmclock, steal time, async page faults, PV EOI).  Cleared on
+ * reset so that KVM stops writing into memory the next boot owns. */
+static const uint32_t kvm_pv_msrs[] = {
+    0x11, 0x12,                 /* legacy wall clock, system time */
+    0x4b564d00, 0x4b564d01,     /* wall clock, system time */
+    0x4b564d02,                 /* async PF */
+    0x4b564d03,                 /* steal time */
+    0x4b564d04,                 /* PV EOI */
+};
+
+/* Best effort: KVM rejects the ones the host does not offer. */
+static void clear_pv_msrs(int vcpu_fd)
+{
+    g_autofree struct kvm_msrs *one = g_malloc0(sizeof(*one) + sizeof(one->entries[0]));
+    one->nmsrs = 1;
+    for (size_t i = 0; i < G_N_ELEMENTS(kvm_pv_msrs); i++) {
+        one->entries[0] = (struct kvm_msr_entry){ .index = kvm_pv_msrs[i] };
+        ioctl(vcpu_fd, KVM_SET_MSRS, one);
+    }
+}
+
 bool msr_init_vcpu(int vcpu_fd, GError **error)
 {
     static const struct {
@@ -44,6 +66,7 @@ bool msr_init_vcpu(int vcpu_fd, GError **error)
         msrs->entries[i].index = init[i].index;
         msrs->entries[i].data = init[i].value;
     }
+    clear_pv_msrs(vcpu_fd);
     int r = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
     if (r < 0) {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
