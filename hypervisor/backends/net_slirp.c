@@ -23,6 +23,7 @@ struct net_slirp {
      * must not be re-entered. */
     bool in_input;
     GQueue deferred;            /* GBytes */
+    gint64 poll_deadline;       /* slirp's timeout (TCP timers), -1: none */
     GSource *flush;
 };
 
@@ -209,7 +210,17 @@ static gboolean src_prepare(GSource *s, gint *timeout)
     for (guint i = 0; i < ns->pollfds->len; i++)
         g_source_add_poll(s, &g_array_index(ns->pollfds, GPollFD, i));
     *timeout = t == UINT32_MAX ? -1 : (gint)MIN(t, (uint32_t)G_MAXINT);
-    return FALSE;
+    /* slirp answers "in t ms" afresh on every prepare; keep the earliest
+     * deadline so that frequent main-loop wakeups cannot postpone its
+     * timers forever. */
+    if (t != UINT32_MAX) {
+        gint64 d = g_source_get_time(s) + (gint64)t * 1000;
+        if (ns->poll_deadline < 0 || d < ns->poll_deadline)
+            ns->poll_deadline = d;
+        gint64 left = ns->poll_deadline - g_source_get_time(s);
+        *timeout = left > 0 ? (gint)MIN((left + 999) / 1000, (gint64)G_MAXINT) : 0;
+    }
+    return t == 0 || (ns->poll_deadline >= 0 && g_source_get_time(s) >= ns->poll_deadline);
 }
 
 static gboolean src_check(GSource *s)
@@ -218,12 +229,15 @@ static gboolean src_check(GSource *s)
     for (guint i = 0; i < ns->pollfds->len; i++)
         if (g_array_index(ns->pollfds, GPollFD, i).revents)
             return TRUE;
-    return FALSE;
+    /* slirp runs its TCP timers from slirp_pollfds_poll(), so a timeout
+     * without any socket activity must dispatch too. */
+    return ns->poll_deadline >= 0 && g_get_monotonic_time() >= ns->poll_deadline;
 }
 
 static gboolean src_dispatch(GSource *s, GSourceFunc cb, gpointer data)
 {
     struct net_slirp *ns = ((struct slirp_source *)s)->ns;
+    ns->poll_deadline = -1;
     slirp_pollfds_poll(ns->slirp, 0, get_revents, ns);
     return G_SOURCE_CONTINUE;
 }
@@ -296,6 +310,7 @@ struct net_backend *net_slirp_open(const struct net_config *cfg, GMainContext *c
     ns->nb.ops = &slirp_ops;
     ns->nb.ctx = ctx;
     ns->pollfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
+    ns->poll_deadline = -1;
 
     SlirpConfig sc = { .version = 4 };
     sc.in_enabled = true;

@@ -112,6 +112,106 @@ static void test_net_arp_through_slirp(struct fixture *f, gconstpointer data)
     virtio_net_free(net);
 }
 
+/* Host-to-guest port forwarding: a connection to the forwarded host port
+ * (accepted by slirp's listening socket, polled from the main loop) turns
+ * into an ARP request for the guest and, once answered, a TCP SYN to the
+ * guest port. */
+static uint16_t free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof(a);
+    g_assert_cmpint(bind(s, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(getsockname(s, (struct sockaddr *)&a, &l), ==, 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* Next frame the device delivered into rx buffer slot *seen (12-byte header
+ * skipped); reposts the buffer. */
+static size_t next_rx(struct fixture *f, uint16_t *seen, uint8_t *out)
+{
+    struct test_driver *td = &f->td;
+    g_assert_true(td_wait_used(td, 0, (uint16_t)(*seen + 1), 10000));
+    uint32_t id, len;
+    td_used_elem(td, 0, *seen, &id, &len);
+    (*seen)++;
+    g_assert_cmpuint(len, >, 12);
+    guest_memory_read(vm_memory(f->vm), BUF + 0x1000 * id, out, len);
+    memmove(out, out + 12, len - 12);
+    td_add_buf(td, 0, BUF + 0x1000 * id, 2048, true);
+    td_kick(td, 0);
+    return len - 12;
+}
+
+static void test_net_hostfwd(struct fixture *f, gconstpointer data)
+{
+    uint16_t port = free_port();
+    struct net_config cfg = { .backend = NET_BACKEND_USER, .mac_set = true, .n_hostfwd = 1 };
+    memcpy(cfg.mac, guest_mac, 6);
+    cfg.hostfwd[0] = (struct net_hostfwd){ .host_addr = "127.0.0.1", .host_port = port,
+                                           .guest_port = 2222 };
+    g_autoptr(GError) err = NULL;
+    struct virtio_net *net = virtio_net_create(f->vm, f->bus, &cfg, &err);
+    g_assert_no_error(err);
+    struct test_driver *td = &f->td;
+    td_init(td, f->vm, f->bus, 2);
+    g_assert_true(td_negotiate(td, V1 | (1ull << 5)));
+    td_setup_queue(td, 0, 64, Q0_BASE);
+    td_setup_queue(td, 1, 64, Q1_BASE);
+    td_driver_ok(td);
+    /* The device hands buffers back in order; slot i is buffer i. */
+    for (unsigned i = 0; i < 8; i++)
+        td_add_buf(td, 0, BUF + 0x1000 * i, 2048, true);
+    td_kick(td, 0);
+
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int r = connect(c, (struct sockaddr *)&a, sizeof(a));
+    g_assert_true(r == 0 || errno == EINPROGRESS);
+
+    uint16_t seen = 0;
+    uint8_t fr[2048];
+    size_t len = next_rx(f, &seen, fr);
+    /* slirp does not know the guest's MAC yet: it asks. */
+    g_assert_cmpuint(fr[12] << 8 | fr[13], ==, 0x0806);
+    g_assert_cmpuint(fr[20] << 8 | fr[21], ==, 1);
+    uint8_t guest_ip[4] = { 10, 0, 2, 15 };
+    g_assert_cmpmem(fr + 38, 4, guest_ip, 4);
+
+    /* Answer it. */
+    uint8_t reply[12 + 60] = { 0 };
+    uint8_t *e = reply + 12;
+    memcpy(e, fr + 6, 6);
+    memcpy(e + 6, guest_mac, 6);
+    e[12] = 0x08; e[13] = 0x06;
+    uint8_t arp[28] = { 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02 };
+    memcpy(arp + 8, guest_mac, 6);
+    memcpy(arp + 14, guest_ip, 4);
+    memcpy(arp + 18, fr + 22, 6);       /* target: the asker */
+    memcpy(arp + 24, fr + 28, 4);
+    memcpy(e + 14, arp, 28);
+    guest_memory_write(vm_memory(f->vm), BUF + 0x20000, reply, sizeof(reply));
+    td_add_buf(td, 1, BUF + 0x20000, sizeof(reply), false);
+    td_kick(td, 1);
+
+    /* Then the SYN for the guest port (slirp retries the ARP-blocked
+     * packet from its timers). */
+    bool syn = false;
+    for (unsigned i = 0; i < 6 && !syn; i++) {
+        len = next_rx(f, &seen, fr);
+        if (len >= 14 + 20 + 20 && (fr[12] << 8 | fr[13]) == 0x0800 && fr[14 + 9] == 6) {
+            const uint8_t *tcp = fr + 14 + (fr[14] & 0xf) * 4;
+            syn = (tcp[2] << 8 | tcp[3]) == 2222 && (tcp[13] & 0x02);
+            g_assert_cmpmem(fr + 14 + 16, 4, guest_ip, 4);
+        }
+    }
+    g_assert_true(syn);
+    close(c);
+    virtio_net_free(net);
+}
+
 /* A tap interface: frames from the guest appear on the host interface and
  * frames sent there reach the guest.  Needs CAP_NET_ADMIN; skipped
  * without it. */
@@ -344,6 +444,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add("/virtio-net/arp-through-slirp", struct fixture, NULL, setup, test_net_arp_through_slirp, teardown);
+    g_test_add("/virtio-net/hostfwd", struct fixture, NULL, setup, test_net_hostfwd, teardown);
     g_test_add("/virtio-net/tap", struct fixture, NULL, setup, test_net_tap, teardown);
     g_test_add("/virtio-console/output-input-flow-control", struct fixture, NULL, setup, test_console, teardown);
     g_test_add("/virtio-rng/random-bytes", struct fixture, NULL, setup, test_rng, teardown);
