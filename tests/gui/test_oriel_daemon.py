@@ -56,14 +56,14 @@ def run(daemon, kernel):
     ui.click(ui.child(wizard, roleName='radio button', name='Direct kernel boot (Linux kernel and initrd)'))
     ui.child(wizard, roleName='text', name='Kernel').text = kernel
     ui.wait_for(lambda: next_button.sensitive, 'Next enabled')
-    for _ in range(3):
-        ui.click(next_button)
+    for title in ('Operating System', 'Memory and CPUs', 'Storage'):
+        ui.next_page(wizard, next_button, title)
     ui.wait_for(lambda: any(l.showing and '“default”' in l.name for l in wizard.findChildren(
         lambda n: n.roleName == 'label' and n.name.startswith('The disk image is created in the storage pool'))),
         'the daemon\'s default pool offered for the new disk')
     disk_size = ui.child(wizard, roleName='spin button', name='Disk size in GiB')
     disk_size.text = '1'
-    ui.click(next_button)
+    ui.next_page(wizard, next_button, 'Name and Summary')
     name_entry = ui.child(wizard, roleName='text', name='Name')
     ui.wait_for(lambda: name_entry.showing, 'the name page')
     name_entry.text = 'gui-made'

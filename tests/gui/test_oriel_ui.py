@@ -40,9 +40,9 @@ def log(msg):
     print(msg, flush=True)
 
 
-def wait_for(cond, what, timeout=TIMEOUT):
+def wait_for(cond, what, timeout=None):
     """Polls an AT-SPI condition until it holds; fails with a clear message."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (timeout if timeout is not None else TIMEOUT)
     last_error = None
     while time.monotonic() < deadline:
         try:
@@ -116,6 +116,14 @@ def select_cell(cell):
     # Focusing a cell moves the tree view's cursor (and selection) there.
     node.grabFocus()
     wait_for(lambda: node.selected, 'row of %s selected' % cell.name)
+
+
+def next_page(wizard, next_button, title):
+    """Presses Next once the button is enabled and waits for the page (the
+    assistant titles its window after the current page)."""
+    wait_for(lambda: next_button.sensitive, 'Next enabled before "%s"' % title)
+    click(next_button)
+    wait_for(lambda: wizard.name == title, 'the "%s" page' % title)
 
 
 def sensitive(node):
@@ -241,7 +249,7 @@ def run(proc, kernel, initrd):
     log('ok: source page validates inline')
     settle()
     screenshot('wizard-1-source-kernel', wizard)
-    click(next_button)
+    next_page(wizard, next_button, 'Operating System')
 
     os_table = child(wizard, name='Operating systems')
     wait_for(lambda: any(c.roleName == 'table cell' and c.name.startswith('Generic Linux')
@@ -254,19 +262,19 @@ def run(proc, kernel, initrd):
     wait_for(lambda: not cell_exists(os_table, 'Microsoft Windows 10'), 'search hides Windows 10')
     settle()
     screenshot('wizard-2-os', wizard)
-    click(next_button)
+    next_page(wizard, next_button, 'Memory and CPUs')
 
     memory = child(wizard, roleName='spin button', name='Memory in MiB')
     wait_for(lambda: memory.showing, 'resources page shown')
     settle()
     screenshot('wizard-3-resources', wizard)
-    click(next_button)
+    next_page(wizard, next_button, 'Storage')
 
     storage = child(wizard, roleName='check box', name='Create a disk image for the virtual machine')
     wait_for(lambda: storage.showing, 'storage page shown')
     settle()
     screenshot('wizard-4-storage', wizard)
-    click(next_button)
+    next_page(wizard, next_button, 'Name and Summary')
 
     name_entry = child(wizard, roleName='text', name='Name')
     wait_for(lambda: name_entry.showing and name_entry.text != '', 'a suggested name')
@@ -340,14 +348,14 @@ def run_import_wizard(app, manager, image):
     click(child(wizard, roleName='radio button', name='Import an existing disk image'))
     child(wizard, roleName='text', name='Disk image').text = image
     wait_for(lambda: next_button.sensitive, 'Next enabled with a disk image')
-    for _ in range(3):
-        click(next_button)
+    for title in ('Operating System', 'Memory and CPUs', 'Storage'):
+        next_page(wizard, next_button, title)
     wait_for(lambda: find(wizard, None, roleName='label',
                           name='The imported disk image is used; no new disk is created.') is not None,
              'the storage page explaining the imported disk')
     check = child(wizard, roleName='check box', name='Create a disk image for the virtual machine')
     assert not check.sensitive, 'new-disk option offered when importing'
-    click(next_button)
+    next_page(wizard, next_button, 'Name and Summary')
     name_entry = child(wizard, roleName='text', name='Name')
     wait_for(lambda: name_entry.showing and name_entry.text == 'vm', 'the generic suggested name')
     name_entry.text = 'imported'
@@ -371,7 +379,7 @@ def run_iso_wizard(app, manager, iso):
     click(child(wizard, roleName='radio button', name='Local install media (ISO image)'))
     child(wizard, roleName='text', name='ISO image').text = iso
     wait_for(lambda: next_button.sensitive, 'Next enabled with an ISO')
-    click(next_button)
+    next_page(wizard, next_button, 'Operating System')
     wait_for(lambda: find(wizard, None, roleName='label',
                           name='Detected from the installer: Debian 11. Choose another below if this is wrong.')
              is not None, 'Debian 11 detected from the ISO')
@@ -382,8 +390,8 @@ def run_iso_wizard(app, manager, iso):
     log('ok: the ISO was recognised as Debian 11 with virtio defaults')
     settle()
     screenshot('wizard-2-os-detected', wizard)
-    for _ in range(3):
-        click(next_button)
+    for title in ('Memory and CPUs', 'Storage', 'Name and Summary'):
+        next_page(wizard, next_button, title)
     name_entry = child(wizard, roleName='text', name='Name')
     wait_for(lambda: name_entry.showing and name_entry.text == 'debian11', 'the name suggested from the OS')
     summary = wait_for(lambda: next((l for l in wizard.findChildren(
