@@ -240,6 +240,7 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(virsh(self.uri, "domstate", "--reason", "life").stdout.strip(), "shut off (shutdown)")
 
         self.assertEqual(self.events.of("life"), [
+            (E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
             (E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
             (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
             (E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
@@ -346,8 +347,13 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(conn.listAllDomains(E.VIR_CONNECT_LIST_DOMAINS_ACTIVE), [])
         conn.close()
         wait_until(lambda: os.listdir(self.daemon.state_dir) == [], 20, "runtime state to be cleaned")
-        leaked = subprocess.run(["pgrep", "-f", self.daemon.state_dir], capture_output=True, text=True).stdout
+        # VMMs run with --config STATE_DIR/UUID/vmm.conf (the daemon's own
+        # command line names only STATE_DIR).
+        leaked = subprocess.run(["pgrep", "-af", re.escape(self.daemon.state_dir) + "/[^ ]*/vmm.conf"],
+                                capture_output=True, text=True).stdout
         self.assertEqual(leaked.strip(), "", "leaked VMMs")
+        print("\n%d clients, %d start/suspend/resume/destroy cycles in %d s"
+              % (n, sum(cycles), seconds), file=sys.stderr)
 
     def test_virt_install_import(self):
         disk = os.path.join(self.daemon.image_dir, "vi.img")
