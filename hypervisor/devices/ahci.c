@@ -399,6 +399,7 @@ static void ncq_command(struct ahci_port *p, unsigned slot, struct ata_xfer *x, 
     post_dma_setup(p, tag, (uint32_t)x->len, x->dir == ATA_DIR_IN);
     if (!run_transfer(p, x, hdr, ctba, prdtl)) {
         /* An error ends every queued command; software reads the log. */
+        ata_ncq_failed(d, tag);
         post_d2h(p, true);
         return;
     }
@@ -458,6 +459,9 @@ static void execute_slot(struct ahci_port *p, unsigned slot)
 
     struct ata_xfer x;
     if (!ata_cmd_start(d, &x)) {
+        if ((cfis[2] == ATA_CMD_READ_FPDMA_QUEUED || cfis[2] == ATA_CMD_WRITE_FPDMA_QUEUED) &&
+            (d->r.status & ATA_SR_ERR))
+            ata_ncq_failed(d, slot);
         complete_slot(p, slot);
         post_d2h(p, true);
         return;

@@ -154,6 +154,10 @@ struct ata_drive {
     uint8_t xfer_mode;      /* last SET FEATURES 03h value */
     bool write_cache;
     bool lba48_cmd;         /* the current command used 48-bit addressing */
+    /* The last failed queued command, for the NCQ command error log. */
+    bool ncq_error;
+    uint8_t ncq_error_tag;
+    struct ata_regs ncq_error_regs;
     uint8_t *buf;           /* ATA_BUF_SIZE bytes for generated data */
 
     /* ATAPI */
@@ -192,6 +196,10 @@ void ata_xfer_failed(struct ata_drive *d, const struct ata_xfer *x, bool media_e
  * and iov.  Returns false on an I/O error or a range outside the medium. */
 bool ata_media_rw(struct ata_drive *d, const struct ata_xfer *x, uint64_t pos,
                   const struct iovec *iov, int iovcnt);
+
+/* A queued command with tag failed (its error is in the registers):
+ * remember it for READ LOG EXT page 10h. */
+void ata_ncq_failed(struct ata_drive *d, unsigned tag);
 
 /* Abort the current command with ABRT. */
 void ata_cmd_abort(struct ata_drive *d);

@@ -227,6 +227,55 @@ static void identify_packet(struct ata_drive *d, uint8_t *b)
     put_checksum(b);
 }
 
+/* NCQ command error log (SATA log 10h), one page. */
+static bool read_log_ext(struct ata_drive *d, struct ata_xfer *x)
+{
+    unsigned log = d->r.lbal;
+    unsigned page = (unsigned)d->r.hob_lbam << 8 | d->r.lbam;
+    unsigned count = (unsigned)d->r.hob_count << 8 | d->r.count;
+    if (!d->sata || log != 0x10 || page != 0 || count != 1) {
+        ata_cmd_abort(d);
+        return false;
+    }
+    uint8_t *b = d->buf;
+    memset(b, 0, 512);
+    if (d->ncq_error) {
+        const struct ata_regs *r = &d->ncq_error_regs;
+        b[0] = d->ncq_error_tag & 0x1f;
+        b[2] = r->status;
+        b[3] = r->error;
+        b[4] = r->lbal;
+        b[5] = r->lbam;
+        b[6] = r->lbah;
+        b[7] = r->device;
+        b[8] = r->hob_lbal;
+        b[9] = r->hob_lbam;
+        b[10] = r->hob_lbah;
+        b[12] = r->count;
+        b[13] = r->hob_count;
+        d->ncq_error = false;
+    } else {
+        b[0] = 0x80;    /* NQ: the last error was not a queued command's */
+    }
+    uint8_t sum = 0;
+    for (unsigned i = 0; i < 511; i++)
+        sum = (uint8_t)(sum + b[i]);
+    b[511] = (uint8_t)-sum;
+    x->dir = ATA_DIR_IN;
+    x->proto = ATA_PROTO_PIO;
+    x->buf = b;
+    x->len = 512;
+    x->block = 512;
+    return true;
+}
+
+void ata_ncq_failed(struct ata_drive *d, unsigned tag)
+{
+    d->ncq_error = true;
+    d->ncq_error_tag = (uint8_t)tag;
+    d->ncq_error_regs = d->r;
+}
+
 /* ---- addressing ------------------------------------------------------------ */
 
 static bool decode_lba(struct ata_drive *d, bool lba48, uint64_t *lba, uint32_t *count)
@@ -446,6 +495,8 @@ static bool ata_disk_cmd(struct ata_drive *d, struct ata_xfer *x)
     case ATA_CMD_IDENTIFY:
         identify_device(d, d->buf);
         return data_in(d, x, 512);
+    case ATA_CMD_READ_LOG_EXT:
+        return read_log_ext(d, x);
     case ATA_CMD_READ_NATIVE_MAX:
         set_lba_result(d, MIN(d->sectors, ATA_LBA28_MAX) - 1, false);
         cmd_ok(d);

@@ -384,6 +384,33 @@ static void test_ncq(struct fx *f, gconstpointer data)
     /* Stopping the port drops it. */
     pwr(f, 0, PX_CMD, 1u << 4);
     g_assert_cmphex(prd(f, 0, PX_SACT), ==, 0);
+    /* The NCQ command error log names the failed tag once. */
+    pwr(f, 0, PX_CMD, (1u << 4) | 1);
+    for (unsigned round = 0; round < 2; round++) {
+        h2d(cfis_of(f, 0, 7), ATA_CMD_READ_LOG_EXT, 0x10, 1, 0);
+        struct prd_ent lp = { DATA + 0x2000, 512, false };
+        prepare(f, 0, 7, false, false, &lp, 1);
+        run(f, 0, 7);
+        g_assert_cmphex(prd(f, 0, PX_TFD), ==, ATA_SR_DRDY | ATA_SR_DSC);
+        const uint8_t *log = ram(f, DATA + 0x2000, 512);
+        uint8_t sum = 0;
+        for (unsigned i = 0; i < 512; i++)
+            sum = (uint8_t)(sum + log[i]);
+        g_assert_cmpuint(sum, ==, 0);
+        if (round == 0) {
+            g_assert_cmphex(log[0], ==, 4);
+            g_assert_cmphex(log[2], ==, ATA_SR_DRDY | ATA_SR_ERR);
+            g_assert_cmphex(log[3], ==, ATA_ER_IDNF);
+        } else {
+            g_assert_cmphex(log[0], ==, 0x80);
+        }
+    }
+    /* Other logs are not there. */
+    h2d(cfis_of(f, 0, 7), ATA_CMD_READ_LOG_EXT, 0x11, 1, 0);
+    run(f, 0, 7);
+    g_assert_cmphex(prd(f, 0, PX_TFD), ==, (ATA_ER_ABRT << 8) | ATA_SR_DRDY | ATA_SR_ERR);
+    pwr(f, 0, PX_CMD, 1u << 4);
+    g_assert_cmphex(prd(f, 0, PX_SACT), ==, 0);
     g_assert_cmphex(prd(f, 0, PX_CMD) & (1u << 15), ==, 0);
 }
 
