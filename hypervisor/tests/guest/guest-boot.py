@@ -29,7 +29,7 @@ def inner(vmm_bin):
         check(ctl.greeting["oriel"]["pid"] == vmm.proc.pid, "greeting pid %r" % ctl.greeting)
         con = Stream(connect_unix(serial_path), "serial console")
 
-        con.expect("ORIEL-GUEST-INIT", 240)
+        con.expect("ORIEL-GUEST-INIT", 600)
         log("guest init after %.2f s" % (time.monotonic() - vmm.started))
         sh = Shell(con)
 

@@ -46,7 +46,10 @@ def assets():
     return env
 
 
-def run_in_testhost(script, vmm, timeout=900):
+INNER_TIMEOUT = 1000
+
+
+def run_in_testhost(script, vmm, timeout=INNER_TIMEOUT + 60):
     """Outer half: boot a test host and run `script` inside with the VMM path."""
     import testhost
     testhost.ensure_assets()
@@ -67,6 +70,9 @@ def main(script, inner):
     vmm = os.path.abspath(sys.argv[1])
     if os.environ.get("ORIEL_IN_TESTHOST") != "1":
         sys.exit(run_in_testhost(script, vmm))
+    # A hang anywhere shows where it is instead of dying silently.
+    import faulthandler
+    faulthandler.dump_traceback_later(INNER_TIMEOUT, exit=True)
     try:
         inner(vmm)
     except Failure as e:
@@ -132,7 +138,7 @@ class Shell:
     def __init__(self, stream):
         self.s = stream
 
-    def run(self, cmd, timeout=60):
+    def run(self, cmd, timeout=180):
         """Run cmd in the guest shell; return its output (stripped)."""
         Shell.counter += 1
         tag = "ORX%d" % Shell.counter
@@ -218,10 +224,33 @@ class VMM:
         self.argv = [vmm, "--name", name, "--control", self.control_path] + list(args)
         log("starting " + " ".join(self.argv))
         self.started = time.monotonic()
+        # stderr goes to a file so that nothing the VMM says can block it;
+        # stdout is a pipe only when a test reads it (--serial stdio).
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.stdout = Stream(self.proc.stdout.fileno(), "oriel-vmm stdout")
-        self.stderr = Stream(self.proc.stderr.fileno(), "oriel-vmm stderr")
+                                     stdout=subprocess.PIPE if "stdio" in args
+                                     else subprocess.DEVNULL,
+                                     stderr=self.stderr_file)
+        self.stdout = Stream(self.proc.stdout.fileno(), "oriel-vmm stdout") \
+            if self.proc.stdout else None
+
+    def expect_stderr(self, pattern, timeout):
+        """Wait until the VMM's stderr matches pattern; return the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.stderr_path, errors="replace") as f:
+                m = rx.search(f.read())
+            if m:
+                return m
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise Failure("oriel-vmm stderr: no %r within %s s" % (pattern, timeout))
+            time.sleep(0.05)
+
+    def stderr_text(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
 
     def path(self, name):
         return os.path.join(self.tmp, name)
