@@ -285,6 +285,19 @@ static bool read_config_file(struct vmm_options *o, const char *path, GError **e
     return options_parse_config_text(o, text, path, error);
 }
 
+static bool is_known(const char *name)
+{
+    static const char *const names[] = {
+        "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "disk", "cdrom",
+        "bios", "boot", "net", "serial", "vnc", "control", "config",
+        "no-reboot", "help", "version",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (!strcmp(name, names[i]))
+            return true;
+    return false;
+}
+
 /* Options that take no value. */
 static bool is_flag(const char *name)
 {
@@ -342,8 +355,8 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
     } else if (!strcmp(name, "boot")) {
         g_auto(GStrv) items = g_strsplit(value, ",", -1);
         for (char **i = items; *i; i++)
-            if (strcmp(*i, "cdrom") && strcmp(*i, "disk"))
-                return invalid(error, _("--boot: unknown device '%s' (cdrom, disk)"), *i);
+            if (strcmp(*i, "cdrom") && strcmp(*i, "disk") && strcmp(*i, "menu"))
+                return invalid(error, _("--boot: unknown device '%s' (cdrom, disk, menu)"), *i);
         set_str(&o->boot, value);
     } else if (!strcmp(name, "net")) {
         struct net_config n;
@@ -415,6 +428,10 @@ bool options_parse_args(struct vmm_options *o, int argc, char **argv, GError **e
         if (eq) {
             *eq = '\0';
             value = eq + 1;
+        }
+        if (!is_known(name))
+            return invalid(error, _("Unknown option --%s"), name);
+        if (eq) {
         } else if (!is_flag(name)) {
             if (i + 1 >= argc)
                 return invalid(error, _("--%s needs a value"), name);
@@ -469,7 +486,7 @@ char *options_help_text(void)
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"
-        "  --boot cdrom,disk        firmware boot order\n"
+        "  --boot cdrom,disk[,menu] firmware boot order; menu: offer the boot menu\n"
         "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M][,model=virtio|e1000]\n"
         "  --net tap=IFNAME[,mac=M][,model=virtio|e1000]\n"
         "                           add a network card (repeatable)\n"

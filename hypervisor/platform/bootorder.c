@@ -28,3 +28,11 @@ char *bootorder_build(const char *boot, const char *const *cdroms, const char *c
     }
     return g_string_free(s, FALSE);
 }
+
+bool bootorder_wants_menu(const char *boot)
+{
+    if (!boot)
+        return false;
+    g_auto(GStrv) words = g_strsplit(boot, ",", -1);
+    return g_strv_contains((const char *const *)words, "menu");
+}

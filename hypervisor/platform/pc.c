@@ -1,6 +1,7 @@
 #include "platform/pc.h"
 #include "platform/pc_layout.h"
 #include "platform/e820.h"
+#include "platform/bootorder.h"
 #include "platform/firmware.h"
 #include "platform/pc_devices.h"
 #include "core/vm_core.h"
@@ -340,6 +341,8 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
         struct firmware_config fc = {
             .bios_path = o->bios,
             .bootorder = bootorder,
+            .boot_menu = bootorder_wants_menu(o->boot),
+            .boot_menu_ms = 5000,
             .uuid = o->uuid,
             .name = o->name,
             .acpi = pc->have_acpi ? &pc->acpi : NULL,

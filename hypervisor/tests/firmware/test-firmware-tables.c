@@ -27,6 +27,14 @@ static void test_bootorder(void)
     g_assert_cmpstr(twice, ==, "/pci@i0cf8/ide@1,1/drive@1/disk@0\n");
     g_autofree char *none = bootorder_build("disk", cd, NULL);
     g_assert_cmpstr(none, ==, "");
+    /* "menu" lists nothing by itself. */
+    g_autofree char *menu = bootorder_build("menu,cdrom", cd, disks);
+    g_assert_cmpstr(menu, ==, "/pci@i0cf8/ide@1,1/drive@1/disk@0\n");
+    g_assert_true(bootorder_wants_menu("cdrom,menu"));
+    g_assert_true(bootorder_wants_menu("menu"));
+    g_assert_false(bootorder_wants_menu("cdrom,disk"));
+    g_assert_false(bootorder_wants_menu(NULL));
+    g_assert_false(bootorder_wants_menu("menus"));
 }
 
 static uint8_t sum(const uint8_t *p, size_t n)
