@@ -431,8 +431,7 @@ bool options_parse_args(struct vmm_options *o, int argc, char **argv, GError **e
         }
         if (!is_known(name))
             return invalid(error, _("Unknown option --%s"), name);
-        if (eq) {
-        } else if (!is_flag(name)) {
+        if (!eq && !is_flag(name)) {
             if (i + 1 >= argc)
                 return invalid(error, _("--%s needs a value"), name);
             value = argv[++i];
