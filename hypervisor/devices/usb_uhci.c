@@ -567,9 +567,12 @@ struct usb_uhci *uhci_create(struct vm *vm, struct pci_bus *bus, GError **error)
     struct pci_device *d = &u->pci;
     pci_device_init(d, "piix3-uhci", 0x8086, 0x7020, 0x0c0300, 0x01, 4);
     d->config[0x60] = 0x10;                 /* serial bus release: USB 1.0 */
-    d->config[0xc1] = 0x20;                 /* LEGSUP: USB PIRQ enable */
-    d->wmask[0xc0] = 0xff;                  /* LEGSUP is the BIOS's and the driver's */
-    d->wmask[0xc1] = 0xff;
+    /* LEGSUP: SMI enables (read/write), the PIRQ enable (bit 13), status
+     * bits that a write of 1 clears (8-11, 15); 12 and 14 read-only. */
+    d->config[0xc1] = 0x20;
+    d->wmask[0xc0] = 0xff;
+    d->wmask[0xc1] = 0x20;
+    d->w1cmask[0xc1] = 0x8f;
     pci_device_set_bar(d, 4, PCI_BAR_IO, false, IO_SIZE, &uhci_io_ops, u);
     d->opaque = u;
     controller_reset(u);
