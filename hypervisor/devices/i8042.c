@@ -261,6 +261,17 @@ static uint64_t data_read(void *opaque, uint64_t offset, unsigned size)
     g_mutex_lock(&k->lock);
     uint8_t v = k->out;   /* reading an empty buffer returns the last byte */
     k->status &= ~(I8042_STATUS_OBF | I8042_STATUS_AUX);
+    /* The line drops when the buffer empties, so a queued byte loaded next
+     * raises a fresh edge: IRQ 1 and 12 are edge-triggered, and a guest
+     * reads one byte per interrupt. */
+    if (k->irq1) {
+        k->irq1 = false;
+        k->ops->set_irq(k->opaque, 1, false);
+    }
+    if (k->irq12) {
+        k->irq12 = false;
+        k->ops->set_irq(k->opaque, 12, false);
+    }
     update(k);
     g_mutex_unlock(&k->lock);
     return v;
