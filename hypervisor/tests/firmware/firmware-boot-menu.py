@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""--boot cdrom,menu: SeaBIOS offers its boot menu on the VGA text screen;
+ESC typed through the VNC server (RFB key events -> i8042 -> SeaBIOS's
+keyboard driver) opens it, and choosing entry 1 boots the CD-ROM.  The
+screen is read back with screendump and decoded against the VGA font."""
+
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fwtest  # noqa: E402
+from fwtest import check, log  # noqa: E402
+from vmmtest import Control  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("firmware_vnc", os.path.join(HERE, "firmware-vnc.py"))
+fvnc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fvnc)
+
+
+def wait_screen(ctl, tmp, text, timeout):
+    """Poll the decoded text screen until it shows text."""
+    deadline = time.monotonic() + timeout
+    path = os.path.join(tmp, "menu.png")
+    while True:
+        ctl.command("screendump", filename=path)
+        try:
+            lines, _ = fvnc.decode_text_screen(path)
+        except fvnc.Failure:
+            lines = []      # not (yet) a text screen
+        if any(text in line for line in lines):
+            return lines
+        check(time.monotonic() < deadline, "%r not on the screen within %s s; screen:\n%s"
+              % (text, timeout, "\n".join(l for l in lines if l)))
+        time.sleep(0.2)
+
+
+def inner(vmm_bin, media):
+    tmp = tempfile.mkdtemp(prefix="oriel-fw-menu-")
+    vmm, con = fwtest.start(vmm_bin, ["--cdrom", media["CDROM"], "--boot", "cdrom,menu",
+                                      "--vnc", "127.0.0.1:0"])
+    try:
+        ctl = Control(vmm.control_path)
+        rfb = fvnc.RFBClient("127.0.0.1", int(ctl.command("query-vnc")["service"]))
+        wait_screen(ctl, tmp, "ESC for boot menu", 120)
+        rfb.key(0xff1b, True)
+        rfb.key(0xff1b, False)
+        lines = wait_screen(ctl, tmp, "Select boot device", 60)
+        log("boot menu:\n%s" % "\n".join(l for l in lines if l))
+        check(any(l.startswith("1. DVD/CD") for l in lines), "the CD-ROM is not entry 1")
+        rfb.type("1")
+        fwtest.expect_boot(vmm, con, "CDROM")
+    finally:
+        vmm.kill()
+
+
+if __name__ == "__main__":
+    fwtest.main(__file__, inner, ["CDROM"])
