@@ -1,15 +1,24 @@
 #!/usr/bin/python3
-"""virtio-blk with a real Linux guest, in the test host: three disks (data,
+"""virtio devices with a real Linux guest, in the test host.
+
+First boot: virtio-blk with three disks (data,
 abuse victim, read-only with a serial number).  The guest writes and reads
 raw sectors and discards on the data disk, finds the serial and the
 read-only flag, fails to write the read-only disk; then the static program
 tests/guest-programs/virtio-abuse takes over the victim disk and sends
 broken rings and chains.  The VMM must stay up, the guest must still run
 commands, the data written must be in the image on the host, and the
-read-only image must be unchanged."""
+read-only image must be unchanged.
+
+Second boot: virtio-net on user-mode NAT: DHCP gives 10.0.2.15, the guest
+reaches a TCP server on the test host's loopback through 10.0.2.2, and a
+host port forwarded to the guest reaches a server in the guest; virtio-rng
+feeds the guest's hwrng."""
 
 import hashlib
 import os
+import socket
+import threading
 import subprocess
 import sys
 import tempfile
@@ -44,6 +53,103 @@ def make_image(path, size, fill=b"\0"):
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def loopback_server():
+    """A one-line echo server on the host loopback: answers pong:LINE."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(30)
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = c.recv(100)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.sendall(b"pong:" + data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+DHCP_SCRIPT = ("#!/bin/sh\n"
+               "[ \"$1\" = bound ] || exit 0\n"
+               "ip addr add $ip/$mask dev $interface\n"
+               "ip route add default via $router\n")
+
+
+def network(vmm_bin, initrd, tmp):
+    srv = loopback_server()
+    host_port = srv.getsockname()[1]
+    fwd_port = free_port()
+    serial_path = os.path.join(tmp, "serial-net.sock")
+    vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
+                        "--net", "user,hostfwd=tcp::%d-:2222" % fwd_port]
+              + kernel_args(initrd=initrd), name="net")
+    try:
+        con = Stream(connect_unix(serial_path), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 300)
+        sh = Shell(con)
+        n = 0
+        while sh.run("test -e /sys/class/net/eth0 && echo yes") != "yes" and n < 100:
+            time.sleep(0.1)
+            n += 1
+        mac = sh.run("cat /sys/class/net/eth0/address")
+        check(mac.startswith("52:54:00:"), "guest MAC %r" % mac)
+        sh.run("printf '%s' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ip link set eth0 up"
+               % DHCP_SCRIPT.replace("\n", "\\n"))
+        out = sh.run("udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 2>&1; "
+                     "ip -4 addr show dev eth0", timeout=120)
+        check("10.0.2.15" in out, "no DHCP address: %r" % out)
+
+        # Guest to a server on the host's loopback, through the gateway.
+        out = sh.run("echo ping-%d | nc -w 10 10.0.2.2 %d" % (host_port, host_port), timeout=60)
+        check(out == "pong:ping-%d" % host_port, "loopback round trip: %r" % out)
+
+        # Host to guest through the forwarded port.
+        sh.run("(nc -l -p 2222 -e /bin/echo hello-from-guest >/dev/null 2>&1 &)")
+        got = b""
+        deadline = time.monotonic() + 60
+        while b"hello-from-guest" not in got and time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", fwd_port), timeout=10) as c:
+                    got = b""
+                    while True:
+                        chunk = c.recv(100)
+                        if not chunk:
+                            break
+                        got += chunk
+            except OSError:
+                pass
+            if b"hello-from-guest" not in got:
+                time.sleep(0.5)
+        check(b"hello-from-guest" in got, "port forwarding: %r" % got)
+
+        rng = sh.run("cat /sys/class/misc/hw_random/rng_available 2>/dev/null")
+        check("virtio_rng" in rng, "virtio-rng not available: %r" % rng)
+        sh.s.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "oriel-vmm exit status (network)")
+    finally:
+        vmm.kill()
+        srv.close()
 
 
 def inner(vmm_bin):
@@ -120,6 +226,8 @@ def inner(vmm_bin):
         f.seek(512)
         check(f.read(16) == b"oriel-sector-one", "data not in the image on the host")
     check(sha(ro) == ro_sum, "read-only image changed")
+
+    network(vmm_bin, initrd, tmp)
 
 
 if __name__ == "__main__":
