@@ -521,6 +521,63 @@ static void test_hostile_rx(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(rd(f, 0x2810), ==, 2);
 }
 
+/* ---- through user-mode NAT ------------------------------------------------------ */
+
+struct wait_rdh { struct fixture *f; uint64_t mmio; };
+static bool rdh_moved(void *opaque)
+{
+    struct wait_rdh *w = opaque;
+    return test_mmio_read(w->f->vm, w->mmio + 0x2810, 4) != 0;
+}
+
+/* The real backend: an ARP request for the gateway leaves through the TX
+ * ring, libslirp answers, the reply lands in the RX ring. */
+static void test_arp_through_slirp(struct fixture *f, gconstpointer data)
+{
+    (void)data;
+    struct net_config cfg = { .backend = NET_BACKEND_USER, .model = NET_MODEL_E1000,
+                              .mac_set = true };
+    memcpy(cfg.mac, guest_mac, 6);
+    g_autoptr(GError) err = NULL;
+    /* A second NIC on the same bus, on the real backend. */
+    struct e1000 *nic = e1000_create(f->vm, f->bus, &cfg, &err);
+    g_assert_no_error(err);
+    struct pci_device *d = e1000_pci_device(nic);
+    pci_config_write(f->bus, d->slot, 0, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    uint64_t mmio = pci_config_read(f->bus, d->slot, 0, PCI_BAR0, 4) & ~0xfu;
+    struct fixture g = *f;
+    g.mmio = mmio;
+    rx_setup(&g, NDESC, NDESC - 1);
+    tx_setup(&g, TX_RING, NDESC * 16);
+
+    uint8_t fr[60] = { 0 };
+    memset(fr, 0xff, 6);
+    memcpy(fr + 6, guest_mac, 6);
+    fr[12] = 0x08; fr[13] = 0x06;
+    static const uint8_t arp[8] = { 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01 };
+    memcpy(fr + 14, arp, 8);
+    memcpy(fr + 22, guest_mac, 6);
+    static const uint8_t sip[4] = { 10, 0, 2, 15 }, tip[4] = { 10, 0, 2, 2 };
+    memcpy(fr + 28, sip, 4);
+    memcpy(fr + 38, tip, 4);
+    guest_memory_write(mem(f), TX_BUF, fr, sizeof(fr));
+    put_desc(f, TX_RING, 0, TX_BUF, sizeof(fr) | 0x0bu << 24, 0);
+    wr(&g, 0x3818, 1);
+
+    struct wait_rdh w = { f, mmio };
+    g_assert_true(test_vm_run_until(f->vm, rdh_moved, &w, 5000));
+    uint8_t desc[16], r[64];
+    guest_memory_read(mem(f), RX_RING, desc, 16);
+    g_assert_cmphex(desc[12] & 3, ==, 3);
+    g_assert_cmpuint(desc[8] | desc[9] << 8, >=, 60);
+    guest_memory_read(mem(f), RX_BUF, r, sizeof(r));
+    g_assert_cmpmem(r, 6, guest_mac, 6);                        /* to us */
+    g_assert_cmpuint(r[12] << 8 | r[13], ==, 0x0806);
+    g_assert_cmpuint(r[20] << 8 | r[21], ==, 2);                /* ARP reply */
+    g_assert_cmpmem(r + 28, 4, tip, 4);                         /* from 10.0.2.2 */
+    e1000_free(nic);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -535,5 +592,6 @@ int main(int argc, char **argv)
     ADD("/e1000/rx/multi-descriptor", test_rx_multi_descriptor);
     ADD("/e1000/hostile/tx", test_hostile_tx);
     ADD("/e1000/hostile/rx", test_hostile_rx);
+    ADD("/e1000/slirp/arp", test_arp_through_slirp);
     return g_test_run();
 }
