@@ -206,6 +206,7 @@ def inner(vmm_bin):
         check("virtio-abuse: PASS" in summary and "FAIL" not in summary,
               "virtio-abuse did not pass")
         check(vmm.proc.poll() is None, "oriel-vmm exited")
+        check("needs reset" in vmm.stderr_text(), "the VMM did not report the broken driver")
 
         # Everything else still works.
         back = sh.run("dd if=/dev/vda bs=512 skip=1 count=1 iflag=direct 2>/dev/null | head -c 16")
@@ -215,12 +216,7 @@ def inner(vmm_bin):
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
     finally:
         vmm.kill()
-        try:
-            while vmm.stderr._read(0.1):
-                pass
-        except Exception:
-            pass
-        log("oriel-vmm stderr:\n" + vmm.stderr.tail())
+        log("oriel-vmm stderr:\n" + vmm.stderr_text())
 
     with open(data, "rb") as f:
         f.seek(512)
