@@ -5,6 +5,7 @@
 #include "devices/ide.h"
 #include "devices/ahci.h"
 #include "devices/e1000.h"
+#include "devices/usb_uhci.h"
 #include "display/display.h"
 #include "display/input.h"
 #include "vm.h"
@@ -16,6 +17,7 @@ struct pc_devices {
     struct display *display;
     struct ide_controller *ide;
     struct ahci *ahci;
+    struct usb_uhci *uhci;
     struct i8042 *kbd;
     GPtrArray *cdrom_paths;   /* firmware device paths, attachment order */
     GPtrArray *disk_paths;
@@ -46,7 +48,10 @@ static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus
         return false;
     if (d->kbd)
         input_router_add_sink(display_input(d->display), &kbd_sink, d);
-    return true;
+    /* An absolute pointer for guests with a HID driver: the PIIX3's UHCI
+     * with a tablet on its first port. */
+    d->uhci = uhci_create(vm, bus, error);
+    return d->uhci && uhci_attach_tablet(d->uhci, 0, display_input(d->display), error);
 }
 
 /* IDE positions in QEMU-compatible order: disks take primary master and
