@@ -77,4 +77,10 @@ struct usb_device {
     size_t data_len;           /* IN: bytes the device returned; OUT: gathered */
     size_t data_pos;
     int pending_addr;          /* SET_ADDRESS takes effect after the status stage */
+
+    /* Set by the controller at attach: the device calls it (without its
+     * own lock held) to signal remote wakeup when it has data while its
+     * port or the bus is suspended. */
+    void (*wakeup)(struct usb_device *dev);
+    void *controller;
 };

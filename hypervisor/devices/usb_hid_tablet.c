@@ -24,6 +24,7 @@ struct usb_hid_tablet {
     uint8_t idle;
     uint8_t protocol;
     bool halted;
+    bool remote_wakeup;         /* DEVICE_REMOTE_WAKEUP feature set by the host */
     /* Current state and reports not yet polled. */
     uint8_t current[USB_TABLET_REPORT_SIZE];
     uint8_t queue[QUEUE_LEN][USB_TABLET_REPORT_SIZE];
@@ -162,7 +163,11 @@ static int tablet_control(struct usb_device *dev, const struct usb_setup *s, uin
         }
         case USB_REQ_GET_STATUS:
             if (in) {
-                uint8_t st[2] = { recip == 2 && t->halted ? 1 : 0, 0 };
+                uint8_t st[2] = { 0, 0 };
+                if (recip == 2)
+                    st[0] = t->halted;
+                else if (recip == 0)
+                    st[0] = t->remote_wakeup ? 2 : 0;
                 ret = copy_out(data, s->length, st, 2);
             }
             break;
@@ -187,11 +192,15 @@ static int tablet_control(struct usb_device *dev, const struct usb_setup *s, uin
         case USB_REQ_CLEAR_FEATURE:
             if (recip == 2 && s->value == 0)   /* endpoint halt */
                 t->halted = false;
+            else if (recip == 0 && s->value == 1)
+                t->remote_wakeup = false;
             ret = 0;
             break;
         case USB_REQ_SET_FEATURE:
             if (recip == 2 && s->value == 0)
                 t->halted = true;
+            else if (recip == 0 && s->value == 1)
+                t->remote_wakeup = true;
             ret = 0;
             break;
         }
@@ -255,6 +264,7 @@ static void tablet_reset(struct usb_device *dev)
     t->idle = 0;
     t->protocol = 1;
     t->halted = false;
+    t->remote_wakeup = false;
     t->q_head = t->q_len = 0;
     g_mutex_unlock(&t->lock);
 }
@@ -278,6 +288,7 @@ void usb_hid_tablet_pointer(struct usb_hid_tablet *t, int x, int y, int dz, unsi
     };
     g_mutex_lock(&t->lock);
     bool same = memcmp(r, t->current, 5) == 0 && wheel == 0;
+    bool wake = !same && t->configuration && t->remote_wakeup;
     memcpy(t->current, r, sizeof(r));
     t->current[5] = 0;
     if (t->configuration && !same) {
@@ -292,6 +303,8 @@ void usb_hid_tablet_pointer(struct usb_hid_tablet *t, int x, int y, int dz, unsi
         }
     }
     g_mutex_unlock(&t->lock);
+    if (wake && t->dev.wakeup)
+        t->dev.wakeup(&t->dev);
 }
 
 bool usb_hid_tablet_active(struct usb_hid_tablet *t)

@@ -18,6 +18,7 @@ enum {
 #define CMD_RS      (1u << 0)
 #define CMD_HCRESET (1u << 1)
 #define CMD_GRESET  (1u << 2)
+#define CMD_EGSM    (1u << 3)
 
 #define STS_USBINT  (1u << 0)
 #define STS_ERRINT  (1u << 1)
@@ -599,6 +600,26 @@ void uhci_free(struct usb_uhci *u)
     g_free(u);
 }
 
+/* Remote wakeup from a device: resume detected on its suspended port, and
+ * on the controller if the whole bus is suspended (not running). */
+static void device_wakeup(struct usb_device *dev)
+{
+    struct usb_uhci *u = dev->controller;
+    g_mutex_lock(&u->lock);
+    for (unsigned p = 0; p < UHCI_PORTS; p++) {
+        if (u->dev[p] != dev || !(u->portsc[p] & PORT_PED))
+            continue;
+        bool port_suspended = u->portsc[p] & PORT_SUSP;
+        if (port_suspended)
+            u->portsc[p] |= PORT_RD;
+        if (!(u->cmd & CMD_RS) && (port_suspended || (u->cmd & CMD_EGSM))) {
+            u->sts |= STS_RD;
+            update_irq(u);
+        }
+    }
+    g_mutex_unlock(&u->lock);
+}
+
 bool uhci_attach(struct usb_uhci *u, unsigned port, struct usb_device *dev, GError **error)
 {
     if (port >= UHCI_PORTS) {
@@ -614,6 +635,8 @@ bool uhci_attach(struct usb_uhci *u, unsigned port, struct usb_device *dev, GErr
         return false;
     }
     u->dev[port] = dev;
+    dev->controller = u;
+    dev->wakeup = device_wakeup;
     device_bus_reset(dev);
     port_connect_state(u, port);
     g_mutex_unlock(&u->lock);

@@ -330,6 +330,27 @@ static void test_tablet_report(struct fixture *f, gconstpointer data)
     g_assert_cmpint(poll_report(f, rep), ==, 6);
     g_assert_cmpint((int8_t)rep[5], ==, -1);
     g_assert_cmpint(poll_report(f, rep), ==, -1);
+
+    /* Remote wakeup: with the feature enabled and the port suspended, a
+     * pointer event shows resume detect on the port, and on the
+     * controller once the bus is suspended too. */
+    g_assert_cmpint(control(f, 7, 0x00, 3, 1, 0, 0, d), ==, 0);   /* SET_FEATURE */
+    g_assert_cmpint(control(f, 7, 0x80, 0, 0, 0, 2, d), ==, 2);   /* GET_STATUS */
+    g_assert_cmphex(d[0], ==, 2);
+    out16(f, PORTSC1, 0x1000 | 0x4);                        /* suspend */
+    out16(f, USBCMD, 0x8);                                  /* global suspend */
+    out16(f, USBSTS, 0x3f);
+    g_assert_false(test_vm_irq_level(f->vm, (unsigned)f->gsi));
+    input_send_pointer(f->router, 10, 10, 641, 481, 0);
+    g_assert_true(in16(f, PORTSC1) & 0x40);
+    g_assert_true(in16(f, USBSTS) & 0x4);
+    g_assert_true(test_vm_irq_level(f->vm, (unsigned)f->gsi));
+    /* The host resumes: the report waits for it. */
+    out16(f, PORTSC1, 0x4);
+    out16(f, USBCMD, 0x1);
+    out16(f, USBSTS, 0x3f);
+    g_assert_cmpint(poll_report(f, rep), ==, 6);
+    g_assert_cmpint(rep[1] | rep[2] << 8, ==, 10 * 0x7fff / 640);
 }
 
 static void test_hostile(struct fixture *f, gconstpointer data)

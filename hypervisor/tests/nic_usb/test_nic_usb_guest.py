@@ -233,7 +233,10 @@ def inner(vmm_bin):
         deadline = time.monotonic() + 30
         while (3, 0) not in [(t, c) for (t, c, v) in events] or \
                 (1, 0x110, 0) not in events:
-            check(time.monotonic() < deadline, "tablet events in the guest: %r" % events)
+            check(time.monotonic() < deadline, "tablet events in the guest: %r; %s" % (
+                events, sh.run("ls -l /tmp/ev; grep -i uhci /proc/interrupts; "
+                               "cat /sys/bus/usb/devices/*/power/runtime_status; "
+                               "dmesg | tail -15")))
             time.sleep(0.2)
             hexdump = sh.run("od -A n -t x1 -v /tmp/ev | tr -d ' \\n'")
             events = input_events(bytes.fromhex(hexdump))
