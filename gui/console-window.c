@@ -405,7 +405,11 @@ page_changed (GtkStack *stack, GParamSpec *pspec, OrielConsoleWindow *self)
   const char *page = gtk_stack_get_visible_child_name (stack);
 
   if (g_strcmp0 (page, "serial") == 0)
-    oriel_serial_console_connect (ORIEL_SERIAL_CONSOLE (self->serial));
+    {
+      oriel_serial_console_connect (ORIEL_SERIAL_CONSOLE (self->serial));
+      /* Typing should go to the guest as soon as the tab is shown. */
+      gtk_widget_child_focus (self->serial, GTK_DIR_TAB_FORWARD);
+    }
   else if (g_strcmp0 (page, "details") == 0)
     oriel_details_view_refresh (ORIEL_DETAILS_VIEW (self->details));
 }
