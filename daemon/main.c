@@ -82,7 +82,7 @@ main (int argc, char **argv)
     { "image-dir", 0, 0, G_OPTION_ARG_FILENAME, &image_dir, N_("Directory of the 'default' storage pool (default /var/lib/oriel/images)"), N_("DIR") },
     { "vmm", 0, 0, G_OPTION_ARG_FILENAME, &vmm_path, N_("The oriel-vmm binary"), N_("PATH") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx, _("Oriel management daemon: serves libvirt clients on oriel:///system."));
