@@ -343,4 +343,9 @@ def arm_power_button(sh):
     dev = sh.run("for e in /sys/class/input/event*; do "
                  "grep -q 'Power Button' $e/device/name && echo /dev/input/${e##*/}; done")
     check(dev.startswith("/dev/input/event"), "no ACPI power button input device: %r" % dev)
-    sh.run("(head -c 1 %s >/dev/null && poweroff -f) >/dev/null 2>&1 & true" % dev.split()[0])
+    dev = dev.split()[0]
+    sh.run("(head -c 1 %s >/dev/null && poweroff -f) >/dev/null 2>&1 & true" % dev)
+    # Only a reader that has the device open sees the press: wait for it.
+    opened = sh.run("n=0; until ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q '%s$'; do "
+                    "n=$((n+1)); [ $n -gt 600 ] && break; usleep 50000; done; echo $n" % dev)
+    check(int(opened) <= 600, "the power button reader never opened %s" % dev)
