@@ -14,6 +14,8 @@
 #define VGA_WINDOW_START 0xa0000ULL
 #define VGA_WINDOW_END   0xc0000ULL
 #define FOUR_GIB         0x100000000ULL
+/* SeaBIOS writes its debug log to this port, a byte at a time. */
+#define FIRMWARE_DEBUG_PORT 0x402
 
 struct firmware {
     struct vm *vm;
@@ -21,7 +23,32 @@ struct firmware {
     size_t size;
     int slot;                /* read-only slot at 4 GiB - size */
     struct fw_cfg *fw_cfg;
+    GMutex log_lock;
+    GString *log_line;
 };
+
+/* The firmware's debug log, line by line, as debug messages (shown with
+ * G_MESSAGES_DEBUG=all). */
+static uint64_t debug_read(void *opaque, uint64_t offset, unsigned size)
+{
+    return 0xe9;   /* what firmware probes for: the port is there */
+}
+
+static void debug_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    struct firmware *fw = opaque;
+    char c = (char)value;
+    g_mutex_lock(&fw->log_lock);
+    if (c == '\n' || fw->log_line->len >= 512) {
+        g_debug("firmware: %s", fw->log_line->str);
+        g_string_truncate(fw->log_line, 0);
+    } else if (c != '\r') {
+        g_string_append_c(fw->log_line, c);
+    }
+    g_mutex_unlock(&fw->log_lock);
+}
+
+static const struct io_ops debug_ops = { .read = debug_read, .write = debug_write };
 
 /* Writes to the read-only BIOS slot exit to userspace; a ROM ignores them. */
 static uint64_t rom_read(void *opaque, uint64_t offset, unsigned size)
@@ -170,6 +197,14 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
         goto fail;
     }
 
+    g_mutex_init(&fw->log_lock);
+    fw->log_line = g_string_new(NULL);
+    if (!iobus_register(vm_pio_bus(vm), FIRMWARE_DEBUG_PORT, 1, &debug_ops, fw, "firmware-log")) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                    _("Port 0x%x for the firmware log is already taken"), FIRMWARE_DEBUG_PORT);
+        goto fail;
+    }
+
     fw->fw_cfg = fw_cfg_create(vm);
     if (!fw->fw_cfg) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -185,6 +220,8 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
 fail:
     if (fw->fw_cfg)
         fw_cfg_free(fw->fw_cfg);
+    if (fw->log_line)
+        iobus_unregister(vm_pio_bus(vm), FIRMWARE_DEBUG_PORT, fw);
     if (fw->slot >= 0) {
         iobus_unregister(vm_mmio_bus(vm), FOUR_GIB - fw->size, fw);
         vm_unmap_memory(vm, fw->slot);
@@ -202,5 +239,9 @@ void firmware_free(struct firmware *fw)
         return;
     if (fw->image)
         munmap(fw->image, fw->size);
+    if (fw->log_line) {
+        g_string_free(fw->log_line, TRUE);
+        g_mutex_clear(&fw->log_lock);
+    }
     g_free(fw);
 }
