@@ -17,7 +17,11 @@ moment the marker line is read from its output.
 Memory beyond guest RAM: once the guest is idle, the VMM's /proc/PID/smaps is
 summed over every mapping except guest RAM (mappings at least as large as
 the guest's RAM).  `private_kib` counts Private_Clean + Private_Dirty,
-`anon_kib` Anonymous, `rss_kib` Rss.
+`anon_kib` Anonymous, `rss_kib` Rss.  `ram_private_kib` is the private memory
+of the guest RAM mappings themselves (the guest's touched pages), and
+`mappings` lists the other mappings with private memory, largest first
+(address range, permissions, name, size and private KiB), to see where the
+overhead goes.
 
 `host_cpu_seconds` is the CPU time the test host's QEMU used for the whole
 measurement (start, boot, idle settle, kill): the test host is emulated, so
@@ -44,8 +48,11 @@ SETTLE_SECONDS = 1.0
 
 
 class BootSample:
-    def __init__(self, seconds, private_kib, anon_kib, rss_kib, host_cpu_seconds=None):
+    def __init__(self, seconds, private_kib, anon_kib, rss_kib, host_cpu_seconds=None,
+                 ram_private_kib=None, mappings=None):
         self.seconds = seconds
+        self.ram_private_kib = ram_private_kib
+        self.mappings = mappings or []
         self.host_cpu_seconds = host_cpu_seconds
         self.private_kib = private_kib
         self.anon_kib = anon_kib
@@ -68,7 +75,8 @@ def measure_boot(th, argv, ram_mib, marker=MARKER, idle_marker=IDLE_MARKER, time
         raise RuntimeError("boot measurement of %s failed (%s):\n%s"
                            % (" ".join(argv), r.returncode, r.output))
     d = json.loads(r.stdout.decode().strip().splitlines()[-1])
-    return BootSample(d["seconds"], d["private_kib"], d["anon_kib"], d["rss_kib"], cpu)
+    return BootSample(d["seconds"], d["private_kib"], d["anon_kib"], d["rss_kib"], cpu,
+                      d.get("ram_private_kib"), d.get("mappings"))
 
 
 def measure_series(th, argv, ram_mib, runs=5, **kw):
@@ -104,29 +112,42 @@ def format_table(rows):
 # -- inside the test host -----------------------------------------------------
 
 def memory_beyond_ram(pid, ram_kib):
-    totals = {"private": 0, "anon": 0, "rss": 0}
-    size = 0
+    totals = {"private": 0, "anon": 0, "rss": 0, "ram_private": 0, "mappings": []}
+    header = None
     fields = {}
     with open("/proc/%d/smaps" % pid) as f:
         lines = f.read().splitlines()
 
     def flush():
-        if size and size < ram_kib:
-            totals["private"] += fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-            totals["anon"] += fields.get("Anonymous", 0)
-            totals["rss"] += fields.get("Rss", 0)
+        size = fields.get("Size", 0)
+        if not size:
+            return
+        private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+        if size >= ram_kib:
+            totals["ram_private"] += private
+            return
+        totals["private"] += private
+        totals["anon"] += fields.get("Anonymous", 0)
+        totals["rss"] += fields.get("Rss", 0)
+        if private:
+            parts = header.split(None, 5)
+            totals["mappings"].append({
+                "range": parts[0], "perms": parts[1],
+                "name": parts[5].strip() if len(parts) > 5 else "",
+                "size_kib": size, "private_kib": private,
+                "anon_kib": fields.get("Anonymous", 0)})
 
     for line in lines:
         key, _, rest = line.partition(":")
         if " " not in key and rest.strip().endswith("kB"):
-            value = int(rest.split()[0])
-            if key == "Size":
-                flush()
-                size = value
-                fields = {}
-            else:
-                fields[key] = value
+            fields[key] = int(rest.split()[0])
+        elif "-" in key.split(" ")[0] and " " in line:
+            # A mapping's header line: "start-end perms offset dev inode [name]".
+            flush()
+            header = line
+            fields = {}
     flush()
+    totals["mappings"].sort(key=lambda m: -m["private_kib"])
     return totals
 
 
@@ -165,7 +186,8 @@ def run_one(ram_mib, marker, idle_marker, timeout, argv):
             pass
         proc.wait()
     return {"seconds": boot, "private_kib": mem["private"], "anon_kib": mem["anon"],
-            "rss_kib": mem["rss"]}
+            "rss_kib": mem["rss"], "ram_private_kib": mem["ram_private"],
+            "mappings": mem["mappings"]}
 
 
 def main(args):
