@@ -3,6 +3,8 @@
 #include <string.h>
 #include <glib.h>
 
+#include "display/input.h"
+
 #define QUEUE_SIZE 64
 
 struct queue {
@@ -21,6 +23,15 @@ struct i8042 {
     uint8_t pending_cmd;    /* controller command waiting for its data byte */
     uint8_t kbd_pending;    /* keyboard command waiting for its argument */
     uint8_t aux_pending;
+    /* The PS/2 mouse: reporting (0xF4/0xF5), stream or remote mode, the
+     * IntelliMouse id 3 after sample rates 200, 100, 80 in a row. */
+    bool aux_reporting;
+    bool aux_remote;
+    bool aux_scale21;
+    uint8_t aux_resolution, aux_rate;
+    uint8_t aux_id;
+    uint8_t aux_rates[3];   /* the last sample rates set, newest last */
+    uint8_t aux_buttons;    /* PS/2 order: bit 0 left, 1 right, 2 middle */
     bool kbd_scanning;
     uint8_t kbd_scanset;
     struct queue kbd, aux;
@@ -151,31 +162,130 @@ static void keyboard_command(struct i8042 *k, uint8_t b)
     }
 }
 
+static void aux_defaults(struct i8042 *k)
+{
+    k->aux_reporting = false;
+    k->aux_remote = false;
+    k->aux_scale21 = false;
+    k->aux_resolution = 2;  /* 4 counts/mm */
+    k->aux_rate = 100;
+}
+
+static void aux_reset(struct i8042 *k)
+{
+    aux_defaults(k);
+    k->aux_pending = 0;
+    k->aux_id = 0;
+    memset(k->aux_rates, 0, sizeof(k->aux_rates));
+    k->aux.count = 0;
+}
+
+static void aux_set_rate(struct i8042 *k, uint8_t rate)
+{
+    k->aux_rate = rate;
+    k->aux_rates[0] = k->aux_rates[1];
+    k->aux_rates[1] = k->aux_rates[2];
+    k->aux_rates[2] = rate;
+    /* The knock with which drivers probe for a wheel. */
+    if (k->aux_rates[0] == 200 && k->aux_rates[1] == 100 && k->aux_rates[2] == 80)
+        k->aux_id = 3;
+}
+
+static unsigned packet_size(const struct i8042 *k)
+{
+    return k->aux_id == 3 ? 4 : 3;
+}
+
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* One movement packet: dy > 0 is up, dz > 0 towards the user.  Deltas
+ * beyond 9 bits are clamped and flagged with the overflow bits. */
+static void aux_push_packet(struct i8042 *k, int dx, int dy, int dz)
+{
+    uint8_t b0 = 0x08 | (k->aux_buttons & 7);
+    if (dx < -256 || dx > 255)
+        b0 |= 0x40;
+    if (dy < -256 || dy > 255)
+        b0 |= 0x80;
+    dx = clamp(dx, -256, 255);
+    dy = clamp(dy, -256, 255);
+    if (dx < 0)
+        b0 |= 0x10;
+    if (dy < 0)
+        b0 |= 0x20;
+    q_push(&k->aux, b0);
+    q_push(&k->aux, (uint8_t)dx);
+    q_push(&k->aux, (uint8_t)dy);
+    if (k->aux_id == 3)
+        q_push(&k->aux, (uint8_t)clamp(dz, -8, 7));
+}
+
 static void aux_command(struct i8042 *k, uint8_t b)
 {
     if (k->aux_pending) {
+        uint8_t cmd = k->aux_pending;
         k->aux_pending = 0;
+        if (cmd == 0xf3)
+            aux_set_rate(k, b);
+        else if (cmd == 0xe8)
+            k->aux_resolution = b & 3;
         q_push(&k->aux, 0xfa);
         return;
     }
     switch (b) {
+    case 0xe6: /* scaling 1:1 */
+    case 0xe7: /* scaling 2:1 */
+        k->aux_scale21 = b == 0xe7;
+        q_push(&k->aux, 0xfa);
+        break;
     case 0xe8: /* resolution */
     case 0xf3: /* sample rate */
         k->aux_pending = b;
         q_push(&k->aux, 0xfa);
         break;
-    case 0xe9: /* status request */
+    case 0xe9: { /* status request: mode, enable, scaling, buttons L M R */
+        uint8_t st = (k->aux_remote ? 0x40 : 0) | (k->aux_reporting ? 0x20 : 0) |
+                     (k->aux_scale21 ? 0x10 : 0) | ((k->aux_buttons & 1) << 2) |
+                     ((k->aux_buttons & 4) >> 1) | ((k->aux_buttons & 2) >> 1);
         q_push(&k->aux, 0xfa);
-        q_push(&k->aux, 0x00);
-        q_push(&k->aux, 0x02);
-        q_push(&k->aux, 0x64);
+        q_push(&k->aux, st);
+        q_push(&k->aux, k->aux_resolution);
+        q_push(&k->aux, k->aux_rate);
         break;
-    case 0xf2: /* identify: standard mouse */
+    }
+    case 0xea: /* stream mode */
+        k->aux_remote = false;
         q_push(&k->aux, 0xfa);
-        q_push(&k->aux, 0x00);
+        break;
+    case 0xeb: /* read data: one packet, no movement accumulated */
+        q_push(&k->aux, 0xfa);
+        aux_push_packet(k, 0, 0, 0);
+        break;
+    case 0xf0: /* remote mode */
+        k->aux_remote = true;
+        q_push(&k->aux, 0xfa);
+        break;
+    case 0xf2: /* identify: 0 standard, 3 IntelliMouse */
+        q_push(&k->aux, 0xfa);
+        q_push(&k->aux, k->aux_id);
+        break;
+    case 0xf4:
+        k->aux_reporting = true;
+        q_push(&k->aux, 0xfa);
+        break;
+    case 0xf5:
+        k->aux_reporting = false;
+        q_push(&k->aux, 0xfa);
+        break;
+    case 0xf6:
+        aux_defaults(k);
+        q_push(&k->aux, 0xfa);
         break;
     case 0xff:
-        k->aux.count = 0;
+        aux_reset(k);
         q_push(&k->aux, 0xfa);
         q_push(&k->aux, 0xaa);
         q_push(&k->aux, 0x00);
@@ -329,8 +439,8 @@ static void do_reset(struct i8042 *k)
     k->cmd_byte = I8042_CB_KBD_INT | I8042_CB_AUX_INT | I8042_CB_XLATE | I8042_CB_SYS;
     k->outport = 0x03;  /* not in reset, A20 enabled */
     k->pending_cmd = 0;
-    k->aux_pending = 0;
-    k->aux.count = 0;
+    aux_reset(k);
+    k->aux_buttons = 0;
     k->out = 0;
     keyboard_reset(k);
     update(k);
@@ -367,6 +477,36 @@ void i8042_keyboard_input(struct i8042 *k, const uint8_t *codes, unsigned n)
     if (k->kbd_scanning)
         for (unsigned i = 0; i < n; i++)
             q_push(&k->kbd, codes[i]);
+    update(k);
+    g_mutex_unlock(&k->lock);
+}
+
+void i8042_key(struct i8042 *k, uint16_t scancode, bool down)
+{
+    uint8_t bytes[8];
+    g_mutex_lock(&k->lock);
+    /* Translating, the controller turns the keyboard's set 2 into set 1;
+     * without it the guest sees the keyboard's own set. */
+    bool set1 = (k->cmd_byte & I8042_CB_XLATE) || k->kbd_scanset == 1;
+    unsigned n = set1 ? input_scancode_set1_bytes(scancode, down, bytes)
+                      : input_scancode_set2_bytes(scancode, down, bytes);
+    if (k->kbd_scanning)
+        for (unsigned i = 0; i < n; i++)
+            q_push(&k->kbd, bytes[i]);
+    update(k);
+    g_mutex_unlock(&k->lock);
+}
+
+void i8042_mouse_input(struct i8042 *k, int dx, int dy, int dz, unsigned buttons)
+{
+    g_mutex_lock(&k->lock);
+    /* RFB order (left, middle, right) to PS/2 (left, right, middle). */
+    k->aux_buttons = (uint8_t)((buttons & INPUT_BUTTON_LEFT ? 1 : 0) |
+                               (buttons & INPUT_BUTTON_RIGHT ? 2 : 0) |
+                               (buttons & INPUT_BUTTON_MIDDLE ? 4 : 0));
+    /* A whole packet or none: a torn one would desynchronise the driver. */
+    if (k->aux_reporting && !k->aux_remote && QUEUE_SIZE - k->aux.count >= packet_size(k))
+        aux_push_packet(k, dx, dy, dz);
     update(k);
     g_mutex_unlock(&k->lock);
 }

@@ -2,7 +2,8 @@
  *
  * Controller commands (command byte, self-tests, port enables, output
  * port with the CPU reset line and A20), the keyboard's command set, and a
- * minimal PS/2 mouse that answers identification and resets.  Pulsing the
+ * PS/2 mouse (stream and remote mode, IntelliMouse wheel after the
+ * 200/100/80 sample-rate knock).  Pulsing the
  * reset line (command 0xFE, or the output port's bit 0 going low) resets
  * the machine, which is how Linux reboots with reboot=k. */
 #pragma once
@@ -26,6 +27,15 @@ void i8042_reset(struct i8042 *k);
 /* Queue a scancode (set 2 as the keyboard sends it, or set 1 when the
  * controller translates) from the display's input. */
 void i8042_keyboard_input(struct i8042 *k, const uint8_t *codes, unsigned n);
+
+/* A key from the display's input (input.h scancode): set 1 bytes while
+ * the controller translates (command byte bit 6), else the keyboard's set. */
+void i8042_key(struct i8042 *k, uint16_t scancode, bool down);
+
+/* Mouse motion in PS/2 sense: dx > 0 right, dy > 0 up, dz > 0 towards the
+ * user; buttons as INPUT_BUTTON_*.  Sent as a packet when reporting is on
+ * in stream mode; IRQ 12. */
+void i8042_mouse_input(struct i8042 *k, int dx, int dy, int dz, unsigned buttons);
 
 bool i8042_a20_enabled(struct i8042 *k);
 

@@ -23,19 +23,22 @@ struct pc_devices {
     GPtrArray *disk_paths;
 };
 
-/* The i8042 translates to set 1 by default (command byte bit 6), which is
- * how BIOSes and Linux leave it, so the router's set-1 codes pass as they
- * are. */
+/* The i8042 picks set 1 or set 2 from whether the guest has it translate. */
 static void kbd_key(void *opaque, uint16_t scancode, bool down)
 {
     struct pc_devices *d = opaque;
-    uint8_t bytes[6];
-    unsigned n = input_scancode_set1_bytes(scancode, down, bytes);
-    if (n)
-        i8042_keyboard_input(d->kbd, bytes, n);
+    i8042_key(d->kbd, scancode, down);
 }
 
-static const struct input_sink_ops kbd_sink = { .key = kbd_key };
+/* Relative motion for guests without a tablet driver; PS/2 counts up as
+ * positive y, the router down. */
+static void mouse_rel(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+    struct pc_devices *d = opaque;
+    i8042_mouse_input(d->kbd, dx, -dy, dz, buttons);
+}
+
+static const struct input_sink_ops kbd_sink = { .key = kbd_key, .pointer_rel = mouse_rel };
 
 static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
                         const struct vmm_options *o, GError **error)
