@@ -1,6 +1,7 @@
 #include "guest_memory.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <glib/gi18n.h>
@@ -40,8 +41,8 @@ bool guest_memory_alloc(struct guest_memory *m, uint64_t ram_size, GError **erro
     }
     if (base == MAP_FAILED) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    _("Cannot allocate %" G_GUINT64_FORMAT " MiB of guest memory: %s"),
-                    (guint64)(ram_size / MIB), g_strerror(errno));
+                    _("Cannot allocate %" PRIu64 " MiB of guest memory: %s"),
+                    (uint64_t)(ram_size / MIB), g_strerror(errno));
         return false;
     }
     madvise(base, ram_size, MADV_MERGEABLE);

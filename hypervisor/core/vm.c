@@ -4,6 +4,7 @@
 #include "pc_layout.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,7 +617,7 @@ struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **err
         struct guest_region *r = &vm->mem.region[i];
         if (vm_map_memory(vm, r->gpa, r->size, r->hva, false, false) < 0) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                        _("Cannot map guest RAM at 0x%" G_GINT64_MODIFIER "x"), r->gpa);
+                        _("Cannot map guest RAM at 0x%" PRIx64), r->gpa);
             goto fail;
         }
     }

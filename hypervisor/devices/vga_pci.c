@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "core/dirty_log.h"
@@ -164,7 +165,7 @@ static void bar_moved(struct pci_device *dev, unsigned bar, bool mapped, uint64_
         vga->vram_slot = vm_map_memory(vga->vm, addr, vga->vram_size, vga->vram, false, true);
         vga->vram_addr = addr;
         if (vga->vram_slot < 0)
-            g_message(_("Cannot map VGA memory at 0x%" G_GINT64_MODIFIER "x; using slow access"),
+            g_message(_("Cannot map VGA memory at 0x%" PRIx64 "; using slow access"),
                       addr);
     }
     /* The log of the old slot is gone: redraw everything once. */
