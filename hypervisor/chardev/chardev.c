@@ -35,6 +35,9 @@ struct chardev {
      * the main loop; bounded so a client that never reads costs little. */
     GByteArray *pending;
     GSource *out_source;
+    bool out_busy;          /* told the writer to hold off */
+    void (*write_ready)(void *opaque);
+    void *write_ready_opaque;
     gint throttled;
 
     size_t (*can_receive)(void *opaque);
@@ -86,7 +89,13 @@ bool chardev_spec_valid(const char *spec, GError **error)
     return parse_spec(spec, &b, &path, error);
 }
 
-#define PENDING_MAX (256 * 1024)
+/* Above PENDING_HIGH the writer is told the line is busy (a UART clears
+ * THRE) and gets write_ready once the reader brought it below PENDING_LOW.
+ * PENDING_MAX only bounds what a writer that ignores busy (a console
+ * polling with a timeout) can pile up behind a reader that never reads. */
+#define PENDING_HIGH (64 * 1024)
+#define PENDING_LOW (16 * 1024)
+#define PENDING_MAX (4 * 1024 * 1024)
 
 /* Write what the fd takes now; returns the bytes written (EAGAIN: fewer). */
 static size_t write_some(int fd, const uint8_t *buf, size_t len)
@@ -129,6 +138,18 @@ static void drop_pending(struct chardev *chr)
     g_byte_array_set_size(chr->pending, 0);
 }
 
+/* Caller holds chr->lock; true when the writer should be told. */
+static bool update_busy(struct chardev *chr)
+{
+    if (!chr->out_busy && chr->pending->len >= PENDING_HIGH) {
+        chr->out_busy = true;
+    } else if (chr->out_busy && chr->pending->len <= PENDING_LOW) {
+        chr->out_busy = false;
+        return true;
+    }
+    return false;
+}
+
 static gboolean on_output_ready(gint fd, GIOCondition cond, gpointer data)
 {
     struct chardev *chr = data;
@@ -141,7 +162,10 @@ static gboolean on_output_ready(gint fd, GIOCondition cond, gpointer data)
         g_source_unref(chr->out_source);
         chr->out_source = NULL;
     }
+    bool notify = update_busy(chr);
     g_mutex_unlock(&chr->lock);
+    if (notify && chr->write_ready)
+        chr->write_ready(chr->write_ready_opaque);
     return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
@@ -151,17 +175,30 @@ void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
         return;
     g_mutex_lock(&chr->lock);
     if (chr->out_fd >= 0) {
-        if (chr->backend == BACKEND_PTY || chr->backend == BACKEND_UNIX) {
-            /* Non-blocking: never stall a vCPU on a slow reader, but keep
-             * the order of what is queued. */
-            size_t n = chr->pending->len ? 0 : write_some(chr->out_fd, buf, len);
-            if (n < len)
-                queue_output(chr, buf + n, len - n);
-        } else {
-            write_some(chr->out_fd, buf, len);
-        }
+        /* A non-blocking fd (pty, socket, or a stdout someone made
+         * non-blocking) that is full gets the rest later, in order. */
+        size_t n = chr->pending->len ? 0 : write_some(chr->out_fd, buf, len);
+        if (n < len)
+            queue_output(chr, buf + n, len - n);
+        update_busy(chr);
     }
     g_mutex_unlock(&chr->lock);
+}
+
+bool chardev_write_busy(struct chardev *chr)
+{
+    if (!chr)
+        return false;
+    g_mutex_lock(&chr->lock);
+    bool busy = chr->out_busy;
+    g_mutex_unlock(&chr->lock);
+    return busy;
+}
+
+void chardev_set_write_ready(struct chardev *chr, void (*ready)(void *opaque), void *opaque)
+{
+    chr->write_ready = ready;
+    chr->write_ready_opaque = opaque;
 }
 
 static void drop_client(struct chardev *chr);
@@ -261,7 +298,11 @@ static void drop_client(struct chardev *chr)
     int fd = chr->in_fd;
     chr->in_fd = chr->out_fd = -1;
     drop_pending(chr);
+    /* Nobody to hold the writer back for any more. */
+    bool notify = update_busy(chr);
     g_mutex_unlock(&chr->lock);
+    if (notify && chr->write_ready)
+        chr->write_ready(chr->write_ready_opaque);
     if (fd >= 0)
         close(fd);
     listen_again(chr);

@@ -27,8 +27,15 @@ void chardev_set_receiver(struct chardev *chr,
                           void (*receive)(void *opaque, const uint8_t *buf, size_t len),
                           void *opaque);
 
-/* Send bytes to the backend; dropped when nobody is connected. */
+/* Send bytes to the backend; dropped when nobody is connected.  What a slow
+ * reader has not taken yet is buffered, never dropped below a large bound. */
 void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len);
+
+/* Has the reader fallen behind so far that the writer should wait?  Once it
+ * has caught up again, ready (set with chardev_set_write_ready) is called on
+ * the VM's main context. */
+bool chardev_write_busy(struct chardev *chr);
+void chardev_set_write_ready(struct chardev *chr, void (*ready)(void *opaque), void *opaque);
 
 /* The receiver has room again after can_receive() returned 0. */
 void chardev_accept_input(struct chardev *chr);

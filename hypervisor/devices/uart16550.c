@@ -14,6 +14,7 @@ struct uart16550 {
     bool thr_ipending;      /* THR-empty interrupt pending */
     bool timeout_ipending;  /* character timeout pending */
     bool rx_throttled;      /* we told the backend we were full */
+    bool tx_busy;           /* the backend holds output back: THRE clear */
     bool irq_level;
 };
 
@@ -62,7 +63,7 @@ static void update_irq(struct uart16550 *u)
 
 static uint8_t lsr_value(const struct uart16550 *u)
 {
-    uint8_t v = u->lsr | UART_LSR_THRE | UART_LSR_TEMT;
+    uint8_t v = u->lsr | (u->tx_busy ? 0 : UART_LSR_THRE | UART_LSR_TEMT);
     if (u->rx_count)
         v |= UART_LSR_DR;
     return v;
@@ -123,6 +124,7 @@ static void do_reset(struct uart16550 *u)
     u->dlm = 0;
     rx_clear(u);
     u->thr_ipending = false;
+    u->tx_busy = false;
     u->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
     update_irq(u);
 }
@@ -225,11 +227,17 @@ void uart16550_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
         if (u->mcr & UART_MCR_LOOP) {
             rx_push(u, v);
             rx_batch_done(u);
-        } else {
-            u->ops->transmit(u->opaque, v);
+            u->thr_ipending = true;
+            break;
         }
-        /* Sent at once: THR is empty again. */
-        u->thr_ipending = true;
+        u->ops->transmit(u->opaque, v);
+        /* Sent at once: THR is empty again, unless the backend's reader
+         * fell behind; then THRE stays clear until it catches up
+         * (uart16550_tx_ready), which paces a guest that honours it. */
+        if (u->ops->tx_busy && u->ops->tx_busy(u->opaque))
+            u->tx_busy = true;
+        else if (!u->tx_busy)
+            u->thr_ipending = true;
         break;
     case UART_IER:
         if (u->lcr & UART_LCR_DLAB) {
@@ -237,7 +245,7 @@ void uart16550_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
             break;
         }
         /* Enabling the THR-empty interrupt with THR empty raises it. */
-        if (!(u->ier & UART_IER_THRI) && (v & UART_IER_THRI))
+        if (!(u->ier & UART_IER_THRI) && (v & UART_IER_THRI) && !u->tx_busy)
             u->thr_ipending = true;
         u->ier = v & 0x0f;
         break;
@@ -293,5 +301,16 @@ void uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len)
         rx_push(u, buf[i]);
     rx_batch_done(u);
     update_irq(u);
+    g_mutex_unlock(&u->lock);
+}
+
+void uart16550_tx_ready(struct uart16550 *u)
+{
+    g_mutex_lock(&u->lock);
+    if (u->tx_busy) {
+        u->tx_busy = false;
+        u->thr_ipending = true;
+        update_irq(u);
+    }
     g_mutex_unlock(&u->lock);
 }

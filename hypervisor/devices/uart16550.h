@@ -1,7 +1,9 @@
 /* A National Semiconductor 16550A UART: the PC's COM ports.
  *
  * Transmission is instantaneous (the byte goes straight to the backend), so
- * THR and the shift register are always empty again by the next access; the
+ * THR and the shift register are empty again by the next access, unless the
+ * backend says its reader fell behind: then THRE/TEMT stay clear until
+ * uart16550_tx_ready() (the THR-empty interrupt follows); the
  * receive side has the real 16-byte FIFO with trigger levels, overrun, and
  * the character-timeout interrupt.  The model knows nothing about the VM:
  * the caller supplies the interrupt line and the backend. */
@@ -20,6 +22,8 @@ struct uart16550_ops {
     void (*transmit)(void *opaque, uint8_t byte);
     /* The receiver has room again after uart16550_can_receive() said 0. */
     void (*rx_ready)(void *opaque);
+    /* Optional: is the backend holding output back (reader behind)? */
+    bool (*tx_busy)(void *opaque);
 };
 
 struct uart16550 *uart16550_new(const struct uart16550_ops *ops, void *opaque);
@@ -34,6 +38,9 @@ extern const struct io_ops uart16550_io_ops;
 /* Input from the backend. */
 size_t uart16550_can_receive(struct uart16550 *u);
 void uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len);
+
+/* The backend caught up after tx_busy() said true: THR is empty again. */
+void uart16550_tx_ready(struct uart16550 *u);
 
 /* Register numbers and bits, shared with tests. */
 enum {

@@ -92,10 +92,23 @@ static void serial_rx_ready(void *opaque)
     chardev_accept_input(s->chr);
 }
 
+static bool serial_tx_busy(void *opaque)
+{
+    struct serial_port *s = opaque;
+    return chardev_write_busy(s->chr);
+}
+
+static void serial_tx_ready(void *opaque)
+{
+    struct serial_port *s = opaque;
+    uart16550_tx_ready(s->uart);
+}
+
 static const struct uart16550_ops serial_ops = {
     .set_irq = serial_set_irq,
     .transmit = serial_transmit,
     .rx_ready = serial_rx_ready,
+    .tx_busy = serial_tx_busy,
 };
 
 static size_t serial_can_receive(void *opaque)
@@ -177,8 +190,10 @@ static bool add_serial(struct pc *pc, unsigned idx, const char *spec, uint16_t p
             return false;
     }
     s->uart = uart16550_new(&serial_ops, s);
-    if (s->chr)
+    if (s->chr) {
         chardev_set_receiver(s->chr, serial_can_receive, serial_receive, s);
+        chardev_set_write_ready(s->chr, serial_tx_ready, s);
+    }
     vm_add_reset_handler(pc->vm, serial_reset, s);
     return claim(pc, port, 8, &uart16550_io_ops, s->uart, idx ? "com2" : "com1", error);
 }
