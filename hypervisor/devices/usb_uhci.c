@@ -281,6 +281,13 @@ static enum td_result process_td(struct usb_uhci *u, uint32_t addr, uint32_t *li
 
 static void halt(struct usb_uhci *u, uint16_t why);
 
+static uint32_t td_token_of(struct usb_uhci *u, uint32_t link)
+{
+    uint32_t token = 0;
+    read32(u, (uint64_t)(link & ~0xfu) + 8, &token);
+    return token;
+}
+
 static void process_frame(struct usb_uhci *u)
 {
     uint32_t link;
@@ -325,6 +332,15 @@ static void process_frame(struct usb_uhci *u)
             if (r == TD_HALT) {
                 halt(u, u->sts & STS_HCPE ? STS_HCPE : STS_HSE);
                 return;
+            }
+            if (r == TD_SHORT && ((td_token_of(u, el) >> 15) & 0xf) != 0) {
+                /* A short interrupt or bulk IN ends its transfer: the
+                 * queue moves on to the next transfer's first TD (Linux
+                 * treats a queue left on the completed TD as a stuck
+                 * controller); a short control data stage stays for the
+                 * driver to skip to the status stage. */
+                write32(u, addr + 4, next);
+                break;
             }
             if (r != TD_DONE)
                 break;
