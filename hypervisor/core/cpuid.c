@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT        (1u << 28)
 #define CPUID_80000001_ECX_PERFCTR_CORE (1u << 23)
@@ -84,10 +85,9 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned index,
             }
             break;
         case 0xd:
-            /* EBX is the XSAVE area size for the features XCR0 enables.
-             * Report it for everything supported, which is what the guest
-             * kernel enables before it checks; KVM refreshes it on XSETBV
-             * where it can. */
+            /* EBX is the XSAVE area size for the features XCR0 enables;
+             * KVM recomputes it from XCR0, which the vCPU starts with set
+             * to everything supported (vcpu.c). */
             if (e->index == 0)
                 e->ebx = e->ecx;
             break;
@@ -135,4 +135,14 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned index,
         memcpy(&e->edx, "M\0\0\0", 4);
     }
     return c;
+}
+
+uint64_t cpuid_xcr0_supported(struct kvm_cpuid2 *c)
+{
+    struct kvm_cpuid_entry2 *leaf1 = cpuid_find(c, 1, 0);
+    struct kvm_cpuid_entry2 *leafd = cpuid_find(c, 0xd, 0);
+    if (!leaf1 || !(leaf1->ecx & CPUID_1_ECX_XSAVE) || !leafd)
+        return 0;
+    /* x87 state is always on; the rest is what KVM lets XCR0 hold. */
+    return ((uint64_t)leafd->edx << 32 | leafd->eax) | 1;
 }

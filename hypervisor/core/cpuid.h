@@ -16,3 +16,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, unsigned index,
 
 /* The entry for (function, index), or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t function, uint32_t index);
+
+/* The XCR0 with every user state component c enumerates (CPUID 0xD.0
+ * EDX:EAX), or 0 without XSAVE. */
+uint64_t cpuid_xcr0_supported(struct kvm_cpuid2 *c);

@@ -127,7 +127,20 @@ static bool setup_cpuid(struct vcpu *v, GError **error)
     if (!base)
         return false;
     g_autofree struct kvm_cpuid2 *cpuid = cpuid_for_vcpu(base, v->index, vm_cpu_count(v->vm));
-    return vcpu_ioctl(v, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", error);
+    if (!vcpu_ioctl(v, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", error))
+        return false;
+    /* KVM derives CPUID 0xD's EBX (XSAVE size for the current XCR0) from
+     * XCR0 when CPUID is set, but refreshes it on XSETBV only when bits
+     * beyond x87/SSE/AVX change.  A guest enabling AVX alone would read the
+     * size of x87+SSE and find it inconsistent with the component sizes.
+     * Start with every supported component enabled (the guest kernel enables
+     * them all anyway), then set CPUID again so that EBX matches. */
+    uint64_t xcr0 = cpuid_xcr0_supported(cpuid);
+    if (xcr0 <= 1)
+        return true;
+    struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
+    return vcpu_ioctl(v, KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS", error) &&
+           vcpu_ioctl(v, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", error);
 }
 
 struct vcpu *vcpu_create(struct vm *vm, unsigned index, GError **error)

@@ -58,6 +58,9 @@ def inner(vmm_bin):
         complaints = sh.run("dmesg | grep -i -e 'clocksource.*unstable' -e 'timekeeping watchdog'"
                             " || true")
         check(complaints == "", "clock complaints in dmesg: %r" % complaints)
+        # CPUID's XSAVE sizes must agree with the XCR0 the guest sets.
+        xsave = sh.run("dmesg | grep -i 'XSAVE consistency' || true")
+        check(xsave == "", "XSAVE warning in dmesg: %r" % xsave)
         rtc = sh.run("cat /sys/class/rtc/rtc0/name 2>/dev/null || echo none")
         check("rtc_cmos" in rtc, "RTC %r" % rtc)
 
