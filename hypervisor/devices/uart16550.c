@@ -95,6 +95,17 @@ static void rx_batch_done(struct uart16550 *u)
         u->timeout_ipending = true;
 }
 
+/* True once when the backend was told we were full and there is room again.
+ * Any register write or reset can make room (a FIFO clear, leaving loopback),
+ * not only a read of RBR; missing one would stall input for good. */
+static bool take_room_notice(struct uart16550 *u)
+{
+    if (!u->rx_throttled || (u->mcr & UART_MCR_LOOP) || u->rx_count >= rx_capacity(u))
+        return false;
+    u->rx_throttled = false;
+    return true;
+}
+
 /* Modem status as seen with the loopback wiring or a connected line. */
 static void update_msr(struct uart16550 *u)
 {
@@ -151,7 +162,10 @@ void uart16550_reset(struct uart16550 *u)
 {
     g_mutex_lock(&u->lock);
     do_reset(u);
+    bool notify_room = take_room_notice(u);
     g_mutex_unlock(&u->lock);
+    if (notify_room && u->ops->rx_ready)
+        u->ops->rx_ready(u->opaque);
 }
 
 uint64_t uart16550_read(void *opaque, uint64_t offset, unsigned size)
@@ -174,10 +188,7 @@ uint64_t uart16550_read(void *opaque, uint64_t offset, unsigned size)
         }
         u->timeout_ipending = false;
         rx_batch_done(u);
-        if (u->rx_throttled && u->rx_count < rx_capacity(u)) {
-            u->rx_throttled = false;
-            notify_room = true;
-        }
+        notify_room = take_room_notice(u);
         break;
     case UART_IER:
         v = (u->lcr & UART_LCR_DLAB) ? u->dlm : u->ier;
@@ -272,8 +283,11 @@ void uart16550_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
         u->scr = v;
         break;
     }
+    bool notify_room = take_room_notice(u);
     update_irq(u);
     g_mutex_unlock(&u->lock);
+    if (notify_room && u->ops->rx_ready)
+        u->ops->rx_ready(u->opaque);
 }
 
 const struct io_ops uart16550_io_ops = {
