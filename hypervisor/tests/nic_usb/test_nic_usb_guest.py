@@ -12,7 +12,6 @@ uhci-hcd and usbhid are loaded and the tablet must appear in
 import hashlib
 import os
 import socket
-import struct
 import sys
 import tempfile
 import threading
@@ -120,48 +119,6 @@ def servers():
     return up, down
 
 
-def vnc_pointer(path, fx, fy, buttons):
-    """Connect to the VNC server as a client and move the pointer to the
-    fraction (fx, fy) of the screen with a button mask; returns the pixel
-    position and the screen size."""
-    def recv_exact(sock, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            check(chunk, "VNC server closed the connection")
-            buf += chunk
-        return buf
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(30)
-    sock.connect(path)
-    check(recv_exact(sock, 12) == b"RFB 003.008\n", "VNC version")
-    sock.sendall(b"RFB 003.008\n")
-    types = recv_exact(sock, recv_exact(sock, 1)[0])
-    check(1 in types, "VNC security None not offered")
-    sock.sendall(b"\x01")
-    check(struct.unpack(">I", recv_exact(sock, 4))[0] == 0, "VNC security result")
-    sock.sendall(b"\x01")
-    width, height = struct.unpack(">HH", recv_exact(sock, 4))
-    recv_exact(sock, 16)
-    recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
-    x, y = int(width * fx), int(height * fy)
-    sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))
-    sock.sendall(struct.pack(">BBHH", 5, 0, x, y))
-    time.sleep(0.5)     # let the server read both before the socket closes
-    sock.close()
-    return x, y, width, height
-
-
-def input_events(raw):
-    """(type, code, value) of x86-64 struct input_event records."""
-    out = []
-    for i in range(0, len(raw) - 23, 24):
-        typ, code, value = struct.unpack("<HHi", raw[i + 16:i + 24])
-        out.append((typ, code, value))
-    return out
-
-
 def wait_guest(sh, cond, tries=100):
     for _ in range(tries):
         if sh.run(cond + " && echo yes") == "yes":
@@ -223,33 +180,6 @@ def inner(vmm_bin):
         check(caps.split("=")[-1].strip() == "3", "tablet without absolute X and Y: %r" % caps)
         log("tablet: %s" % caps)
 
-        # A VNC client's pointer reaches the guest as absolute tablet events.
-        ev = sh.run("for e in /sys/class/input/event*; do "
-                    "grep -q 'Oriel USB Tablet' $e/device/name && echo ${e##*/}; done")
-        check(ev.startswith("event"), "no event device for the tablet: %r" % ev)
-        sh.run("cat /dev/input/%s > /tmp/ev & echo $! > /tmp/ev.pid" % ev.split()[0])
-        x, y, width, height = vnc_pointer(os.path.join(tmp, "vnc.sock"), 0.5, 0.25, 1)
-        events = []
-        deadline = time.monotonic() + 30
-        while (3, 0) not in [(t, c) for (t, c, v) in events] or \
-                (1, 0x110, 0) not in events:
-            check(time.monotonic() < deadline, "tablet events in the guest: %r; %s" % (
-                events, sh.run("ls -l /tmp/ev; grep -i uhci /proc/interrupts; "
-                               "cat /sys/bus/usb/devices/*/power/runtime_status; "
-                               "dmesg | tail -15")))
-            time.sleep(0.2)
-            hexdump = sh.run("od -A n -t x1 -v /tmp/ev | tr -d ' \\n'")
-            events = input_events(bytes.fromhex(hexdump))
-        sh.run("kill $(cat /tmp/ev.pid)")
-        abs_x = [v for (t, c, v) in events if t == 3 and c == 0]
-        abs_y = [v for (t, c, v) in events if t == 3 and c == 1]
-        left = [v for (t, c, v) in events if t == 1 and c == 0x110]
-        check(abs_x and abs_x[0] == x * 0x7fff // (width - 1),
-              "ABS_X %r for pixel %d of %d" % (abs_x, x, width))
-        check(abs_y and abs_y[0] == y * 0x7fff // (height - 1),
-              "ABS_Y %r for pixel %d of %d" % (abs_y, y, height))
-        check(left[:2] == [1, 0], "BTN_LEFT press and release: %r" % left)
-        log("tablet events: x=%d y=%d buttons %r" % (abs_x[0], abs_y[0], left))
 
         sh.s.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
