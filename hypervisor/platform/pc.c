@@ -18,6 +18,7 @@
 #include "devices/acpi_pm.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
@@ -287,6 +288,15 @@ static GMappedFile *map_file(const char *path, const char *what, GError **error)
     return f;
 }
 
+/* Once the kernel and initrd are copied into guest RAM their file pages
+ * are dead weight until the next reset: drop them from this process (they
+ * fault back in from the page cache or the file when a reset reloads). */
+static void release_file_pages(GMappedFile *f)
+{
+    if (f && g_mapped_file_get_length(f))
+        madvise(g_mapped_file_get_contents(f), g_mapped_file_get_length(f), MADV_DONTNEED);
+}
+
 /* At power-on and after every reset: lay out the kernel and point the
  * boot processor at it. */
 static bool boot_linux(void *opaque, GError **error)
@@ -316,7 +326,10 @@ static bool boot_linux(void *opaque, GError **error)
         p.initrd_size = g_mapped_file_get_length(pc->initrd);
     }
     struct linux_boot_layout layout;
-    if (!linux_load(m, &p, &layout, error)) {
+    bool loaded = linux_load(m, &p, &layout, error);
+    release_file_pages(pc->kernel);
+    release_file_pages(pc->initrd);
+    if (!loaded) {
         g_prefix_error(error, "%s: ", pc->opts->kernel);
         return false;
     }
