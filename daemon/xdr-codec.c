@@ -25,7 +25,7 @@ need (XdrReader *r, gsize n, GError **error)
   if (xdr_reader_remaining (r) < n)
     {
       g_set_error (error, XDR_ERROR, XDR_ERROR_TRUNCATED,
-                   _("truncated XDR data: need %" G_GSIZE_FORMAT " bytes at offset %" G_GSIZE_FORMAT ", have %" G_GSIZE_FORMAT),
+                   _("truncated XDR data: need %zu bytes at offset %zu, have %zu"),
                    n, r->pos, xdr_reader_remaining (r));
       return FALSE;
     }
@@ -106,7 +106,7 @@ xdr_get_string (XdrReader *r, gsize max, char **out, GError **error)
   if (len > max)
     {
       g_set_error (error, XDR_ERROR, XDR_ERROR_LIMIT,
-                   _("XDR string of %u bytes exceeds the limit of %" G_GSIZE_FORMAT),
+                   _("XDR string of %u bytes exceeds the limit of %zu"),
                    len, max);
       return FALSE;
     }
@@ -157,7 +157,7 @@ xdr_get_opaque (XdrReader *r, gsize max, GBytes **out, GError **error)
   if (len > max)
     {
       g_set_error (error, XDR_ERROR, XDR_ERROR_LIMIT,
-                   _("XDR opaque of %u bytes exceeds the limit of %" G_GSIZE_FORMAT),
+                   _("XDR opaque of %u bytes exceeds the limit of %zu"),
                    len, max);
       return FALSE;
     }
@@ -174,7 +174,7 @@ xdr_reader_finish (XdrReader *r, GError **error)
   if (r->pos != r->len)
     {
       g_set_error (error, XDR_ERROR, XDR_ERROR_TRAILING,
-                   _("%" G_GSIZE_FORMAT " unexpected trailing bytes in XDR data"),
+                   _("%zu unexpected trailing bytes in XDR data"),
                    r->len - r->pos);
       return FALSE;
     }

@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include "platform/firmware.h"
 #include "platform/pc_layout.h"
 #include "platform/smbios.h"
@@ -111,14 +112,12 @@ static bool load_image(struct firmware *fw, const char *path, GError **error)
     }
     if (len < FIRMWARE_MIN_SIZE || len > FIRMWARE_MAX_SIZE || len % FIRMWARE_MIN_SIZE) {
         g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID,
-                    _("%s: a BIOS image must be 64 KiB to 16 MiB, in 64 KiB steps (it has %"
-                      G_GSIZE_FORMAT " bytes)"), path, len);
+                    _("%s: a BIOS image must be 64 KiB to 16 MiB, in 64 KiB steps (it has %zu bytes)"), path, len);
         return false;
     }
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Cannot allocate %" G_GSIZE_FORMAT
-                    " bytes for the BIOS"), len);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, _("Cannot allocate %zu bytes for the BIOS"), len);
         return false;
     }
     memcpy(p, data, len);
@@ -188,12 +187,12 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
     fw->slot = vm_map_memory(vm, base, fw->size, fw->image, true, false);
     if (fw->slot < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Cannot map the BIOS at 0x%" G_GINT64_MODIFIER "x"), base);
+                    _("Cannot map the BIOS at 0x%" PRIx64), base);
         goto fail;
     }
     if (!iobus_register(vm_mmio_bus(vm), base, fw->size, &rom_ops, fw, "bios")) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    _("The BIOS range at 0x%" G_GINT64_MODIFIER "x is already in use"), base);
+                    _("The BIOS range at 0x%" PRIx64 " is already in use"), base);
         goto fail;
     }
 

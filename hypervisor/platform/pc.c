@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include "platform/pc.h"
 #include "platform/pc_layout.h"
 #include "platform/e820.h"
@@ -172,7 +173,7 @@ static bool claim(struct pc *pc, uint64_t base, uint64_t len, const struct io_op
 {
     if (!iobus_register(vm_pio_bus(pc->vm), base, len, ops, opaque, name)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    _("Port 0x%" G_GINT64_MODIFIER "x for %s is already taken"), base, name);
+                    _("Port 0x%" PRIx64 " for %s is already taken"), base, name);
         return false;
     }
     return true;
