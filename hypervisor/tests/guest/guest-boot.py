@@ -10,9 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmmtest import (Control, Shell, Stream, VMM, arm_power_button, check,  # noqa: E402
-                     connect_unix, initrd_with_modules, kernel_args, log, main,
-                     POWER_BUTTON_MODULES)
-import tempfile  # noqa: E402
+                     connect_unix, kernel_args, log, main)
 
 MEM_MIB = 384
 
@@ -21,9 +19,8 @@ def inner(vmm_bin):
     vmm = None
     try:
         serial_path = os.path.join("/tmp", "oriel-boot-serial-%d.sock" % os.getpid())
-        initrd = initrd_with_modules(tempfile.mkdtemp(), POWER_BUTTON_MODULES)
         vmm = VMM(vmm_bin, ["--memory", "%dM" % MEM_MIB, "--cpus", "2",
-                            "--serial", "unix:" + serial_path] + kernel_args(initrd=initrd))
+                            "--serial", "unix:" + serial_path] + kernel_args())
         ctl = Control(vmm.control_path)
         check(ctl.greeting["oriel"]["name"] == "guest", "greeting %r" % ctl.greeting)
         check(ctl.greeting["oriel"]["pid"] == vmm.proc.pid, "greeting pid %r" % ctl.greeting)

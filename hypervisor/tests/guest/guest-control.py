@@ -13,18 +13,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmmtest import (Control, Failure, Shell, Stream, VMM, check, connect_unix,  # noqa: E402
-                     initrd_with_modules, kernel_args, log, main)
-
-PVPANIC_MODULES = ["kernel/drivers/misc/pvpanic/pvpanic.ko",
-                   "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko"]
+                     kernel_args, log, main)
 
 
 def boot(vmm_bin, extra):
     tmp = tempfile.mkdtemp(prefix="oriel-ctl-")
     serial_path = os.path.join(tmp, "serial.sock")
-    initrd = initrd_with_modules(tmp, PVPANIC_MODULES)
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "2", "--serial", "unix:" + serial_path]
-              + extra + kernel_args(initrd=initrd))
+              + extra + kernel_args())
     ctl = Control(vmm.control_path)
     con = Stream(connect_unix(serial_path), "serial console")
     con.expect("ORIEL-GUEST-INIT", 600)
@@ -89,8 +85,8 @@ def scenario_lifecycle(vmm_bin):
         sh = Shell(con)
         check(sh.run("echo again") == "again", "shell after reboot")
 
-        # A guest panic reaches pvpanic: GUEST_PANICKED, VM paused.
-        sh.run("for m in %s; do insmod /lib/modules/$(uname -r)/$m; done" % " ".join(PVPANIC_MODULES))
+        # A guest panic reaches pvpanic (its driver loaded at boot):
+        # GUEST_PANICKED, VM paused.
         bound = sh.run("ls /sys/bus/platform/drivers/pvpanic-mmio/ | grep -c QEMU0001 || true")
         check(bound == "1", "pvpanic driver did not bind to the ACPI device (%r)" % bound)
         con.send("echo c > /proc/sysrq-trigger\n")
