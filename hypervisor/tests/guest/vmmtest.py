@@ -262,9 +262,14 @@ class VMM:
             raise Failure("oriel-vmm still running after %s s" % timeout)
 
     def kill(self):
+        # Bounded: a VMM stuck in the kernel must not hide the failure that
+        # brought the test here behind an endless wait.
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                log("oriel-vmm pid %d did not exit 30 s after SIGKILL" % self.proc.pid)
 
 
 def connect_unix(path, timeout=30):
