@@ -310,12 +310,13 @@ def _cpio_newc(entries):
     return bytes(out)
 
 
-def initrd_with_modules(tmpdir, modules):
-    """The test initramfs plus the given modules of the cloud kernel (paths
-    under its lib/modules/KVER), appended as a second cpio archive; returns
-    its path.  The shell loads them with load_modules()."""
+def initrd_with_modules(tmpdir, modules, kernel="cloud"):
+    """The test initramfs plus the given modules of the cloud (or generic)
+    kernel (paths under its lib/modules/KVER), appended as a second cpio
+    archive; returns its path.  The shell loads them with load_modules()."""
     a = assets()
-    kver = a["KVER_CLOUD"]
+    flavour = kernel.upper()
+    kver = a["KVER_" + flavour]
     entries = []
     dirs = set()
     for rel in modules:
@@ -325,7 +326,7 @@ def initrd_with_modules(tmpdir, modules):
             if d not in dirs:
                 dirs.add(d)
                 entries.append((d, 0o40755, b""))
-        with open(os.path.join(a["MODULES_CLOUD"], rel), "rb") as f:
+        with open(os.path.join(a["MODULES_" + flavour], rel), "rb") as f:
             entries.append(("/".join(parts), 0o100644, f.read()))
     path = os.path.join(tmpdir, "initrd-extra.img")
     with open(a["INITRAMFS_BUSYBOX"], "rb") as f:

@@ -19,7 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "guest"))
-from vmmtest import (Shell, Stream, VMM, _cpio_newc, assets, check, connect_unix,  # noqa: E402
+from vmmtest import (Shell, Stream, VMM, assets, check, connect_unix, initrd_with_modules,  # noqa: E402
                      log, main)
 
 USB_MODULES = [
@@ -38,30 +38,6 @@ DHCP_SCRIPT = ("#!/bin/sh\n"
                "ip route add default via $router\n")
 
 DOWNLOAD = bytes((i * 131 + (i >> 8)) & 0xff for i in range(1 << 20))
-
-
-def initrd_with_usb(tmp):
-    """The test initramfs plus the USB modules of the generic kernel."""
-    a = assets()
-    kver = a["KVER_GENERIC"]
-    entries, dirs = [], set()
-    for rel in USB_MODULES:
-        parts = ("lib/modules/%s/%s" % (kver, rel)).split("/")
-        for i in range(1, len(parts)):
-            d = "/".join(parts[:i])
-            if d not in dirs:
-                dirs.add(d)
-                entries.append((d, 0o40755, b""))
-        with open(os.path.join(a["MODULES_GENERIC"], rel), "rb") as f:
-            entries.append(("/".join(parts), 0o100644, f.read()))
-    path = os.path.join(tmp, "initrd-usb.img")
-    with open(a["INITRAMFS_BUSYBOX"], "rb") as f:
-        base = f.read()
-    with open(path, "wb") as f:
-        f.write(base)
-        f.write(b"\0" * (-len(base) % 4))
-        f.write(_cpio_newc(entries))
-    return path
 
 
 def servers():
@@ -129,7 +105,7 @@ def wait_guest(sh, cond, tries=100):
 
 def inner(vmm_bin):
     tmp = tempfile.mkdtemp(prefix="oriel-nic-usb-")
-    initrd = initrd_with_usb(tmp)
+    initrd = initrd_with_modules(tmp, USB_MODULES, kernel="generic")
     up, down = servers()
     serial_path = os.path.join(tmp, "serial.sock")
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
