@@ -46,7 +46,7 @@ def assets():
     return env
 
 
-INNER_TIMEOUT = 1000
+INNER_TIMEOUT = 600
 
 
 def run_in_testhost(script, vmm, timeout=INNER_TIMEOUT + 60):
