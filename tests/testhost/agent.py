@@ -193,6 +193,8 @@ class Agent:
                     pass
         elif op == "poweroff":
             self.poweroff()
+        elif op == "nudge":
+            pass  # its only purpose is the interrupt that delivered it
         else:
             self.log("unknown request %r" % (op,))
 

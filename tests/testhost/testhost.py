@@ -215,6 +215,7 @@ class TestHost:
         self._reader = None
         self._ready = False
         self._send_lock = threading.Lock()
+        self._nudger = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -255,6 +256,9 @@ class TestHost:
             argv += ["-fsdev", "local,id=%s,path=%s,security_model=none,multidevs=remap" % (tag, path),
                      "-device", "virtio-9p-pci,fsdev=%s,mount_tag=%s" % (tag, tag)]
             cmdline.append("oriel.share=%s:%s" % (tag, path))
+        cmdline += os.environ.get("ORIEL_TESTHOST_APPEND", "").split()
+        if os.environ.get("ORIEL_TESTHOST_MONITOR"):
+            argv += ["-monitor", "unix:%s,server=on,wait=off" % os.environ["ORIEL_TESTHOST_MONITOR"]]
         argv += ["-append", " ".join(cmdline)]
         return argv
 
@@ -297,6 +301,30 @@ class TestHost:
             self.close()
             raise TestHostError("test host failed to boot: %s\n%s" % (why, diag))
         self.boot_seconds = time.monotonic() - started
+        self._nudger = threading.Thread(target=self._nudge_loop, daemon=True,
+                                        name="testhost-nudge")
+        self._nudger.start()
+
+    # QEMU 7.2's TCG emulation of AMD-V sometimes leaves the test host's vCPU
+    # with its APIC timer interrupt pending but never taken, after many
+    # exits of a nested guest; the test host then stands still until some
+    # other interrupt arrives (seen: minutes).  A message on the agent
+    # channel every NUDGE_SECONDS is such an interrupt, so a stall lasts
+    # at most that long.
+    NUDGE_SECONDS = 0.5
+
+    def _nudge_loop(self):
+        while True:
+            with self._cond:
+                if self._dead is not None or self._sock is None:
+                    return
+                self._cond.wait(self.NUDGE_SECONDS)
+                if self._dead is not None or self._sock is None:
+                    return
+            try:
+                self._send({"op": "nudge"})
+            except TestHostError:
+                return
 
     @staticmethod
     def _assets_present():
@@ -358,9 +386,10 @@ class TestHost:
         self._cleanup()
 
     def _cleanup(self):
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        with self._send_lock:  # not under a nudge being sent
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
         if self._tmpdir is not None:
             if self.console_log:
                 try:
