@@ -11,13 +11,15 @@ commands, the data written must be in the image on the host, and the
 read-only image must be unchanged.
 
 Second boot: virtio-net on user-mode NAT: DHCP gives 10.0.2.15, the guest
-reaches a TCP server on the test host's loopback through 10.0.2.2, and a
-host port forwarded to the guest reaches a server in the guest; virtio-rng
-feeds the guest's hwrng."""
+reaches a TCP server on the test host's loopback through 10.0.2.2, a name
+looked up at 10.0.2.3 is answered by the test host's resolver (a small DNS
+server on its loopback), a host port forwarded to the guest reaches a server
+in the guest; virtio-rng feeds the guest's hwrng."""
 
 import hashlib
 import os
 import socket
+import struct
 import threading
 import subprocess
 import sys
@@ -90,6 +92,52 @@ def loopback_server():
     return srv
 
 
+DNS_NAME = "oriel-dns-check.test"
+DNS_ADDRESS = "192.0.2.77"
+
+
+def loopback_resolver():
+    """Become the test host's resolver: a DNS server on 127.0.0.1:53 that
+    answers A queries for DNS_NAME (NXDOMAIN otherwise), named in
+    /etc/resolv.conf.  Only inside the test host, whose root is a private
+    overlay."""
+    check(os.environ.get("ORIEL_IN_TESTHOST") == "1", "the resolver is only replaced in the test host")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 53))
+    with open("/etc/resolv.conf", "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    queries = []
+
+    def serve():
+        while True:
+            try:
+                data, peer = sock.recvfrom(512)
+            except OSError:
+                return
+            if len(data) < 12:
+                continue
+            # Question: labels up to the zero byte, then QTYPE and QCLASS.
+            end = data.index(b"\0", 12) + 5
+            labels, i = [], 12
+            while data[i]:
+                labels.append(data[i + 1:i + 1 + data[i]].decode(errors="replace"))
+                i += 1 + data[i]
+            name = ".".join(labels)
+            qtype = struct.unpack(">H", data[end - 4:end - 2])[0]
+            queries.append(name)
+            found = name == DNS_NAME
+            flags = 0x8180 if found else 0x8183  # response, RD+RA; rcode 0 or NXDOMAIN
+            answer = b""
+            if found and qtype == 1:
+                answer = (b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4)
+                          + socket.inet_aton(DNS_ADDRESS))
+            header = data[:2] + struct.pack(">HHHHH", flags, 1, 1 if answer else 0, 0, 0)
+            sock.sendto(header + data[12:end] + answer, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, queries
+
+
 DHCP_SCRIPT = ("#!/bin/sh\n"
                "[ \"$1\" = bound ] || exit 0\n"
                "ip addr add $ip/$mask dev $interface\n"
@@ -97,6 +145,9 @@ DHCP_SCRIPT = ("#!/bin/sh\n"
 
 
 def network(vmm_bin, initrd, tmp):
+    # Before the VMM starts: user-mode NAT forwards 10.0.2.3 to the
+    # resolver named in /etc/resolv.conf.
+    resolver, queries = loopback_resolver()
     srv = loopback_server()
     host_port = srv.getsockname()[1]
     fwd_port = free_port()
@@ -124,6 +175,12 @@ def network(vmm_bin, initrd, tmp):
         out = sh.run("echo ping-%d | nc -w 10 10.0.2.2 %d" % (host_port, host_port), timeout=60)
         check(out == "pong:ping-%d" % host_port, "loopback round trip: %r" % out)
 
+        # DNS through the NAT's forwarder at 10.0.2.3 to the host's resolver.
+        out = sh.run("nslookup %s 10.0.2.3 2>&1" % DNS_NAME, timeout=60)
+        check(DNS_ADDRESS in out, "DNS lookup through 10.0.2.3: %r" % out)
+        check(DNS_NAME in queries, "the host resolver saw no query: %r" % queries)
+        log("DNS: %s resolved to %s through 10.0.2.3" % (DNS_NAME, DNS_ADDRESS))
+
         # Host to guest through the forwarded port.
         sh.run("(nc -l -p 2222 -e /bin/echo hello-from-guest >/dev/null 2>&1 &)")
         got = b""
@@ -150,6 +207,7 @@ def network(vmm_bin, initrd, tmp):
     finally:
         vmm.kill()
         srv.close()
+        resolver.close()
 
 
 def inner(vmm_bin):
