@@ -14,7 +14,11 @@ Second boot: virtio-net on user-mode NAT: DHCP gives 10.0.2.15, the guest
 reaches a TCP server on the test host's loopback through 10.0.2.2, a name
 looked up at 10.0.2.3 is answered by the test host's resolver (a small DNS
 server on its loopback), a host port forwarded to the guest reaches a server
-in the guest; virtio-rng feeds the guest's hwrng."""
+in the guest; virtio-rng feeds the guest's hwrng.
+
+Third boot: virtio-net on a tap device of the test host (192.168.77.1/24):
+the guest reaches a TCP server on the host's side of the tap and the host
+reaches a server in the guest at 192.168.77.2."""
 
 import hashlib
 import os
@@ -282,6 +286,78 @@ def inner(vmm_bin):
     check(sha(ro) == ro_sum, "read-only image changed")
 
     network(vmm_bin, initrd, tmp)
+    tap_network(vmm_bin, initrd, tmp)
+
+
+TAP = "oritap0"
+TAP_HOST, TAP_GUEST = "192.168.77.1", "192.168.77.2"
+
+
+def tap_network(vmm_bin, initrd, tmp):
+    check(os.environ.get("ORIEL_IN_TESTHOST") == "1", "tap devices are only made in the test host")
+    for cmd in (["ip", "tuntap", "add", "dev", TAP, "mode", "tap"],
+                ["ip", "addr", "add", TAP_HOST + "/24", "dev", TAP],
+                ["ip", "link", "set", TAP, "up"]):
+        subprocess.run(cmd, check=True)
+    srv = socket.socket()
+    srv.bind((TAP_HOST, 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(30)
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = c.recv(100)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.sendall(b"tap-pong:" + data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    serial_path = os.path.join(tmp, "serial-tap.sock")
+    vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
+                        "--net", "tap=" + TAP] + kernel_args(initrd=initrd), name="tap")
+    try:
+        con = Stream(connect_unix(serial_path), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 300)
+        sh = Shell(con)
+        n = 0
+        while sh.run("test -e /sys/class/net/eth0 && echo yes") != "yes" and n < 100:
+            time.sleep(0.1)
+            n += 1
+        sh.run("ip addr add %s/24 dev eth0; ip link set eth0 up" % TAP_GUEST)
+        # Guest to host over the tap (the first packets also wait for ARP).
+        out = ""
+        deadline = time.monotonic() + 60
+        while "tap-pong" not in out and time.monotonic() < deadline:
+            out = sh.run("echo ping-tap | nc -w 5 %s %d" % (TAP_HOST, port), timeout=60)
+        check(out == "tap-pong:ping-tap", "guest to host over the tap: %r" % out)
+
+        # Host to guest.
+        sh.run("(nc -l -p 2222 -e /bin/echo hello-over-tap >/dev/null 2>&1 &)")
+        got = b""
+        deadline = time.monotonic() + 60
+        while b"hello-over-tap" not in got and time.monotonic() < deadline:
+            try:
+                with socket.create_connection((TAP_GUEST, 2222), timeout=10) as c:
+                    got = c.recv(100)
+            except OSError:
+                time.sleep(0.5)
+        check(b"hello-over-tap" in got, "host to guest over the tap: %r" % got)
+        log("tap: TCP both ways between %s (host) and %s (guest)" % (TAP_HOST, TAP_GUEST))
+        sh.s.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "oriel-vmm exit status (tap)")
+    finally:
+        vmm.kill()
+        srv.close()
+        subprocess.run(["ip", "link", "del", TAP], check=False)
 
 
 if __name__ == "__main__":
