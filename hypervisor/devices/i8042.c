@@ -354,8 +354,11 @@ static void data_write(struct i8042 *k, uint8_t v)
     }
     switch (cmd) {
     case 0xd1: write_outport(k, v); break;
-    case 0xd2: q_push(&k->kbd, v); break;
-    case 0xd3: q_push(&k->aux, v); break;
+    /* Writing the output buffer "as if from" a port is the controller's
+     * own doing, so it works with that port disabled: Linux runs its AUX
+     * loopback test that way and waits half a second when nothing comes. */
+    case 0xd2: controller_reply(k, v, false); break;
+    case 0xd3: controller_reply(k, v, true); break;
     case 0xd4: aux_command(k, v); break;
     default:
         /* Writing to the keyboard enables its port. */

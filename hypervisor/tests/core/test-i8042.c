@@ -111,6 +111,33 @@ static void test_aux(struct fixture *f, gconstpointer data)
     g_assert_false(f->irq12);
 }
 
+/* 0xD3/0xD2 write the output buffer as if from a port even while that port
+ * is disabled (Linux's AUX loopback test runs with AUX off, before it
+ * enables the port to test IRQ 12). */
+static void test_loopback_with_ports_disabled(struct fixture *f, gconstpointer data)
+{
+    cmd(f, 0x60);
+    data_w(f, 0x30);            /* both ports disabled, no interrupts */
+    cmd(f, 0xd3);
+    data_w(f, 0x5a);
+    g_assert_true(status(f) & I8042_STATUS_AUX);
+    g_assert_false(f->irq12);
+    g_assert_cmphex(data_r(f), ==, 0x5a);
+
+    cmd(f, 0xd2);
+    data_w(f, 0x3c);
+    g_assert_false(status(f) & I8042_STATUS_AUX);
+    g_assert_cmphex(data_r(f), ==, 0x3c);
+
+    cmd(f, 0x60);
+    data_w(f, 0x02);            /* AUX enabled with its interrupt */
+    cmd(f, 0xd3);
+    data_w(f, 0xa5);
+    g_assert_true(f->irq12);
+    g_assert_cmphex(data_r(f), ==, 0xa5);
+    g_assert_false(f->irq12);
+}
+
 static void test_reset_line(struct fixture *f, gconstpointer data)
 {
     cmd(f, 0xfe);
@@ -268,6 +295,7 @@ int main(int argc, char **argv)
     T("command-byte", test_command_byte);
     T("keyboard-reset-input", test_keyboard_reset_and_input);
     T("aux", test_aux);
+    T("loopback-ports-disabled", test_loopback_with_ports_disabled);
     T("reset-line", test_reset_line);
     T("mouse-packets", test_mouse_packets);
     T("mouse-wheel", test_mouse_wheel);
