@@ -6,12 +6,15 @@ The guest's e1000 driver binds to the NIC, gets 10.0.2.15 from user-mode
 NAT's DHCP server with udhcpc, then moves data both ways through TCP
 (large enough that the driver uses TSO and checksum offload) to a server
 on the test host's loopback; the bytes are compared by SHA-256.  Then
-uhci-hcd and usbhid are loaded and the tablet must appear in
-/proc/bus/input/devices."""
+uhci-hcd and usbhid are loaded, the tablet must appear in
+/proc/bus/input/devices, and a VNC client's pointer (a click at a point of
+the screen) must reach the guest as absolute tablet events on its evdev
+device."""
 
 import hashlib
 import os
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -95,6 +98,49 @@ def servers():
     return up, down
 
 
+def vnc_pointer(path, x_frac, y_frac, buttons):
+    """Connect to the VNC server as a client, press and release `buttons` at
+    the fraction (x_frac, y_frac) of the screen; return the pixel position
+    and the screen size."""
+    def recv_exact(sock, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            check(chunk, "VNC server closed the connection")
+            buf += chunk
+        return buf
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        check(recv_exact(sock, 12) == b"RFB 003.008\n", "VNC version")
+        sock.sendall(b"RFB 003.008\n")
+        types = recv_exact(sock, recv_exact(sock, 1)[0])
+        check(1 in types, "VNC security None not offered")
+        sock.sendall(b"\x01")
+        check(struct.unpack(">I", recv_exact(sock, 4))[0] == 0, "VNC security result")
+        sock.sendall(b"\x01")
+        width, height = struct.unpack(">HH", recv_exact(sock, 4))
+        recv_exact(sock, 16)
+        recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
+        x, y = int(width * x_frac), int(height * y_frac)
+        sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))
+        sock.sendall(struct.pack(">BBHH", 5, 0, x, y))
+        # A request answered proves the server read the pointer events
+        # before this connection goes away.
+        sock.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, 1, 1))
+        recv_exact(sock, 1)
+    return x, y, width, height
+
+
+def input_events(raw):
+    """(type, code, value) of x86-64 struct input_event records."""
+    out = []
+    for i in range(0, len(raw) - 23, 24):
+        out.append(struct.unpack("<HHi", raw[i + 16:i + 24]))
+    return out
+
+
 def wait_guest(sh, cond, tries=100):
     for _ in range(tries):
         if sh.run(cond + " && echo yes") == "yes":
@@ -155,6 +201,38 @@ def inner(vmm_bin):
                       "grep -m1 'B: ABS='")
         check(caps.split("=")[-1].strip() == "3", "tablet without absolute X and Y: %r" % caps)
         log("tablet: %s" % caps)
+
+        # A VNC client's pointer reaches the guest as absolute tablet events.
+        # usbhid drops reports for 50 ms after the event device is opened,
+        # and the tablet reports changes only: click at a new point until
+        # the guest has seen one whole click.
+        ev = sh.run("for e in /sys/class/input/event*; do "
+                    "grep -q 'Oriel USB Tablet' $e/device/name && echo ${e##*/}; done")
+        check(ev.startswith("event"), "no event device for the tablet: %r" % ev)
+        sh.run("cat /dev/input/%s > /tmp/ev & echo $! > /tmp/ev.pid" % ev.split()[0])
+        deadline = time.monotonic() + 60
+        for attempt in range(1, 100):
+            x, y, width, height = vnc_pointer(os.path.join(tmp, "vnc.sock"),
+                                              0.5, attempt / 100.0, 1)
+            want_x, want_y = x * 0x7fff // (width - 1), y * 0x7fff // (height - 1)
+            time.sleep(0.5)
+            events = input_events(bytes.fromhex(
+                sh.run("od -A n -t x1 -v /tmp/ev | tr -d ' \\n'")))
+            if (3, 1, want_y) in events and events[-2:] == [(1, 0x110, 0), (0, 0, 0)]:
+                break
+            check(time.monotonic() < deadline, "tablet events in the guest: %r" % events[-12:])
+        sh.run("kill $(cat /tmp/ev.pid)")
+        # The last click, in order: press with the position, then release.
+        # X is the same for every click, so evdev reports it only once.
+        last = events[len(events) - 1 - events[::-1].index((1, 0x110, 1)):]
+        abs_x = [v for (t, c, v) in events if (t, c) == (3, 0)]
+        check(abs_x[-1:] == [want_x] and (3, 1, want_y) in last,
+              "ABS_X/ABS_Y of the click at pixel (%d, %d) of %dx%d: %r"
+              % (x, y, width, height, events[-16:]))
+        check([e for e in last if e[0] == 1] == [(1, 0x110, 1), (1, 0x110, 0)],
+              "BTN_LEFT press and release: %r" % last)
+        log("tablet events after %d clicks: ABS_X %d ABS_Y %d, BTN_LEFT 1 then 0"
+            % (attempt, want_x, want_y))
 
 
         sh.s.send("poweroff -f\n")
