@@ -5,7 +5,9 @@ test host.
 The guest's e1000 driver binds to the NIC, gets 10.0.2.15 from user-mode
 NAT's DHCP server with udhcpc, then moves data both ways through TCP
 (large enough that the driver uses TSO and checksum offload) to a server
-on the test host's loopback; the bytes are compared by SHA-256.  Then
+on the test host's loopback; the bytes are compared by SHA-256.  Next the
+VNC pointer drives the PS/2 mouse (psmouse's evdev device sees the relative
+moves and the click).  Then
 uhci-hcd and usbhid are loaded, the tablet must appear in
 /proc/bus/input/devices, and a VNC client's pointer (a click at a point of
 the screen) must reach the guest as absolute tablet events on its evdev
@@ -34,6 +36,7 @@ USB_MODULES = [
     "kernel/drivers/hid/hid-generic.ko",
     "kernel/drivers/input/evdev.ko",
 ]
+PS2_MOUSE_MODULE = "kernel/drivers/input/mouse/psmouse.ko"
 
 DHCP_SCRIPT = ("#!/bin/sh\n"
                "[ \"$1\" = bound ] || exit 0\n"
@@ -151,7 +154,7 @@ def wait_guest(sh, cond, tries=100):
 
 def inner(vmm_bin):
     tmp = tempfile.mkdtemp(prefix="oriel-nic-usb-")
-    initrd = initrd_with_modules(tmp, USB_MODULES, kernel="generic")
+    initrd = initrd_with_modules(tmp, USB_MODULES + [PS2_MOUSE_MODULE], kernel="generic")
     up, down = servers()
     serial_path = os.path.join(tmp, "serial.sock")
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
@@ -187,6 +190,41 @@ def inner(vmm_bin):
         got = sh.run("nc -w 30 10.0.2.2 %d | sha256sum | cut -d' ' -f1" % port, timeout=120)
         check(got == hashlib.sha256(DOWNLOAD).hexdigest(), "download through e1000: %r" % got)
         log("TCP both ways through e1000")
+
+        # Before any tablet is configured the VNC pointer drives the PS/2
+        # mouse: relative moves and buttons on psmouse's evdev device.
+        sh.run("insmod /lib/modules/$(uname -r)/%s; insmod /lib/modules/$(uname -r)/%s"
+               % (USB_MODULES[-1], PS2_MOUSE_MODULE))
+        check(wait_guest(sh, "grep -q 'PS/2' /proc/bus/input/devices", 300),
+              "no PS/2 mouse in the guest: %r" % sh.run("cat /proc/bus/input/devices; dmesg | tail"))
+        ev = sh.run("for e in /sys/class/input/event*; do "
+                    "grep -q 'PS/2' $e/device/name && echo ${e##*/}; done")
+        check(ev.startswith("event"), "no event device for the PS/2 mouse: %r" % ev)
+        sh.run("cat /dev/input/%s > /tmp/mev & echo $! > /tmp/mev.pid" % ev.split()[0])
+        deadline = time.monotonic() + 60
+        clicks_y = []
+        for attempt in range(0, 16):
+            x, y, width, height = vnc_pointer(os.path.join(tmp, "vnc.sock"),
+                                              0.5, 0.1 + attempt * 0.05, 1)
+            clicks_y.append(y)
+            time.sleep(0.5)
+            events = input_events(bytes.fromhex(
+                sh.run("od -A n -t x1 -v /tmp/mev | tr -d ' \\n'")))
+            if events.count((1, 0x110, 0)) >= 2:
+                break
+            check(time.monotonic() < deadline, "PS/2 mouse events in the guest: %r" % events[-12:])
+        sh.run("kill $(cat /tmp/mev.pid)")
+        rel_x = sum(v for (t, c, v) in events if (t, c) == (2, 0))
+        rel_y = sum(v for (t, c, v) in events if (t, c) == (2, 1))
+        # Every click was further down than the one before; the guest saw
+        # the moves from some click on to the last one, whole.
+        check(rel_x == 0 and rel_y > 0 and
+              any(rel_y == clicks_y[-1] - cy for cy in clicks_y[:-1]),
+              "PS/2 relative moves: REL_X %d, REL_Y %d for clicks at y %r: %r"
+              % (rel_x, rel_y, clicks_y, events[-16:]))
+        check([v for (t, c, v) in events if (t, c) == (1, 0x110)][-2:] == [1, 0],
+              "PS/2 BTN_LEFT press and release: %r" % events[-16:])
+        log("PS/2 mouse: REL_Y %d for clicks at y %r, BTN_LEFT 1 then 0" % (rel_y, clicks_y))
 
         # The USB tablet behind UHCI.
         has_uhci = sh.run("grep -l 0x7020 /sys/bus/pci/devices/*/device 2>/dev/null | "
