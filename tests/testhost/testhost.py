@@ -309,8 +309,9 @@ class TestHost:
     # with its APIC timer interrupt pending but never taken, after many
     # exits of a nested guest; the test host then stands still until some
     # other interrupt arrives (seen: minutes).  A message on the agent
-    # channel every NUDGE_SECONDS is such an interrupt, so a stall lasts
-    # at most that long.
+    # channel is such an interrupt: one goes at least every NUDGE_SECONDS
+    # (sooner while the agent is talking, which wakes the wait), so a stall
+    # lasts at most that long.
     NUDGE_SECONDS = 0.5
 
     def _nudge_loop(self):
