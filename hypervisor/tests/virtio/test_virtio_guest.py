@@ -69,11 +69,12 @@ def free_port():
     return port
 
 
-def loopback_server():
-    """A one-line echo server on the host loopback: answers pong:LINE."""
+def loopback_server(address="127.0.0.1", prefix=b"pong:"):
+    """A one-line echo server on the host (its loopback unless told):
+    answers PREFIX + LINE."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    srv.bind((address, 0))
     srv.listen(4)
 
     def serve():
@@ -90,7 +91,7 @@ def loopback_server():
                     if not chunk:
                         break
                     data += chunk
-                c.sendall(b"pong:" + data)
+                c.sendall(prefix + data)
 
     threading.Thread(target=serve, daemon=True).start()
     return srv
@@ -299,28 +300,8 @@ def tap_network(vmm_bin, initrd, tmp):
                 ["ip", "addr", "add", TAP_HOST + "/24", "dev", TAP],
                 ["ip", "link", "set", TAP, "up"]):
         subprocess.run(cmd, check=True)
-    srv = socket.socket()
-    srv.bind((TAP_HOST, 0))
-    srv.listen(4)
+    srv = loopback_server(TAP_HOST, b"tap-pong:")
     port = srv.getsockname()[1]
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            with c:
-                c.settimeout(30)
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = c.recv(100)
-                    if not chunk:
-                        break
-                    data += chunk
-                c.sendall(b"tap-pong:" + data)
-
-    threading.Thread(target=serve, daemon=True).start()
     serial_path = os.path.join(tmp, "serial-tap.sock")
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
                         "--net", "tap=" + TAP] + kernel_args(initrd=initrd), name="tap")
