@@ -149,17 +149,12 @@ DHCP_SCRIPT = ("#!/bin/sh\n"
                "ip route add default via $router\n")
 
 
-def network(vmm_bin, initrd, tmp):
-    # Before the VMM starts: user-mode NAT forwards 10.0.2.3 to the
-    # resolver named in /etc/resolv.conf.
-    resolver, queries = loopback_resolver()
-    srv = loopback_server()
-    host_port = srv.getsockname()[1]
-    fwd_port = free_port()
-    serial_path = os.path.join(tmp, "serial-net.sock")
+def guest_with_eth0(vmm_bin, initrd, tmp, net, name):
+    """Boot a guest with one NIC (`--net NET`) and wait for its eth0;
+    returns the VMM and a shell on its serial console."""
+    serial_path = os.path.join(tmp, "serial-%s.sock" % name)
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
-                        "--net", "user,hostfwd=tcp::%d-:2222" % fwd_port]
-              + kernel_args(initrd=initrd), name="net")
+                        "--net", net] + kernel_args(initrd=initrd), name=name)
     try:
         con = Stream(connect_unix(serial_path), "serial console")
         con.expect("ORIEL-GUEST-INIT", 300)
@@ -168,6 +163,22 @@ def network(vmm_bin, initrd, tmp):
         while sh.run("test -e /sys/class/net/eth0 && echo yes") != "yes" and n < 100:
             time.sleep(0.1)
             n += 1
+    except BaseException:
+        vmm.kill()
+        raise
+    return vmm, sh
+
+
+def network(vmm_bin, initrd, tmp):
+    # Before the VMM starts: user-mode NAT forwards 10.0.2.3 to the
+    # resolver named in /etc/resolv.conf.
+    resolver, queries = loopback_resolver()
+    srv = loopback_server()
+    host_port = srv.getsockname()[1]
+    fwd_port = free_port()
+    vmm, sh = guest_with_eth0(vmm_bin, initrd, tmp, "user,hostfwd=tcp::%d-:2222" % fwd_port,
+                              "net")
+    try:
         mac = sh.run("cat /sys/class/net/eth0/address")
         check(mac.startswith("52:54:00:"), "guest MAC %r" % mac)
         sh.run("printf '%s' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ip link set eth0 up"
@@ -302,17 +313,8 @@ def tap_network(vmm_bin, initrd, tmp):
         subprocess.run(cmd, check=True)
     srv = loopback_server(TAP_HOST, b"tap-pong:")
     port = srv.getsockname()[1]
-    serial_path = os.path.join(tmp, "serial-tap.sock")
-    vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
-                        "--net", "tap=" + TAP] + kernel_args(initrd=initrd), name="tap")
+    vmm, sh = guest_with_eth0(vmm_bin, initrd, tmp, "tap=" + TAP, "tap")
     try:
-        con = Stream(connect_unix(serial_path), "serial console")
-        con.expect("ORIEL-GUEST-INIT", 300)
-        sh = Shell(con)
-        n = 0
-        while sh.run("test -e /sys/class/net/eth0 && echo yes") != "yes" and n < 100:
-            time.sleep(0.1)
-            n += 1
         sh.run("ip addr add %s/24 dev eth0; ip link set eth0 up" % TAP_GUEST)
         # Guest to host over the tap (the first packets also wait for ARP).
         out = ""
