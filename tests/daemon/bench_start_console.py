@@ -17,7 +17,6 @@ import pty
 import re
 import select
 import statistics
-import subprocess
 import sys
 import time
 

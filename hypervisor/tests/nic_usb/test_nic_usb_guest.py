@@ -144,6 +144,42 @@ def input_events(raw):
     return out
 
 
+def record_evdev(sh, name, path):
+    """Start recording the guest's evdev device whose name contains NAME
+    into PATH (in the guest)."""
+    ev = sh.run("for e in /sys/class/input/event*; do "
+                "grep -q '%s' $e/device/name && echo ${e##*/}; done" % name)
+    check(ev.startswith("event"), "no event device for %s: %r" % (name, ev))
+    sh.run("cat /dev/input/%s > %s & echo $! > %s.pid" % (ev.split()[0], path, path))
+
+
+def recorded_events(sh, path):
+    return input_events(bytes.fromhex(sh.run("od -A n -t x1 -v %s | tr -d ' \\n'" % path)))
+
+
+def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
+    """Click through VNC at (0.5, y_frac_of(attempt)) for attempt 0, 1, ...
+    (at most ATTEMPTS) until seen(events, click) holds for the events
+    recorded in PATH; returns the events and the clicks (x, y, width,
+    height)."""
+    deadline = time.monotonic() + 60
+    clicks = []
+    for attempt in range(attempts):
+        clicks.append(vnc_pointer(os.path.join(tmp, "vnc.sock"), 0.5, y_frac_of(attempt), 1))
+        time.sleep(0.5)
+        events = recorded_events(sh, path)
+        if seen(events, clicks[-1]):
+            break
+        check(time.monotonic() < deadline, "%s events in the guest: %r" % (what, events[-12:]))
+    sh.run("kill $(cat %s.pid)" % path)
+    return events, clicks
+
+
+def tablet_position(click):
+    x, y, width, height = click
+    return x * 0x7fff // (width - 1), y * 0x7fff // (height - 1)
+
+
 def wait_guest(sh, cond, tries=100):
     for _ in range(tries):
         if sh.run(cond + " && echo yes") == "yes":
@@ -197,23 +233,11 @@ def inner(vmm_bin):
                % (USB_MODULES[-1], PS2_MOUSE_MODULE))
         check(wait_guest(sh, "grep -q 'PS/2' /proc/bus/input/devices", 300),
               "no PS/2 mouse in the guest: %r" % sh.run("cat /proc/bus/input/devices; dmesg | tail"))
-        ev = sh.run("for e in /sys/class/input/event*; do "
-                    "grep -q 'PS/2' $e/device/name && echo ${e##*/}; done")
-        check(ev.startswith("event"), "no event device for the PS/2 mouse: %r" % ev)
-        sh.run("cat /dev/input/%s > /tmp/mev & echo $! > /tmp/mev.pid" % ev.split()[0])
-        deadline = time.monotonic() + 60
-        clicks_y = []
-        for attempt in range(0, 16):
-            x, y, width, height = vnc_pointer(os.path.join(tmp, "vnc.sock"),
-                                              0.5, 0.1 + attempt * 0.05, 1)
-            clicks_y.append(y)
-            time.sleep(0.5)
-            events = input_events(bytes.fromhex(
-                sh.run("od -A n -t x1 -v /tmp/mev | tr -d ' \\n'")))
-            if events.count((1, 0x110, 0)) >= 2:
-                break
-            check(time.monotonic() < deadline, "PS/2 mouse events in the guest: %r" % events[-12:])
-        sh.run("kill $(cat /tmp/mev.pid)")
+        record_evdev(sh, "PS/2", "/tmp/mev")
+        events, clicks = click_until(
+            sh, tmp, "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
+            lambda events, click: events.count((1, 0x110, 0)) >= 2, "PS/2 mouse", 16)
+        clicks_y = [c[1] for c in clicks]
         rel_x = sum(v for (t, c, v) in events if (t, c) == (2, 0))
         rel_y = sum(v for (t, c, v) in events if (t, c) == (2, 1))
         # Every click was further down than the one before; the guest saw
@@ -244,22 +268,14 @@ def inner(vmm_bin):
         # usbhid drops reports for 50 ms after the event device is opened,
         # and the tablet reports changes only: click at a new point until
         # the guest has seen one whole click.
-        ev = sh.run("for e in /sys/class/input/event*; do "
-                    "grep -q 'Oriel USB Tablet' $e/device/name && echo ${e##*/}; done")
-        check(ev.startswith("event"), "no event device for the tablet: %r" % ev)
-        sh.run("cat /dev/input/%s > /tmp/ev & echo $! > /tmp/ev.pid" % ev.split()[0])
-        deadline = time.monotonic() + 60
-        for attempt in range(1, 100):
-            x, y, width, height = vnc_pointer(os.path.join(tmp, "vnc.sock"),
-                                              0.5, attempt / 100.0, 1)
-            want_x, want_y = x * 0x7fff // (width - 1), y * 0x7fff // (height - 1)
-            time.sleep(0.5)
-            events = input_events(bytes.fromhex(
-                sh.run("od -A n -t x1 -v /tmp/ev | tr -d ' \\n'")))
-            if (3, 1, want_y) in events and events[-2:] == [(1, 0x110, 0), (0, 0, 0)]:
-                break
-            check(time.monotonic() < deadline, "tablet events in the guest: %r" % events[-12:])
-        sh.run("kill $(cat /tmp/ev.pid)")
+        record_evdev(sh, "Oriel USB Tablet", "/tmp/ev")
+        events, clicks = click_until(
+            sh, tmp, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
+            lambda events, click: ((3, 1, tablet_position(click)[1]) in events and
+                                   events[-2:] == [(1, 0x110, 0), (0, 0, 0)]),
+            "tablet", 99)
+        x, y, width, height = clicks[-1]
+        want_x, want_y = tablet_position(clicks[-1])
         # The last click, in order: press with the position, then release.
         # X is the same for every click, so evdev reports it only once.
         last = events[len(events) - 1 - events[::-1].index((1, 0x110, 1)):]
@@ -270,8 +286,7 @@ def inner(vmm_bin):
         check([e for e in last if e[0] == 1] == [(1, 0x110, 1), (1, 0x110, 0)],
               "BTN_LEFT press and release: %r" % last)
         log("tablet events after %d clicks: ABS_X %d ABS_Y %d, BTN_LEFT 1 then 0"
-            % (attempt, want_x, want_y))
-
+            % (len(clicks), want_x, want_y))
 
         sh.s.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
