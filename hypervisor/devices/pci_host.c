@@ -1,5 +1,6 @@
 #include "devices/pci_host.h"
 
+#include <string.h>
 #include <glib.h>
 
 #include "vm.h"
@@ -29,7 +30,31 @@ struct pci_host {
     struct pci_device i440fx;
     struct pci_device piix3;
     uint8_t rcr;
+    pci_host_pam_fn pam_fn;
+    void *pam_opaque;
 };
+
+static void notify_pam(struct pci_host *h)
+{
+    if (h->pam_fn)
+        h->pam_fn(h->pam_opaque, &h->i440fx.config[I440FX_PAM0]);
+}
+
+static void i440fx_config_written(struct pci_device *d, unsigned offset, unsigned size)
+{
+    if (offset <= I440FX_PAM6 && offset + size > I440FX_PAM0)
+        notify_pam(d->opaque);
+}
+
+/* A hard reset puts the memory controller back to its power-on state:
+ * the BIOS area reads from ROM again. */
+static void i440fx_reset(void *opaque)
+{
+    struct pci_host *h = opaque;
+    memset(&h->i440fx.config[I440FX_PAM0], 0, I440FX_PAM6 - I440FX_PAM0 + 1);
+    h->i440fx.config[I440FX_SMRAM] = I440FX_SMRAM_DEFAULT;
+    notify_pam(h);
+}
 
 static void init_i440fx(struct pci_device *d)
 {
@@ -72,17 +97,26 @@ struct pci_host *pci_host_create(struct pci_bus *bus, struct vm *vm)
     struct pci_host *h = g_new0(struct pci_host, 1);
     h->vm = vm;
     init_i440fx(&h->i440fx);
+    h->i440fx.config_written = i440fx_config_written;
+    h->i440fx.opaque = h;
     init_piix3(&h->piix3);
     g_autoptr(GError) err = NULL;
     if (!pci_register_device_at(bus, &h->i440fx, 0, 0, &err) ||
         !pci_register_device_at(bus, &h->piix3, 1, 0, &err))
         g_error("%s", err->message);
+    vm_add_reset_handler(vm, i440fx_reset, h);
     return h;
 }
 
 void pci_host_free(struct pci_host *host)
 {
     g_free(host);
+}
+
+void pci_host_set_pam_listener(struct pci_host *host, pci_host_pam_fn fn, void *opaque)
+{
+    host->pam_fn = fn;
+    host->pam_opaque = opaque;
 }
 
 uint8_t pci_host_rcr_read(struct pci_host *host)

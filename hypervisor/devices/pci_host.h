@@ -1,7 +1,8 @@
 /* The chipset functions on PCI bus 0: the i440FX host bridge (00.0) and
  * the PIIX3 PCI-to-ISA bridge (01.0) with its reset control register at
- * port 0xCF9.  Memory-controller registers (PAM, SMRAM) are stored so
- * firmware reads back what it wrote; they do not change the memory map. */
+ * port 0xCF9.  The PAM registers go to a listener that maps the BIOS
+ * area accordingly (platform/upper_memory.c); SMRAM is stored so firmware
+ * reads back what it wrote. */
 #pragma once
 
 #include <stdint.h>
@@ -11,6 +12,12 @@ struct pci_bus;
 struct pci_host;
 
 struct pci_host *pci_host_create(struct pci_bus *bus, struct vm *vm);
+
+/* pam: the seven registers PAM0..PAM6 (config 0x59-0x5F). */
+typedef void (*pci_host_pam_fn)(void *opaque, const uint8_t *pam);
+/* Called after every guest write to a PAM register (bus lock held) and at
+ * reset, when they return to 0. */
+void pci_host_set_pam_listener(struct pci_host *host, pci_host_pam_fn fn, void *opaque);
 void pci_host_free(struct pci_host *host);
 
 /* Reset control register (0xCF9): writing RST_CPU (bit 2) resets the

@@ -466,6 +466,11 @@ void pci_bus_free(struct pci_bus *bus)
     g_free(bus);
 }
 
+struct pci_host *pci_bus_host(struct pci_bus *bus)
+{
+    return bus->host;
+}
+
 struct vm *pci_bus_vm(struct pci_bus *bus)
 {
     return bus->vm;

@@ -16,6 +16,7 @@
 struct vm;
 struct pci_bus;
 struct pci_device;
+struct pci_host;
 
 /* Standard configuration header offsets. */
 #define PCI_VENDOR_ID        0x00
@@ -103,6 +104,8 @@ struct pci_device {
 struct pci_bus *pci_bus_create(struct vm *vm);
 void pci_bus_free(struct pci_bus *bus);
 struct vm *pci_bus_vm(struct pci_bus *bus);
+/* The chipset's host bridge and ISA bridge (devices/pci_host.h). */
+struct pci_host *pci_bus_host(struct pci_bus *bus);
 
 /* Zero the header and set IDs, class (base << 16 | sub << 8 | prog-if),
  * revision and the default write masks (command, cache line, latency,

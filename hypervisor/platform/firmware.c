@@ -2,6 +2,7 @@
 #include "platform/firmware.h"
 #include "platform/pc_layout.h"
 #include "platform/smbios.h"
+#include "platform/upper_memory.h"
 #include "core/vm_core.h"
 #include "core/options.h"
 #include "acpi/acpi_tables.h"
@@ -12,8 +13,6 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#define VGA_WINDOW_START 0xa0000ULL
-#define VGA_WINDOW_END   0xc0000ULL
 #define FOUR_GIB         0x100000000ULL
 /* SeaBIOS writes its debug log to this port, a byte at a time. */
 #define FIRMWARE_DEBUG_PORT 0x402
@@ -64,41 +63,6 @@ static uint64_t rom_read(void *opaque, uint64_t offset, unsigned size)
 static void rom_write(void *opaque, uint64_t offset, uint64_t value, unsigned size) { }
 
 static const struct io_ops rom_ops = { .read = rom_read, .write = rom_write };
-
-bool firmware_open_vga_window(struct vm *vm, GError **error)
-{
-    const struct guest_memory *m = vm_memory(vm);
-    const struct guest_region *low = &m->region[0];
-    if (m->nregions == 0 || low->gpa != 0 || low->size < PC_BIOS_AREA_END) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Guest RAM does not cover the legacy area"));
-        return false;
-    }
-    /* vm_create() maps low RAM first, so it is slot 0. */
-    vm_unmap_memory(vm, 0);
-    if (vm_map_memory(vm, 0, VGA_WINDOW_START, low->hva, false, false) < 0 ||
-        vm_map_memory(vm, VGA_WINDOW_END, low->size - VGA_WINDOW_END, low->hva + VGA_WINDOW_END,
-                      false, false) < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Cannot map guest RAM around the VGA window"));
-        return false;
-    }
-    return true;
-}
-
-/* At power-on and at every reset the shadow segment holds the BIOS again,
- * as it would once the firmware re-enables shadowing of a pristine ROM. */
-static bool firmware_reset(void *opaque, GError **error)
-{
-    struct firmware *fw = opaque;
-    size_t n = MIN(fw->size, (size_t)FIRMWARE_LEGACY_BIOS_SIZE);
-    if (!guest_memory_write(vm_memory(fw->vm), PC_BIOS_AREA_END - n, fw->image + fw->size - n, n)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Cannot copy the BIOS into the legacy area"));
-        return false;
-    }
-    return true;
-}
 
 static bool load_image(struct firmware *fw, const char *path, GError **error)
 {
@@ -213,7 +177,9 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
     if (!add_fw_cfg_items(fw, c, error))
         goto fail;
 
-    vm_set_boot_handler(vm, firmware_reset, fw);
+    size_t n = MIN(fw->size, (size_t)FIRMWARE_LEGACY_BIOS_SIZE);
+    if (!upper_memory_enable_pam(c->upper_memory, fw->image + fw->size - n, n, error))
+        goto fail;
     return fw;
 
 fail:

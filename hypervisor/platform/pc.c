@@ -4,6 +4,8 @@
 #include "platform/e820.h"
 #include "platform/bootorder.h"
 #include "platform/firmware.h"
+#include "platform/upper_memory.h"
+#include "devices/pci_host.h"
 #include "platform/pc_devices.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
@@ -45,6 +47,7 @@ struct pc {
     struct acpi_platform acpi;
     bool have_acpi;
     struct pc_devices *devices;
+    struct upper_memory *upper_memory;
     struct firmware *firmware;
 };
 
@@ -337,6 +340,11 @@ static bool boot_linux(void *opaque, GError **error)
     return linux_setup_bsp(vm_vcpu(pc->vm, 0), &layout, error);
 }
 
+static void pam_changed(void *opaque, const uint8_t *pam)
+{
+    upper_memory_set_pam(opaque, pam);
+}
+
 struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
     struct pc *pc = g_new0(struct pc, 1);
@@ -359,10 +367,13 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
     if (!pc->vm)
         goto fail;
     vm_set_no_reboot(pc->vm, o->no_reboot);
+    pc->upper_memory = upper_memory_create(pc->vm, error);
+    if (!pc->upper_memory)
+        goto fail;
 
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_acpi(pc, error))
         goto fail;
-    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, error);
+    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, pc->upper_memory, error);
     if (!pc->devices)
         goto fail;
     if (o->bios) {
@@ -375,10 +386,12 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
             .uuid = o->uuid,
             .name = o->name,
             .acpi = pc->have_acpi ? &pc->acpi : NULL,
+            .upper_memory = pc->upper_memory,
         };
         pc->firmware = firmware_create(pc->vm, &fc, error);
         if (!pc->firmware)
             goto fail;
+        pci_host_set_pam_listener(pci_bus_host(pc->pci), pam_changed, pc->upper_memory);
     } else if (pc->kernel) {
         vm_set_boot_handler(pc->vm, boot_linux, pc);
     }
@@ -407,6 +420,7 @@ void pc_destroy(struct pc *pc)
     g_ptr_array_free(pc->blks, TRUE);
     pc_devices_free(pc->devices);
     firmware_free(pc->firmware);
+    upper_memory_free(pc->upper_memory);
     if (pc->kernel)
         g_mapped_file_unref(pc->kernel);
     if (pc->initrd)

@@ -1,6 +1,6 @@
 #include "platform/pc_devices.h"
 #include "platform/bootorder.h"
-#include "platform/firmware.h"
+#include "platform/upper_memory.h"
 #include "devices/i8042.h"
 #include "devices/ide.h"
 #include "devices/ahci.h"
@@ -41,9 +41,9 @@ static void mouse_rel(void *opaque, int dx, int dy, int dz, unsigned buttons)
 static const struct input_sink_ops kbd_sink = { .key = kbd_key, .pointer_rel = mouse_rel };
 
 static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                        const struct vmm_options *o, GError **error)
+                        const struct vmm_options *o, struct upper_memory *um, GError **error)
 {
-    if (!firmware_open_vga_window(vm, error))
+    if (!upper_memory_open_vga_window(um, error))
         return false;
     struct display_config cfg = { .vnc_address = o->vnc, .name = o->name ? o->name : "oriel" };
     d->display = display_create(vm, bus, &cfg, error);
@@ -136,7 +136,7 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
 
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
-                                     GError **error)
+                                     struct upper_memory *um, GError **error)
 {
     struct pc_devices *d = g_new0(struct pc_devices, 1);
     d->kbd = kbd;
@@ -148,7 +148,7 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
         want_ide |= g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE;
 
     /* The VGA first, so it gets the first free slot as on a PC. */
-    if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, error))
+    if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
         goto fail;
     if (want_ide && !add_ide(d, vm, bus, o, error))
         goto fail;

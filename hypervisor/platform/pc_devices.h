@@ -16,10 +16,11 @@ struct pci_bus;
 struct i8042;
 struct display;
 struct pc_devices;
+struct upper_memory;
 
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
-                                     GError **error);
+                                     struct upper_memory *um, GError **error);
 /* After vm_destroy(). */
 void pc_devices_free(struct pc_devices *d);
 

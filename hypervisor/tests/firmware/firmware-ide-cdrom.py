@@ -2,9 +2,12 @@
 """SeaBIOS (Debian's bios.bin, unmodified) boots a grub-mkrescue ISO from
 the IDE CD-ROM: GRUB runs, loads Linux and the busybox initramfs from the
 CD, the guest reaches init and a shell on the serial console, and sees the
-CD-ROM through ata_piix; SMBIOS carries the VM's UUID."""
+CD-ROM through ata_piix; SMBIOS carries the VM's UUID; the BIOS's shadow
+copy is write-protected as SeaBIOS asked through the PAM registers; a
+guest reboot runs SeaBIOS, GRUB and Linux again."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,8 +36,35 @@ def inner(vmm_bin, media):
         acpi = sh.run("ls /sys/firmware/acpi/tables/ | tr '\\n' ' '")
         check("FACP" in acpi and "APIC" in acpi and "DSDT" in acpi,
               "ACPI tables seen by the guest: %r" % acpi)
+        check_bios_write_protected(sh)
+
+        # A guest reboot goes through the firmware again: the hard reset
+        # puts the BIOS area back to ROM, SeaBIOS shadows a pristine copy,
+        # GRUB and Linux come up a second time.
+        con.send("reboot -f\n")
+        fwtest.expect_boot(vmm, con, "CDROM")
+        sh = Shell(con)
+        check(sh.run("echo again") == "again", "no shell after the reboot")
+        check_bios_write_protected(sh)
     finally:
         vmm.kill()
+
+
+def check_bios_write_protected(sh):
+    """SeaBIOS write-protects its shadow copy through the PAM registers, so
+    a store to the F segment (through /dev/mem) must not stick, while the
+    copy itself is there: the reset vector's far jump at 0xFFFF0."""
+    sh.run("[ -e /dev/mem ] || mknod /dev/mem c 1 1")
+    jump = sh.run("devmem 0xffff0 8")
+    check(jump.lower() == "0xea", "no far jump at the reset vector 0xFFFF0: %r" % jump)
+    before = sh.run("devmem 0xf0000 32")
+    check(re.fullmatch(r"0x[0-9A-Fa-f]{8}", before) is not None, "devmem read gave %r" % before)
+    flipped = "0x%08X" % (int(before, 16) ^ 0xFFFFFFFF)
+    sh.run("devmem 0xf0000 32 %s" % flipped)
+    after = sh.run("devmem 0xf0000 32")
+    log("F segment word: %s, after writing %s: %s" % (before, flipped, after))
+    check(after == before, "a store to the write-protected BIOS at 0xF0000 stuck (%s -> %s)"
+          % (before, after))
 
 
 if __name__ == "__main__":

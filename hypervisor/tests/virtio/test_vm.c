@@ -17,6 +17,8 @@ struct vm {
     int next_gsi;
     unsigned reset_requests;
     GArray *reset_handlers;
+    bool record_slots;
+    struct test_slot slots[TEST_VM_MAX_SLOTS];
 };
 
 struct vm *test_vm_new(uint64_t ram_size)
@@ -88,9 +90,40 @@ bool vm_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool 
 
 int vm_map_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly, bool log_dirty)
 {
+    if (!vm->record_slots)
+        return -1;
+    for (int i = 0; i < TEST_VM_MAX_SLOTS; i++) {
+        if (!vm->slots[i].used) {
+            vm->slots[i] = (struct test_slot){ true, gpa, size, hva, readonly };
+            return i;
+        }
+    }
     return -1;
 }
-void vm_unmap_memory(struct vm *vm, int slot) { }
+
+void vm_unmap_memory(struct vm *vm, int slot)
+{
+    if (slot >= 0 && slot < TEST_VM_MAX_SLOTS)
+        vm->slots[slot].used = false;
+}
+
+void test_vm_record_slots(struct vm *vm)
+{
+    vm->record_slots = true;
+    /* As vm_create() does: low RAM is the first slot. */
+    const struct guest_region *low = &vm->mem.region[0];
+    vm_map_memory(vm, low->gpa, low->size, low->hva, false, false);
+}
+
+const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa)
+{
+    for (int i = 0; i < TEST_VM_MAX_SLOTS; i++) {
+        const struct test_slot *s = &vm->slots[i];
+        if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size)
+            return s;
+    }
+    return NULL;
+}
 
 void vm_request_shutdown(struct vm *vm, enum vm_shutdown_reason reason) { }
 void vm_request_reset(struct vm *vm)

@@ -15,7 +15,21 @@ struct test_msi {
     uint32_t data;
 };
 
+/* A memory slot as vm_map_memory() was asked for it. */
+struct test_slot {
+    bool used;
+    uint64_t gpa, size;
+    void *hva;
+    bool readonly;
+};
+#define TEST_VM_MAX_SLOTS 64
+
 struct vm *test_vm_new(uint64_t ram_size);
+/* From now on vm_map_memory() succeeds and records the slot (by default
+ * it fails, as for a VM without KVM); low RAM becomes slot 0. */
+void test_vm_record_slots(struct vm *vm);
+/* The mapped slot covering gpa, or NULL. */
+const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa);
 void test_vm_free(struct vm *vm);
 
 bool test_vm_irq_level(struct vm *vm, unsigned gsi);
