@@ -49,6 +49,8 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
     g_string_append_printf (s, "cmdline = %s\n", def->cmdline);
   if (def->loader)
     g_string_append_printf (s, "bios = %s\n", def->loader);
+  else if (!def->kernel)
+    g_string_append (s, "bios = " ORIEL_BIOS_DEFAULT "\n");
 
   gboolean have_cdrom = FALSE;
   for (guint i = 0; i < def->disks->len; i++)

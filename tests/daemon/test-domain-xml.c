@@ -190,6 +190,19 @@ test_vmm_config (void)
   g_autofree char *c3 = vmm_config_build (nl, "/c", &error);
   g_assert_null (c3);
   g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+  g_clear_error (&error);
+  /* Neither a kernel nor a loader: the default BIOS, as libvirt's QEMU
+   * driver does; with a kernel, no BIOS. */
+  g_autoptr (DomainDef) plain = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory>"
+                                          "<os><type>hvm</type><boot dev='cdrom'/></os></domain>");
+  g_autofree char *c4 = vmm_config_build (plain, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (c4, "\nbios = /usr/share/seabios/bios.bin\n"));
+  g_autoptr (DomainDef) direct = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type>"
+                                           "<kernel>/k</kernel></os></domain>");
+  g_autofree char *c5 = vmm_config_build (direct, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (c5, "bios"));
 }
 
 static void

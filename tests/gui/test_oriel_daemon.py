@@ -69,9 +69,7 @@ def run(daemon, kernel):
     name_entry.text = 'gui-made'
     ui.click(ui.child(wizard, roleName='check box',
                       name='Customize configuration before install (define without starting)'))
-    finish = ui.wait_for(lambda: next((b for b in wizard.findChildren(
-        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
-        'Finish enabled')
+    finish = ui.enabled_finish(wizard)
     ui.settle()
     ui.screenshot('daemon-wizard-summary', wizard)
     ui.click(finish)

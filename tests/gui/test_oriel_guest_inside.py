@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 """Inside a test host: oriel runs a real guest through virtorield.
 
-Defines a direct-kernel-boot guest (Debian cloud kernel + busybox
-initramfs from the test assets), then through the GUI: Run, the state
-following the daemon's events, the console window's serial console (VTE
-on a virDomainOpenConsole stream) showing the guest's boot and shell
-prompt, and Force Off. (Typing into the serial console is not checked
-here yet: keys sent with XTest in the test host did not show up.)"""
+1. A direct-kernel-boot guest (Debian cloud kernel + busybox initramfs
+   from the test assets), defined with virsh, then through the GUI: Run,
+   the state following the daemon's events, the console window's serial
+   console (VTE on a virDomainOpenConsole stream) showing the guest's
+   shell prompt, a command typed into it and its answer, and Force Off.
+2. The new-VM assistant with a GRUB ISO (built outside, $ORIEL_TEST_GRUB_ISO):
+   the VM is created in the daemon, boots through SeaBIOS, and its console
+   window shows the guest's screen: the display widget's pixels match a
+   gvnccapture screenshot of the VM's VNC server, in the window and in
+   fullscreen (left again through the revealed toolbar)."""
 import os
 import subprocess
 import sys
-import time
+import tempfile
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -20,7 +25,9 @@ sys.path.insert(0, os.path.join(HERE, '..', 'testhost'))
 import test_oriel_ui as ui  # noqa: E402
 from daemon_fixture import Daemon, demo_xml  # noqa: E402
 import testhost  # noqa: E402
-from dogtail import tree  # noqa: E402
+from dogtail import tree, rawinput  # noqa: E402
+from gi.repository import Gdk  # noqa: E402
+from PIL import Image  # noqa: E402
 
 BOOT_TIMEOUT = 300
 # Everything runs on an emulated CPU in the test host: give each UI step
@@ -54,6 +61,11 @@ def main():
         proc = subprocess.Popen([ui.ORIEL, '--connect', daemon.uri], stdout=log, stderr=subprocess.STDOUT)
         try:
             run(daemon)
+            iso = os.environ.get('ORIEL_TEST_GRUB_ISO')
+            if iso:
+                run_iso_console(daemon, iso)
+            else:
+                ui.log('note: ORIEL_TEST_GRUB_ISO not set; the ISO console check did not run')
         finally:
             proc.terminate()
             proc.wait(10)
@@ -80,6 +92,23 @@ def run(daemon):
     ui.wait_for(lambda: '/ # ' in terminal_text(term), 'the guest shell prompt in the serial console',
                 timeout=BOOT_TIMEOUT)
     ui.log('ok: the guest\'s shell prompt is in the serial console')
+    # No window manager here: the terminal takes the focus through AT-SPI
+    # (GTK then gives its window the X input focus itself), and the pointer
+    # rests over it as well.  The guest's shell computes the answer, so it
+    # cannot be the echo of what was typed.
+    term_click(term)
+    term.grabFocus()
+    ui.wait_for(lambda: term.focused, 'the serial console focused')
+    rawinput.typeText('echo typed-$((6*7))')
+    rawinput.pressKey('Return')
+    try:
+        ui.wait_for(lambda: 'typed-42' in terminal_text(term),
+                    'the answer to a command typed into the serial console', timeout=120)
+    except AssertionError:
+        ui.screenshot('guest-serial-console-typing', console)
+        raise AssertionError('no answer to the typed command; the terminal ends with %r'
+                             % terminal_text(term)[-300:])
+    ui.log('ok: a command typed into the serial console ran in the guest')
     ui.settle()
     ui.screenshot('guest-serial-console', console)
 
@@ -87,6 +116,198 @@ def run(daemon):
     ui.child(app, roleName='frame', name='console-guest (Shut off)')
     ui.wait_for(lambda: ui.cell_exists(manager, 'Shut off'), 'Shut off in the list')
     ui.log('ok: forced off; state followed')
+
+
+def term_click(node):
+    (x, y), (w, h) = node.position, node.size
+    rawinput.click(x + w // 2, y + h // 2)
+
+
+def vnc_port(daemon, name):
+    out = subprocess.run(['virsh', '-c', daemon.uri, 'dumpxml', name], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    g = ET.fromstring(out).find("./devices/graphics[@type='vnc']")
+    assert g is not None and int(g.get('port', '-1')) > 0, 'no VNC port in the live XML'
+    return int(g.get('port'))
+
+
+def widget_image(node):
+    """The widget's pixels on the X screen, as a PIL image."""
+    root = Gdk.get_default_root_window()
+    (x, y), (w, h) = node.position, node.size
+    Gdk.flush()
+    pb = Gdk.pixbuf_get_from_window(root, x, y, w, h)
+    mode = 'RGBA' if pb.get_has_alpha() else 'RGB'
+    return Image.frombytes(mode, (w, h), pb.get_pixels(), 'raw', mode, pb.get_rowstride()).convert('L')
+
+
+def vnc_image(port, work):
+    path = os.path.join(work, 'capture.png')
+    subprocess.run(['gvnccapture', '127.0.0.1:%d' % (port - 5900), path], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return Image.open(path).convert('L')
+
+
+GRID = (32, 20)
+
+
+def grid_means(img, box):
+    """Mean brightness of each cell of a GRID over box (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    cells = []
+    for j in range(GRID[1]):
+        for i in range(GRID[0]):
+            cx0 = int(x0 + (x1 - x0) * (i + 0.2) / GRID[0])
+            cx1 = int(x0 + (x1 - x0) * (i + 0.8) / GRID[0])
+            cy0 = int(y0 + (y1 - y0) * (j + 0.2) / GRID[1])
+            cy1 = int(y0 + (y1 - y0) * (j + 0.8) / GRID[1])
+            region = img.crop((cx0, cy0, max(cx1, cx0 + 1), max(cy1, cy0 + 1)))
+            px = list(region.getdata())
+            cells.append(sum(px) / len(px))
+    return cells
+
+
+def screen_matches(display, port, work):
+    """Whether the display widget shows the guest's screen: both cut into
+    the same grid (the widget scales the screen to fit, keeping its aspect
+    ratio, centred), cell brightness within a tolerance, and the screen not
+    blank.  Returns (matches, detail)."""
+    guest = vnc_image(port, work)
+    shown = widget_image(display)
+    gw, gh = guest.size
+    w, h = shown.size
+    scale = min(w / gw, h / gh)
+    dw, dh = gw * scale, gh * scale
+    ox, oy = (w - dw) / 2, (h - dh) / 2
+    g = grid_means(guest, (0, 0, gw, gh))
+    s = grid_means(shown, (ox, oy, ox + dw, oy + dh))
+    worst = max(abs(a - b) for a, b in zip(g, s))
+    lit = sum(1 for v in g if v > 16)
+    detail = 'guest %dx%d in a %dx%d widget: %d lit cells, worst cell difference %.0f' % (gw, gh, w, h, lit, worst)
+    return lit >= 3 and worst < 48, detail, guest
+
+
+def wait_screen_shown(display, port, work, what):
+    last = ['']
+
+    def check():
+        ok, last[0], guest = screen_matches(display, port, work)
+        if ok:
+            guest.save(os.path.join(ui.SCREENS, 'guest-vnc-capture-%s.png' % what))
+        return ok
+    try:
+        ui.wait_for(check, 'the guest\'s screen in the console window (%s)' % what, timeout=BOOT_TIMEOUT)
+    except AssertionError:
+        raise AssertionError('the console window does not show the guest\'s screen (%s): %s' % (what, last[0]))
+    ui.log('ok: the console window shows the guest\'s screen (%s; %s)' % (what, last[0]))
+
+
+def run_iso_console(daemon, iso):
+    app = ui.wait_for(lambda: next((a for a in tree.root.applications()
+                                    if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    manager = ui.child(app, roleName='frame', name='Oriel')
+    ui.click(ui.child(manager, roleName='push button', name='New'))
+    wizard = ui.child(app, roleName='frame', name='Source')
+    next_button = ui.child(wizard, roleName='push button', name='Next')
+    ui.click(ui.child(wizard, roleName='radio button', name='Local install media (ISO image)'))
+    ui.child(wizard, roleName='text', name='ISO image').text = iso
+    ui.next_page(wizard, next_button, 'Operating System')
+    ui.child(wizard, roleName='label',
+             name='The operating system on the installer was not recognised. Choose it from the list.')
+    ui.child(wizard, roleName='text', name='Search operating systems').text = 'generic linux'
+    os_table = ui.child(wizard, name='Operating systems')
+    cell = ui.wait_for(lambda: next(iter(os_table.findChildren(
+        lambda n: n.roleName == 'table cell' and n.name.startswith('Generic Linux'))), None),
+        'Generic Linux in the OS list')
+    # Focusing a row of the list selects it.
+    cell.grabFocus()
+    ui.wait_for(lambda: cell.selected or cell.parent.selected, 'Generic Linux selected')
+    ui.next_page(wizard, next_button, 'Memory and CPUs')
+    memory = ui.child(wizard, roleName='spin button', name='Memory in MiB')
+    ui.wait_for(lambda: memory.showing, 'the resources page')
+    memory.value = 256     # through AtkValue, which sets the spin button's value
+    ui.next_page(wizard, next_button, 'Storage')
+    # A small disk: the daemon's pool here lives in the test host's RAM.
+    size = ui.child(wizard, roleName='spin button', name='Disk size in GiB')
+    ui.wait_for(lambda: size.showing, 'the storage page')
+    size.value = 1
+    ui.settle()
+    ui.screenshot('guest-iso-wizard-storage', wizard)
+    ui.next_page(wizard, next_button, 'Name and Summary')
+    name_entry = ui.child(wizard, roleName='text', name='Name')
+    ui.wait_for(lambda: name_entry.showing, 'the name entry')
+    name_entry.text = 'grub-iso'
+    finish = ui.enabled_finish(wizard)
+    ui.settle()
+    ui.screenshot('guest-iso-wizard-summary', wizard)
+    ui.click(finish)
+    try:
+        console = ui.child(app, roleName='frame', name='grub-iso (Running)')
+    except AssertionError:
+        ui.screenshot('guest-iso-after-finish')
+        alerts = [a.name + ': ' + ' | '.join(l.name for l in a.findChildren(lambda n: n.roleName == 'label'))
+                  for a in app.findChildren(lambda n: n.roleName == 'alert')]
+        with open(daemon.log_path, errors='replace') as f:
+            print(''.join([line for line in f if 'proc 344 ' not in line][-40:]), flush=True)
+        raise AssertionError('no running console window for the new VM; dialogs: %r' % alerts)
+    ui.wait_for(lambda: ui.cell_exists(manager, 'grub-iso'), 'the ISO VM in the list')
+    ui.log('ok: the assistant created and started "grub-iso" in the daemon')
+    xml = subprocess.run(['virsh', '-c', daemon.uri, 'dumpxml', 'grub-iso'], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    assert iso in xml, 'the ISO is not the new VM\'s CD-ROM'
+
+    work = tempfile.mkdtemp(prefix='oriel-iso-console-')
+    port = vnc_port(daemon, 'grub-iso')
+    display = ui.child(console, name='Guest display')
+    wait_screen_shown(display, port, work, 'window')
+    ui.settle()
+    ui.screenshot('guest-iso-console', console)
+
+    # Fullscreen: the window covers the screen, the toolbar goes, the
+    # screen is still shown (larger); the pointer at the top reveals
+    # "Leave Fullscreen".  Fullscreen is the window manager's job, so one
+    # runs from here on.
+    wm = start_window_manager()
+    try:
+        run_fullscreen(console, display, port, work)
+    finally:
+        wm.terminate()
+        wm.wait(10)
+    ui.click(ui.child(console, roleName='push button', name='Force Off'))
+    ui.child(app, roleName='frame', name='grub-iso (Shut off)')
+
+
+def start_window_manager():
+    wm = subprocess.Popen(['openbox', '--sm-disable'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def running():
+        assert wm.poll() is None, 'the window manager exited'
+        out = subprocess.run(['xprop', '-root', '_NET_SUPPORTING_WM_CHECK'], stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout
+        return 'window id' in out
+    ui.wait_for(running, 'the window manager to take over the screen')
+    return wm
+
+
+def run_fullscreen(console, display, port, work):
+    root = Gdk.get_default_root_window()
+    small = display.size
+    fullscreen = ui.child(console, roleName='push button', name='Fullscreen')
+    ui.click(fullscreen)
+    ui.wait_for(lambda: tuple(console.size) == (root.get_width(), root.get_height()),
+                'the console window covering the screen')
+    ui.wait_for(lambda: display.size[0] > small[0] and display.size[1] > small[1], 'a larger guest display')
+    wait_screen_shown(display, port, work, 'fullscreen')
+    ui.settle()
+    ui.screenshot('guest-iso-console-fullscreen', console)
+    rawinput.absoluteMotion(root.get_width() // 2, 1)
+    leave = ui.wait_for(lambda: next((b for b in console.findChildren(
+        lambda n: n.roleName == 'push button' and n.name == 'Leave Fullscreen') if b.showing), None),
+        'the revealed Leave Fullscreen button')
+    ui.click(leave)
+    ui.wait_for(lambda: tuple(console.size) != (root.get_width(), root.get_height()), 'fullscreen left')
+    ui.wait_for(lambda: fullscreen.showing, 'the toolbar back after fullscreen')
+    ui.log('ok: fullscreen and back through the revealed toolbar')
 
 
 if __name__ == '__main__':

@@ -126,6 +126,13 @@ def next_page(wizard, next_button, title):
     wait_for(lambda: wizard.name == title, 'the "%s" page' % title)
 
 
+def enabled_finish(wizard):
+    """The assistant's Finish button once it is shown and enabled."""
+    return wait_for(lambda: next((b for b in wizard.findChildren(
+        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
+        'Finish enabled')
+
+
 def sensitive(node):
     return node.sensitive
 
@@ -359,9 +366,7 @@ def run_import_wizard(app, manager, image):
     name_entry = child(wizard, roleName='text', name='Name')
     wait_for(lambda: name_entry.showing and name_entry.text == 'vm', 'the generic suggested name')
     name_entry.text = 'imported'
-    finish = wait_for(lambda: next((b for b in wizard.findChildren(
-        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
-        'Finish enabled')
+    finish = enabled_finish(wizard)
     click(finish)
     console = child(app, roleName='frame', name='imported (Running)')
     click(child(console, name='Details', roleName='radio button'))
@@ -398,9 +403,7 @@ def run_iso_wizard(app, manager, iso):
         lambda n: n.roleName == 'label' and n.name.startswith('Connection: ')) if l.showing), None), 'summary')
     assert 'Install from ISO image (%s)' % iso in summary.name, summary.name
     assert 'Operating system: Debian 11' in summary.name, summary.name
-    finish = wait_for(lambda: next((b for b in wizard.findChildren(
-        lambda n: n.roleName == 'push button' and n.name == 'Finish') if b.showing and b.sensitive), None),
-        'Finish enabled')
+    finish = enabled_finish(wizard)
     click(finish)
     child(app, roleName='frame', name='debian11 (Running)')
     wait_for(lambda: cell_exists(manager, 'debian11'), 'the ISO VM in the list')
