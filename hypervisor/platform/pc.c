@@ -377,7 +377,12 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
     if (!pc->devices)
         goto fail;
     if (o->bios) {
-        g_autofree char *bootorder = pc_devices_bootorder(pc->devices, o->boot);
+        g_autoptr(GPtrArray) virtio_disks = g_ptr_array_new_with_free_func(g_free);
+        for (guint i = 0; i < pc->blks->len; i++)
+            g_ptr_array_add(virtio_disks, virtio_blk_boot_path(pc->blks->pdata[i]));
+        g_ptr_array_add(virtio_disks, NULL);
+        g_autofree char *bootorder = pc_devices_bootorder(pc->devices, o->boot,
+                                                          (const char *const *)virtio_disks->pdata);
         struct firmware_config fc = {
             .bios_path = o->bios,
             .bootorder = bootorder,

@@ -174,13 +174,17 @@ void pc_devices_free(struct pc_devices *d)
 
 struct display *pc_devices_display(struct pc_devices *d) { return d->display; }
 
-char *pc_devices_bootorder(struct pc_devices *d, const char *boot)
+char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks)
 {
+    g_autoptr(GPtrArray) disks = g_ptr_array_new();
+    for (guint i = 0; i < d->disk_paths->len; i++)
+        g_ptr_array_add(disks, d->disk_paths->pdata[i]);
+    for (unsigned i = 0; extra_disks && extra_disks[i]; i++)
+        g_ptr_array_add(disks, (char *)extra_disks[i]);
+    g_ptr_array_add(disks, NULL);
     g_ptr_array_add(d->cdrom_paths, NULL);
-    g_ptr_array_add(d->disk_paths, NULL);
     char *s = bootorder_build(boot, (const char *const *)d->cdrom_paths->pdata,
-                              (const char *const *)d->disk_paths->pdata);
+                              (const char *const *)disks->pdata);
     g_ptr_array_remove_index(d->cdrom_paths, d->cdrom_paths->len - 1);
-    g_ptr_array_remove_index(d->disk_paths, d->disk_paths->len - 1);
     return s;
 }

@@ -27,5 +27,7 @@ void pc_devices_free(struct pc_devices *d);
 /* The display, or NULL without one. */
 struct display *pc_devices_display(struct pc_devices *d);
 
-/* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom).  Free with g_free(). */
-char *pc_devices_bootorder(struct pc_devices *d, const char *boot);
+/* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom): the CD-ROM, the
+ * IDE and AHCI disks, then extra_disks (NULL-terminated firmware paths of
+ * disks made elsewhere, e.g. virtio-blk).  Free with g_free(). */
+char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks);

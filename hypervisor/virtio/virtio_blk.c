@@ -135,3 +135,11 @@ void virtio_blk_free(struct virtio_blk *b)
     g_free(b->elem);
     g_free(b);
 }
+
+char *virtio_blk_boot_path(struct virtio_blk *blk)
+{
+    const struct pci_device *d = virtio_pci_pci_device(blk->vp);
+    if (d->func)
+        return g_strdup_printf("/pci@i0cf8/scsi@%x,%x/disk@0,0", d->slot, d->func);
+    return g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", d->slot);
+}

@@ -21,6 +21,9 @@ struct virtio_rng;
 struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
                                      const struct disk_config *cfg, GError **error);
 void virtio_blk_free(struct virtio_blk *blk);
+/* The disk's firmware device path for a SeaBIOS "bootorder" entry, which
+ * SeaBIOS matches by the PCI slot.  Free with g_free(). */
+char *virtio_blk_boot_path(struct virtio_blk *blk);
 
 /* virtio-net with the backend cfg asks for (user-mode NAT or tap). */
 struct virtio_net *virtio_net_create(struct vm *vm, struct pci_bus *bus,

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """--boot decides which medium the firmware boots: with a GRUB CD on the
 IDE CD-ROM and another GRUB image on an AHCI disk, "cdrom,disk" boots the
-CD and "disk,cdrom" the disk (each medium prints its own marker); an IDE
-disk follows the same rule."""
+CD and "disk,cdrom" the disk (each medium prints its own marker); IDE and
+virtio-blk disks follow the same rule."""
 
 import os
 import shutil
@@ -28,7 +28,7 @@ def inner(vmm_bin, media):
     disk = os.path.join(os.path.dirname(media["DISK"]), "order-disk.img")
     shutil.copyfile(media["DISK"], disk)
     cd = media["CDROM"]
-    for iface in ("ahci", "ide"):
+    for iface in ("ahci", "ide", "virtio"):
         both = ["--cdrom", cd, "--disk", "path=%s,if=%s" % (disk, iface)]
         got = booted(vmm_bin, both + ["--boot", "cdrom,disk"], "cd-first-" + iface)
         check(got == "CDROM", "--boot cdrom,disk (%s disk) booted %s" % (iface, got))

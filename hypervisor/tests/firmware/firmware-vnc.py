@@ -10,7 +10,8 @@ boots through SeaBIOS:
    on tty1, which creates a file the test then finds over the serial
    console;
 3. after the guest loads bochs-drm, a screenshot has the resolution the
-   driver set and non-empty content (the framebuffer console's text).
+   driver set and non-empty content (the framebuffer console's text);
+4. Ctrl+Alt+Del sent by the RFB client reboots the guest.
 """
 
 import json
@@ -26,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
 from fwtest import Failure, check, log  # noqa: E402
-from vmmtest import Control, Shell, assets  # noqa: E402
+from vmmtest import Control, Shell  # noqa: E402
 
 VGA_ROM = "/usr/share/seabios/vgabios-stdvga.bin"
 # bochs-drm and what it needs in Debian's generic 6.1 kernel, in load order
@@ -234,6 +235,20 @@ def inner(vmm_bin, media):
         check(colors is not None and len(colors) >= 2,
               "the bochs-drm screen is empty (one colour)")
         log("bochs-drm screenshot %dx%d with %d colours" % (size[0], size[1], len(colors)))
+
+        # 4. Ctrl+Alt+Del from the VNC client reaches the guest's keyboard
+        # driver, which (told to act at once) reboots: RESET, GRUB again.
+        sh.run("echo 1 > /proc/sys/kernel/ctrl-alt-del")
+        rfb = RFBClient("127.0.0.1", port)
+        for k in (0xffe3, 0xffe9, 0xffff):      # Control_L, Alt_L, Delete
+            rfb.key(k, True)
+        for k in (0xffff, 0xffe9, 0xffe3):
+            rfb.key(k, False)
+        ev = ctl.wait_event("RESET", 120)
+        check(ev["data"] == {"guest": True}, "RESET %r" % ev)
+        con.expect(r"ORIEL-GRUB-VNC\r?\n", 300)
+        log("Ctrl+Alt+Del over VNC rebooted the guest")
+        rfb.close()
     finally:
         vmm.kill()
 
