@@ -1,6 +1,7 @@
 /* One window per VM: its screen (VNC), serial console and details. */
 #include "console-window.h"
 #include "details-view.h"
+#include "display-password-prompt.h"
 #include "domain-actions.h"
 #include "domain-state.h"
 #include "domain-xml-info.h"
@@ -11,6 +12,7 @@
 #include <gdk/gdkkeysyms.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gi18n.h>
+#include <string.h>
 #include <vncdisplay.h>
 
 struct _OrielConsoleWindow {
@@ -33,6 +35,9 @@ struct _OrielConsoleWindow {
   GtkWidget *display_overlay;
 
   GtkWidget *vnc;
+  GtkWidget *password_prompt;
+  char *vnc_password;        /* entered while disconnected, for the next attempt */
+  gboolean auth_failed;      /* the disconnect that follows shows the prompt */
   GtkWidget *serial;
   GtkWidget *details;
   gboolean fullscreen;
@@ -167,9 +172,101 @@ vnc_initialized (VncDisplay *vnc, OrielConsoleWindow *self)
 }
 
 static void
+forget_password (OrielConsoleWindow *self)
+{
+  if (self->vnc_password != NULL)
+    memset (self->vnc_password, 0, strlen (self->vnc_password));
+  g_clear_pointer (&self->vnc_password, g_free);
+}
+
+static void
+ask_password (OrielConsoleWindow *self, const char *error)
+{
+  oriel_display_password_prompt_ask (ORIEL_DISPLAY_PASSWORD_PROMPT (self->password_prompt), error);
+  gtk_stack_set_visible_child_name (self->display_stack, "password");
+}
+
+/* gtk-vnc hands credential lists over in a (deprecated) GValueArray. */
+static int
+credential_type (GValueArray *creds, guint i)
+{
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  return g_value_get_enum (g_value_array_get_nth (creds, i));
+  G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+/* gtk-vnc asks for what the server's authentication needs: a password
+ * (VNC authentication) is asked of the user, unless one was just entered
+ * for this attempt; user names (VeNCrypt plain, SASL) are not offered. */
+static void
+vnc_auth_credential (VncDisplay *vnc, GValueArray *creds, OrielConsoleWindow *self)
+{
+  gboolean need_password = FALSE;
+
+  for (guint i = 0; i < creds->n_values; i++)
+    {
+      int type = credential_type (creds, i);
+      if (type == VNC_DISPLAY_CREDENTIAL_PASSWORD)
+        need_password = TRUE;
+      else if (type == VNC_DISPLAY_CREDENTIAL_CLIENTNAME)
+        vnc_display_set_credential (vnc, type, "oriel");
+      else
+        {
+          vnc_display_close (vnc);
+          show_status (self, _("The display asks for a user name, which Oriel cannot send."));
+          return;
+        }
+    }
+  if (!need_password)
+    return;
+  if (self->vnc_password != NULL)
+    {
+      vnc_display_set_credential (vnc, VNC_DISPLAY_CREDENTIAL_PASSWORD, self->vnc_password);
+      forget_password (self);
+    }
+  else
+    ask_password (self, NULL);
+}
+
+static void
+password_submitted (OrielDisplayPasswordPrompt *prompt, const char *password, OrielConsoleWindow *self)
+{
+  show_status (self, _("Connecting to the display…"));
+  if (vnc_display_is_open (VNC_DISPLAY (self->vnc)))
+    {
+      /* The connection is waiting for it. */
+      vnc_display_set_credential (VNC_DISPLAY (self->vnc), VNC_DISPLAY_CREDENTIAL_PASSWORD, password);
+      return;
+    }
+  forget_password (self);
+  self->vnc_password = g_strdup (password);
+  connect_display (self);
+}
+
+static void
+vnc_auth_failure (VncDisplay *vnc, const char *message, OrielConsoleWindow *self)
+{
+  self->auth_failed = TRUE;
+  forget_password (self);
+  ask_password (self, _("The password was not accepted. Try again."));
+}
+
+static void
+vnc_auth_unsupported (VncDisplay *vnc, GValueArray *types, OrielConsoleWindow *self)
+{
+  show_status (self, _("The display uses an authentication method Oriel does not support."));
+}
+
+static void
 vnc_disconnected (VncDisplay *vnc, OrielConsoleWindow *self)
 {
   update_state (self);
+  if (self->auth_failed)
+    {
+      /* Keep the prompt: the next password opens a new connection. */
+      self->auth_failed = FALSE;
+      return;
+    }
   show_status (self, is_active_state (self->state)
                      ? _("The display was disconnected.")
                      : _("The virtual machine is not running.\nPress Run to start it."));
@@ -473,6 +570,7 @@ oriel_console_window_finalize (GObject *object)
 
   g_free (self->uuid);
   g_free (self->name);
+  forget_password (self);
   G_OBJECT_CLASS (oriel_console_window_parent_class)->finalize (object);
 }
 
@@ -533,6 +631,12 @@ oriel_console_window_init (OrielConsoleWindow *self)
   g_signal_connect (self->vnc, "vnc-initialized", G_CALLBACK (vnc_initialized), self);
   g_signal_connect (self->vnc, "vnc-disconnected", G_CALLBACK (vnc_disconnected), self);
   g_signal_connect (self->vnc, "vnc-error", G_CALLBACK (vnc_error), self);
+  g_signal_connect (self->vnc, "vnc-auth-credential", G_CALLBACK (vnc_auth_credential), self);
+  g_signal_connect (self->vnc, "vnc-auth-failure", G_CALLBACK (vnc_auth_failure), self);
+  g_signal_connect (self->vnc, "vnc-auth-unsupported", G_CALLBACK (vnc_auth_unsupported), self);
+  self->password_prompt = oriel_display_password_prompt_new ();
+  gtk_stack_add_named (self->display_stack, self->password_prompt, "password");
+  g_signal_connect (self->password_prompt, "submitted", G_CALLBACK (password_submitted), self);
   g_signal_connect (self->vnc, "vnc-keyboard-grab", G_CALLBACK (vnc_keyboard_grab), self);
   g_signal_connect (self->vnc, "vnc-keyboard-ungrab", G_CALLBACK (vnc_keyboard_ungrab), self);
   g_signal_connect (self->vnc, "vnc-pointer-grab", G_CALLBACK (vnc_pointer_grab), self);

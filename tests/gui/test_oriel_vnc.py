@@ -27,6 +27,7 @@ from gi.repository import Gdk  # noqa: E402
 ORIEL = os.environ['ORIEL_BIN']
 SCREENS = os.environ.get('ORIEL_SCREENS_DIR', '/tmp/oriel-gui-screens')
 TIMEOUT = 30
+LOCKED_PASSWORD = 'oriel-secret'
 
 
 def log(msg):
@@ -107,17 +108,23 @@ def start_guest_screen(work):
     # Keys the "guest" receives, collected in the background.
     keys = []
     threading.Thread(target=lambda: [keys.append(l.strip()) for l in painter.stdout], daemon=True).start()
-    port = free_port()
-    vnc = subprocess.Popen(['x11vnc', '-display', display, '-rfbport', str(port), '-localhost',
-                            '-nopw', '-forever', '-shared', '-quiet', '-noxdamage'],
-                           env=env, stdout=open(os.path.join(work, 'x11vnc.log'), 'w'),
-                           stderr=subprocess.STDOUT)
+    procs = [painter, xvfb]
+    ports = []
+    # The same screen twice: without authentication, and with VNC
+    # authentication (password LOCKED_PASSWORD).
+    for auth in (['-nopw'], ['-passwd', LOCKED_PASSWORD]):
+        port = free_port()
+        procs.insert(0, subprocess.Popen(
+            ['x11vnc', '-display', display, '-rfbport', str(port), '-localhost',
+             '-forever', '-shared', '-quiet', '-noxdamage'] + auth,
+            env=env, stdout=open(os.path.join(work, 'x11vnc-%d.log' % port), 'w'), stderr=subprocess.STDOUT))
 
-    def listening():
-        with socket.socket() as s:
-            return s.connect_ex(('127.0.0.1', port)) == 0
-    wait_for(listening, 'x11vnc listening on port %d' % port)
-    return [painter, vnc, xvfb], port, keys
+        def listening():
+            with socket.socket() as s:
+                return s.connect_ex(('127.0.0.1', port)) == 0
+        wait_for(listening, 'x11vnc listening on port %d' % port)
+        ports.append(port)
+    return procs, ports, keys
 
 
 def red_fraction(node):
@@ -151,23 +158,73 @@ def red_width(node):
     return (cols[-1] - cols[0] + 1) if cols else 0
 
 
+def click_row(cell):
+    """Selects a VM's row with a pointer click (no window manager here, so
+    moving the X input focus explicitly would leave it on that window)."""
+    from dogtail import rawinput
+    (x, y), (w, h) = cell.position, cell.size
+    rawinput.click(x + w // 2, y + h // 2)
+    wait_for(lambda: row_of(cell).selected, 'the row of %s selected' % cell.name)
+
+
+def row_of(cell):
+    """The name sits in a container cell, which is the table's child."""
+    row = cell
+    while row.parent is not None and row.parent.roleName != 'tree table':
+        row = row.parent
+    return row
+
+
+def run_password_prompt(app, manager):
+    """A display with VNC authentication: the console window asks for the
+    password, says so when it is wrong, and shows the screen once it is
+    right."""
+    # The first console window may cover the list: select through AT-SPI
+    # (no menus or typing follow, which the explicit focus would disturb).
+    cell = wait_for(lambda: find(manager, roleName='table cell', name='vnc-locked-guest'), 'vnc-locked-guest listed')
+    row_of(cell).grabFocus()
+    wait_for(lambda: row_of(cell).selected, 'the row of vnc-locked-guest selected')
+    find(manager, roleName='push button', name='Open').doActionNamed('click')
+    console = wait_for(lambda: find(app, roleName='frame', name='vnc-locked-guest (Running)'),
+                       'the locked guest\'s console window')
+    entry = wait_for(lambda: (lambda e: e if e is not None and e.showing else None)(
+        find(console, roleName='password text', name='Display password')), 'the display password prompt')
+    connect = find(console, roleName='push button', name='Connect')
+    assert connect is not None and not connect.sensitive, 'Connect enabled without a password'
+    entry.text = 'wrong-' + LOCKED_PASSWORD
+    wait_for(lambda: connect.sensitive, 'Connect enabled with a password')
+    connect.doActionNamed('click')
+    wait_for(lambda: (lambda l: l is not None and l.showing)(
+        find(console, roleName='label', name='The password was not accepted. Try again.')),
+        'the wrong password refused, in the prompt')
+    log('ok: a wrong display password is refused in the window')
+    entry.text = LOCKED_PASSWORD
+    wait_for(lambda: connect.sensitive, 'Connect enabled again')
+    connect.doActionNamed('click')
+    display = wait_for(lambda: find(console, name='Guest display'), 'guest display widget')
+    wait_for(lambda: display.showing and red_fraction(display) > 0.6,
+             'the locked guest\'s screen after the right password')
+    log('ok: the right password opens the display')
+
+
 def main():
     work = tempfile.mkdtemp(prefix='oriel-vnc-')
     os.makedirs(SCREENS, exist_ok=True)
-    procs, port, keys = start_guest_screen(work)
+    procs, (port, locked_port), keys = start_guest_screen(work)
     node = os.path.join(work, 'node.xml')
+    domain = ("<domain type='test'><name>%s</name><memory>524288</memory>"
+              "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
+              "<graphics type='vnc' port='%d' autoport='no' listen='127.0.0.1'/>"
+              "</devices></domain>")
     with open(node, 'w') as f:
-        f.write("<node><domain type='test'><name>vnc-guest</name><memory>524288</memory>"
-                "<vcpu>1</vcpu><os><type>hvm</type></os><devices>"
-                "<graphics type='vnc' port='%d' autoport='no' listen='127.0.0.1'/>"
-                "</devices></domain></node>" % port)
+        f.write("<node>" + domain % ('vnc-guest', port) + domain % ('vnc-locked-guest', locked_port) + "</node>")
     app_log = open(os.path.join(SCREENS, 'oriel-vnc-output.log'), 'w')
     proc = subprocess.Popen([ORIEL, '--connect', 'test://' + node], stdout=app_log, stderr=subprocess.STDOUT)
     try:
         app = wait_for(lambda: next((a for a in tree.root.applications()
                                      if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
         manager = wait_for(lambda: find(app, roleName='frame', name='Oriel'), 'manager window')
-        wait_for(lambda: find(manager, roleName='table cell', name='vnc-guest'), 'vnc-guest listed')
+        click_row(wait_for(lambda: find(manager, roleName='table cell', name='vnc-guest'), 'vnc-guest listed'))
         open_button = wait_for(lambda: find(manager, roleName='push button', name='Open'), 'Open')
         wait_for(lambda: open_button.sensitive, 'Open enabled')
         open_button.doActionNamed('click')
@@ -248,6 +305,7 @@ def main():
         mid = (img.get_height() // 2) * img.get_rowstride() + (img.get_width() // 2) * img.get_n_channels()
         assert (px[mid], px[mid + 1], px[mid + 2]) == (255, 0, 0), tuple(px[mid:mid + 3])
         log('ok: screenshot saved as a 640x480 PNG of the guest screen')
+        run_password_prompt(app, manager)
         assert proc.poll() is None, 'oriel exited'
     finally:
         proc.terminate()
