@@ -4,7 +4,8 @@
 Runs inside tests/gui/run-under-xvfb (private X server and session bus).
 Checks: the test driver's VM is listed, the new-VM assistant creates and
 starts a VM (direct kernel boot, with inline validation on the way), pause
-and resume from the toolbar change the listed state, and the details view
+and resume from the toolbar change the listed state, Save stops the VM and
+Run restores it, and the details view
 shows the VM's hardware. Screenshots of every assistant page and of the
 console window go to $ORIEL_SCREENS_DIR.
 """
@@ -203,6 +204,17 @@ def run(proc, kernel, initrd):
     wait_for(lambda: cell_exists(manager, 'Running'), 'state "Running" after resume')
     wait_for(lambda: not cell_exists(manager, 'Paused'), '"Paused" gone after resume')
     log('ok: resumed from the toolbar')
+    # Save stops the VM with its state on disk; Run brings it back.
+    save = child(manager, roleName='push button', name='Save')
+    wait_for(lambda: sensitive(save), 'Save enabled for a running VM')
+    click(save)
+    wait_for(lambda: cell_exists(manager, 'Shut off'), 'state "Shut off" after Save')
+    assert not sensitive(save), 'Save still enabled for a saved VM'
+    run_button = child(manager, roleName='push button', name='Run')
+    wait_for(lambda: sensitive(run_button), 'Run enabled after Save')
+    click(run_button)
+    wait_for(lambda: cell_exists(manager, 'Running'), 'state "Running" after Run from the saved state')
+    log('ok: saved from the toolbar and restored by Run')
 
     # 3. The console window and its details view.
     click(child(manager, roleName='push button', name='Open'))
