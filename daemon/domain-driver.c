@@ -110,6 +110,26 @@ domain_is_active (DomainObj *dom)
   return dom->id >= 0;
 }
 
+guint64
+domain_cpu_time_ns (DomainObj *dom)
+{
+  if (!dom->vmm)
+    return 0;
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) vmm_process_pid (dom->vmm));
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return 0;
+  /* Fields after the parenthesised command name: utime is 14th, stime 15th. */
+  const char *p = strrchr (stat, ')');
+  if (!p)
+    return 0;
+  g_auto (GStrv) f = g_strsplit (p + 2, " ", 0);
+  if (g_strv_length (f) < 13)
+    return 0;
+  guint64 ticks = g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
+  return ticks * (1000000000ull / sysconf (_SC_CLK_TCK));
+}
+
 gboolean
 domain_matches_filter (DomainObj *dom, guint flags)
 {

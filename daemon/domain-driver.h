@@ -38,6 +38,8 @@ DomainObj *domain_lookup_id (Daemon *d, int id);
 GPtrArray *domain_list (Daemon *d);
 gboolean domain_matches_filter (DomainObj *dom, guint flags);
 gboolean domain_is_active (DomainObj *dom);
+/* CPU time the domain's VMM has used (user + system), 0 when not running. */
+guint64 domain_cpu_time_ns (DomainObj *dom);
 
 DomainObj *domain_define (Daemon *d, const char *xml, GError **error);
 gboolean domain_undefine (DomainObj *dom, GError **error);

@@ -171,26 +171,6 @@ p_get_state (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
   return TRUE;
 }
 
-static guint64
-cpu_time_ns (DomainObj *dom)
-{
-  if (!dom->vmm)
-    return 0;
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) vmm_process_pid (dom->vmm));
-  g_autofree char *stat = NULL;
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return 0;
-  /* Fields after the parenthesised command name: utime is 14th, stime 15th. */
-  const char *p = strrchr (stat, ')');
-  if (!p)
-    return 0;
-  g_auto (GStrv) f = g_strsplit (p + 2, " ", 0);
-  if (g_strv_length (f) < 13)
-    return 0;
-  guint64 ticks = g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
-  return ticks * (1000000000ull / sysconf (_SC_CLK_TCK));
-}
-
 static gboolean
 p_get_info (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 {
@@ -202,7 +182,7 @@ p_get_info (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
   xdr_put_u64 (ret, def->memory_kib);
   xdr_put_u64 (ret, def->current_memory_kib);
   xdr_put_u32 (ret, def->vcpus);
-  xdr_put_u64 (ret, cpu_time_ns (dom));
+  xdr_put_u64 (ret, domain_cpu_time_ns (dom));
   return TRUE;
 }
 

@@ -438,6 +438,7 @@ rpc_procedure_lookup (int proc)
       const struct { const RpcProcedure *t; gsize n; } tables[] = {
         { procedures_host, procedures_host_count },
         { procedures_domain, procedures_domain_count },
+        { procedures_stats, procedures_stats_count },
         { procedures_storage, procedures_storage_count },
         { procedures_network, procedures_network_count },
       };

@@ -163,6 +163,30 @@ class VirshTest(unittest.TestCase):
         virsh(self.uri, "undefine", "t-auto")
         virsh(self.uri, "undefine", "t-noauto")
 
+    def test_domain_stats(self):
+        self.define("t-stats", memory=192)
+        out = virsh(self.uri, "domstats", "t-stats").stdout
+        self.assertIn("state.state=5", out)               # shut off
+        self.assertIn("balloon.maximum=196608", out)
+        self.assertNotIn("cpu.time", out)                 # only while running
+        # The bulk call with the daemon filtering: inactive yes, active no.
+        self.assertIn("Domain: 't-stats'", virsh(self.uri, "domstats", "--list-inactive").stdout)
+        self.assertNotIn("t-stats", virsh(self.uri, "domstats", "--list-active").stdout)
+        conn = libvirt.open(self.uri)
+        try:
+            records = {d.name(): st for d, st in conn.getAllDomainStats(
+                libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_VCPU)}
+            self.assertEqual(records["t-stats"]["state.state"], libvirt.VIR_DOMAIN_SHUTOFF)
+            self.assertEqual(records["t-stats"]["vcpu.current"], 1)
+            self.assertNotIn("balloon.current", records["t-stats"])
+            with self.assertRaises(libvirt.libvirtError) as cm:
+                conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_INTERFACE,
+                                       libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS)
+            self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED)
+        finally:
+            conn.close()
+        virsh(self.uri, "undefine", "t-stats")
+
     def test_start_failure_reports_vmm_message(self):
         self.define("t-fail")
         r = virsh(self.uri, "start", "t-fail", check=False)
