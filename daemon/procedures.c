@@ -83,7 +83,8 @@ p_supports_feature (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error
   if (!xdr_get_i32 (r, &feature, error) || !proc_end (r, error))
     return FALSE;
   gboolean yes = feature == FEATURE_PROGRAM_KEEPALIVE || feature == FEATURE_REMOTE_EVENT_CALLBACK
-              || feature == FEATURE_REMOTE_CLOSE_CALLBACK || feature == FEATURE_TYPED_PARAM_STRING;
+              || feature == FEATURE_REMOTE_CLOSE_CALLBACK || feature == FEATURE_TYPED_PARAM_STRING
+              || feature == FEATURE_FD_PASSING;
   xdr_put_i32 (ret, yes);
   return TRUE;
 }
@@ -439,6 +440,7 @@ rpc_procedure_lookup (int proc)
         { procedures_host, procedures_host_count },
         { procedures_domain, procedures_domain_count },
         { procedures_stats, procedures_stats_count },
+        { procedures_graphics, procedures_graphics_count },
         { procedures_storage, procedures_storage_count },
         { procedures_network, procedures_network_count },
       };

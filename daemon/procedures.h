@@ -24,6 +24,8 @@ extern const RpcProcedure procedures_host[];
 extern const gsize procedures_host_count;
 extern const RpcProcedure procedures_domain[];
 extern const gsize procedures_domain_count;
+extern const RpcProcedure procedures_graphics[];
+extern const gsize procedures_graphics_count;
 extern const RpcProcedure procedures_stats[];
 extern const gsize procedures_stats_count;
 extern const RpcProcedure procedures_storage[];

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <glib/gi18n.h>
+#include <gio/gunixfdmessage.h>
 #include <gio/gunixsocketaddress.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,7 +49,7 @@ struct RpcClient {
   gboolean opened;
   gboolean gone;
   RpcFramer framer;
-  GQueue outq;          /* GBytes* */
+  GQueue outq;          /* OutItem* */
   gsize out_off;
   gsize out_bytes;
   GList *domain_callbacks;
@@ -62,7 +63,25 @@ struct RpcCall {
   RpcClient *client;
   RpcHeader header;
   gboolean deferred;
+  int reply_fd;         /* passed with the reply, -1 = none */
 };
+
+/* Bytes to write; with fd >= 0, a one-byte item whose sendmsg() also
+ * carries fd (SCM_RIGHTS), as libvirt passes descriptors after a
+ * REPLY_WITH_FDS packet. */
+typedef struct {
+  GBytes *bytes;
+  int fd;
+} OutItem;
+
+static void
+out_item_free (OutItem *item)
+{
+  g_bytes_unref (item->bytes);
+  if (item->fd >= 0)
+    close (item->fd);
+  g_free (item);
+}
 
 struct RpcStream {
   RpcClient *client;
@@ -216,12 +235,25 @@ flush_out (RpcClient *c)
 {
   while (!g_queue_is_empty (&c->outq))
     {
-      GBytes *b = g_queue_peek_head (&c->outq);
+      OutItem *item = g_queue_peek_head (&c->outq);
       gsize len;
-      const guint8 *data = g_bytes_get_data (b, &len);
+      const guint8 *data = g_bytes_get_data (item->bytes, &len);
       g_autoptr (GError) error = NULL;
-      gssize n = g_socket_send (c->socket, (const char *) data + c->out_off,
-                                len - c->out_off, NULL, &error);
+      gssize n;
+      if (item->fd >= 0)
+        {
+          g_autoptr (GSocketControlMessage) msg = g_unix_fd_message_new ();
+          if (!g_unix_fd_message_append_fd (G_UNIX_FD_MESSAGE (msg), item->fd, &error))
+            {
+              client_close (c, error->message);
+              return FALSE;
+            }
+          GOutputVector v = { data, len };
+          GSocketControlMessage *msgs[] = { msg };
+          n = g_socket_send_message (c->socket, NULL, &v, 1, msgs, 1, G_SOCKET_MSG_NONE, NULL, &error);
+        }
+      else
+        n = g_socket_send (c->socket, (const char *) data + c->out_off, len - c->out_off, NULL, &error);
       if (n < 0)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -233,7 +265,7 @@ flush_out (RpcClient *c)
       c->out_bytes -= n;
       if (c->out_off == len)
         {
-          g_bytes_unref (g_queue_pop_head (&c->outq));
+          out_item_free (g_queue_pop_head (&c->outq));
           c->out_off = 0;
         }
     }
@@ -282,20 +314,40 @@ client_update_sources (RpcClient *c)
     }
 }
 
-void
-rpc_client_send (RpcClient *c, GBytes *packet)
+static void
+client_queue (RpcClient *c, GBytes *bytes, int fd)
+{
+  OutItem *item = g_new (OutItem, 1);
+  item->bytes = bytes;
+  item->fd = fd;
+  c->out_bytes += g_bytes_get_size (bytes);
+  g_queue_push_tail (&c->outq, item);
+}
+
+/* Takes packet and fd (-1: none). */
+static void
+client_send_with_fd (RpcClient *c, GBytes *packet, int fd)
 {
   if (c->gone)
     {
       g_bytes_unref (packet);
+      if (fd >= 0)
+        close (fd);
       return;
     }
-  c->out_bytes += g_bytes_get_size (packet);
-  g_queue_push_tail (&c->outq, packet);
+  client_queue (c, packet, -1);
+  if (fd >= 0)
+    client_queue (c, g_bytes_new_static ("", 1), fd);
   rpc_client_ref (c);
   if (flush_out (c))
     client_update_sources (c);
   rpc_client_unref (c);
+}
+
+void
+rpc_client_send (RpcClient *c, GBytes *packet)
+{
+  client_send_with_fd (c, packet, -1);
 }
 
 static void
@@ -320,7 +372,7 @@ rpc_client_unref (RpcClient *c)
 {
   if (!g_atomic_int_dec_and_test (&c->ref))
     return;
-  g_queue_clear_full (&c->outq, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&c->outq, (GDestroyNotify) out_item_free);
   rpc_framer_clear (&c->framer);
   g_list_free_full (c->domain_callbacks, g_free);
   g_list_free (c->other_callbacks);
@@ -393,31 +445,55 @@ rpc_call_unref (RpcCall *call)
 {
   if (!g_atomic_int_dec_and_test (&call->ref))
     return;
+  if (call->reply_fd >= 0)
+    close (call->reply_fd);
   rpc_client_unref (call->client);
   g_free (call);
 }
 
+/* Takes fd (-1: none): a reply with a descriptor is a REPLY_WITH_FDS
+ * whose body starts with the descriptor count. */
 static void
-send_reply (RpcClient *c, const RpcHeader *call, GByteArray *ret, const GError *error)
+send_reply (RpcClient *c, const RpcHeader *call, GByteArray *ret, const GError *error, int fd)
 {
   if (error)
     {
+      if (fd >= 0)
+        close (fd);
       send_error (c, call, virt_error_code_of (error), error->message);
       return;
     }
   RpcHeader h = *call;
-  h.type = RPC_REPLY;
+  h.type = fd >= 0 ? RPC_REPLY_WITH_FDS : RPC_REPLY;
   h.status = RPC_OK;
   GByteArray *b = rpc_packet_begin (&h);
+  if (fd >= 0)
+    xdr_put_u32 (b, 1);
   if (ret && ret->len)
     g_byte_array_append (b, ret->data, ret->len);
-  rpc_client_send (c, rpc_packet_finish (b));
+  client_send_with_fd (c, rpc_packet_finish (b), fd);
+}
+
+static int
+take_reply_fd (RpcCall *call)
+{
+  int fd = call->reply_fd;
+  call->reply_fd = -1;
+  return fd;
+}
+
+void
+rpc_call_attach_fd (RpcCall *call, int fd)
+{
+  if (call->reply_fd >= 0)
+    close (call->reply_fd);
+  call->reply_fd = fd;
 }
 
 void
 rpc_call_complete (RpcCall *call, GByteArray *ret, const GError *error)
 {
-  send_reply (call->client, &call->header, ret, error);
+  send_reply (call->client, &call->header, ret, error, take_reply_fd (call));
 }
 
 static void
@@ -447,6 +523,7 @@ dispatch_call (RpcClient *c, const RpcHeader *h, const guint8 *payload, gsize le
   call->ref = 1;
   call->client = rpc_client_ref (c);
   call->header = *h;
+  call->reply_fd = -1;
   XdrReader r;
   xdr_reader_init (&r, payload, len);
   g_autoptr (GByteArray) ret = g_byte_array_new ();
@@ -460,10 +537,10 @@ dispatch_call (RpcClient *c, const RpcHeader *h, const guint8 *payload, gsize le
           send_error (c, h, VIR_ERR_RPC, msg);
         }
       else
-        send_reply (c, h, NULL, error);
+        send_reply (c, h, NULL, error, take_reply_fd (call));
     }
   else if (!call->deferred)
-    send_reply (c, h, ret, NULL);
+    send_reply (c, h, ret, NULL, take_reply_fd (call));
   rpc_call_unref (call);
 }
 

@@ -46,6 +46,9 @@ RpcCall *rpc_call_defer (RpcCall *call);   /* returns a reference */
 /* Completes a deferred call with ret (may be NULL for void) or error. */
 void rpc_call_complete (RpcCall *call, GByteArray *ret, const GError *error);
 void rpc_call_unref (RpcCall *call);
+/* Pass fd (taken over) to the client with the successful reply, as
+ * libvirt's REPLY_WITH_FDS; closed if the call fails. */
+void rpc_call_attach_fd (RpcCall *call, int fd);
 
 /* Clients */
 RpcClient *rpc_client_ref (RpcClient *client);

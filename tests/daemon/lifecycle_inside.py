@@ -4,6 +4,7 @@ inside the test host (test_lifecycle.py starts it there), where /dev/kvm
 really runs guests."""
 
 import os
+import socket
 import pty
 import re
 import select
@@ -250,6 +251,39 @@ class Lifecycle(unittest.TestCase):
             (E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN),
         ])
         virsh(self.uri, "undefine", "life")
+
+    def test_open_graphics_fd(self):
+        """virDomainOpenGraphicsFD hands over a socket connected to the
+        VMM's VNC server (the RFB greeting arrives on it); refused on the
+        read-only socket and for a display the domain does not have."""
+        conn = libvirt.open(self.uri)
+        try:
+            dom = conn.defineXML(guest_xml("gfx").replace(
+                "<serial type='pty'/>", "<graphics type='vnc' autoport='yes' listen='127.0.0.1'/><serial type='pty'/>"))
+            dom.create()
+            fd = dom.openGraphicsFD(0, libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
+            with socket.socket(fileno=fd) as s:
+                s.settimeout(60)
+                greeting = b""
+                while len(greeting) < 12:
+                    chunk = s.recv(12 - len(greeting))
+                    self.assertTrue(chunk, "the graphics socket closed before the RFB greeting")
+                    greeting += chunk
+            self.assertEqual(greeting, b"RFB 003.008\n")
+            with self.assertRaises(libvirt.libvirtError) as cm:
+                dom.openGraphicsFD(1, 0)
+            self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_INVALID_ARG)
+            ro = libvirt.openReadOnly(self.daemon.ro_uri)
+            try:
+                with self.assertRaises(libvirt.libvirtError) as cm:
+                    ro.lookupByName("gfx").openGraphicsFD(0, 0)
+                self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_OPERATION_DENIED)
+            finally:
+                ro.close()
+            dom.destroy()
+            dom.undefine()
+        finally:
+            conn.close()
 
     def test_guest_poweroff_by_itself(self):
         self.define("short", cmdline="console=ttyS0 panic=-1 oriel.run=/bin/true")
