@@ -6,52 +6,29 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-static void fail(struct control_display_result *res, const char *cls, char *desc)
+static void screendump(struct pc *pc, JsonObject *args, struct control_result *res)
 {
-    res->error_class = cls;
-    res->error_desc = desc;
-}
-
-static bool only_args(JsonObject *args, const char *allowed, struct control_display_result *res)
-{
-    g_autoptr(GList) names = json_object_get_members(args);
-    for (GList *l = names; l; l = l->next) {
-        if (!allowed || strcmp(l->data, allowed) != 0) {
-            fail(res, "InvalidParameter",
-                 g_strdup_printf(_("unexpected argument '%s'"), (const char *)l->data));
-            return false;
-        }
-    }
-    return true;
-}
-
-static void screendump(struct pc *pc, JsonObject *args, struct control_display_result *res)
-{
-    if (!only_args(args, "filename", res))
+    static const char *const allowed[] = { "filename", NULL };
+    const char *filename;
+    if (!control_result_only_args(args, allowed, res) ||
+        !(filename = control_result_string_arg(args, "filename", res)))
         return;
-    JsonNode *fn = json_object_get_member(args, "filename");
-    if (!fn || !JSON_NODE_HOLDS_VALUE(fn) || json_node_get_value_type(fn) != G_TYPE_STRING ||
-        !*json_node_get_string(fn)) {
-        fail(res, "InvalidParameter", g_strdup(_("'filename' must be a non-empty string")));
-        return;
-    }
     struct display *d = pc_display(pc);
     if (!d) {
-        fail(res, "GenericError", g_strdup(_("this machine has no display")));
+        control_result_fail(res, "GenericError", g_strdup(_("this machine has no display")));
         return;
     }
     g_autoptr(GError) error = NULL;
-    if (!display_screendump(display_framebuffer(d), json_node_get_string(fn), &error)) {
-        fail(res, "GenericError", g_strdup(error->message));
+    if (!display_screendump(display_framebuffer(d), filename, &error)) {
+        control_result_fail(res, "GenericError", g_strdup(error->message));
         return;
     }
-    res->value = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(res->value, json_object_new());
+    control_result_ok(res);
 }
 
-static void query_vnc(struct pc *pc, JsonObject *args, struct control_display_result *res)
+static void query_vnc(struct pc *pc, JsonObject *args, struct control_result *res)
 {
-    if (!only_args(args, NULL, res))
+    if (!control_result_only_args(args, NULL, res))
         return;
     const char *addr = pc_options(pc)->vnc;
     struct display *d = pc_display(pc);
@@ -81,9 +58,9 @@ static void query_vnc(struct pc *pc, JsonObject *args, struct control_display_re
 }
 
 bool control_display_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                             struct control_display_result *res)
+                             struct control_result *res)
 {
-    *res = (struct control_display_result){ 0 };
+    *res = (struct control_result){ 0 };
     if (!strcmp(cmd, "screendump"))
         screendump(pc, args, res);
     else if (!strcmp(cmd, "query-vnc"))

@@ -1,6 +1,7 @@
 #include "control/control_server.h"
 #include "control/control_parser.h"
 #include "control/control_display.h"
+#include "control/control_media.h"
 #include "platform/pc.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
@@ -273,13 +274,14 @@ static void execute(struct client *c, struct control_request *req)
     struct vm *vm = pc_vm(srv->pc);
     const char *cmd = req->execute;
 
-    struct control_display_result dr;
-    if (control_display_execute(srv->pc, cmd, req->arguments, &dr)) {
-        if (dr.value)
-            send_return(c, dr.value, req->id);
+    struct control_result r;
+    if (control_display_execute(srv->pc, cmd, req->arguments, &r) ||
+        control_media_execute(srv->pc, cmd, req->arguments, &r)) {
+        if (r.value)
+            send_return(c, r.value, req->id);
         else
-            send_error(c, dr.error_class, dr.error_desc, req->id);
-        g_free(dr.error_desc);
+            send_error(c, r.error_class, r.error_desc, req->id);
+        g_free(r.error_desc);
         return;
     }
 

@@ -58,6 +58,11 @@ struct display *pc_display(struct pc *pc)
     return pc->devices ? pc_devices_display(pc->devices) : NULL;
 }
 
+struct pc_devices *pc_devices_of(struct pc *pc)
+{
+    return pc->devices;
+}
+
 unsigned pc_chardev_count(struct pc *pc)
 {
     unsigned n = 0;

@@ -9,6 +9,7 @@
 #include "core/options.h"
 
 struct pc;
+struct pc_devices;
 struct vm;
 struct chardev;
 struct display;
@@ -23,6 +24,8 @@ const struct vmm_options *pc_options(struct pc *pc);
 
 /* The display (VGA + VNC), or NULL without one. */
 struct display *pc_display(struct pc *pc);
+/* The devices for unmodified guests (pc_devices.h), or NULL. */
+struct pc_devices *pc_devices_of(struct pc *pc);
 
 /* Serial ports with a backend, for query-chardev. */
 unsigned pc_chardev_count(struct pc *pc);

@@ -188,3 +188,22 @@ char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *c
     g_ptr_array_remove_index(d->cdrom_paths, d->cdrom_paths->len - 1);
     return s;
 }
+
+/* The CD-ROM of --cdrom: IDE secondary master (add_ide). */
+static bool have_cdrom(struct pc_devices *d, GError **error)
+{
+    if (d->ide && d->cdrom_paths->len > 0)
+        return true;
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("This machine has no CD-ROM drive"));
+    return false;
+}
+
+bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error)
+{
+    return have_cdrom(d, error) && ide_cdrom_change_media(d->ide, 1, 0, path, error);
+}
+
+bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error)
+{
+    return have_cdrom(d, error) && ide_cdrom_eject(d->ide, 1, 0, force, error);
+}

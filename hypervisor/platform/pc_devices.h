@@ -31,3 +31,9 @@ struct display *pc_devices_display(struct pc_devices *d);
  * IDE and AHCI disks, then extra_disks (NULL-terminated firmware paths of
  * disks made elsewhere, e.g. virtio-blk).  Free with g_free(). */
 char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks);
+
+/* The CD-ROM drive (--cdrom): put another image in (the guest sees a media
+ * change), or take the medium out (refused while the guest locks the tray,
+ * unless force). */
+bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error);
+bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error);

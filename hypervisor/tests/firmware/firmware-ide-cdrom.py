@@ -3,8 +3,9 @@
 the IDE CD-ROM: GRUB runs, loads Linux and the busybox initramfs from the
 CD, the guest reaches init and a shell on the serial console, and sees the
 CD-ROM through ata_piix; SMBIOS carries the VM's UUID; the BIOS's shadow
-copy is write-protected as SeaBIOS asked through the PAM registers; a
-guest reboot runs SeaBIOS, GRUB and Linux again."""
+copy is write-protected as SeaBIOS asked through the PAM registers; the
+control socket ejects the disc and puts another in, which the guest reads;
+a guest reboot runs SeaBIOS, GRUB (from the new disc) and Linux again."""
 
 import os
 import re
@@ -13,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fwtest  # noqa: E402
 from fwtest import check, log  # noqa: E402
-from vmmtest import Shell  # noqa: E402
+from vmmtest import Control, Shell  # noqa: E402
 
 UUID = "6f1c2a3b-4d5e-4f60-8172-93a4b5c6d7e8"
 
@@ -37,17 +38,41 @@ def inner(vmm_bin, media):
         check("FACP" in acpi and "APIC" in acpi and "DSDT" in acpi,
               "ACPI tables seen by the guest: %r" % acpi)
         check_bios_write_protected(sh)
+        swap_media(vmm, sh, media["SPARE"])
 
         # A guest reboot goes through the firmware again: the hard reset
         # puts the BIOS area back to ROM, SeaBIOS shadows a pristine copy,
-        # GRUB and Linux come up a second time.
+        # GRUB (from the disc now in the drive) and Linux come up again.
         con.send("reboot -f\n")
-        fwtest.expect_boot(vmm, con, "CDROM")
+        fwtest.expect_boot(vmm, con, "SPARE")
         sh = Shell(con)
         check(sh.run("echo again") == "again", "no shell after the reboot")
         check_bios_write_protected(sh)
     finally:
         vmm.kill()
+
+
+def swap_media(vmm, sh, spare):
+    """eject and change-medium on the control socket: the guest finds no
+    medium, then reads the new disc (its GRUB marker, located here in the
+    image, read back through sr0)."""
+    ctl = Control(vmm.control_path)
+    bad = ctl.execute("eject", device="floppy")
+    check(bad.get("error", {}).get("class") == "DeviceNotFound", "eject of an unknown drive: %r" % bad)
+    ctl.command("eject", device="cdrom")
+    rc = sh.run("dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>/dev/null; echo $?")
+    check(rc != "0", "the guest still reads a disc after eject")
+    missing = ctl.execute("change-medium", device="cdrom", filename=spare + ".missing")
+    check("error" in missing and "missing" in missing["error"]["desc"],
+          "change-medium to a missing file: %r" % missing)
+    ctl.command("change-medium", device="cdrom", filename=spare)
+    data = open(spare, "rb").read()
+    at = data.find(b"ORIEL-GRUB-SPARE")
+    check(at > 0, "no GRUB marker in %s" % spare)
+    seen = sh.run("dd if=/dev/sr0 bs=2048 skip=%d count=2 2>/dev/null | grep -c ORIEL-GRUB-SPARE"
+                  % (at // 2048), timeout=120)
+    check(seen == "1", "the guest does not read the new disc (%r)" % seen)
+    log("eject and change-medium: the guest saw no medium, then the new disc")
 
 
 def check_bios_write_protected(sh):
@@ -68,4 +93,4 @@ def check_bios_write_protected(sh):
 
 
 if __name__ == "__main__":
-    fwtest.main(__file__, inner, ["CDROM"])
+    fwtest.main(__file__, inner, ["CDROM", "SPARE"])
