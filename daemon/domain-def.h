@@ -23,6 +23,7 @@ typedef struct {
   char *mac;
   char *model;         /* model the VMM runs: "virtio" or "e1000" */
   char *requested_model; /* what the XML asked for, when it was mapped */
+  char *live_target;   /* while running: the tap device of a bridge NIC */
 } DomainNic;
 
 typedef struct {

@@ -1,5 +1,6 @@
 #include "domain-driver.h"
 #include "virt-error.h"
+#include "tap-device.h"
 #include "vmm-config.h"
 #include "vmm-process.h"
 #include "xdr-codec.h"
@@ -313,6 +314,40 @@ finish_waiters (DomainObj *dom, const GError *error)
   g_list_free (waiters);
 }
 
+/* Give back what a run of the domain held outside its VMM: the tap
+ * devices of bridge NICs.  Before dom->live goes. */
+static void
+release_live_resources (DomainObj *dom)
+{
+  if (!dom->live)
+    return;
+  for (guint i = 0; i < dom->live->nics->len; i++)
+    {
+      DomainNic *n = dom->live->nics->pdata[i];
+      if (n->live_target)
+        {
+          tap_device_delete (n->live_target);
+          g_clear_pointer (&n->live_target, g_free);
+        }
+    }
+}
+
+/* Make a tap device on its bridge for every bridge NIC of dom->live. */
+static gboolean
+acquire_live_resources (DomainObj *dom, GError **error)
+{
+  for (guint i = 0; i < dom->live->nics->len; i++)
+    {
+      DomainNic *n = dom->live->nics->pdata[i];
+      if (!g_str_equal (n->type, "bridge"))
+        continue;
+      n->live_target = tap_device_create (n->source, error);
+      if (!n->live_target)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 became_inactive (DomainObj *dom, int reason, int event_detail)
 {
@@ -326,6 +361,7 @@ became_inactive (DomainObj *dom, int reason, int event_detail)
   domain_emit_lifecycle (dom, EVENT_STOPPED, event_detail);
   remove_run_dir (dom);
   dom->id = -1;
+  release_live_resources (dom);
   g_clear_pointer (&dom->live, domain_def_free);
   dom->stop_requested = dom->shutdown_requested = dom->guest_shutdown = FALSE;
   finish_waiters (dom, NULL);
@@ -552,6 +588,7 @@ start_failed (StartJob *job, const GError *error)
     }
   dom->vmm = NULL;
   remove_run_dir (dom);
+  release_live_resources (dom);
   g_clear_pointer (&dom->live, domain_def_free);
   dom->id = -1;
   set_state (dom, DOMAIN_STATE_SHUTOFF, SHUTOFF_FAILED);
@@ -681,7 +718,8 @@ domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
   g_autofree char *conf_path = run_file (dom, "vmm.conf");
   g_autofree char *ctl_path = run_file (dom, "ctl");
   g_autofree char *log_path = run_file (dom, "vmm.log");
-  g_autofree char *conf = vmm_config_build (dom->live, ctl_path, &error);
+  g_autofree char *conf = acquire_live_resources (dom, &error)
+                          ? vmm_config_build (dom->live, ctl_path, &error) : NULL;
   StartJob *job = g_new0 (StartJob, 1);
   job->dom = dom;
   job->flags = flags;

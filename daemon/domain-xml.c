@@ -24,7 +24,7 @@ nic_free (gpointer p)
 {
   DomainNic *n = p;
   g_free (n->type); g_free (n->source); g_free (n->mac);
-  g_free (n->model); g_free (n->requested_model);
+  g_free (n->model); g_free (n->requested_model); g_free (n->live_target);
   g_free (n);
 }
 
@@ -368,7 +368,7 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
 }
 
 static gboolean
-parse_interface (DomainDef *def, xmlNode *n, GError **error)
+parse_interface (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **error)
 {
   DomainNic *nic = g_new0 (DomainNic, 1);
   g_ptr_array_add (def->nics, nic);
@@ -401,7 +401,13 @@ parse_interface (DomainDef *def, xmlNode *n, GError **error)
         { g_free (nic->mac); nic->mac = attr (c, "address"); }
       else if (is_el (c, "model"))
         { g_free (nic->model); nic->model = attr (c, "type"); }
-      else if (is_el (c, "address") || is_el (c, "alias") || is_el (c, "target"))
+      else if (is_el (c, "target"))
+        {
+          /* The device name is the daemon's choice; only live state keeps it. */
+          if (flags & DOMAIN_PARSE_LIVE)
+            { g_free (nic->live_target); nic->live_target = attr (c, "dev"); }
+        }
+      else if (is_el (c, "address") || is_el (c, "alias"))
         ;
       else
         return unsupported (error, (const char *) c->name, "interface");
@@ -575,7 +581,7 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
         }
       else if (is_el (c, "interface"))
         {
-          if (!parse_interface (def, c, error))
+          if (!parse_interface (def, c, flags, error))
             return FALSE;
         }
       else if (is_el (c, "serial") || is_el (c, "console"))
@@ -942,6 +948,12 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
         {
           g_string_append_printf (s, "      <source %s='", g_str_equal (n->type, "bridge") ? "bridge" : "network");
           esc (s, n->source);
+          g_string_append (s, "'/>\n");
+        }
+      if (live && n->live_target)
+        {
+          g_string_append (s, "      <target dev='");
+          esc (s, n->live_target);
           g_string_append (s, "'/>\n");
         }
       if (n->requested_model)

@@ -104,10 +104,16 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       DomainNic *n = def->nics->pdata[i];
       if (g_str_equal (n->type, "bridge"))
         {
-          g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("unsupported configuration: bridge '%s' networking needs a tap device, which oriel-vmm cannot create yet; use <interface type='network'> with network 'default'"),
-                       n->source);
-          goto fail;
+          /* domain_start() made the tap (tap-device.c) before this. */
+          if (!n->live_target || !check_value (_("tap device"), n->live_target, TRUE, error))
+            {
+              if (!n->live_target)
+                g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                             _("internal error: no tap device for bridge '%s'"), n->source);
+              goto fail;
+            }
+          g_string_append_printf (s, "net = tap=%s,mac=%s,model=%s\n", n->live_target, n->mac, n->model);
+          continue;
         }
       if (g_str_equal (n->type, "network") && !g_str_equal (n->source, "default"))
         {

@@ -285,6 +285,45 @@ class Lifecycle(unittest.TestCase):
         finally:
             conn.close()
 
+    def test_bridge_interface(self):
+        """<interface type='bridge'>: the daemon makes a tap device on the
+        bridge for the run (named in the live XML), the guest reaches the
+        host's address on the bridge through it, and the tap goes when the
+        domain stops."""
+        def ip(*args):
+            subprocess.run(("ip",) + args, check=True)
+        ip("link", "add", "obr0", "type", "bridge")
+        try:
+            ip("addr", "add", "192.168.79.1/24", "dev", "obr0")
+            ip("link", "set", "obr0", "up")
+            conn = libvirt.open(self.uri)
+            try:
+                dom = conn.defineXML(guest_xml("br").replace(
+                    "<serial type='pty'/>",
+                    "<interface type='bridge'><source bridge='obr0'/><mac address='52:54:00:79:00:02'/>"
+                    "</interface><serial type='pty'/>"))
+                dom.create()
+                m = re.search(r"<target dev='([^']+)'/>", dom.XMLDesc(0))
+                self.assertIsNotNone(m, "no tap device in the live XML")
+                tap = m.group(1)
+                master = os.path.basename(os.path.realpath("/sys/class/net/%s/master" % tap))
+                self.assertEqual(master, "obr0")
+                self.assertNotIn(tap, dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+                con = Console(self.uri, "br")
+                con.wait_for_prompt()
+                con.send("ip addr add 192.168.79.2/24 dev eth0; ip link set eth0 up; "
+                         "ping -c 1 -W 10 192.168.79.1 >/dev/null && echo BRIDGE-$((6*7))\r")
+                con.expect("BRIDGE-42", timeout=120)
+                self.assertEqual(con.detach(), 0)
+                dom.destroy()
+                wait_until(lambda: not os.path.exists("/sys/class/net/" + tap), 30,
+                           "the tap device %s removed after the domain stopped" % tap)
+                dom.undefine()
+            finally:
+                conn.close()
+        finally:
+            subprocess.run(["ip", "link", "del", "obr0"])
+
     def test_guest_poweroff_by_itself(self):
         self.define("short", cmdline="console=ttyS0 panic=-1 oriel.run=/bin/true")
         virsh(self.uri, "start", "short")

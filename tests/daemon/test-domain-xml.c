@@ -205,6 +205,33 @@ test_vmm_config (void)
   g_assert_null (strstr (c5, "bios"));
 }
 
+/* A bridge NIC runs on the tap device the daemon made for it; only live
+ * XML carries (and shows) that device. */
+static void
+test_bridge_nic (void)
+{
+  static const char *xml =
+    "<domain type='kvm'><name>b</name><memory>1024</memory><os><type>hvm</type><kernel>/k</kernel></os>"
+    "<devices><interface type='bridge'><source bridge='br0'/><mac address='52:54:00:00:00:07'/>"
+    "<target dev='vnet7'/></interface></devices></domain>";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DomainDef) def = parse_ok (xml);
+  g_autofree char *none = vmm_config_build (def, "/c", &error);
+  g_assert_null (none);
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+  g_clear_error (&error);
+
+  g_autoptr (DomainDef) live = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_LIVE, &error);
+  g_assert_no_error (error);
+  g_autofree char *conf = vmm_config_build (live, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (conf, "\nnet = tap=vnet7,mac=52:54:00:00:00:07,model=virtio\n"));
+  g_autofree char *shown = domain_def_format (live, DOMAIN_FORMAT_LIVE, 3);
+  g_assert_nonnull (strstr (shown, "<target dev='vnet7'/>"));
+  g_autofree char *inactive = domain_def_format (live, 0, -1);
+  g_assert_null (strstr (inactive, "vnet7"));
+}
+
 static void
 test_xen_xm (void)
 {
@@ -256,6 +283,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/domain-xml/bridge-nic", test_bridge_nic);
   g_test_add_func ("/domain-xml/full-parse", test_full_parse);
   g_test_add_func ("/domain-xml/roundtrip", test_roundtrip);
   g_test_add_func ("/domain-xml/live-format", test_live_format);
