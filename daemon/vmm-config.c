@@ -105,13 +105,14 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       if (g_str_equal (n->type, "bridge"))
         {
           /* domain_start() made the tap (tap-device.c) before this. */
-          if (!n->live_target || !check_value (_("tap device"), n->live_target, TRUE, error))
+          if (!n->live_target)
             {
-              if (!n->live_target)
-                g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
-                             _("internal error: no tap device for bridge '%s'"), n->source);
+              g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                           _("internal error: no tap device for bridge '%s'"), n->source);
               goto fail;
             }
+          if (!check_value (_("tap device"), n->live_target, TRUE, error))
+            goto fail;
           g_string_append_printf (s, "net = tap=%s,mac=%s,model=%s\n", n->live_target, n->mac, n->model);
           continue;
         }

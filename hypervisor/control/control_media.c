@@ -25,8 +25,7 @@ static void finish(struct control_result *res, bool ok, const GError *error)
     if (ok)
         control_result_ok(res);
     else
-        control_result_fail(res, "GenericError",
-                            g_strdup(error ? error->message : _("This machine has no CD-ROM drive")));
+        control_result_fail(res, "GenericError", g_strdup(error->message));
 }
 
 static void change_medium(struct pc *pc, JsonObject *args, struct control_result *res)
@@ -37,7 +36,7 @@ static void change_medium(struct pc *pc, JsonObject *args, struct control_result
         !(filename = control_result_string_arg(args, "filename", res)))
         return;
     g_autoptr(GError) error = NULL;
-    bool ok = pc_devices_of(pc) && pc_devices_cdrom_change_medium(pc_devices_of(pc), filename, &error);
+    bool ok = pc_devices_cdrom_change_medium(pc_devices_of(pc), filename, &error);
     finish(res, ok, error);
 }
 
@@ -56,7 +55,7 @@ static void eject(struct pc *pc, JsonObject *args, struct control_result *res)
         force = json_node_get_boolean(f);
     }
     g_autoptr(GError) error = NULL;
-    bool ok = pc_devices_of(pc) && pc_devices_cdrom_eject(pc_devices_of(pc), force, &error);
+    bool ok = pc_devices_cdrom_eject(pc_devices_of(pc), force, &error);
     finish(res, ok, error);
 }
 

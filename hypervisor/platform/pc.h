@@ -24,7 +24,7 @@ const struct vmm_options *pc_options(struct pc *pc);
 
 /* The display (VGA + VNC), or NULL without one. */
 struct display *pc_display(struct pc *pc);
-/* The devices for unmodified guests (pc_devices.h), or NULL. */
+/* The devices for unmodified guests (pc_devices.h); pc_create() makes them. */
 struct pc_devices *pc_devices_of(struct pc *pc);
 
 /* Serial ports with a backend, for query-chardev. */
