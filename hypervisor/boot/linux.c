@@ -1,5 +1,6 @@
 #include "linux.h"
 #include "vcpu.h"
+#include "vmlinux_elf.h"
 
 #include <string.h>
 #include <linux/kvm.h>
@@ -95,6 +96,21 @@ static bool write_gdt(struct guest_memory *m)
     return guest_memory_write(m, GDT_ADDR, gdt, sizeof(gdt));
 }
 
+/* Copy each segment and clear the rest of its memory: after a reset the
+ * old kernel's data is still there. */
+static bool load_segments(struct guest_memory *m, const uint8_t *elf, const struct vmlinux_info *info)
+{
+    for (unsigned i = 0; i < info->n_segments; i++) {
+        const struct vmlinux_segment *seg = &info->segments[i];
+        uint8_t *dst = guest_memory_ptr(m, seg->paddr, seg->memsz);
+        if (!dst)
+            return false;
+        memcpy(dst, elf + seg->offset, seg->filesz);
+        memset(dst + seg->filesz, 0, seg->memsz - seg->filesz);
+    }
+    return true;
+}
+
 bool linux_load(struct guest_memory *m, const struct linux_boot_params *p,
                 struct linux_boot_layout *out, GError **error)
 {
@@ -139,6 +155,17 @@ bool linux_load(struct guest_memory *m, const struct linux_boot_params *p,
     if (!guest_memory_ptr(m, KERNEL_LOAD, need))
         return fail(error, LINUX_ERROR_NO_ROOM,
                     _("The kernel does not fit in the guest's memory below 3 GiB"));
+    struct vmlinux_info proper;
+    uint64_t kernel_end = KERNEL_LOAD + need;
+    if (p->vmlinux) {
+        if (!vmlinux_parse(p->vmlinux, p->vmlinux_size, &proper, error))
+            return false;
+        for (unsigned i = 0; i < proper.n_segments; i++)
+            if (!guest_memory_ptr(m, proper.segments[i].paddr, proper.segments[i].memsz))
+                return fail(error, LINUX_ERROR_NO_ROOM,
+                            _("The kernel does not fit in the guest's memory below 3 GiB"));
+        kernel_end = MAX(kernel_end, proper.end);
+    }
 
     /* Command line: bounded by what the kernel accepts. */
     const char *cmdline = p->cmdline ? p->cmdline : "";
@@ -156,7 +183,7 @@ bool linux_load(struct guest_memory *m, const struct linux_boot_params *p,
     uint64_t initrd_addr = 0;
     if (p->initrd && p->initrd_size) {
         uint64_t top = MIN((uint64_t)rd32(k, HDR_INITRD_ADDR_MAX) + 1, m->low_size);
-        uint64_t floor = KERNEL_LOAD + need;
+        uint64_t floor = kernel_end;
         if (p->initrd_size > top || ((top - p->initrd_size) & ~0xfffULL) < floor)
             return fail(error, LINUX_ERROR_NO_ROOM,
                         _("The initrd does not fit in guest memory below the kernel's limit"));
@@ -165,7 +192,9 @@ bool linux_load(struct guest_memory *m, const struct linux_boot_params *p,
             return fail(error, LINUX_ERROR_NO_ROOM, _("The initrd does not fit in guest memory"));
     }
 
-    if (!guest_memory_write(m, KERNEL_LOAD, k + setup_size, pm_size) ||
+    bool placed = p->vmlinux ? load_segments(m, p->vmlinux, &proper)
+                             : guest_memory_write(m, KERNEL_LOAD, k + setup_size, pm_size);
+    if (!placed ||
         !guest_memory_write(m, CMDLINE_ADDR, cmdline, cmdlen + 1) ||
         !write_page_tables(m) || !write_gdt(m))
         return fail(error, LINUX_ERROR_NO_ROOM, _("Guest memory is too small for the boot structures"));
@@ -195,8 +224,8 @@ bool linux_load(struct guest_memory *m, const struct linux_boot_params *p,
 
     out->zero_page = ZERO_PAGE_ADDR;
     out->cmdline = CMDLINE_ADDR;
-    out->kernel_load = KERNEL_LOAD;
-    out->entry64 = KERNEL_LOAD + 0x200;
+    out->kernel_load = p->vmlinux ? proper.start : KERNEL_LOAD;
+    out->entry64 = p->vmlinux ? proper.entry : KERNEL_LOAD + 0x200;
     out->initrd = initrd_addr;
     out->page_tables = PML4_ADDR;
     out->gdt = GDT_ADDR;

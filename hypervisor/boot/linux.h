@@ -1,7 +1,7 @@
-/* Direct Linux boot: place a bzImage, its initrd and command line in guest
- * RAM as the x86 boot protocol describes (protocol 2.06 or later), build the
- * zero page, and put the boot processor at the 64-bit entry point with an
- * identity map of the low 4 GiB. */
+/* Direct Linux boot: place a bzImage (or its unpacked kernel proper), its
+ * initrd and command line in guest RAM as the x86 boot protocol describes
+ * (protocol 2.12 or later), build the zero page, and put the boot processor
+ * at the 64-bit entry point with an identity map of the low 4 GiB. */
 #pragma once
 
 #include <stdbool.h>
@@ -34,6 +34,12 @@ struct linux_e820 {
 struct linux_boot_params {
     const uint8_t *kernel;      /* the bzImage file */
     size_t kernel_size;
+    /* Optional: its kernel proper, unpacked (kernel_cache.h).  When given,
+     * the segments of this ELF image are loaded where they belong and the
+     * boot processor starts there, skipping the bzImage's decompressor;
+     * the zero page is still built from the bzImage's setup header. */
+    const uint8_t *vmlinux;
+    size_t vmlinux_size;
     const uint8_t *initrd;      /* NULL: none */
     size_t initrd_size;
     const char *cmdline;        /* NULL: empty */

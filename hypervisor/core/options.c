@@ -28,6 +28,7 @@ void options_clear(struct vmm_options *o)
     g_free(o->kernel);
     g_free(o->initrd);
     g_free(o->cmdline);
+    g_free(o->kernel_cache);
     g_free(o->cdrom);
     g_free(o->bios);
     g_free(o->boot);
@@ -288,7 +289,8 @@ static bool read_config_file(struct vmm_options *o, const char *path, GError **e
 static bool is_known(const char *name)
 {
     static const char *const names[] = {
-        "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "disk", "cdrom",
+        "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "kernel-cache",
+        "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "no-reboot", "help", "version",
     };
@@ -343,6 +345,14 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         set_str(&o->initrd, value);
     } else if (!strcmp(name, "cmdline")) {
         set_str(&o->cmdline, value);
+    } else if (!strcmp(name, "kernel-cache")) {
+        if (!*value)
+            return invalid(error, _("--kernel-cache needs a directory or 'none'"));
+        set_str(&o->kernel_cache, value);
+    } else if (!strcmp(name, "kernel-unpack")) {
+        if (strcmp(value, "host") && strcmp(value, "guest"))
+            return invalid(error, _("--kernel-unpack must be 'host' or 'guest', not '%s'"), value);
+        o->kernel_unpack_guest = !strcmp(value, "guest");
     } else if (!strcmp(name, "disk")) {
         struct disk_config d;
         if (!options_parse_disk(value, &d, error))
@@ -481,6 +491,11 @@ char *options_help_text(void)
         "  --kernel FILE            Linux kernel (bzImage) to boot directly\n"
         "  --initrd FILE            initial ramdisk\n"
         "  --cmdline STRING         kernel command line\n"
+        "  --kernel-cache DIR|none  where unpacked kernels are kept\n"
+        "                           (default ~/.cache/oriel/kernels;\n"
+        "                           /var/cache/oriel/kernels for root)\n"
+        "  --kernel-unpack host|guest\n"
+        "                           who unpacks the bzImage (default host)\n"
         "  --disk path=P[,if=virtio|ide|ahci][,format=raw][,readonly=on][,serial=S][,discard=on]\n"
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"

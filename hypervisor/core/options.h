@@ -26,6 +26,8 @@ struct vmm_options {
     char *kernel;
     char *initrd;
     char *cmdline;
+    char *kernel_cache;         /* NULL: the default directory; "none": do not keep */
+    bool kernel_unpack_guest;   /* --kernel-unpack guest: the bzImage's own decompressor */
     GArray *disks;              /* struct disk_config */
     char *cdrom;
     char *bios;

@@ -10,6 +10,7 @@
 #include "core/vm_core.h"
 #include "core/vcpu.h"
 #include "boot/linux.h"
+#include "boot/kernel_cache.h"
 #include "chardev/chardev.h"
 #include "devices/uart16550.h"
 #include "devices/i8042.h"
@@ -306,6 +307,28 @@ static void release_file_pages(GMappedFile *f)
         madvise(g_mapped_file_get_contents(f), g_mapped_file_get_length(f), MADV_DONTNEED);
 }
 
+/* The kernel proper of --kernel, so that the guest need not unpack it at
+ * every boot; NULL (the bzImage boots as it is) when it cannot be unpacked. */
+static GBytes *unpacked_kernel(struct pc *pc)
+{
+    if (pc->opts->kernel_unpack_guest)
+        return NULL;
+    const char *dir = pc->opts->kernel_cache;
+    g_autofree char *default_dir = dir ? NULL : kernel_cache_default_dir();
+    if (dir && !strcmp(dir, "none"))
+        dir = NULL;
+    else if (!dir)
+        dir = default_dir;
+    g_autoptr(GError) why = NULL;
+    GBytes *vmlinux = kernel_cache_get(dir, pc->opts->kernel,
+                                       (const uint8_t *)g_mapped_file_get_contents(pc->kernel),
+                                       g_mapped_file_get_length(pc->kernel), &why);
+    if (!vmlinux)
+        g_debug("kernel: booting %s through its own decompressor: %s", pc->opts->kernel,
+                why->message);
+    return vmlinux;
+}
+
 /* At power-on and after every reset: lay out the kernel and point the
  * boot processor at it. */
 static bool boot_linux(void *opaque, GError **error)
@@ -333,6 +356,11 @@ static bool boot_linux(void *opaque, GError **error)
     if (pc->initrd) {
         p.initrd = (const uint8_t *)g_mapped_file_get_contents(pc->initrd);
         p.initrd_size = g_mapped_file_get_length(pc->initrd);
+    }
+    g_autoptr(GBytes) vmlinux = unpacked_kernel(pc);
+    if (vmlinux) {
+        p.vmlinux = g_bytes_get_data(vmlinux, NULL);
+        p.vmlinux_size = g_bytes_get_size(vmlinux);
     }
     struct linux_boot_layout layout;
     bool loaded = linux_load(m, &p, &layout, error);

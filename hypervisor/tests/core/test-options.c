@@ -36,7 +36,8 @@ static void test_full_command_line(void)
                         "--disk=path=data.img,if=virtio,readonly=on,serial=DATA1,discard=on",
                         "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
                         "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
-                        "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot", NULL));
+                        "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
+                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest", NULL));
     g_assert_no_error(error);
     g_assert_cmpstr(o.name, ==, "demo");
     g_assert_cmpuint(o.memory, ==, 512 * MIB);
@@ -65,6 +66,8 @@ static void test_full_command_line(void)
     g_assert_cmpstr(o.serial, ==, "stdio");
     g_assert_cmpstr(o.control, ==, "/run/oriel/demo.ctl");
     g_assert_true(o.no_reboot);
+    g_assert_cmpstr(o.kernel_cache, ==, "/var/cache/k");
+    g_assert_true(o.kernel_unpack_guest);
     g_assert_true(options_validate(&o, &error));
     g_assert_no_error(error);
     options_clear(&o);
@@ -126,6 +129,8 @@ static void test_bad_values(void)
     expect_bad("--uuid", "not-a-uuid");
     expect_bad("--frobnicate", "1");
     expect_bad("--name", "");
+    expect_bad("--kernel-cache", "");
+    expect_bad("--kernel-unpack", "both");
 
     struct vmm_options o;
     options_init(&o);
