@@ -11,6 +11,7 @@ typedef struct {
   char *config_dir;    /* persistent domain XML */
   char *state_dir;     /* per running VM: pid, control socket, live XML */
   char *image_dir;     /* the 'default' storage pool */
+  char *save_dir;      /* managed save images */
   char *vmm_path;      /* oriel-vmm binary */
 } DaemonPaths;
 

@@ -1,4 +1,5 @@
 #include "domain-driver.h"
+#include "domain-save.h"
 #include "virt-error.h"
 #include "tap-device.h"
 #include "vmm-config.h"
@@ -152,10 +153,13 @@ domain_matches_filter (DomainObj *dom, guint flags)
             || (flags & LIST_DOMAINS_SHUTOFF && shutoff) || (flags & LIST_DOMAINS_OTHER && other)))
         return FALSE;
     }
-  /* Oriel keeps no managed save images, snapshots or checkpoints. */
-  if ((flags & (LIST_DOMAINS_MANAGEDSAVE | LIST_DOMAINS_NO_MANAGEDSAVE))
-      && !(flags & LIST_DOMAINS_NO_MANAGEDSAVE))
-    return FALSE;
+  if (flags & (LIST_DOMAINS_MANAGEDSAVE | LIST_DOMAINS_NO_MANAGEDSAVE))
+    {
+      gboolean saved = domain_has_managed_save (dom);
+      if (!((flags & LIST_DOMAINS_MANAGEDSAVE && saved) || (flags & LIST_DOMAINS_NO_MANAGEDSAVE && !saved)))
+        return FALSE;
+    }
+  /* Oriel keeps no snapshots or checkpoints. */
   if ((flags & (LIST_DOMAINS_AUTOSTART | LIST_DOMAINS_NO_AUTOSTART))
       && !((flags & LIST_DOMAINS_AUTOSTART && dom->autostart)
            || (flags & LIST_DOMAINS_NO_AUTOSTART && !dom->autostart)))
@@ -364,6 +368,7 @@ became_inactive (DomainObj *dom, int reason, int event_detail)
   release_live_resources (dom);
   g_clear_pointer (&dom->live, domain_def_free);
   dom->stop_requested = dom->shutdown_requested = dom->guest_shutdown = FALSE;
+  dom->save_requested = FALSE;
   finish_waiters (dom, NULL);
   if (!dom->persistent)
     g_hash_table_remove (d->domains, dom->def->name);
@@ -380,7 +385,9 @@ vmm_exited (VmmProcess *vmm, int status, gpointer user)
     }
   gboolean clean = status == -1 ? (dom->guest_shutdown || dom->shutdown_requested)
                                 : (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-  if (dom->stop_requested)
+  if (dom->save_requested)
+    became_inactive (dom, SHUTOFF_SAVED, STOPPED_SAVED);
+  else if (dom->stop_requested)
     became_inactive (dom, SHUTOFF_DESTROYED, STOPPED_DESTROYED);
   else if (clean && (dom->guest_shutdown || dom->shutdown_requested || status != -1))
     {
@@ -573,7 +580,17 @@ typedef struct {
   DomainDoneFn done;
   gpointer data;
   VmmProcess *vmm;
+  char *restore_path;        /* the VM continues from this save image */
+  gboolean restore_paused;
+  gboolean remove_image;     /* a managed save image: gone once restored */
 } StartJob;
+
+static void
+start_job_free (StartJob *job)
+{
+  g_free (job->restore_path);
+  g_free (job);
+}
 
 static void
 start_failed (StartJob *job, const GError *error)
@@ -595,7 +612,7 @@ start_failed (StartJob *job, const GError *error)
   job->done (dom, error, job->data);
   if (!dom->persistent)
     g_hash_table_remove (dom->daemon->domains, dom->def->name);
-  g_free (job);
+  start_job_free (job);
 }
 
 static void
@@ -605,16 +622,20 @@ start_complete (StartJob *job)
   dom->starting = FALSE;
   dom->vmm = job->vmm;
   dom->id = dom->daemon->next_id++;
-  set_state (dom, DOMAIN_STATE_RUNNING, RUNNING_BOOTED);
+  gboolean restored = job->restore_path != NULL;
+  set_state (dom, DOMAIN_STATE_RUNNING, restored ? RUNNING_RESTORED : RUNNING_BOOTED);
   save_live_state (dom);
-  domain_emit_lifecycle (dom, EVENT_STARTED, STARTED_BOOTED);
-  if (job->flags & CREATE_PAUSED)
+  domain_emit_lifecycle (dom, EVENT_STARTED, restored ? STARTED_RESTORED : STARTED_BOOTED);
+  if (job->flags & CREATE_PAUSED || job->restore_paused)
     {
       set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
-      domain_emit_lifecycle (dom, EVENT_SUSPENDED, SUSPENDED_PAUSED);
+      domain_emit_lifecycle (dom, EVENT_SUSPENDED, restored ? SUSPENDED_RESTORED : SUSPENDED_PAUSED);
     }
+  if (job->remove_image && g_unlink (job->restore_path) < 0)
+    g_warning (_("domain %s: cannot remove the managed save image %s: %s"), dom->def->name,
+               job->restore_path, g_strerror (errno));
   job->done (dom, NULL, job->data);
-  g_free (job);
+  start_job_free (job);
 }
 
 static void
@@ -675,6 +696,10 @@ start_ready (VmmProcess *vmm, const GError *error, gpointer data)
     start_chardev_done (vmm, NULL, NULL, job);
 }
 
+static void start_vmm (DomainObj *dom, DomainDef *live, const char *restore_path,
+                       gboolean restore_paused, gboolean remove_image, guint flags,
+                       DomainDoneFn done, gpointer data);
+
 static GHashTable *
 taken_vnc_ports (Daemon *d)
 {
@@ -694,7 +719,33 @@ taken_vnc_ports (Daemon *d)
 void
 domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
 {
+  /* A managed save image makes start continue the saved VM. */
+  g_autofree char *image = domain_managed_save_path (dom);
+  if (flags & CREATE_FORCE_BOOT)
+    g_unlink (image);
+  else if (g_file_test (image, G_FILE_TEST_EXISTS))
+    {
+      domain_start_restore (dom, NULL, image, (flags & CREATE_PAUSED) != 0, TRUE, done, data);
+      return;
+    }
+  start_vmm (dom, NULL, NULL, FALSE, FALSE, flags & ~(guint) CREATE_FORCE_BOOT, done, data);
+}
+
+void
+domain_start_restore (DomainObj *dom, DomainDef *live, const char *image, gboolean paused,
+                      gboolean remove_image, DomainDoneFn done, gpointer data)
+{
+  start_vmm (dom, live, image, paused, remove_image, 0, done, data);
+}
+
+/* Start dom's VMM: booting dom->def, or continuing from a save image with
+ * the configuration it was saved with (live, taken; NULL: dom->def). */
+static void
+start_vmm (DomainObj *dom, DomainDef *live, const char *restore_path, gboolean restore_paused,
+           gboolean remove_image, guint flags, DomainDoneFn done, gpointer data)
+{
   g_autoptr (GError) error = NULL;
+  g_autoptr (DomainDef) given = live;
   if (domain_is_active (dom) || dom->starting)
     {
       error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
@@ -703,7 +754,7 @@ domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
       return;
     }
   Daemon *d = dom->daemon;
-  dom->live = domain_def_copy (dom->def);
+  dom->live = given ? g_steal_pointer (&given) : domain_def_copy (dom->def);
   if (dom->live->has_vnc)
     {
       if (dom->live->vnc_port > 0)
@@ -720,11 +771,19 @@ domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
   g_autofree char *log_path = run_file (dom, "vmm.log");
   g_autofree char *conf = acquire_live_resources (dom, &error)
                           ? vmm_config_build (dom->live, ctl_path, &error) : NULL;
+  if (conf && restore_path)
+    {
+      g_autofree char *base = g_steal_pointer (&conf);
+      conf = g_strdup_printf ("%srestore = %s\n%s", base, restore_path, restore_paused ? "paused\n" : "");
+    }
   StartJob *job = g_new0 (StartJob, 1);
   job->dom = dom;
   job->flags = flags;
   job->done = done;
   job->data = data;
+  job->restore_path = g_strdup (restore_path);
+  job->restore_paused = restore_paused;
+  job->remove_image = remove_image;
   dom->starting = TRUE;
   if (!conf)
     {
@@ -747,13 +806,12 @@ domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
                      start_ready, job);
 }
 
+/* The inactive domain of def's name and uuid, or a new transient one
+ * holding a copy of def; NULL if the name or uuid is taken otherwise or
+ * the domain runs. */
 DomainObj *
-domain_create_transient (Daemon *d, const char *xml, guint flags,
-                         DomainDoneFn done, gpointer data, GError **error)
+domain_obj_for_def (Daemon *d, const DomainDef *def, GError **error)
 {
-  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
-  if (!def)
-    return NULL;
   DomainObj *dom = domain_lookup_name (d, def->name);
   if (!dom)
     dom = domain_lookup_uuid (d, def->uuid);
@@ -766,17 +824,27 @@ domain_create_transient (Daemon *d, const char *xml, guint flags,
                        _("domain '%s' already exists"), dom->def->name);
           return NULL;
         }
-      /* The inactive domain of that name and uuid is started. */
-      domain_start (dom, flags, done, data);
       return dom;
     }
   dom = g_new0 (DomainObj, 1);
   dom->daemon = d;
   dom->id = -1;
   dom->state = DOMAIN_STATE_SHUTOFF;
-  dom->def = g_steal_pointer (&def);
+  dom->def = domain_def_copy (def);
   g_hash_table_insert (d->domains, dom->def->name, dom);
-  domain_start (dom, flags, done, data);
+  return dom;
+}
+
+DomainObj *
+domain_create_transient (Daemon *d, const char *xml, guint flags,
+                         DomainDoneFn done, gpointer data, GError **error)
+{
+  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  if (!def)
+    return NULL;
+  DomainObj *dom = domain_obj_for_def (d, def, error);
+  if (dom)
+    domain_start (dom, flags, done, data);
   return dom;
 }
 

@@ -23,6 +23,8 @@ struct DomainObj {
   gboolean stop_requested;  /* destroy: exit is expected */
   gboolean shutdown_requested;
   gboolean guest_shutdown;  /* VMM reported a guest power-off */
+  gboolean save_requested;  /* its state is saved: the coming exit is "saved" */
+  gboolean saving;          /* a save is under way */
   GList *waiters;            /* RpcCall* waiting for this domain to stop */
 };
 
@@ -48,6 +50,15 @@ gboolean domain_set_autostart (DomainObj *dom, gboolean autostart, GError **erro
 typedef void (*DomainDoneFn) (DomainObj *dom, const GError *error, gpointer data);
 /* Asynchronous: done runs when the VMM is up (or failed). */
 void domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data);
+/* Start dom's VMM continuing the VM saved in image, with the configuration
+ * it was saved with (live, taken; NULL: dom->def).  remove_image: a managed
+ * save image, deleted once the VM runs again. */
+void domain_start_restore (DomainObj *dom, DomainDef *live, const char *image, gboolean paused,
+                           gboolean remove_image, DomainDoneFn done, gpointer data);
+/* The inactive domain of def's name and uuid, or a new transient one with
+ * a copy of def (for create and restore).  NULL with error when the name
+ * or uuid belongs to another domain or the domain runs. */
+DomainObj *domain_obj_for_def (Daemon *d, const DomainDef *def, GError **error);
 /* Create a transient domain and start it. */
 DomainObj *domain_create_transient (Daemon *d, const char *xml, guint flags,
                                     DomainDoneFn done, gpointer data, GError **error);

@@ -1,6 +1,7 @@
 /* Domain procedures: listing, lookup, information, define/undefine and the
  * lifecycle calls (the slow ones reply asynchronously). */
 #include "procedures.h"
+#include "domain-save.h"
 #include "console-stream.h"
 #include "vmm-process.h"
 
@@ -386,6 +387,17 @@ p_undefine (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
       g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x)"), flags & ~known);
       return FALSE;
     }
+  if (domain_has_managed_save (dom))
+    {
+      if (!(flags & UNDEFINE_MANAGED_SAVE))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                       _("Requested operation is not valid: Refusing to undefine while domain managed save image exists"));
+          return FALSE;
+        }
+      if (!domain_managed_save_remove (dom, error))
+        return FALSE;
+    }
   return domain_undefine (dom, error);
 }
 
@@ -410,12 +422,12 @@ reply_done (DomainObj *dom, const GError *error, gpointer data)
 }
 
 static gboolean
-check_create_flags (guint32 flags, GError **error)
+check_create_flags (guint32 flags, guint32 known, GError **error)
 {
-  if (flags & ~(guint32) CREATE_PAUSED)
+  if (flags & ~known)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x)"),
-                   flags & ~(guint32) CREATE_PAUSED);
+                   flags & ~known);
       return FALSE;
     }
   return TRUE;
@@ -430,7 +442,8 @@ p_create (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
     return FALSE;
   if (rpc_call_header (call)->proc == PROC_DOMAIN_CREATE_WITH_FLAGS && !proc_get_flags (r, &flags, error))
     return FALSE;
-  if (!proc_end (r, error) || !check_create_flags (flags, error))
+  /* FORCE_BOOT: boot afresh, dropping a managed save image. */
+  if (!proc_end (r, error) || !check_create_flags (flags, CREATE_PAUSED | CREATE_FORCE_BOOT, error))
     return FALSE;
   domain_start (dom, flags, reply_done, rpc_call_defer (call));
   return TRUE;
@@ -442,7 +455,7 @@ p_create_xml (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
   g_autofree char *xml = NULL;
   guint32 flags;
   if (!xdr_get_string (r, RPC_STRING_MAX, &xml, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error) || !check_create_flags (flags, error))
+      || !proc_end (r, error) || !check_create_flags (flags, CREATE_PAUSED, error))
     return FALSE;
   RpcCall *deferred = rpc_call_defer (call);
   if (!domain_create_transient (DAEMON (call), xml, flags, reply_done, deferred, error))
@@ -562,7 +575,6 @@ const RpcProcedure procedures_domain[] = {
   { PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", 0, p_get_max_memory },
   { PROC_DOMAIN_GET_MAX_VCPUS, "DOMAIN_GET_MAX_VCPUS", 0, p_get_max_vcpus },
   { PROC_DOMAIN_GET_VCPUS_FLAGS, "DOMAIN_GET_VCPUS_FLAGS", 0, p_get_vcpus_flags },
-  { PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", 0, p_dom_flags_zero },
   { PROC_DOMAIN_SNAPSHOT_NUM, "DOMAIN_SNAPSHOT_NUM", 0, p_dom_flags_zero },
   { PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, "DOMAIN_HAS_CURRENT_SNAPSHOT", 0, p_dom_flags_zero },
   { PROC_DOMAIN_SNAPSHOT_LIST_NAMES, "DOMAIN_SNAPSHOT_LIST_NAMES", 0, p_snapshot_list_names },

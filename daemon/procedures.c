@@ -440,6 +440,7 @@ rpc_procedure_lookup (int proc)
         { procedures_host, procedures_host_count },
         { procedures_domain, procedures_domain_count },
         { procedures_stats, procedures_stats_count },
+        { procedures_save, procedures_save_count },
         { procedures_graphics, procedures_graphics_count },
         { procedures_storage, procedures_storage_count },
         { procedures_network, procedures_network_count },

@@ -223,6 +223,13 @@ control_connect (VmmProcess *vmm, GError **error)
 void
 vmm_process_command (VmmProcess *vmm, const char *command, VmmReplyFn reply, gpointer data)
 {
+  vmm_process_command_args (vmm, command, NULL, reply, data);
+}
+
+void
+vmm_process_command_args (VmmProcess *vmm, const char *command, JsonObject *args,
+                          VmmReplyFn reply, gpointer data)
+{
   if (!vmm->control)
     {
       g_autoptr (GError) error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
@@ -236,7 +243,23 @@ vmm_process_command (VmmProcess *vmm, const char *command, VmmReplyFn reply, gpo
   p->reply = reply;
   p->data = data;
   vmm->pending = g_list_append (vmm->pending, p);
-  g_autofree char *line = g_strdup_printf ("{\"execute\": \"%s\", \"id\": %u}\n", command, p->id);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "execute");
+  json_builder_add_string_value (b, command);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_int_value (b, p->id);
+  if (args)
+    {
+      json_builder_set_member_name (b, "arguments");
+      JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+      json_node_set_object (n, args);
+      json_builder_add_value (b, n);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (root, FALSE);
+  g_autofree char *line = g_strconcat (json, "\n", NULL);
   /* Commands are tiny; a local socket accepts them at once. */
   gsize off = 0, len = strlen (line);
   while (off < len)

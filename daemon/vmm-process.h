@@ -30,6 +30,9 @@ VmmProcess *vmm_process_adopt (pid_t pid, const char *control_path, const VmmCal
                                gpointer user, GError **error);
 
 void vmm_process_command (VmmProcess *vmm, const char *command, VmmReplyFn reply, gpointer data);
+/* The same with an "arguments" object (not taken). */
+void vmm_process_command_args (VmmProcess *vmm, const char *command, JsonObject *args,
+                               VmmReplyFn reply, gpointer data);
 pid_t vmm_process_pid (VmmProcess *vmm);
 void vmm_process_kill (VmmProcess *vmm, int sig);
 /* Stop watching (the process itself is left alone). */

@@ -37,6 +37,7 @@ class Daemon:
         self.config_dir = os.path.join(self.root, "etc")
         self.state_dir = os.path.join(self.root, "run")
         self.image_dir = os.path.join(self.root, "images")
+        self.save_dir = os.path.join(self.root, "save")
         self.rw_sock = os.path.join(self.sock_dir, "virtorield-sock")
         self.ro_sock = os.path.join(self.sock_dir, "virtorield-sock-ro")
         self.uri = "oriel:///system?socket=" + self.rw_sock
@@ -54,7 +55,8 @@ class Daemon:
         self.proc = subprocess.Popen(
             [virtorield_path(), "--verbose", "--socket-dir", self.sock_dir,
              "--config-dir", self.config_dir, "--state-dir", self.state_dir,
-             "--image-dir", self.image_dir, "--vmm", self.vmm] + self.extra_args,
+             "--image-dir", self.image_dir, "--save-dir", self.save_dir,
+             "--vmm", self.vmm] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -252,6 +252,111 @@ class Lifecycle(unittest.TestCase):
         ])
         virsh(self.uri, "undefine", "life")
 
+    def test_save_restore_and_managed_save(self):
+        """virsh save stops the VM with its whole state in a file and
+        virsh restore continues that same guest: a shell variable set before
+        the save is still set after.  managedsave + start does the same with
+        the daemon's own image, which is then gone.  Bad images and bad
+        requests are refused with libvirt errors."""
+        self.define("keep")
+        virsh(self.uri, "start", "keep")
+        con = Console(self.uri, "keep")
+        con.wait_for_prompt()
+        con.send("MARK=kept$((6*7))\r")
+        con.shell_roundtrip("BEFORE")
+        self.assertEqual(con.detach(), 0)
+
+        image = os.path.join(self.daemon.root, "keep.save")
+        virsh(self.uri, "save", "keep", image, timeout=BOOT_TIMEOUT)
+        self.events.wait_for("keep", E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STOPPED_SAVED)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "shut off (saved)")
+        with open(image, "rb") as f:
+            self.assertEqual(f.read(8), b"ORIELSAV")
+        self.assertIn("<name>keep</name>", virsh(self.uri, "save-image-dumpxml", image).stdout)
+
+        virsh(self.uri, "restore", image, timeout=BOOT_TIMEOUT)
+        self.events.wait_for("keep", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_RESTORED)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "running (restored)")
+        con = Console(self.uri, "keep")
+        con.send("echo mark=$MARK\r")
+        con.expect("mark=kept42", timeout=60)
+        self.assertEqual(con.detach(), 0)
+
+        # Restoring a running domain's image again is refused.
+        r = virsh(self.uri, "restore", image, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already exists", r.stderr)
+
+        # Managed save: the image lives with the daemon; start continues it.
+        virsh(self.uri, "managedsave", "keep", timeout=BOOT_TIMEOUT)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "shut off (saved)")
+        self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Managed save:\s+yes")
+        self.assertIn("keep", virsh(self.uri, "list", "--all", "--managed-save", "--name").stdout)
+        r = virsh(self.uri, "undefine", "keep", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("managed save image exists", r.stderr)
+        virsh(self.uri, "start", "keep", timeout=BOOT_TIMEOUT)
+        self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "running (restored)")
+        self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Managed save:\s+no")
+        self.assertEqual(os.listdir(self.daemon.save_dir), [])
+        con = Console(self.uri, "keep")
+        con.send("echo again=$MARK\r")
+        con.expect("again=kept42", timeout=60)
+        self.assertEqual(con.detach(), 0)
+
+        # Saved paused, restored paused; resume runs the same guest.
+        virsh(self.uri, "save", "--paused", "keep", image, timeout=BOOT_TIMEOUT)
+        virsh(self.uri, "restore", image, timeout=BOOT_TIMEOUT)
+        self.assertEqual(virsh(self.uri, "domstate", "keep").stdout.strip(), "paused")
+        virsh(self.uri, "resume", "keep")
+        con = Console(self.uri, "keep")
+        con.send("echo third=$MARK\r")
+        con.expect("third=kept42", timeout=60)
+        self.assertEqual(con.detach(), 0)
+
+        # Bad input.
+        junk = os.path.join(self.daemon.root, "junk.save")
+        with open(junk, "wb") as f:
+            f.write(b"this is not a save image at all")
+        r = virsh(self.uri, "restore", junk, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not an Oriel save image", r.stderr)
+        r = virsh(self.uri, "restore", os.path.join(self.daemon.root, "missing.save"), check=False)
+        self.assertIn("cannot open save image", r.stderr)
+        r = virsh(self.uri, "save", "keep", "/nonexistent-dir/keep.save", check=False, timeout=BOOT_TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("cannot save domain", r.stderr)
+        # ...and the domain runs on after the failed save.
+        self.assertEqual(virsh(self.uri, "domstate", "keep").stdout.strip(), "running")
+        con = Console(self.uri, "keep")
+        con.shell_roundtrip("AFTER")
+        self.assertEqual(con.detach(), 0)
+        r = virsh(self.uri, "save", "keep", image, readonly=True, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        virsh(self.uri, "destroy", "keep")
+        r = virsh(self.uri, "save", "keep", image, check=False)
+        self.assertIn("not running", r.stderr)
+
+        S, R = E.VIR_DOMAIN_EVENT_STOPPED, E.VIR_DOMAIN_EVENT_STARTED
+        self.assertEqual(self.events.of("keep"), [
+            (E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+            (R, E.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            (S, E.VIR_DOMAIN_EVENT_STOPPED_SAVED),
+            (R, E.VIR_DOMAIN_EVENT_STARTED_RESTORED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            (S, E.VIR_DOMAIN_EVENT_STOPPED_SAVED),
+            (R, E.VIR_DOMAIN_EVENT_STARTED_RESTORED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            (S, E.VIR_DOMAIN_EVENT_STOPPED_SAVED),
+            (R, E.VIR_DOMAIN_EVENT_STARTED_RESTORED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_RESTORED),
+            (E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
+            (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
+            (E.VIR_DOMAIN_EVENT_RESUMED, E.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED),
+            (S, E.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+        ])
+
     def test_open_graphics_fd(self):
         """virDomainOpenGraphicsFD hands over a socket connected to the
         VMM's VNC server (the RFB greeting arrives on it); refused on the
