@@ -73,7 +73,7 @@ main (int argc, char **argv)
 
   gboolean verbose = FALSE, version = FALSE;
   g_autofree char *socket_dir = NULL, *config_dir = NULL, *state_dir = NULL;
-  g_autofree char *image_dir = NULL, *save_dir = NULL, *vmm_path = NULL;
+  g_autofree char *image_dir = NULL, *save_dir = NULL, *vmm_path = NULL, *auth_rw = NULL;
   GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log every connection and call"), NULL },
     { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir, N_("Directory of the listening sockets (default /var/run/libvirt)"), N_("DIR") },
@@ -81,6 +81,7 @@ main (int argc, char **argv)
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Runtime state of running VMs (default /run/oriel)"), N_("DIR") },
     { "image-dir", 0, 0, G_OPTION_ARG_FILENAME, &image_dir, N_("Directory of the 'default' storage pool (default /var/lib/oriel/images)"), N_("DIR") },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, N_("Managed save images (default /var/lib/oriel/save)"), N_("DIR") },
+    { "auth-rw", 0, 0, G_OPTION_ARG_STRING, &auth_rw, N_("Who may use the read-write socket: none (root only, the default) or polkit (users polkit allows)"), N_("none|polkit") },
     { "vmm", 0, 0, G_OPTION_ARG_FILENAME, &vmm_path, N_("The oriel-vmm binary"), N_("PATH") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     G_OPTION_ENTRY_NULL,
@@ -101,6 +102,11 @@ main (int argc, char **argv)
     }
   if (verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  if (auth_rw && !g_str_equal (auth_rw, "none") && !g_str_equal (auth_rw, "polkit"))
+    {
+      g_printerr (_("virtorield: --auth-rw must be 'none' or 'polkit', not '%s'\n"), auth_rw);
+      return 2;
+    }
 
   /* A client vanishing mid-write must not kill the daemon. */
   signal (SIGPIPE, SIG_IGN);
@@ -124,6 +130,7 @@ main (int argc, char **argv)
 
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   d.server = rpc_server_new (&d);
+  rpc_server_set_rw_polkit (d.server, auth_rw && g_str_equal (auth_rw, "polkit"));
   int nfds = activation_fds ();
   if (nfds > 0)
     {

@@ -2,6 +2,7 @@
  * procedures, and event registration. */
 #include "procedures.h"
 #include "host-info.h"
+#include "polkit-auth.h"
 #include "xen-xm-import.h"
 
 #include <glib/gi18n.h>
@@ -62,18 +63,53 @@ p_auth_list (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 {
   if (!proc_end (r, error))
     return FALSE;
-  /* Only root (or the socket's group) can reach the read-write socket;
-   * the file mode is the access control, as with libvirtd's unix_sock. */
+  /* By default only root (or the socket's group) can reach the read-write
+   * socket: the file mode is the access control, as with libvirtd's
+   * unix_sock.  With --auth-rw polkit other users must ask polkit. */
   xdr_put_u32 (ret, 1);
-  xdr_put_i32 (ret, 0);   /* REMOTE_AUTH_NONE */
+  xdr_put_i32 (ret, rpc_client_auth_pending (rpc_call_client (call)) ? REMOTE_AUTH_POLKIT
+                                                                     : REMOTE_AUTH_NONE);
   return TRUE;
+}
+
+static void
+polkit_done (const GError *error, gpointer data)
+{
+  RpcCall *call = data;
+  if (error)
+    rpc_call_complete (call, NULL, error);
+  else
+    {
+      rpc_client_set_authenticated (rpc_call_client (call));
+      g_autoptr (GByteArray) ret = g_byte_array_new ();
+      xdr_put_i32 (ret, 1);   /* complete */
+      rpc_call_complete (call, ret, NULL);
+    }
+  rpc_call_unref (call);
 }
 
 static gboolean
 p_auth_polkit (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 {
-  xdr_put_i32 (ret, 1);
-  return proc_end (r, error);
+  if (!proc_end (r, error))
+    return FALSE;
+  RpcClient *client = rpc_call_client (call);
+  if (!rpc_client_auth_pending (client))
+    {
+      xdr_put_i32 (ret, 1);
+      return TRUE;
+    }
+  pid_t pid;
+  uid_t uid;
+  rpc_client_peer (client, &pid, &uid);
+  if (pid <= 0)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_AUTH_FAILED,
+                   _("authentication failed: the client process is unknown"));
+      return FALSE;
+    }
+  polkit_auth_check (pid, uid, POLKIT_ACTION_MANAGE, polkit_done, rpc_call_defer (call));
+  return TRUE;
 }
 
 static gboolean
@@ -386,9 +422,10 @@ p_other_event_deregister (RpcCall *call, XdrReader *r, GByteArray *ret, GError *
 }
 
 #define B PROC_FLAG_BEFORE_OPEN
+#define A PROC_FLAG_AUTH
 const RpcProcedure procedures_host[] = {
-  { PROC_AUTH_LIST, "AUTH_LIST", B, p_auth_list },
-  { PROC_AUTH_POLKIT, "AUTH_POLKIT", B, p_auth_polkit },
+  { PROC_AUTH_LIST, "AUTH_LIST", B | A, p_auth_list },
+  { PROC_AUTH_POLKIT, "AUTH_POLKIT", B | A, p_auth_polkit },
   { PROC_CONNECT_SUPPORTS_FEATURE, "CONNECT_SUPPORTS_FEATURE", B, p_supports_feature },
   { PROC_CONNECT_OPEN, "CONNECT_OPEN", B, p_open },
   { PROC_CONNECT_CLOSE, "CONNECT_CLOSE", 0, p_void },

@@ -251,5 +251,8 @@ enum { CREATE_PAUSED = 1, CREATE_AUTODESTROY = 2, CREATE_FORCE_BOOT = 8 };
 /* virDomainSaveRestoreFlags */
 enum { SAVE_BYPASS_CACHE = 1, SAVE_RUNNING = 2, SAVE_PAUSED = 4 };
 
+/* remote_auth_type */
+enum { REMOTE_AUTH_NONE = 0, REMOTE_AUTH_SASL = 1, REMOTE_AUTH_POLKIT = 2 };
+
 /* CONNECT_OPEN flags */
 enum { CONNECT_RO = 1 };

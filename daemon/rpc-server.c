@@ -28,6 +28,7 @@ struct RpcServer {
   GPtrArray *listeners;
   GList *clients;
   guint next_client_id;
+  gboolean rw_polkit;   /* read-write clients other than root ask polkit */
 };
 
 typedef struct {
@@ -47,6 +48,9 @@ struct RpcClient {
   gboolean listener_readonly;
   gboolean readonly;
   gboolean opened;
+  gboolean auth_pending;   /* must pass AUTH_POLKIT before anything else */
+  pid_t peer_pid;
+  uid_t peer_uid;
   gboolean gone;
   RpcFramer framer;
   GQueue outq;          /* OutItem* */
@@ -154,6 +158,15 @@ listener_accept (GSocket *sock, GIOCondition cond, gpointer data)
   c->socket = cs;
   c->listener_readonly = l->readonly;
   c->readonly = l->readonly;
+  c->peer_pid = 0;
+  c->peer_uid = (uid_t) -1;
+  g_autoptr (GCredentials) cred = g_socket_get_credentials (cs, NULL);
+  if (cred)
+    {
+      c->peer_pid = g_credentials_get_unix_pid (cred, NULL);
+      c->peer_uid = g_credentials_get_unix_user (cred, NULL);
+    }
+  c->auth_pending = l->server->rw_polkit && !l->readonly && c->peer_uid != 0;
   rpc_framer_init (&c->framer);
   g_queue_init (&c->outq);
   c->streams = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -193,7 +206,8 @@ rpc_server_listen_path (RpcServer *server, const char *path, gboolean readonly, 
   umask (old);
   if (!ok)
     return FALSE;
-  chmod (path, readonly ? 0666 : 0600);
+  /* With polkit deciding, every user may connect to ask it. */
+  chmod (path, readonly || server->rw_polkit ? 0666 : 0600);
   g_socket_set_listen_backlog (sock, 256);
   if (!g_socket_listen (sock, error))
     return FALSE;
@@ -213,8 +227,9 @@ rpc_server_listen_fd (RpcServer *server, int fd, GError **error)
   if (getsockname (fd, (struct sockaddr *) &sa, &len) == 0 && sa.sun_family == AF_UNIX)
     {
       readonly = g_str_has_suffix (sa.sun_path, "-ro");
-      /* One socket unit gives both sockets one mode; monitoring is for all. */
-      if (readonly)
+      /* One socket unit gives both sockets one mode; monitoring is for
+       * all, and so is asking polkit. */
+      if (readonly || server->rw_polkit)
         chmod (sa.sun_path, 0666);
     }
   add_listener (server, sock, readonly, NULL);
@@ -382,6 +397,21 @@ rpc_client_unref (RpcClient *c)
 }
 
 gboolean rpc_client_is_readonly (RpcClient *c) { return c->readonly; }
+gboolean rpc_client_auth_pending (RpcClient *c) { return c->auth_pending; }
+void rpc_client_set_authenticated (RpcClient *c) { c->auth_pending = FALSE; }
+
+void
+rpc_client_peer (RpcClient *c, pid_t *pid, uid_t *uid)
+{
+  *pid = c->peer_pid;
+  *uid = c->peer_uid;
+}
+
+void
+rpc_server_set_rw_polkit (RpcServer *server, gboolean polkit)
+{
+  server->rw_polkit = polkit;
+}
 gboolean rpc_client_is_open (RpcClient *c) { return c->opened; }
 gboolean rpc_client_is_gone (RpcClient *c) { return c->gone; }
 
@@ -505,6 +535,12 @@ dispatch_call (RpcClient *c, const RpcHeader *h, const guint8 *payload, gsize le
       g_autofree char *msg = g_strdup_printf (_("unknown procedure: %d"), h->proc);
       /* NO_SUPPORT lets clients degrade gracefully (see the RPC brief). */
       send_error (c, h, VIR_ERR_NO_SUPPORT, msg);
+      return;
+    }
+  if (c->auth_pending && !(p->flags & PROC_FLAG_AUTH))
+    {
+      g_autofree char *msg = g_strdup_printf (_("authentication required before %s"), p->name);
+      send_error (c, h, VIR_ERR_AUTH_FAILED, msg);
       return;
     }
   if (!c->opened && !(p->flags & PROC_FLAG_BEFORE_OPEN))

@@ -19,6 +19,7 @@ typedef gboolean (*RpcHandler) (RpcCall *call, XdrReader *args, GByteArray *ret,
 typedef enum {
   PROC_FLAG_BEFORE_OPEN = 1 << 0, /* allowed before CONNECT_OPEN */
   PROC_FLAG_WRITE = 1 << 1,       /* changes state: refused on read-only */
+  PROC_FLAG_AUTH = 1 << 2,        /* allowed before authentication */
 } RpcProcedureFlags;
 
 typedef struct {
@@ -33,6 +34,9 @@ const RpcProcedure *rpc_procedure_lookup (int proc);
 
 RpcServer *rpc_server_new (gpointer daemon);
 void rpc_server_free (RpcServer *server);
+/* Before listening: read-write clients other than root must be authorized
+ * by polkit, and the read-write socket is created for everyone (0666). */
+void rpc_server_set_rw_polkit (RpcServer *server, gboolean polkit);
 gboolean rpc_server_listen_path (RpcServer *server, const char *path, gboolean readonly, GError **error);
 /* Adopt an already listening socket (systemd socket activation). */
 gboolean rpc_server_listen_fd (RpcServer *server, int fd, GError **error);
@@ -54,6 +58,12 @@ void rpc_call_attach_fd (RpcCall *call, int fd);
 RpcClient *rpc_client_ref (RpcClient *client);
 void rpc_client_unref (RpcClient *client);
 gboolean rpc_client_is_readonly (RpcClient *client);
+/* polkit on the read-write socket (rpc_server_set_rw_polkit): a client that
+ * is not root must pass AUTH_POLKIT first. */
+gboolean rpc_client_auth_pending (RpcClient *client);
+void rpc_client_set_authenticated (RpcClient *client);
+/* The connecting process (SO_PEERCRED); uid -1 when unknown. */
+void rpc_client_peer (RpcClient *client, pid_t *pid, uid_t *uid);
 gboolean rpc_client_is_open (RpcClient *client);
 void rpc_client_set_open (RpcClient *client, gboolean readonly);
 gboolean rpc_client_is_gone (RpcClient *client);

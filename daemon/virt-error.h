@@ -33,6 +33,7 @@ typedef enum {
   VIR_ERR_ARGUMENT_UNSUPPORTED = 74,
   VIR_ERR_OPERATION_UNSUPPORTED = 84,
   VIR_ERR_STORAGE_VOL_EXIST = 90,
+  VIR_ERR_AUTH_UNAVAILABLE = 94,
 } VirtErrorCode;
 
 /* virErrorDomain values (the subsystem the client prints). */

@@ -153,3 +153,25 @@ def demo_xml(name="demo", memory=256, kernel="/boot/vmlinuz", initrd=None,
     return DEMO_XML.format(name=name, memory=memory, kernel=kernel,
                            initrd="<initrd>%s</initrd>" % initrd if initrd else "",
                            cmdline=cmdline, disks=disks)
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+def run_script_in_testhost(script, args, env, timeout):
+    """Boot a test host, run `script` (next to this file) there with
+    /usr/bin/python3, print its output and return its exit status."""
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "testhost"))
+    import testhost
+    argv = ["/usr/bin/python3", os.path.join(here, script)] + list(args)
+    with testhost.TestHost() as th:
+        r = th.run(argv, env=dict(env, PYTHONDONTWRITEBYTECODE="1"), timeout=timeout)
+    sys.stdout.write(r.output)
+    return r.returncode

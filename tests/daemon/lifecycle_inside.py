@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testhost"))
-from daemon_fixture import Daemon, demo_xml, virsh  # noqa: E402
+from daemon_fixture import Daemon, demo_xml, virsh, wait_until  # noqa: E402
 import testhost  # noqa: E402
 
 import libvirt  # noqa: E402
@@ -166,14 +166,6 @@ def alive(pid):
         return False
     with open("/proc/%d/stat" % pid) as f:
         return f.read().split(") ")[1][0] != "Z"
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 class Lifecycle(unittest.TestCase):

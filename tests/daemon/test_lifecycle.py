@@ -9,7 +9,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "testhost"))
-from daemon_fixture import virtorield_path, vmm_path  # noqa: E402
+from daemon_fixture import run_script_in_testhost, virtorield_path, vmm_path  # noqa: E402
 
 SKIP = 77
 
@@ -21,12 +21,8 @@ def main():
         return SKIP
     import testhost
     testhost.ensure_assets()
-    env = {"ORIEL_VMM": vmm, "VIRTORIELD": virtorield_path(), "PYTHONDONTWRITEBYTECODE": "1"}
-    argv = ["/usr/bin/python3", os.path.join(HERE, "lifecycle_inside.py")] + sys.argv[1:]
-    with testhost.TestHost() as th:
-        r = th.run(argv, env=env, timeout=3300)
-    sys.stdout.write(r.output)
-    return r.returncode
+    return run_script_in_testhost("lifecycle_inside.py", sys.argv[1:],
+                                  {"ORIEL_VMM": vmm, "VIRTORIELD": virtorield_path()}, timeout=3300)
 
 
 if __name__ == "__main__":
