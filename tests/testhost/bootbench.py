@@ -12,7 +12,10 @@ starts and ORIEL-GUEST-IDLE when it has finished starting (the busybox
 initramfs of tests/assets does, with oriel.shell=0 on the kernel command
 line).  The timing happens inside the test host, so the agent channel's
 latency is not part of it: from just before the VMM process is created to the
-moment the marker line is read from its output.
+moment the marker line is read from its output.  The guest also prints the
+kernel's uptime at that point (ORIEL-GUEST-UPTIME): `kernel_seconds`, the
+part of the boot that is the guest kernel's own start-up, from its clock's
+start to /init; the rest is the VMM, firmware and decompressor.
 
 Memory beyond guest RAM: once the guest is idle, the VMM's /proc/PID/smaps is
 summed over every mapping except guest RAM (mappings at least as large as
@@ -33,6 +36,7 @@ prints it as JSON: bootbench.py RAM_MIB MARKER IDLE_MARKER TIMEOUT -- ARGV...
 
 import json
 import os
+import re
 import select
 import signal
 import statistics
@@ -49,8 +53,9 @@ SETTLE_SECONDS = 1.0
 
 class BootSample:
     def __init__(self, seconds, private_kib, anon_kib, rss_kib, host_cpu_seconds=None,
-                 ram_private_kib=None, mappings=None):
+                 ram_private_kib=None, mappings=None, kernel_seconds=None):
         self.seconds = seconds
+        self.kernel_seconds = kernel_seconds
         self.ram_private_kib = ram_private_kib
         self.mappings = mappings or []
         self.host_cpu_seconds = host_cpu_seconds
@@ -76,7 +81,7 @@ def measure_boot(th, argv, ram_mib, marker=MARKER, idle_marker=IDLE_MARKER, time
                            % (" ".join(argv), r.returncode, r.output))
     d = json.loads(r.stdout.decode().strip().splitlines()[-1])
     return BootSample(d["seconds"], d["private_kib"], d["anon_kib"], d["rss_kib"], cpu,
-                      d.get("ram_private_kib"), d.get("mappings"))
+                      d.get("ram_private_kib"), d.get("mappings"), d.get("kernel_seconds"))
 
 
 def measure_series(th, argv, ram_mib, runs=5, **kw):
@@ -88,13 +93,15 @@ def measure_series(th, argv, ram_mib, runs=5, **kw):
 
 def format_table(rows):
     """rows: (name, samples) -> a plain text table of medians."""
-    head = ("configuration", "runs", "boot median s", "min s", "max s",
+    head = ("configuration", "runs", "boot median s", "min s", "max s", "kernel s",
             "private MiB", "anon MiB", "rss MiB", "test host CPU s")
     lines = [head]
     for name, samples in rows:
         secs = [s.seconds for s in samples]
+        kern = [s.kernel_seconds for s in samples if s.kernel_seconds is not None]
         lines.append((name, str(len(samples)), "%.3f" % statistics.median(secs),
                       "%.3f" % min(secs), "%.3f" % max(secs),
+                      "%.3f" % statistics.median(kern) if kern else "-",
                       "%.1f" % (statistics.median(s.private_kib for s in samples) / 1024),
                       "%.1f" % (statistics.median(s.anon_kib for s in samples) / 1024),
                       "%.1f" % (statistics.median(s.rss_kib for s in samples) / 1024),
@@ -185,7 +192,9 @@ def run_one(ram_mib, marker, idle_marker, timeout, argv):
         except ProcessLookupError:
             pass
         proc.wait()
-    return {"seconds": boot, "private_kib": mem["private"], "anon_kib": mem["anon"],
+    up = re.search(rb"ORIEL-GUEST-UPTIME=([0-9.]+)", buf)
+    return {"seconds": boot, "kernel_seconds": float(up.group(1)) if up else None,
+            "private_kib": mem["private"], "anon_kib": mem["anon"],
             "rss_kib": mem["rss"], "ram_private_kib": mem["ram_private"],
             "mappings": mem["mappings"]}
 
