@@ -129,6 +129,22 @@ class Console:
                 if time.monotonic() > deadline:
                     raise
 
+    def ask(self, command, answer, timeout=60):
+        """Run command in the guest's shell and wait for answer.  The shell
+        of a restored guest prints no new prompt to wait for, and virsh
+        drops what is typed before it has put the terminal in raw mode: so
+        type again until the answer comes."""
+        self.expect("Escape character", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send(command + "\r")
+            try:
+                self.expect(answer, timeout=5)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     def detach(self):
         self.send("\x1d")  # Ctrl+]: graceful stream finish
         _, status = os.waitpid(self.pid, 0)
@@ -270,8 +286,7 @@ class Lifecycle(unittest.TestCase):
         self.events.wait_for("keep", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_RESTORED)
         self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "running (restored)")
         con = Console(self.uri, "keep")
-        con.send("echo mark=$MARK\r")
-        con.expect("mark=kept42", timeout=60)
+        con.ask("echo mark=$MARK", "mark=kept42")
         self.assertEqual(con.detach(), 0)
 
         # Restoring a running domain's image again is refused.
@@ -292,8 +307,7 @@ class Lifecycle(unittest.TestCase):
         self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Managed save:\s+no")
         self.assertEqual(os.listdir(self.daemon.save_dir), [])
         con = Console(self.uri, "keep")
-        con.send("echo again=$MARK\r")
-        con.expect("again=kept42", timeout=60)
+        con.ask("echo again=$MARK", "again=kept42")
         self.assertEqual(con.detach(), 0)
 
         # Saved paused, restored paused; resume runs the same guest.
@@ -302,8 +316,7 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(virsh(self.uri, "domstate", "keep").stdout.strip(), "paused")
         virsh(self.uri, "resume", "keep")
         con = Console(self.uri, "keep")
-        con.send("echo third=$MARK\r")
-        con.expect("third=kept42", timeout=60)
+        con.ask("echo third=$MARK", "third=kept42")
         self.assertEqual(con.detach(), 0)
 
         # Bad input.
