@@ -37,7 +37,9 @@ static void rec_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 static void rec_resume(struct net_backend *nb) { ((struct rec_backend *)nb)->resumes++; }
 static void rec_close(struct net_backend *nb) { (void)nb; }
 
-static const struct net_backend_ops rec_ops = { rec_send, rec_resume, rec_close };
+static const struct net_backend_ops rec_ops = {
+    .send = rec_send, .rx_resume = rec_resume, .close = rec_close,
+};
 
 struct fixture {
     struct vm *vm;
