@@ -107,3 +107,44 @@ bool state_in_invalid(const struct state_in *in, GError **error, const char *fmt
                 in->what, msg);
     return false;
 }
+
+#define SPARSE_PAGE 4096u
+
+static bool page_zero(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+void state_out_sparse(struct state_out *o, const uint8_t *data, size_t len)
+{
+    size_t pages = (len + SPARSE_PAGE - 1) / SPARSE_PAGE;
+    guint at = o->buf->len;
+    g_byte_array_set_size(o->buf, at + (guint)((pages + 7) / 8));
+    memset(o->buf->data + at, 0, (pages + 7) / 8);
+    for (size_t p = 0; p < pages; p++) {
+        size_t n = MIN(SPARSE_PAGE, len - p * SPARSE_PAGE);
+        if (page_zero(data + p * SPARSE_PAGE, n))
+            continue;
+        o->buf->data[at + p / 8] |= (uint8_t)(1u << (p % 8));
+        state_out_bytes(o, data + p * SPARSE_PAGE, n);
+    }
+}
+
+bool state_in_sparse(struct state_in *in, uint8_t *data, size_t len)
+{
+    size_t pages = (len + SPARSE_PAGE - 1) / SPARSE_PAGE;
+    const uint8_t *bitmap = state_in_ptr(in, (pages + 7) / 8);
+    if (!bitmap)
+        return false;
+    for (size_t p = 0; p < pages; p++) {
+        size_t n = MIN(SPARSE_PAGE, len - p * SPARSE_PAGE);
+        if (bitmap[p / 8] & (1u << (p % 8)))
+            state_in_bytes(in, data + p * SPARSE_PAGE, n);
+        else
+            memset(data + p * SPARSE_PAGE, 0, n);
+    }
+    return !in->short_read;
+}

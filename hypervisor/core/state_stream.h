@@ -25,6 +25,10 @@ void state_out_u64(struct state_out *o, uint64_t v);
 void state_out_bool(struct state_out *o, bool v);
 void state_out_bytes(struct state_out *o, const void *p, size_t len);
 
+/* A large buffer (VRAM) that is mostly zeros: a bitmap of the 4 KiB pages
+ * that are not, then those pages. */
+void state_out_sparse(struct state_out *o, const uint8_t *data, size_t len);
+
 struct state_in {
     const uint8_t *data;
     size_t len;
@@ -43,6 +47,9 @@ void state_in_bytes(struct state_in *in, void *p, size_t len);
 /* A pointer to the next len bytes (or NULL, marking the input short). */
 const void *state_in_ptr(struct state_in *in, size_t len);
 size_t state_in_left(const struct state_in *in);
+/* Fill data (len bytes) from state_out_sparse()'s encoding; false (input
+ * marked short) when it is truncated. */
+bool state_in_sparse(struct state_in *in, uint8_t *data, size_t len);
 
 /* After the last field: false (with a message naming the section) when the
  * section was shorter than the fields or has bytes left over. */
