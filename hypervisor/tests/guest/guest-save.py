@@ -67,7 +67,7 @@ def setup_guest(sh, port):
     marker = "MARK-%08x" % random.getrandbits(32)
     sh.run("echo %s > /tmp/marker" % marker)
     sh.run("(i=0; while true; do i=$((i+1)); echo $i > /tmp/count; usleep 20000; done) "
-           ">/dev/null 2>&1 &")
+           ">/dev/null 2>&1 & true")
     # A file held open on the virtio disk across save and restore.
     sh.run("exec 7>>/saved-file.log; echo line-before-save >&7; sync")
     check(cpu_of(sh, 1) == "1", "vCPU 1 does not run before saving")
