@@ -67,8 +67,12 @@ static bool pit_load(void *opaque, struct state_in *in, uint32_t version, GError
         return state_in_invalid(in, error, _("the PIT state is truncated"));
     for (unsigned i = 0; i < G_N_ELEMENTS(pit.channels); i++) {
         const struct kvm_pit_channel_state *c = &pit.channels[i];
-        if (c->mode > 5 || c->rw_mode > 3 || c->read_state > 4 || c->write_state > 4)
-            return state_in_invalid(in, error, _("PIT channel %u mode"), i);
+        /* The 3-bit mode field (0xff: never programmed, as KVM resets
+         * it), and the access states a guest's control words produce
+         * (none, LSB, MSB, word: first or second byte). */
+        if ((c->mode > 7 && c->mode != 0xff) || c->rw_mode > 4 || c->read_state > 4 || c->write_state > 4)
+            return state_in_invalid(in, error, _("PIT channel %u: mode %u, access %u/%u/%u"), i,
+                                    c->mode, c->rw_mode, c->read_state, c->write_state);
     }
     return vm_io(opaque, KVM_SET_PIT2, &pit, "KVM_SET_PIT2", error);
 }

@@ -111,12 +111,19 @@ static void cpu_regs_init(struct cpu_regs *c, struct vcpu *v)
     c->xsave = g_malloc0(c->xsave_len);
 }
 
+static void cpu_regs_clear(struct cpu_regs *c)
+{
+    g_free(c->xsave);
+}
+
+typedef struct cpu_regs cpu_regs;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(cpu_regs, cpu_regs_clear)
+
 static bool vcpu_save(void *opaque, struct state_out *o, GError **error)
 {
     struct vcpu *v = opaque;
-    struct cpu_regs c;
+    g_auto(cpu_regs) c;
     cpu_regs_init(&c, v);
-    g_autofree void *xsave = c.xsave;
     if (!vcpu_io(v, KVM_GET_REGS, &c.regs, "KVM_GET_REGS", error) ||
         !vcpu_io(v, KVM_GET_SREGS, &c.sregs, "KVM_GET_SREGS", error) ||
         !vcpu_io(v, c.xsave_len > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
@@ -206,9 +213,8 @@ static bool mp_state_valid(struct state_in *in, const struct kvm_mp_state *mp, G
 static bool vcpu_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
 {
     struct vcpu *v = opaque;
-    struct cpu_regs c;
+    g_auto(cpu_regs) c;
     cpu_regs_init(&c, v);
-    g_autofree void *xsave = c.xsave;
     if (!get_blob(in, &c.regs, sizeof(c.regs), "regs", error) ||
         !get_blob(in, &c.sregs, sizeof(c.sregs), "sregs", error) ||
         !get_blob(in, c.xsave, c.xsave_len, "xsave", error) ||

@@ -45,7 +45,11 @@ class Guest:
         self.vmm = VMM(vmm_bin, self.args, name=name)
 
     def attach(self):
-        self.ctl = Control(self.vmm.control_path)
+        try:
+            self.ctl = Control(self.vmm.control_path)
+        except Failure as e:
+            raise Failure("%s; oriel-vmm exit status %s, stderr:\n%s"
+                          % (e, self.vmm.proc.poll(), self.vmm.stderr_text()))
         self.con = Stream(connect_unix(self.serial), "serial console")
         self.sh = Shell(self.con)
 
