@@ -12,7 +12,13 @@ still there, the counter goes on from where it was, the open file takes
 more writes that reach the image, the network works, the guest's clock
 did not go back, both vCPUs run, and the VMM answers its queries.
 Restoring a truncated copy, or with another vCPU count, exits with status
-2 and says why; --paused stays paused until cont."""
+2 and says why; --paused stays paused until cont.
+
+Then a guest whose drivers run the e1000 NIC and the USB tablet (Debian's
+generic kernel) is saved and restored: the network works through the
+e1000 and the tablet enumerates again through the restored UHCI.  Last, a
+VM with an AHCI disk, which cannot be saved yet: save fails naming it and
+the VM goes on."""
 
 import os
 import random
@@ -25,9 +31,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "virtio"))
+sys.path.insert(0, os.path.join(HERE, "..", "nic_usb"))
 from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check,  # noqa: E402
-                     connect_unix, kernel_args, log, main)
+                     connect_unix, initrd_with_modules, kernel_args, log, main)
 from test_virtio_guest import loopback_server  # noqa: E402
+from test_nic_usb_guest import USB_MODULES, wait_guest  # noqa: E402
 
 HEADER = "<domain type='oriel'><name>saved \u00e9t\u00e9</name></domain>"
 
@@ -193,8 +201,112 @@ def scenario(vmm_bin):
           "the writes through the open file are not in the image")
 
 
+def scenario_e1000_usb(vmm_bin):
+    """The e1000 NIC and a USB tablet the guest's drivers run, with
+    Debian's generic kernel: both work after a restore (the tablet is
+    enumerated again through the restored controller)."""
+    tmp = tempfile.mkdtemp(prefix="oriel-save-nic-")
+    initrd = initrd_with_modules(tmp, USB_MODULES, kernel="generic")
+    srv = loopback_server()
+    port = srv.getsockname()[1]
+    state = os.path.join(tmp, "nic.sav")
+
+    def start(name, extra=()):
+        serial = os.path.join(tmp, "serial-%s.sock" % name)
+        vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial,
+                            "--net", "user,model=e1000",
+                            "--vnc", "unix:" + os.path.join(tmp, "vnc-%s.sock" % name),
+                            "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
+                            "--cmdline", "console=ttyS0 quiet"] + list(extra), name=name)
+        return vmm, serial
+
+    vmm, serial = start("nic")
+    try:
+        ctl = Control(vmm.control_path)
+        con = Stream(connect_unix(serial), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 600)
+        sh = Shell(con)
+        check(wait_guest(sh, "test -e /sys/class/net/eth0"), "no eth0")
+        drv = sh.run("basename $(readlink /sys/class/net/eth0/device/driver)")
+        check(drv == "e1000", "eth0 driven by %r" % drv)
+        sh.run("ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; "
+               "ip route add default via 10.0.2.2")
+        sh.run("for m in %s; do insmod /lib/modules/$(uname -r)/$m; done" % " ".join(USB_MODULES))
+        check(wait_guest(sh, "grep -q 'Oriel USB Tablet' /proc/bus/input/devices", 300),
+              "the USB tablet is not there: %s" % sh.run("dmesg | grep -i -E 'usb|hid' | tail"))
+        usbdev = sh.run("ls /sys/bus/usb/devices/ | grep -v -e : -e usb")
+        check(usbdev and " " not in usbdev and "\n" not in usbdev, "USB devices %r" % usbdev)
+        out = sh.run("echo before | nc -w 10 10.0.2.2 %d" % port, timeout=60)
+        check(out == "pong:before", "e1000 before saving: %r" % out)
+        ctl.command("stop")
+        ctl.command("save", filename=state)
+        ctl.command("quit")
+        check(vmm.wait(60) == 0, "exit status after quit")
+    finally:
+        vmm.kill()
+
+    vmm, serial = start("nic-restored", ["--restore", state])
+    try:
+        try:
+            Control(vmm.control_path)
+        except Failure as e:
+            raise Failure("%s; stderr:\n%s" % (e, vmm.stderr_text()))
+        con = Stream(connect_unix(serial), "serial console")
+        sh = Shell(con)
+        out = sh.run("echo after | nc -w 10 10.0.2.2 %d" % port, timeout=60)
+        check(out == "pong:after", "e1000 after restoring: %r" % out)
+        # Enumerate the tablet again: control transfers through the
+        # restored UHCI schedule, up to the new interface.
+        dev = "/sys/bus/usb/devices/" + usbdev
+        sh.run("echo 0 > %s/authorized" % dev)
+        check(wait_guest(sh, "test ! -e %s:1.0" % dev), "tablet still configured")
+        sh.run("echo 1 > %s/authorized" % dev)
+        check(wait_guest(sh, "test -e %s:1.0" % dev, 300),
+              "the tablet did not come back through the restored controller: %s"
+              % sh.run("dmesg | tail -5"))
+        log("e1000 and the USB tablet work after restoring")
+        con.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "exit status after poweroff")
+    finally:
+        vmm.kill()
+
+
+def scenario_refused(vmm_bin):
+    """A device without save support: save fails naming it, writes
+    nothing, and the VM goes on."""
+    tmp = tempfile.mkdtemp(prefix="oriel-save-refused-")
+    disk = os.path.join(tmp, "ahci.img")
+    with open(disk, "wb") as f:
+        f.truncate(8 << 20)
+    serial = os.path.join(tmp, "serial.sock")
+    vmm = VMM(vmm_bin, ["--memory", "128M", "--serial", "unix:" + serial,
+                        "--disk", "path=%s,if=ahci" % disk] + kernel_args(), name="refused")
+    try:
+        ctl = Control(vmm.control_path)
+        con = Stream(connect_unix(serial), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 600)
+        sh = Shell(con)
+        ctl.command("stop")
+        target = os.path.join(tmp, "x.sav")
+        r = ctl.execute("save", filename=target)
+        desc = r.get("error", {}).get("desc", "")
+        check(r.get("error", {}).get("class") == "GenericError" and "ahci" in desc and
+              desc.endswith("does not support saving yet"), "save with AHCI: %r" % r)
+        check(not any(n.startswith("x.sav") for n in os.listdir(tmp)),
+              "files after a refused save: %r" % os.listdir(tmp))
+        log("refused: %s" % desc)
+        ctl.command("cont")
+        check(sh.run("echo still-here") == "still-here", "the VM does not go on")
+        ctl.command("quit")
+        vmm.wait(60)
+    finally:
+        vmm.kill()
+
+
 def inner(vmm_bin):
     scenario(vmm_bin)
+    scenario_e1000_usb(vmm_bin)
+    scenario_refused(vmm_bin)
 
 
 if __name__ == "__main__":
