@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -329,10 +330,10 @@ static bool check_prefix(const uint8_t *d, size_t len, size_t *pos, uint64_t *to
         return state_format_error(error, _("the state file lacks its '%s' section"), FILE_SECTION);
     *total = le(s.data, 8);
     if (len < *total)
-        return state_format_error(error, _("the state file is truncated (%zu of %" G_GUINT64_FORMAT " bytes)"),
+        return state_format_error(error, _("the state file is truncated (%zu of %" PRIu64 " bytes)"),
                    len, *total);
     if (len > *total)
-        return state_format_error(error, _("the state file has %" G_GUINT64_FORMAT " bytes after its end"),
+        return state_format_error(error, _("the state file has %" PRIu64 " bytes after its end"),
                    (uint64_t)(len - *total));
     if (*total < 5 || *pos > *total - 5)
         return state_format_error(error, _("the state file records an impossible size"));

@@ -3,6 +3,7 @@
 #include "vga_internal.h"
 
 #include <gio/gio.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -701,7 +702,7 @@ bool vga_load(struct vga *vga, struct state_in *in, GError **error)
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     if (vram_size != vga->vram_size)
-        return state_in_invalid(in, error, _("%" G_GUINT64_FORMAT " bytes of VRAM, this VGA has %zu"),
+        return state_in_invalid(in, error, _("%" PRIu64 " bytes of VRAM, this VGA has %zu"),
                                 vram_size, vga->vram_size);
     if (g[11] > 2 || !vbe_valid(vga, vbe))
         return state_in_invalid(in, error, _("registers no guest could have written"));

@@ -1,6 +1,7 @@
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -585,7 +586,7 @@ static bool load_transport(struct virtio_pci *vp, struct state_in *in, GError **
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     if (vp->driver_features & ~offered_features(vp))
-        return state_in_invalid(in, error, _("features 0x%" G_GINT64_MODIFIER "x were never offered"),
+        return state_in_invalid(in, error, _("features 0x%" PRIx64 " were never offered"),
                                 vp->driver_features & ~offered_features(vp));
     if ((vp->status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
         return state_in_invalid(in, error, _("device status 0x%x"), vp->status);
