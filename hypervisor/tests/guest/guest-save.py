@@ -16,9 +16,11 @@ Restoring a truncated copy, or with another vCPU count, exits with status
 
 Then a guest whose drivers run the e1000 NIC and the USB tablet (Debian's
 generic kernel) is saved and restored: the network works through the
-e1000 and the tablet enumerates again through the restored UHCI.  Last, a
-VM with an AHCI disk, which cannot be saved yet: save fails naming it and
-the VM goes on."""
+e1000 and the tablet enumerates again through the restored UHCI.  A guest
+with an IDE disk and an ISO in the IDE CD-ROM writes to the disk before
+and after a restore and reads the CD after it.  Last, a VM with an AHCI
+disk, which cannot be saved yet: save fails naming it and the VM goes
+on."""
 
 import os
 import random
@@ -32,10 +34,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "virtio"))
 sys.path.insert(0, os.path.join(HERE, "..", "nic_usb"))
+sys.path.insert(0, os.path.join(HERE, "..", "storage"))
 from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check,  # noqa: E402
                      connect_unix, initrd_with_modules, kernel_args, log, main)
 from test_virtio_guest import loopback_server  # noqa: E402
 from test_nic_usb_guest import USB_MODULES, wait_guest  # noqa: E402
+from test_storage_guest import by_size, make_iso, md5, random_image  # noqa: E402
 
 HEADER = "<domain type='oriel'><name>saved \u00e9t\u00e9</name></domain>"
 
@@ -201,6 +205,22 @@ def scenario(vmm_bin):
           "the writes through the open file are not in the image")
 
 
+def save_and_quit(vmm, ctl, state):
+    ctl.command("stop")
+    ctl.command("save", filename=state)
+    ctl.command("quit")
+    check(vmm.wait(60) == 0, "exit status after quit")
+
+
+def attach_restored(vmm, serial):
+    """The serial console of a VMM started with --restore, once it is up."""
+    try:
+        Control(vmm.control_path)
+    except Failure as e:
+        raise Failure("%s; stderr:\n%s" % (e, vmm.stderr_text()))
+    return Stream(connect_unix(serial), "serial console")
+
+
 def scenario_e1000_usb(vmm_bin):
     """The e1000 NIC and a USB tablet the guest's drivers run, with
     Debian's generic kernel: both work after a restore (the tablet is
@@ -238,20 +258,13 @@ def scenario_e1000_usb(vmm_bin):
         check(usbdev and " " not in usbdev and "\n" not in usbdev, "USB devices %r" % usbdev)
         out = sh.run("echo before | nc -w 10 10.0.2.2 %d" % port, timeout=60)
         check(out == "pong:before", "e1000 before saving: %r" % out)
-        ctl.command("stop")
-        ctl.command("save", filename=state)
-        ctl.command("quit")
-        check(vmm.wait(60) == 0, "exit status after quit")
+        save_and_quit(vmm, ctl, state)
     finally:
         vmm.kill()
 
     vmm, serial = start("nic-restored", ["--restore", state])
     try:
-        try:
-            Control(vmm.control_path)
-        except Failure as e:
-            raise Failure("%s; stderr:\n%s" % (e, vmm.stderr_text()))
-        con = Stream(connect_unix(serial), "serial console")
+        con = attach_restored(vmm, serial)
         sh = Shell(con)
         out = sh.run("echo after | nc -w 10 10.0.2.2 %d" % port, timeout=60)
         check(out == "pong:after", "e1000 after restoring: %r" % out)
@@ -269,6 +282,64 @@ def scenario_e1000_usb(vmm_bin):
         check(vmm.wait(120) == 0, "exit status after poweroff")
     finally:
         vmm.kill()
+
+
+def scenario_ide(vmm_bin):
+    """An IDE disk and the ISO in the IDE CD-ROM (Debian's generic kernel,
+    ata_piix): reads and writes go on after a restore, with the data the
+    guest wrote before and after in the image."""
+    tmp = tempfile.mkdtemp(prefix="oriel-save-ide-")
+    disk = os.path.join(tmp, "ide.img")
+    random_image(disk, 8 << 20)
+    iso = make_iso(tmp)[0]
+    iso_sum = md5(iso)
+    state = os.path.join(tmp, "ide.sav")
+
+    def start(name, extra=()):
+        serial = os.path.join(tmp, "serial-%s.sock" % name)
+        vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial,
+                            "--disk", "path=%s,if=ide" % disk, "--cdrom", iso,
+                            "--kernel", assets()["VMLINUZ_GENERIC"],
+                            "--initrd", assets()["INITRAMFS_BUSYBOX"],
+                            "--cmdline", "console=ttyS0 quiet"] + list(extra), name=name)
+        return vmm, serial
+
+    vmm, serial = start("ide")
+    try:
+        ctl = Control(vmm.control_path)
+        con = Stream(connect_unix(serial), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 600)
+        sh = Shell(con)
+        sh.run("dmesg -n 1")
+        check(wait_guest(sh, "test $(ls /sys/block | grep -c -E '^(sd|sr)') = 2", 300),
+              "IDE disk and CD-ROM did not appear")
+        dev = by_size(sh, (8 << 20) // 512)
+        sh.run("echo ide-before-save | dd of=/dev/%s bs=512 seek=100 conv=fsync 2>/dev/null" % dev)
+        save_and_quit(vmm, ctl, state)
+    finally:
+        vmm.kill()
+
+    vmm, serial = start("ide-restored", ["--restore", state])
+    try:
+        sh = Shell(attach_restored(vmm, serial))
+        sh.run("echo ide-after-restore | dd of=/dev/%s bs=512 seek=200 conv=fsync 2>/dev/null"
+               % dev)
+        got = sh.run("echo 3 > /proc/sys/vm/drop_caches; md5sum /dev/sr0 | cut -d' ' -f1",
+                     timeout=120)
+        check(got == iso_sum, "the CD-ROM reads %s after restoring, the ISO is %s" % (got, iso_sum))
+        got = sh.run("dd if=/dev/%s bs=512 skip=100 count=1 iflag=direct 2>/dev/null | head -c 15"
+                     % dev)
+        check(got == "ide-before-save", "the IDE disk reads %r after restoring" % got)
+        log("IDE disk and CD-ROM work after restoring")
+        sh.s.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "exit status after poweroff")
+    finally:
+        vmm.kill()
+    with open(disk, "rb") as f:
+        img = f.read()
+    check(img[100 * 512:100 * 512 + 15] == b"ide-before-save" and
+          img[200 * 512:200 * 512 + 17] == b"ide-after-restore",
+          "the IDE image lacks the writes from before and after the restore")
 
 
 def scenario_refused(vmm_bin):
@@ -306,6 +377,7 @@ def scenario_refused(vmm_bin):
 def inner(vmm_bin):
     scenario(vmm_bin)
     scenario_e1000_usb(vmm_bin)
+    scenario_ide(vmm_bin)
     scenario_refused(vmm_bin)
 
 
