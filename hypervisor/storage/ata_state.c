@@ -54,10 +54,10 @@ static bool load_medium(struct ata_drive *d, struct state_in *in, GError **error
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     if (had && !d->bb)
-        return state_in_invalid(in, error, _("the drive held a medium of %" G_GUINT64_FORMAT
+        return state_in_invalid(in, error, _("the drive held a medium of %" PRIu64
                                              " bytes; start the VM with it"), size);
     if (had && d->bb->size != size)
-        return state_in_invalid(in, error, _("the drive held a medium of %" G_GUINT64_FORMAT
+        return state_in_invalid(in, error, _("the drive held a medium of %" PRIu64
                                              " bytes, not this one of %" PRIu64),
                                 size, d->bb->size);
     if (!had && d->bb) {
