@@ -164,7 +164,10 @@ def scenario(vmm_bin):
         expect_refusals(g.ctl, tmp)
         uptime_before = float(g.sh.run("cut -d' ' -f1 /proc/uptime"))
         count_before = int(g.sh.run("cat /tmp/count"))
+        # Something on the VGA text screen, for comparing screens.
+        g.sh.run("echo SCREEN-%s > /dev/tty0" % marker)
         g.ctl.command("stop")
+        g.ctl.command("screendump", filename=os.path.join(tmp, "before.png"))
         g.ctl.command("save", filename=state, header=HEADER)
         check(g.ctl.command("query-status")["status"] == "paused", "not paused after saving")
         g.ctl.command("quit")
@@ -186,12 +189,17 @@ def scenario(vmm_bin):
         r.attach()
         check(r.ctl.command("query-status") == {"status": "paused", "running": False},
               "--paused: not paused")
+        # The screen comes back as it was (VGA registers and VRAM).
+        r.ctl.command("screendump", filename=os.path.join(tmp, "after.png"))
+        with open(os.path.join(tmp, "before.png"), "rb") as a, \
+                open(os.path.join(tmp, "after.png"), "rb") as b:
+            check(a.read() == b.read(), "the screen after restoring differs from the saved one")
         r.con.send("echo PAUSED$((40+2))\n")
         try:
             r.con.expect("PAUSED42", 2)
             raise Failure("the guest ran while paused after restoring")
         except Failure as e:
-            if "ran while paused" in str(e):
+            if "while paused" in str(e):
                 raise
         r.ctl.command("cont")
         r.con.expect("PAUSED42", 60)
@@ -343,18 +351,28 @@ def scenario_ide(vmm_bin):
 
 
 def scenario_refused(vmm_bin):
-    """A device without save support: save fails naming it, writes
-    nothing, and the VM goes on."""
+    """A VM started with --paused boots only after cont.  A device without
+    save support: save fails naming it, writes nothing, and the VM goes
+    on."""
     tmp = tempfile.mkdtemp(prefix="oriel-save-refused-")
     disk = os.path.join(tmp, "ahci.img")
     with open(disk, "wb") as f:
         f.truncate(8 << 20)
     serial = os.path.join(tmp, "serial.sock")
-    vmm = VMM(vmm_bin, ["--memory", "128M", "--serial", "unix:" + serial,
+    vmm = VMM(vmm_bin, ["--memory", "128M", "--serial", "unix:" + serial, "--paused",
                         "--disk", "path=%s,if=ahci" % disk] + kernel_args(), name="refused")
     try:
         ctl = Control(vmm.control_path)
         con = Stream(connect_unix(serial), "serial console")
+        # --paused without --restore: nothing boots until cont.
+        check(ctl.command("query-status")["status"] == "paused", "--paused: not paused")
+        try:
+            con.expect("ORIEL-GUEST-INIT", 2)
+            raise Failure("the guest booted while paused")
+        except Failure as e:
+            if "while paused" in str(e):
+                raise
+        ctl.command("cont")
         con.expect("ORIEL-GUEST-INIT", 600)
         sh = Shell(con)
         ctl.command("stop")
