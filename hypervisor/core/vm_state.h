@@ -2,8 +2,8 @@
  *
  * Each part of the machine with state registers a named section with a
  * save/load pair when it is created: device models, the PCI functions,
- * guest RAM, the in-kernel interrupt controllers, the vCPUs and the KVM
- * clock.  A device model that cannot save its state yet registers a
+ * the in-kernel interrupt controllers, the vCPUs and the KVM clock (guest
+ * RAM is not an entry: vm_save.c writes it, ram_state.c).  A device model that cannot save its state yet registers a
  * refusal instead, so that saving a VM with it fails naming it rather than
  * writing an incomplete image.
  *
