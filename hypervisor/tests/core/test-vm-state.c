@@ -14,6 +14,9 @@
 #include "devices/uart16550.h"
 #include "devices/rtc_cmos.h"
 #include "virtio/virtqueue.h"
+#include "core/vm_state.h"
+#include "pci/pci.h"
+#include "tests/virtio/test_vm.h"
 
 /* ---- the container ----------------------------------------------------------- */
 
@@ -425,6 +428,69 @@ static void test_virtqueue(void)
     guest_memory_free(&m);
 }
 
+/* ---- whole VMs (the test VM: RAM, PCI, no vCPUs) ------------------------------- */
+
+/* RAM and the PCI bus of one test VM saved and loaded into another:
+ * written pages come back, pages written only in the target are zeroed. */
+static void test_vm_round_trip(void)
+{
+    g_autofree char *path = tmp_path("vm.sav");
+    struct vm *a = test_vm_new(32 << 20), *b = test_vm_new(32 << 20);
+    struct pci_bus *ba = pci_bus_create(a), *bb = pci_bus_create(b);
+    g_assert_true(guest_memory_write(vm_memory(a), 0x123000, "saved page", 10));
+    g_assert_true(guest_memory_write(vm_memory(b), 0x456000, "stale", 5));
+    test_pio_write(a, 0xcf8, 0x80000810, 4);      /* a configuration address */
+    g_autoptr(GError) err = NULL;
+    g_assert_true(vm_state_save(a, path, "hdr", &err));
+    g_assert_no_error(err);
+    g_assert_true(vm_state_load(b, path, &err));
+    g_assert_no_error(err);
+    char buf[10];
+    g_assert_true(guest_memory_read(vm_memory(b), 0x123000, buf, 10));
+    g_assert_cmpmem(buf, 10, "saved page", 10);
+    g_assert_true(guest_memory_read(vm_memory(b), 0x456000, buf, 5));
+    g_assert_cmpmem(buf, 5, "\0\0\0\0\0", 5);
+    g_assert_cmphex(test_pio_read(b, 0xcf8, 4), ==, 0x80000810);
+
+    /* Memory of another size: refused, naming both. */
+    struct vm *c = test_vm_new(64 << 20);
+    struct pci_bus *bc = pci_bus_create(c);
+    g_assert_false(vm_state_load(c, path, &err));
+    g_assert_error(err, STATE_ERROR, STATE_ERROR_MISMATCH);
+    g_assert_cmpstr(err->message, ==, "saved VM has 32 MiB of memory, this one 64 MiB");
+    pci_bus_free(bc);
+    test_vm_free(c);
+    pci_bus_free(ba);
+    pci_bus_free(bb);
+    test_vm_free(a);
+    test_vm_free(b);
+    remove_sample(path);
+}
+
+/* A PCI function whose model has no state support: save fails naming
+ * it, writes nothing; a VM with it cannot take a file without it. */
+static void test_vm_refusal(void)
+{
+    g_autofree char *path = tmp_path("vm.sav");
+    struct vm *vm = test_vm_new(16 << 20);
+    struct pci_bus *bus = pci_bus_create(vm);
+    struct pci_device dev;
+    pci_device_init(&dev, "frobnicator", 0x1234, 0x5678, 0xff0000, 0, 0);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(pci_register_device(bus, &dev, &err));
+    g_assert_false(vm_state_save(vm, path, "", &err));
+    g_assert_error(err, STATE_ERROR, STATE_ERROR_UNSUPPORTED);
+    g_assert_cmpstr(err->message, ==, "device 'pci:02.0:frobnicator' does not support saving yet");
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    g_assert_null(g_dir_read_name(d));             /* no temporary file left */
+    pci_unregister_device(&dev);
+    pci_bus_free(bus);
+    test_vm_free(vm);
+    g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -440,5 +506,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vm-state/device/uart", test_uart_round_trip);
     g_test_add_func("/vm-state/device/rtc", test_rtc_round_trip);
     g_test_add_func("/vm-state/device/virtqueue", test_virtqueue);
+    g_test_add_func("/vm-state/vm/round-trip", test_vm_round_trip);
+    g_test_add_func("/vm-state/vm/refusal", test_vm_refusal);
     return g_test_run();
 }

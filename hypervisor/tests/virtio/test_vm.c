@@ -1,5 +1,6 @@
 #include "test_vm.h"
 #include "vm_state.h"
+#include "vm_core.h"
 
 #include <glib.h>
 
@@ -231,3 +232,6 @@ void test_pio_write(struct vm *vm, uint64_t port, uint64_t value, unsigned size)
 }
 
 struct vm_state_registry *vm_state_registry_of(struct vm *vm) { return vm->states; }
+
+/* Paused, as saving needs: the test VM never runs a vCPU. */
+enum vm_status vm_status(struct vm *vm) { return VM_STATUS_PAUSED; }
