@@ -13,6 +13,7 @@
 #define VCPU_STATE_VERSION 1u
 /* More than KVM has ever listed; bounds what a file may ask us to set. */
 #define MAX_MSRS 1024u
+#define MSR_IA32_TSC_DEADLINE 0x6e0
 
 static bool vcpu_io(struct vcpu *v, unsigned long req, void *arg, const char *what, GError **error)
 {
@@ -145,20 +146,32 @@ static bool vcpu_save(void *opaque, struct state_out *o, GError **error)
     return save_msrs(v, o, error);
 }
 
-/* Set the MSRs in one call; where KVM stops at one it refuses, that MSR
- * may stay only if it already holds the saved value. */
-static bool load_msrs(struct vcpu *v, struct state_in *in, GError **error)
+static struct kvm_msrs *read_msrs(struct state_in *in, GError **error)
 {
     uint32_t n = state_in_u32(in);
-    if (n > MAX_MSRS)
-        return state_in_invalid(in, error, _("%u MSRs"), n);
-    g_autofree struct kvm_msrs *msrs = g_malloc0(sizeof(*msrs) + n * sizeof(msrs->entries[0]));
+    if (n > MAX_MSRS) {
+        state_in_invalid(in, error, _("%u MSRs"), n);
+        return NULL;
+    }
+    struct kvm_msrs *msrs = g_malloc0(sizeof(*msrs) + n * sizeof(msrs->entries[0]));
+    msrs->nmsrs = n;
     for (uint32_t i = 0; i < n; i++) {
         msrs->entries[i].index = state_in_u32(in);
         msrs->entries[i].data = state_in_u64(in);
     }
-    if (in->short_read)
-        return state_in_invalid(in, error, _("the MSR list is truncated"));
+    if (in->short_read) {
+        state_in_invalid(in, error, _("the MSR list is truncated"));
+        g_free(msrs);
+        return NULL;
+    }
+    return msrs;
+}
+
+/* Set the MSRs in one call; where KVM stops at one it refuses, that MSR
+ * may stay only if it already holds the saved value. */
+static bool set_msrs(struct vcpu *v, const struct kvm_msrs *msrs, GError **error)
+{
+    uint32_t n = msrs->nmsrs;
     uint32_t done = 0;
     g_autofree struct kvm_msrs *rest = g_malloc0(sizeof(*rest) + n * sizeof(rest->entries[0]));
     while (done < n) {
@@ -170,7 +183,7 @@ static bool load_msrs(struct vcpu *v, struct state_in *in, GError **error)
         done += (uint32_t)r;
         if (done == n)
             break;
-        struct kvm_msr_entry *e = &msrs->entries[done];
+        const struct kvm_msr_entry *e = &msrs->entries[done];
         rest->nmsrs = 1;
         rest->entries[0] = (struct kvm_msr_entry){ .index = e->index };
         if (ioctl(vcpu_fd(v), KVM_GET_MSRS, rest) != 1 || rest->entries[0].data != e->data) {
@@ -180,6 +193,22 @@ static bool load_msrs(struct vcpu *v, struct state_in *in, GError **error)
             return false;
         }
         done++;
+    }
+    return true;
+}
+
+/* KVM drops a TSC deadline written while the LAPIC timer is not in
+ * TSC-deadline mode, which only the LAPIC state sets: write it again
+ * after that. */
+static bool set_tsc_deadline(struct vcpu *v, const struct kvm_msrs *msrs, GError **error)
+{
+    for (uint32_t i = 0; i < msrs->nmsrs; i++) {
+        if (msrs->entries[i].index != MSR_IA32_TSC_DEADLINE)
+            continue;
+        g_autofree struct kvm_msrs *one = g_malloc0(sizeof(*one) + sizeof(one->entries[0]));
+        one->nmsrs = 1;
+        one->entries[0] = msrs->entries[i];
+        return set_msrs(v, one, error);
     }
     return true;
 }
@@ -224,6 +253,9 @@ static bool vcpu_load(void *opaque, struct state_in *in, uint32_t version, GErro
         !get_blob(in, &c.mp, sizeof(c.mp), "mp_state", error) ||
         !get_blob(in, &c.dbg, sizeof(c.dbg), "debugregs", error))
         return false;
+    g_autofree struct kvm_msrs *msrs = read_msrs(in, error);
+    if (!msrs)
+        return false;
     if (c.xcrs.nr_xcrs > KVM_MAX_XCRS)
         return state_in_invalid(in, error, _("%u XCRs"), c.xcrs.nr_xcrs);
     if (!events_valid(in, &c.events, error) || !mp_state_valid(in, &c.mp, error))
@@ -235,8 +267,9 @@ static bool vcpu_load(void *opaque, struct state_in *in, uint32_t version, GErro
            vcpu_io(v, KVM_SET_REGS, &c.regs, "KVM_SET_REGS", error) &&
            vcpu_io(v, KVM_SET_XCRS, &c.xcrs, "KVM_SET_XCRS", error) &&
            vcpu_io(v, KVM_SET_XSAVE, c.xsave, "KVM_SET_XSAVE", error) &&
-           load_msrs(v, in, error) &&
+           set_msrs(v, msrs, error) &&
            vcpu_io(v, KVM_SET_LAPIC, &c.lapic, "KVM_SET_LAPIC", error) &&
+           set_tsc_deadline(v, msrs, error) &&
            vcpu_io(v, KVM_SET_MP_STATE, &c.mp, "KVM_SET_MP_STATE", error) &&
            vcpu_io(v, KVM_SET_VCPU_EVENTS, &c.events, "KVM_SET_VCPU_EVENTS", error) &&
            vcpu_io(v, KVM_SET_DEBUGREGS, &c.dbg, "KVM_SET_DEBUGREGS", error);
