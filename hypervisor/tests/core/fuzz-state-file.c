@@ -1,7 +1,9 @@
 /* libFuzzer target: arbitrary bytes as the body of a VM state file (the
  * sections and end marker), framed with a valid header, size and checksum
  * so that the fuzzer reaches the section parser; then every section it
- * finds fed to the device loaders. */
+ * finds fed to the device loaders: the UART, i8042 and RTC, and every
+ * section a test VM registers (the PCI bus, the chipset, virtio-rng with
+ * its transport and MSI-X, UHCI with the tablet, IDE and AHCI). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +14,13 @@
 #include "devices/i8042.h"
 #include "devices/rtc_cmos.h"
 #include "devices/uart16550.h"
+#include "devices/ahci.h"
+#include "devices/ide.h"
+#include "devices/usb_uhci.h"
+#include "core/vm_state.h"
+#include "pci/pci.h"
+#include "virtio/virtio_devices.h"
+#include "tests/virtio/test_vm.h"
 
 static void put_le(GByteArray *b, uint64_t v, unsigned n)
 {
@@ -52,6 +61,41 @@ static void load_all(const struct state_section *s)
     rtc_cmos_free(r);
 }
 
+/* One test VM for the whole run: loaders must leave a device usable
+ * whatever they were given, so state carried between inputs is fair. */
+static struct vm *test_machine(void)
+{
+    static struct vm *vm;
+    if (vm)
+        return vm;
+    vm = test_vm_new(16 << 20);
+    struct pci_bus *bus = pci_bus_create(vm);
+    GError *error = NULL;
+    if (!virtio_rng_create(vm, bus, &error) || !uhci_create(vm, bus, &error) ||
+        !piix3_ide_create(vm, bus, &error) || !ahci_create(vm, bus, 2, &error))
+        __builtin_trap();
+    return vm;
+}
+
+static void load_into_machine(const struct state_section *s)
+{
+    struct vm *vm = test_machine();
+    GPtrArray *entries = vm_state_entries(vm_state_registry_of(vm));
+    for (guint i = 0; i < entries->len; i++) {
+        const struct vm_state_entry *e = entries->pdata[i];
+        if (!e->ops)
+            continue;
+        struct state_in in;
+        GError *error = NULL;
+        state_in_init(&in, s->data, s->len, e->name);
+        e->ops->load(e->opaque, &in, e->ops->version, &error);
+        g_clear_error(&error);
+    }
+    g_ptr_array_unref(entries);
+    /* Whatever was loaded, the guest may now poke the devices. */
+    test_vm_platform_reset(vm);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     GByteArray *b = g_byte_array_new();
@@ -76,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (s->data < b->data || s->data + s->len > b->data + b->len)
                 __builtin_trap();
             load_all(s);
+            load_into_machine(s);
         }
         state_file_free(f);
     } else if (!error) {
