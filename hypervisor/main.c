@@ -12,6 +12,7 @@
 #include "core/kvm.h"
 #include "core/options.h"
 #include "core/vm_core.h"
+#include "core/vm_state.h"
 #include "platform/pc.h"
 #include "control/control_server.h"
 #include "chardev/chardev.h"
@@ -94,6 +95,16 @@ int main(int argc, char **argv)
              : error->domain == KVM_ERROR ? EXIT_KVM : EXIT_RUNTIME;
         goto out;
     }
+
+    if (o.restore && !vm_state_load(pc_vm(pc), o.restore, &error)) {
+        g_printerr(_("oriel-vmm: cannot restore: %s\n"), error->message);
+        pc_destroy(pc);
+        /* A file that is missing, damaged or from another configuration,
+         * or values in it that KVM refuses: all are bad input. */
+        code = EXIT_CONFIG;
+        goto out;
+    }
+    vm_set_start(pc_vm(pc), !o.restore, o.paused);
 
     struct control_server *ctl = NULL;
     if (o.control) {

@@ -1,4 +1,5 @@
 #include "backends/net_backend.h"
+#include "state_stream.h"
 
 #include <gio/gio.h>
 #include <glib/gi18n.h>
@@ -27,4 +28,30 @@ void net_backend_close(struct net_backend *nb)
 {
     if (nb)
         nb->ops->close(nb);
+}
+
+bool net_backend_save(struct net_backend *nb, struct state_out *o, GError **error)
+{
+    struct state_out blob;
+    state_out_init(&blob);
+    bool ok = !nb->ops->save || nb->ops->save(nb, &blob, error);
+    if (ok) {
+        state_out_u32(o, blob.buf->len);
+        state_out_bytes(o, blob.buf->data, blob.buf->len);
+    }
+    state_out_clear(&blob);
+    return ok;
+}
+
+bool net_backend_load(struct net_backend *nb, struct state_in *in, GError **error)
+{
+    uint32_t len = state_in_u32(in);
+    const void *data = state_in_ptr(in, len);
+    if (!data)
+        return state_in_invalid(in, error, _("the network backend's state is truncated"));
+    if (len == 0)
+        return true;
+    if (!nb->ops->load)
+        return state_in_invalid(in, error, _("state of another kind of network backend"));
+    return nb->ops->load(nb, data, len, error);
 }

@@ -20,10 +20,17 @@ typedef bool (*net_backend_receive_fn)(void *opaque, const uint8_t *frame, size_
 /* Backends never call receive from inside send or rx_resume (the NIC holds
  * its lock there); they defer to the main loop instead. */
 
+struct state_out;
+struct state_in;
+
 struct net_backend_ops {
     void (*send)(struct net_backend *nb, const struct iovec *iov, int iovcnt);
     void (*rx_resume)(struct net_backend *nb);
     void (*close)(struct net_backend *nb);
+    /* VM state the backend keeps for the guest (optional: a tap device
+     * keeps none).  load() gets exactly the bytes save() wrote. */
+    bool (*save)(struct net_backend *nb, struct state_out *out, GError **error);
+    bool (*load)(struct net_backend *nb, const void *data, size_t len, GError **error);
 };
 
 struct net_backend {
@@ -46,3 +53,7 @@ static inline void net_backend_send(struct net_backend *nb, const struct iovec *
 { nb->ops->send(nb, iov, iovcnt); }
 static inline void net_backend_rx_resume(struct net_backend *nb) { nb->ops->rx_resume(nb); }
 void net_backend_close(struct net_backend *nb);
+
+/* The backend's state as one length-prefixed blob of a NIC's section. */
+bool net_backend_save(struct net_backend *nb, struct state_out *out, GError **error);
+bool net_backend_load(struct net_backend *nb, struct state_in *in, GError **error);

@@ -13,6 +13,8 @@
 #include <glib/gi18n.h>
 #include <slirp/libslirp.h>
 
+#include "state_stream.h"
+
 struct net_slirp {
     struct net_backend nb;
     Slirp *slirp;
@@ -292,10 +294,56 @@ static void slirp_close(struct net_backend *nb)
     g_free(ns);
 }
 
+/* ---- VM state: libslirp's own (DHCP leases, ARP table, connections);
+ * the port forwards come from the configuration again. */
+
+static ssize_t state_write(const void *buf, size_t len, void *opaque)
+{
+    state_out_bytes(opaque, buf, len);
+    return (ssize_t)len;
+}
+
+static bool slirp_save(struct net_backend *nb, struct state_out *o, GError **error)
+{
+    state_out_u32(o, (uint32_t)slirp_state_version());
+    slirp_state_save(from_nb(nb)->slirp, state_write, o);
+    return true;
+}
+
+struct state_reader {
+    const uint8_t *p;
+    size_t left;
+};
+
+static ssize_t state_read(void *buf, size_t len, void *opaque)
+{
+    struct state_reader *r = opaque;
+    size_t n = MIN(len, r->left);
+    memcpy(buf, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return (ssize_t)n;
+}
+
+static bool slirp_load(struct net_backend *nb, const void *data, size_t len, GError **error)
+{
+    struct state_in in;
+    state_in_init(&in, data, len, "slirp");
+    uint32_t version = state_in_u32(&in);
+    if (in.short_read || version == 0 || version > (uint32_t)slirp_state_version())
+        return state_in_invalid(&in, error, _("user-mode network state version %u"), version);
+    struct state_reader r = { (const uint8_t *)data + 4, len - 4 };
+    if (slirp_state_load(from_nb(nb)->slirp, (int)version, state_read, &r) < 0 || r.left)
+        return state_in_invalid(&in, error, _("libslirp could not take its saved state"));
+    return true;
+}
+
 static const struct net_backend_ops slirp_ops = {
     .send = slirp_send,
     .rx_resume = slirp_rx_resume,
     .close = slirp_close,
+    .save = slirp_save,
+    .load = slirp_load,
 };
 
 static bool parse_addr(const char *s, const char *fallback, struct in_addr *out)

@@ -2,6 +2,7 @@
 #include "control/control_parser.h"
 #include "control/control_display.h"
 #include "control/control_media.h"
+#include "control/control_state.h"
 #include "platform/pc.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
@@ -276,7 +277,8 @@ static void execute(struct client *c, struct control_request *req)
 
     struct control_result r;
     if (control_display_execute(srv->pc, cmd, req->arguments, &r) ||
-        control_media_execute(srv->pc, cmd, req->arguments, &r)) {
+        control_media_execute(srv->pc, cmd, req->arguments, &r) ||
+        control_state_execute(srv->pc, cmd, req->arguments, &r)) {
         if (r.value)
             send_return(c, r.value, req->id);
         else

@@ -35,6 +35,7 @@ void options_clear(struct vmm_options *o)
     g_free(o->serial);
     g_free(o->vnc);
     g_free(o->control);
+    g_free(o->restore);
     if (o->disks) {
         for (guint i = 0; i < o->disks->len; i++)
             disk_config_clear(&g_array_index(o->disks, struct disk_config, i));
@@ -292,7 +293,7 @@ static bool is_known(const char *name)
         "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "kernel-cache",
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
-        "no-reboot", "help", "version",
+        "restore", "paused", "no-reboot", "help", "version",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -303,7 +304,8 @@ static bool is_known(const char *name)
 /* Options that take no value. */
 static bool is_flag(const char *name)
 {
-    return !strcmp(name, "no-reboot") || !strcmp(name, "help") || !strcmp(name, "version");
+    return !strcmp(name, "no-reboot") || !strcmp(name, "paused") || !strcmp(name, "help") ||
+           !strcmp(name, "version");
 }
 
 bool options_apply(struct vmm_options *o, const char *name, const char *value, GError **error)
@@ -312,6 +314,7 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (value)
             return invalid(error, _("--%s takes no value"), name);
         if (!strcmp(name, "no-reboot")) o->no_reboot = true;
+        else if (!strcmp(name, "paused")) o->paused = true;
         else if (!strcmp(name, "help")) o->help = true;
         else o->version = true;
         return true;
@@ -384,6 +387,10 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         set_str(&o->vnc, value);
     } else if (!strcmp(name, "control")) {
         set_str(&o->control, value);
+    } else if (!strcmp(name, "restore")) {
+        if (!*value)
+            return invalid(error, _("--restore needs a file name"));
+        set_str(&o->restore, value);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -510,6 +517,9 @@ char *options_help_text(void)
         "                           serve the screen over VNC\n"
         "  --control PATH           JSON control socket\n"
         "  --no-reboot              end when the guest reboots\n"
+        "  --restore FILE           continue the VM saved in FILE instead of booting\n"
+        "                           (give the options the saved VM had)\n"
+        "  --paused                 start with the vCPUs paused (resume with cont)\n"
         "  --config FILE            read options from FILE (NAME = VALUE lines)\n"
         "  --help                   show this help\n"
         "  --version                show the version\n"

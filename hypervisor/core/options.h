@@ -36,6 +36,8 @@ struct vmm_options {
     char *serial;               /* chardev spec */
     char *vnc;
     char *control;
+    char *restore;              /* state file to start from instead of booting */
+    bool paused;                /* start with the vCPUs paused */
     bool no_reboot;
     bool help;
     bool version;

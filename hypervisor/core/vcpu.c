@@ -71,6 +71,7 @@ static bool vcpu_ioctl(struct vcpu *v, unsigned long req, void *arg, const char 
 }
 
 int vcpu_fd(struct vcpu *v) { return v->fd; }
+struct vm *vcpu_vm(struct vcpu *v) { return v->vm; }
 unsigned vcpu_index(struct vcpu *v) { return v->index; }
 
 pid_t vcpu_thread_id(struct vcpu *v)

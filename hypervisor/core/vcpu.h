@@ -26,6 +26,7 @@ void vcpu_stop(struct vcpu *vcpu);
 bool vcpu_reset(struct vcpu *vcpu, GError **error);
 
 int vcpu_fd(struct vcpu *vcpu);
+struct vm *vcpu_vm(struct vcpu *vcpu);
 unsigned vcpu_index(struct vcpu *vcpu);
 pid_t vcpu_thread_id(struct vcpu *vcpu);
 

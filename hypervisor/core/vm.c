@@ -1,6 +1,9 @@
 #include "vm_core.h"
 #include "vcpu.h"
+#include "vcpu_state.h"
 #include "kvm.h"
+#include "kvm_platform_state.h"
+#include "vm_state.h"
 #include "pc_layout.h"
 
 #include <errno.h>
@@ -84,7 +87,11 @@ struct vm {
     void *powerdown_opaque;
     bool (*boot_fn)(void *opaque, GError **error);
     void *boot_opaque;
+    bool skip_boot;             /* the state came from a file */
+    bool start_paused;
     guint signal_sources[2];
+
+    struct vm_state_registry *states;
 };
 
 struct guest_memory *vm_memory(struct vm *vm) { return &vm->mem; }
@@ -94,6 +101,7 @@ GMainContext *vm_main_context(struct vm *vm) { return vm->ctx; }
 int vm_fd(struct vm *vm) { return vm->fd; }
 int vm_kvm_fd(struct vm *vm) { return vm->kvm_fd; }
 unsigned vm_cpu_count(struct vm *vm) { return vm->ncpus; }
+struct vm_state_registry *vm_state_registry_of(struct vm *vm) { return vm->states; }
 struct vcpu *vm_vcpu(struct vm *vm, unsigned index)
 {
     return index < vm->ncpus ? vm->vcpus[index] : NULL;
@@ -342,6 +350,12 @@ void vm_set_boot_handler(struct vm *vm, bool (*fn)(void *opaque, GError **error)
     vm->boot_opaque = opaque;
 }
 
+void vm_set_start(struct vm *vm, bool boot, bool paused)
+{
+    vm->skip_boot = !boot;
+    vm->start_paused = paused;
+}
+
 void vm_set_no_reboot(struct vm *vm, bool no_reboot)
 {
     vm->no_reboot = no_reboot;
@@ -567,6 +581,7 @@ struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **err
     vm->mmio = iobus_new("mmio");
     vm->reset_handlers = g_array_new(FALSE, FALSE, sizeof(struct reset_handler));
     vm->listeners = g_array_new(FALSE, FALSE, sizeof(struct listener));
+    vm->states = vm_state_registry_new();
     g_mutex_init(&vm->slot_lock);
     g_mutex_init(&vm->route_lock);
     g_mutex_init(&vm->run_lock);
@@ -626,7 +641,9 @@ struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **err
         vm->vcpus[i] = vcpu_create(vm, i, error);
         if (!vm->vcpus[i])
             goto fail;
+        vcpu_state_register(vm, vm->vcpus[i]);
     }
+    kvm_platform_state_register(vm);
 
     /* Power-on state of PIC, IOAPIC and PIT, for platform reset. */
     for (unsigned i = 0; i < 3; i++) {
@@ -649,11 +666,16 @@ fail:
 int vm_run(struct vm *vm)
 {
     g_autoptr(GError) error = NULL;
-    if (vm->boot_fn && !vm->boot_fn(vm->boot_opaque, &error)) {
+    if (!vm->skip_boot && vm->boot_fn && !vm->boot_fn(vm->boot_opaque, &error)) {
         g_printerr(_("oriel-vmm: %s\n"), error->message);
         return 1;
     }
     vm->status = VM_STATUS_RUNNING;
+    if (vm->start_paused) {
+        /* The threads park at their first checkpoint until cont. */
+        vm->pause_req = true;
+        vm->status = VM_STATUS_PAUSED;
+    }
     for (unsigned i = 0; i < vm->ncpus; i++) {
         if (!vcpu_start(vm->vcpus[i], &error)) {
             g_printerr(_("oriel-vmm: %s\n"), error->message);
@@ -691,6 +713,7 @@ void vm_destroy(struct vm *vm)
     iobus_free(vm->mmio);
     g_array_free(vm->reset_handlers, TRUE);
     g_array_free(vm->listeners, TRUE);
+    vm_state_registry_free(vm->states);
     g_array_free(vm->slots_used, TRUE);
     g_main_loop_unref(vm->loop);
     g_main_context_unref(vm->ctx);

@@ -46,6 +46,11 @@ struct vcpu *vm_vcpu(struct vm *vm, unsigned index);
  * boot processor's registers. */
 void vm_set_boot_handler(struct vm *vm, bool (*fn)(void *opaque, GError **error), void *opaque);
 
+/* How vm_run() starts: boot (run the boot handler) or not, because the
+ * state was loaded from a file; and with the vCPUs paused until
+ * vm_resume(). */
+void vm_set_start(struct vm *vm, bool boot, bool paused);
+
 /* Reboots requested by the guest end the VMM (reason guest-reset). */
 void vm_set_no_reboot(struct vm *vm, bool no_reboot);
 

@@ -3,8 +3,10 @@
 #include <string.h>
 #include <time.h>
 #include <glib.h>
+#include <glib/gi18n.h>
 
 #include "pc_layout.h"
+#include "vm_state.h"
 
 /* Register offsets from PC_ACPI_PM_BASE. */
 #define REG_PM1_STS   0x00
@@ -231,6 +233,51 @@ static void pm_powerdown(void *opaque)
     acpi_pm_power_button(opaque);
 }
 
+/* ---- VM state -------------------------------------------------------------- */
+
+static bool pm_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct acpi_pm *pm = opaque;
+    g_mutex_lock(&pm->lock);
+    state_out_u16(o, pm->pm1_sts);
+    state_out_u16(o, pm->pm1_en);
+    state_out_u16(o, pm->pm1_cnt);
+    state_out_u32(o, pm->gpe0_sts);
+    state_out_u32(o, pm->gpe0_en);
+    state_out_u8(o, pm->apm_status);
+    state_out_u32(o, timer_value(pm));
+    g_mutex_unlock(&pm->lock);
+    return true;
+}
+
+/* The PM timer goes on from the saved count, never back. */
+static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct acpi_pm *pm = opaque;
+    uint16_t sts = state_in_u16(in), en = state_in_u16(in), cnt = state_in_u16(in);
+    uint32_t gsts = state_in_u32(in), gen = state_in_u32(in);
+    uint8_t apm = state_in_u8(in);
+    uint32_t tmr = state_in_u32(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    g_mutex_lock(&pm->lock);
+    pm->pm1_sts = sts & PM1_STS_BITS;
+    pm->pm1_en = en;
+    pm->pm1_cnt = cnt & PM1_CNT_STORED;
+    pm->gpe0_sts = gsts;
+    pm->gpe0_en = gen;
+    pm->apm_status = apm;
+    pm->tmr_start_ns = now_ns() - (int64_t)((uint64_t)tmr * 1000000000 / ACPI_PM_TMR_FREQ);
+    pm->sci = false;
+    update_sci(pm);
+    g_mutex_unlock(&pm->lock);
+    return true;
+}
+
+static const struct vm_state_ops pm_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
+};
+
 struct acpi_pm *acpi_pm_create(struct vm *vm)
 {
     struct acpi_pm *pm = g_new0(struct acpi_pm, 1);
@@ -252,6 +299,7 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
     }
     vm_set_powerdown_handler(vm, pm_powerdown, pm);
     vm_add_reset_handler(vm, pm_reset, pm);
+    vm_state_register(vm, "acpi-pm", &pm_state_ops, pm);
     return pm;
 }
 

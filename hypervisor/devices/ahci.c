@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "vm.h"
+#include "state_stream.h"
 #include "pci/pci.h"
 #include "storage/ata.h"
 #include "storage/dma_sg.h"
@@ -748,6 +749,104 @@ static const struct io_ops abar_ops = { .read = abar_read, .write = abar_write }
 
 /* ---- setup ------------------------------------------------------------------------ */
 
+/* ---- VM state ---------------------------------------------------------------------- */
+
+/* Commands run to completion inside the guest's write of CI (queued ones
+ * too), so the state is registers and drives, nothing in flight. */
+static bool ahci_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    struct ahci *a = dev->opaque;
+    g_mutex_lock(&a->lock);
+    state_out_u32(o, a->nports);
+    state_out_u32(o, a->ghc);
+    state_out_u32(o, a->is);
+    for (unsigned i = 0; i < a->nports; i++) {
+        const struct ahci_port *p = &a->port[i];
+        const uint32_t r[] = { p->clb, p->clbu, p->fb, p->fbu, p->is, p->ie, p->cmd, p->tfd,
+                               p->sig, p->ssts, p->sctl, p->serr, p->sact, p->ci };
+        for (unsigned j = 0; j < G_N_ELEMENTS(r); j++)
+            state_out_u32(o, r[j]);
+        state_out_bool(o, p->srst);
+        state_out_bool(o, p->sig_pending);
+        state_out_u8(o, (uint8_t)(p->drive.present | p->drive.cdrom << 1));
+        if (p->drive.present)
+            ata_drive_save(&p->drive, o);
+    }
+    g_mutex_unlock(&a->lock);
+    return true;
+}
+
+/* The port registers as register writes and the command engine leave
+ * them. */
+static bool load_port(struct ahci_port *p, struct state_in *in, GError **error)
+{
+    uint32_t r[14];
+    for (unsigned j = 0; j < G_N_ELEMENTS(r); j++)
+        r[j] = state_in_u32(in);
+    bool srst = state_in_bool(in), sig_pending = state_in_bool(in);
+    uint8_t kind = state_in_u8(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (kind != (uint8_t)(p->drive.present | p->drive.cdrom << 1))
+        return state_in_invalid(in, error, _("AHCI port %u held another drive"), p->index);
+    if (p->drive.present && !ata_drive_load(&p->drive, in, error))
+        return false;
+    p->clb = r[0] & ~0x3ffu;
+    p->clbu = r[1];
+    p->fb = r[2] & ~0xffu;
+    p->fbu = r[3];
+    p->is = r[4] & PORT_IS_MASK;
+    p->ie = r[5] & PORT_IS_MASK;
+    uint32_t cmd = (r[6] & (CMD_WMASK | CMD_SUD | CMD_POD | (0x1fu << CMD_CCS_SHIFT))) |
+                   (p->drive.cdrom ? CMD_ATAPI : 0);
+    if (cmd & CMD_ST)
+        cmd |= r[6] & CMD_CR;
+    if (cmd & CMD_FRE)
+        cmd |= CMD_FR;
+    p->cmd = cmd;
+    p->tfd = r[7] & 0xffff;
+    p->sig = r[8];
+    p->ssts = r[9] & 0xfff;
+    p->sctl = r[10] & 0xfff;
+    p->serr = r[11];
+    p->sact = cmd & CMD_ST ? r[12] : 0;
+    p->ci = cmd & CMD_ST ? r[13] : 0;
+    p->srst = srst;
+    p->sig_pending = sig_pending;
+    return true;
+}
+
+static bool ahci_load(struct pci_device *dev, struct state_in *in, uint32_t version,
+                      GError **error)
+{
+    struct ahci *a = dev->opaque;
+    uint32_t nports = state_in_u32(in);
+    uint32_t ghc = state_in_u32(in), is = state_in_u32(in);
+    if (nports != a->nports)
+        return state_in_invalid(in, error, _("%u AHCI ports, this controller has %u"), nports,
+                                a->nports);
+    g_mutex_lock(&a->lock);
+    bool ok = true;
+    for (unsigned i = 0; ok && i < a->nports; i++)
+        ok = load_port(&a->port[i], in, error);
+    if (ok) {
+        a->ghc = GHC_AE | (ghc & GHC_IE);
+        a->is = is & a->pi;
+        /* This process's line is low; a message already sent is not sent
+         * again. */
+        a->intx = false;
+        update_irq(a, false);
+    } else {
+        hba_reset(a);
+    }
+    g_mutex_unlock(&a->lock);
+    return ok;
+}
+
+static const struct pci_state_ops ahci_state_ops = {
+    .version = 1, .save = ahci_save, .load = ahci_load,
+};
+
 static void ahci_platform_reset(void *opaque)
 {
     struct ahci *a = opaque;
@@ -794,6 +893,7 @@ struct ahci *ahci_create(struct vm *vm, struct pci_bus *bus, unsigned nports, GE
     p->wmask[a->msi + MSI_DATA + 1] = 0xff;
     pci_device_set_bar(p, ABAR_BAR, PCI_BAR_MEM32, false, ABAR_SIZE, &abar_ops, a);
     p->opaque = a;
+    p->state = &ahci_state_ops;
     if (!pci_register_device(bus, p, error)) {
         for (unsigned i = 0; i < nports; i++)
             dma_sg_free(&a->port[i].sg);
@@ -908,4 +1008,9 @@ void ahci_set_tray_handler(struct ahci *a, void (*fn)(void *opaque, unsigned por
     a->tray_fn = fn;
     a->tray_opaque = opaque;
     g_mutex_unlock(&a->lock);
+}
+
+struct pci_device *ahci_pci_device(struct ahci *a)
+{
+    return &a->pci;
 }

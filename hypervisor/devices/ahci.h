@@ -16,6 +16,7 @@
 struct vm;
 struct pci_bus;
 struct ahci;
+struct pci_device;
 
 #define AHCI_MAX_PORTS 32
 #define AHCI_DEFAULT_PORTS 6
@@ -38,6 +39,8 @@ void ahci_set_tray_handler(struct ahci *ahci,
 
 /* The PCI slot the HBA was given (for boot order and diagnostics). */
 unsigned ahci_pci_slot(const struct ahci *ahci);
+/* The PCI function (its VM state, for tests). */
+struct pci_device *ahci_pci_device(struct ahci *ahci);
 /* The port's disk in SeaBIOS's "bootorder" fw_cfg file,
  * e.g. /pci@i0cf8/sata@3/drive@0/disk@0.  Free with g_free(). */
 char *ahci_boot_path(const struct ahci *ahci, unsigned port);

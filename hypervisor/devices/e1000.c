@@ -4,6 +4,7 @@
 #include "devices/e1000.h"
 #include "pci/pci.h"
 #include "vm.h"
+#include "state_stream.h"
 
 #include <string.h>
 #include <gio/gio.h>
@@ -881,6 +882,131 @@ static void platform_reset(void *opaque)
     g_mutex_unlock(&e->lock);
 }
 
+/* ---- VM state ------------------------------------------------------------------ */
+
+/* The ring walks check everything they use each time, so registers are
+ * loaded as guest writes would leave them (same masks); the frame being
+ * gathered across descriptors goes along. */
+static bool e1000_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    struct e1000 *e = dev->opaque;
+    g_mutex_lock(&e->lock);
+    /* Send what the driver queued before the pause. */
+    process_tx(e);
+    state_out_bytes(o, e->mac, 6);
+    state_out_sparse(o, (const uint8_t *)e->regs, sizeof(e->regs));
+    for (unsigned i = 0; i < G_N_ELEMENTS(e->phy); i++)
+        state_out_u16(o, e->phy[i]);
+    state_out_u32(o, e->ioaddr);
+    state_out_u32(o, e->ee_in);
+    state_out_u8(o, (uint8_t)e->ee_in_bits);
+    state_out_u8(o, (uint8_t)(e->ee_out_bit + 1));
+    state_out_u16(o, e->ee_word);
+    state_out_bool(o, e->ee_reading);
+    state_out_bytes(o, &e->ctx, sizeof(e->ctx));
+    const uint8_t tx[] = { e->tx_tse, e->tx_popts, e->tx_legacy_cso, e->tx_legacy_css,
+                           e->tx_legacy_ic, e->tx_overflow };
+    state_out_bytes(o, tx, sizeof(tx));
+    state_out_u32(o, (uint32_t)e->tx_len);
+    state_out_bytes(o, e->tx_buf, e->tx_len);
+    bool ok = net_backend_save(e->backend, o, error);
+    g_mutex_unlock(&e->lock);
+    return ok;
+}
+
+static void mask_registers(struct e1000 *e)
+{
+    static const unsigned ring16[] = { R_RDH, R_RDT, R_TDH, R_TDT };
+    for (unsigned i = 0; i < G_N_ELEMENTS(ring16); i++)
+        set_reg(e, ring16[i], reg(e, ring16[i]) & 0xffff);
+    set_reg(e, R_RDLEN, reg(e, R_RDLEN) & 0xfff80);
+    set_reg(e, R_TDLEN, reg(e, R_TDLEN) & 0xfff80);
+    set_reg(e, R_CTRL, reg(e, R_CTRL) & ~(CTRL_RST | CTRL_PHY_RST));
+    set_reg(e, R_EECD, (reg(e, R_EECD) & (EECD_WRITABLE | EECD_GNT | EECD_DO)) | EECD_PRES);
+    set_reg(e, R_ICS, 0);
+    set_reg(e, R_IMC, 0);
+}
+
+static bool load_eeprom_state(struct e1000 *e, struct state_in *in, GError **error)
+{
+    uint32_t ee_in = state_in_u32(in);
+    unsigned bits = state_in_u8(in);
+    int out_bit = (int)state_in_u8(in) - 1;
+    uint16_t word = state_in_u16(in);
+    bool reading = state_in_bool(in);
+    if (ee_in >= 512 || bits > 9 || out_bit > 15 ||
+        (reading && ee_in >= E1000_EEPROM_WORDS))
+        return state_in_invalid(in, error, _("EEPROM access state"));
+    e->ee_in = ee_in;
+    e->ee_in_bits = bits;
+    e->ee_out_bit = out_bit;
+    e->ee_word = word;
+    e->ee_reading = reading;
+    return true;
+}
+
+static bool load_tx_state(struct e1000 *e, struct state_in *in, GError **error)
+{
+    state_in_bytes(in, &e->ctx, sizeof(e->ctx));
+    uint8_t tx[6];
+    state_in_bytes(in, tx, sizeof(tx));
+    uint32_t len = state_in_u32(in);
+    if (len > (tx[0] ? MAX_TSO : MAX_FRAME))
+        return state_in_invalid(in, error, _("a %u-byte frame in the making"), len);
+    e->tx_tse = tx[0];
+    e->tx_popts = tx[1];
+    e->tx_legacy_cso = tx[2];
+    e->tx_legacy_css = tx[3];
+    e->tx_legacy_ic = tx[4];
+    e->tx_overflow = tx[5];
+    state_in_bytes(in, e->tx_buf, len);
+    e->tx_len = len;
+    return true;
+}
+
+static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t version,
+                       GError **error)
+{
+    struct e1000 *e = dev->opaque;
+    uint8_t mac[6];
+    state_in_bytes(in, mac, sizeof(mac));
+    if (mac[0] & 1)
+        return state_in_invalid(in, error, _("a multicast MAC address"));
+    g_mutex_lock(&e->lock);
+    device_reset(e);
+    /* The guest knows its MAC; a generated one must stay. */
+    memcpy(e->mac, mac, 6);
+    eeprom_init(e);
+    bool ok = state_in_sparse(in, (uint8_t *)e->regs, sizeof(e->regs));
+    uint16_t phy[G_N_ELEMENTS(e->phy)];
+    for (unsigned i = 0; i < G_N_ELEMENTS(phy); i++)
+        phy[i] = state_in_u16(in);
+    e->ioaddr = state_in_u32(in);
+    ok = ok && load_eeprom_state(e, in, error) && load_tx_state(e, in, error) &&
+         net_backend_load(e->backend, in, error);
+    if (ok && in->short_read)
+        ok = state_in_invalid(in, error, _("truncated"));
+    if (ok) {
+        mask_registers(e);
+        /* Only what MDIC writes can change; the rest is the PHY's own. */
+        for (unsigned r = 0; r < G_N_ELEMENTS(phy); r++)
+            if (r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
+                r != 0x0f && r != 0x11)
+                e->phy[r] = r == 0 ? phy[r] & ~(0x8000 | 0x0200) : phy[r];
+        e->rx_starved = false;
+        update_irq(e);
+        schedule_tx(e);
+    } else {
+        device_reset(e);
+    }
+    g_mutex_unlock(&e->lock);
+    return ok;
+}
+
+static const struct pci_state_ops e1000_state_ops = {
+    .version = 1, .save = e1000_save, .load = e1000_load,
+};
+
 /* A locally administered unicast MAC in the 52:54:00 range. */
 static void make_mac(uint8_t mac[6])
 {
@@ -915,6 +1041,7 @@ struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
     pci_device_set_bar(d, 0, PCI_BAR_MEM32, false, E1000_MMIO_SIZE, &mmio_ops, e);
     pci_device_set_bar(d, 1, PCI_BAR_IO, false, E1000_IO_SIZE, &io_ops, e);
     d->opaque = e;
+    d->state = &e1000_state_ops;
     if (!pci_register_device(bus, d, error)) {
         net_backend_close(backend);
         g_free(e->tx_buf);

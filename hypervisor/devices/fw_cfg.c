@@ -1,8 +1,10 @@
 #include "fw_cfg.h"
 
 #include <string.h>
+#include <glib/gi18n.h>
 
 #include "e820.h"
+#include "vm_state.h"
 #include "pc_layout.h"
 
 #define REG_SELECTOR 0
@@ -22,6 +24,7 @@ struct fw_cfg {
     unsigned nfiles;
 
     GBytes *cur;                 /* the selected item (a reference), or NULL */
+    uint16_t cur_key;            /* the selector as written */
     uint32_t cur_offset;
     uint8_t dma_addr[8];         /* big-endian, as the guest wrote it */
 };
@@ -199,6 +202,7 @@ static void select_item(struct fw_cfg *fw, uint16_t key)
     /* Writes through the data port are not supported (as in current
      * firmware interfaces), so the write-channel bit selects the same item. */
     g_clear_pointer(&fw->cur, g_bytes_unref);
+    fw->cur_key = key;
     GBytes *b = g_hash_table_lookup(fw->items, GUINT_TO_POINTER(key & ~FW_CFG_WRITE_CHANNEL));
     fw->cur = b ? g_bytes_ref(b) : NULL;
     fw->cur_offset = 0;
@@ -320,6 +324,46 @@ static void fw_cfg_reset(void *opaque)
     g_mutex_unlock(&fw->lock);
 }
 
+/* --- VM state: the selected item and the read position; the items come
+ * from the configuration again.  DMA transfers complete within the guest's
+ * write that starts them, so none is ever in flight. */
+
+static bool fw_cfg_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct fw_cfg *fw = opaque;
+    g_mutex_lock(&fw->lock);
+    state_out_bool(o, fw->cur != NULL);
+    state_out_u16(o, fw->cur_key);
+    state_out_u32(o, fw->cur_offset);
+    state_out_bytes(o, fw->dma_addr, sizeof(fw->dma_addr));
+    g_mutex_unlock(&fw->lock);
+    return true;
+}
+
+static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct fw_cfg *fw = opaque;
+    bool selected = state_in_bool(in);
+    uint16_t key = state_in_u16(in);
+    uint32_t offset = state_in_u32(in);
+    uint8_t dma[8];
+    state_in_bytes(in, dma, sizeof(dma));
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    g_mutex_lock(&fw->lock);
+    select_item(fw, key);
+    bool ok = selected == (fw->cur != NULL) &&
+              (!fw->cur || offset <= g_bytes_get_size(fw->cur));
+    fw->cur_offset = ok ? offset : 0;
+    memcpy(fw->dma_addr, dma, sizeof(dma));
+    g_mutex_unlock(&fw->lock);
+    return ok || state_in_invalid(in, error, _("item 0x%x at offset %u"), key, offset);
+}
+
+static const struct vm_state_ops fw_cfg_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = fw_cfg_save, .load = fw_cfg_load,
+};
+
 struct fw_cfg *fw_cfg_create(struct vm *vm)
 {
     G_STATIC_ASSERT(PC_FW_CFG_DMA_PORT == PC_FW_CFG_PORT + REG_DMA);
@@ -342,6 +386,7 @@ struct fw_cfg *fw_cfg_create(struct vm *vm)
     g_autoptr(GBytes) idb = g_bytes_new(&id, sizeof(id));
     set_item(fw, FW_CFG_ID, idb);
     rebuild_dir(fw);
+    vm_state_register(vm, "fw-cfg", &fw_cfg_state_ops, fw);
 
     const struct guest_memory *m = vm_memory(vm);
     fw_cfg_add_i16(fw, FW_CFG_NB_CPUS, (uint16_t)vm_cpu_count(vm));

@@ -2,6 +2,9 @@
 
 #include <string.h>
 #include <glib.h>
+#include <glib/gi18n.h>
+
+#include "vm_state.h"
 
 #include "display/input.h"
 
@@ -521,3 +524,86 @@ bool i8042_a20_enabled(struct i8042 *k)
     g_mutex_unlock(&k->lock);
     return on;
 }
+
+static void save_queue(struct state_out *o, const struct queue *q)
+{
+    state_out_u8(o, (uint8_t)q->count);
+    for (unsigned i = 0; i < q->count; i++)
+        state_out_u8(o, q->data[(q->head + i) % QUEUE_SIZE]);
+}
+
+static bool load_queue(struct state_in *in, struct queue *q, GError **error)
+{
+    unsigned n = state_in_u8(in);
+    if (n > QUEUE_SIZE)
+        return state_in_invalid(in, error, _("%u bytes in a %u-byte queue"), n, QUEUE_SIZE);
+    q->head = 0;
+    q->count = n;
+    state_in_bytes(in, q->data, n);
+    return true;
+}
+
+bool i8042_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct i8042 *k = opaque;
+    g_mutex_lock(&k->lock);
+    const uint8_t b[] = {
+        k->status, k->cmd_byte, k->outport, k->pending_cmd, k->kbd_pending, k->aux_pending,
+        k->aux_reporting, k->aux_remote, k->aux_scale21, k->aux_resolution, k->aux_rate,
+        k->aux_id, k->aux_rates[0], k->aux_rates[1], k->aux_rates[2], k->aux_buttons,
+        k->kbd_scanning, k->kbd_scanset, k->out_is_aux, k->out,
+    };
+    state_out_bytes(o, b, sizeof(b));
+    save_queue(o, &k->kbd);
+    save_queue(o, &k->aux);
+    g_mutex_unlock(&k->lock);
+    return true;
+}
+
+bool i8042_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct i8042 *k = opaque;
+    uint8_t b[20];
+    state_in_bytes(in, b, sizeof(b));
+    struct queue kbd, aux;
+    if (!load_queue(in, &kbd, error) || !load_queue(in, &aux, error))
+        return false;
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (b[17] < 1 || b[17] > 3)
+        return state_in_invalid(in, error, _("scan code set %u"), b[17]);
+    if (b[11] != 0 && b[11] != 3)
+        return state_in_invalid(in, error, _("mouse id %u"), b[11]);
+
+    g_mutex_lock(&k->lock);
+    k->status = b[0];
+    k->cmd_byte = b[1];
+    k->outport = b[2];
+    k->pending_cmd = b[3];
+    k->kbd_pending = b[4];
+    k->aux_pending = b[5];
+    k->aux_reporting = b[6];
+    k->aux_remote = b[7];
+    k->aux_scale21 = b[8];
+    k->aux_resolution = b[9];
+    k->aux_rate = b[10];
+    k->aux_id = b[11];
+    memcpy(k->aux_rates, b + 12, 3);
+    k->aux_buttons = b[15] & 7;
+    k->kbd_scanning = b[16];
+    k->kbd_scanset = b[17];
+    k->out_is_aux = b[18];
+    k->out = b[19];
+    k->kbd = kbd;
+    k->aux = aux;
+    /* The lines of this new process are low: drive them afresh. */
+    k->irq1 = k->irq12 = false;
+    k->reset_request = false;
+    update(k);
+    g_mutex_unlock(&k->lock);
+    return true;
+}
+
+const struct vm_state_ops i8042_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = i8042_save, .load = i8042_load,
+};

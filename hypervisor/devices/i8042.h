@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "iobus.h"
 
@@ -38,6 +39,15 @@ void i8042_key(struct i8042 *k, uint16_t scancode, bool down);
 void i8042_mouse_input(struct i8042 *k, int dx, int dy, int dz, unsigned buttons);
 
 bool i8042_a20_enabled(struct i8042 *k);
+
+/* VM state (vm_state.h): controller, keyboard and mouse state with the
+ * bytes queued for the guest; the load re-drives IRQ 1 and 12. */
+struct vm_state_ops;
+extern const struct vm_state_ops i8042_state_ops;   /* opaque: struct i8042 */
+struct state_out;
+struct state_in;
+bool i8042_save(void *opaque, struct state_out *out, GError **error);
+bool i8042_load(void *opaque, struct state_in *in, uint32_t version, GError **error);
 
 /* Registered twice: data port 0x60 and command/status port 0x64. */
 extern const struct io_ops i8042_data_io_ops;

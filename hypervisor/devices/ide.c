@@ -11,6 +11,7 @@
 #include "pci/pci.h"
 #include "storage/ata.h"
 #include "storage/dma_sg.h"
+#include "state_stream.h"
 
 #define IDE_PRIMARY_PORT    0x1f0
 #define IDE_PRIMARY_CTRL    0x3f6
@@ -581,6 +582,145 @@ static void bm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 
 static const struct io_ops bm_ops = { .read = bm_read, .write = bm_write };
 
+/* ---- VM state -------------------------------------------------------------------- */
+
+/* Per channel: the registers and interrupt state, both drives, and the
+ * data phase in progress with its block buffer.  Bus-master transfers run
+ * to completion inside the guest's register write, so at most one waits
+ * for the guest to start the engine. */
+static void save_channel(struct ide_channel *c, struct state_out *o)
+{
+    state_out_u8(o, c->control);
+    state_out_u8(o, (uint8_t)c->sel);
+    state_out_bool(o, c->intrq[0]);
+    state_out_bool(o, c->intrq[1]);
+    for (unsigned u = 0; u < IDE_UNITS; u++)
+        if (c->drive[u].present)
+            ata_drive_save(&c->drive[u], o);
+    state_out_u8(o, (uint8_t)c->phase);
+    if (c->phase != PHASE_IDLE) {
+        state_out_u8(o, c->active == &c->drive[1]);
+        ata_xfer_save(c->active, &c->x, o);
+        state_out_u64(o, c->pos);
+        state_out_u32(o, c->pio_pos);
+        state_out_u32(o, c->pio_len);
+        state_out_u32(o, c->atapi_limit);
+        state_out_bytes(o, c->pio, c->pio_len);
+    }
+    state_out_u8(o, c->bm_cmd);
+    state_out_u8(o, c->bm_status);
+    state_out_u32(o, c->bm_prdt);
+}
+
+/* The data phase as the command paths leave it. */
+static bool phase_valid(const struct ide_channel *c)
+{
+    const struct ata_xfer *x = &c->x;
+    if (c->pos > x->len || c->pio_len > ATA_BUF_SIZE || c->pio_pos > c->pio_len ||
+        c->atapi_limit > 0xfffe || (c->atapi_limit & 1))
+        return false;
+    switch (c->phase) {
+    case PHASE_PIO_IN:
+        return x->dir == ATA_DIR_IN && (x->block || x->atapi) && (!x->atapi || c->atapi_limit);
+    case PHASE_PIO_OUT:
+        return x->dir == ATA_DIR_OUT && x->block && x->media;
+    case PHASE_PACKET:
+        return c->pio_len == 12 && c->atapi_limit;
+    case PHASE_DMA:
+        return x->dir != ATA_DIR_NONE;
+    default:
+        return false;
+    }
+}
+
+static bool load_phase(struct ide_channel *c, struct state_in *in, GError **error)
+{
+    c->phase = (enum ide_phase)state_in_u8(in);
+    if (c->phase == PHASE_IDLE) {
+        end_phase(c);
+        return true;
+    }
+    unsigned unit = state_in_u8(in);
+    if (c->phase > PHASE_DMA || unit >= IDE_UNITS || !c->drive[unit].present)
+        return state_in_invalid(in, error, _("IDE channel %u: phase %u on unit %u"), c->index,
+                                c->phase, unit);
+    c->active = &c->drive[unit];
+    if (!ata_xfer_load(c->active, &c->x, in, error))
+        return false;
+    c->pos = state_in_u64(in);
+    c->pio_pos = state_in_u32(in);
+    c->pio_len = state_in_u32(in);
+    c->atapi_limit = state_in_u32(in);
+    if (in->short_read || !phase_valid(c))
+        return state_in_invalid(in, error, _("IDE channel %u: data phase"), c->index);
+    state_in_bytes(in, c->pio, c->pio_len);
+    return true;
+}
+
+static bool load_channel(struct ide_channel *c, struct state_in *in, GError **error)
+{
+    c->control = state_in_u8(in) & (ATA_DC_NIEN | ATA_DC_SRST | ATA_DC_HOB);
+    c->sel = state_in_u8(in) & 1;
+    c->intrq[0] = state_in_bool(in);
+    c->intrq[1] = state_in_bool(in);
+    for (unsigned u = 0; u < IDE_UNITS; u++)
+        if (c->drive[u].present && !ata_drive_load(&c->drive[u], in, error))
+            return false;
+    if (!load_phase(c, in, error))
+        return false;
+    c->bm_cmd = state_in_u8(in) & (BM_CMD_START | BM_CMD_READ);
+    c->bm_status = state_in_u8(in) & (BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INTR | BM_ST_DMA_CAP);
+    c->bm_prdt = state_in_u32(in) & ~3u;
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    /* This process's lines are low: drive them afresh. */
+    c->irq_level = false;
+    update_irq(c);
+    return true;
+}
+
+static bool ide_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    struct ide_controller *ide = dev->opaque;
+    g_mutex_lock(&ide->lock);
+    for (unsigned i = 0; i < IDE_CHANNELS; i++) {
+        /* Which drives there are comes from the configuration. */
+        for (unsigned u = 0; u < IDE_UNITS; u++)
+            state_out_u8(o, (uint8_t)(ide->ch[i].drive[u].present |
+                                      ide->ch[i].drive[u].cdrom << 1));
+        save_channel(&ide->ch[i], o);
+    }
+    g_mutex_unlock(&ide->lock);
+    return true;
+}
+
+static bool ide_load(struct pci_device *dev, struct state_in *in, uint32_t version,
+                     GError **error)
+{
+    struct ide_controller *ide = dev->opaque;
+    bool ok = true;
+    g_mutex_lock(&ide->lock);
+    for (unsigned i = 0; ok && i < IDE_CHANNELS; i++) {
+        for (unsigned u = 0; ok && u < IDE_UNITS; u++) {
+            const struct ata_drive *d = &ide->ch[i].drive[u];
+            if (state_in_u8(in) != (uint8_t)(d->present | d->cdrom << 1))
+                ok = state_in_invalid(in, error, _("IDE channel %u unit %u held another drive"),
+                                      i, u);
+        }
+        ok = ok && load_channel(&ide->ch[i], in, error);
+    }
+    if (!ok) {
+        for (unsigned i = 0; i < IDE_CHANNELS; i++)
+            end_phase(&ide->ch[i]);
+    }
+    g_mutex_unlock(&ide->lock);
+    return ok;
+}
+
+static const struct pci_state_ops ide_state_ops = {
+    .version = 1, .save = ide_save, .load = ide_load,
+};
+
 /* ---- setup -------------------------------------------------------------------- */
 
 /* IDETIM of both channels with the decode-enable bit set: drivers for the
@@ -638,6 +778,7 @@ struct ide_controller *piix3_ide_create(struct vm *vm, struct pci_bus *bus, GErr
     set_timing_defaults(p);
     pci_device_set_bar(p, 4, PCI_BAR_IO, false, 16, &bm_ops, ide);
     p->opaque = ide;
+    p->state = &ide_state_ops;
     if (!pci_register_device_at(bus, p, 1, 1, error))
         goto fail;
 
@@ -788,4 +929,9 @@ void ide_set_tray_handler(struct ide_controller *ide,
     ide->tray_fn = fn;
     ide->tray_opaque = opaque;
     g_mutex_unlock(&ide->lock);
+}
+
+struct pci_device *ide_pci_device(struct ide_controller *ide)
+{
+    return &ide->pci;
 }

@@ -15,6 +15,7 @@
 struct vm;
 struct pci_bus;
 struct ide_controller;
+struct pci_device;
 
 #define IDE_CHANNELS 2
 #define IDE_UNITS    2
@@ -47,6 +48,9 @@ bool ide_cdrom_eject(struct ide_controller *ide, unsigned channel, unsigned unit
 /* The drive's path in SeaBIOS's "bootorder" fw_cfg file,
  * e.g. /pci@i0cf8/ide@1,1/drive@1/disk@0.  Free with g_free(). */
 char *ide_boot_path(unsigned channel, unsigned unit);
+
+/* The PCI function (its VM state, for tests). */
+struct pci_device *ide_pci_device(struct ide_controller *ide);
 
 void ide_set_tray_handler(struct ide_controller *ide,
                           void (*fn)(void *opaque, unsigned channel, unsigned unit, bool open),

@@ -5,6 +5,7 @@
 
 #include "vm.h"
 #include "pci/pci.h"
+#include "state_stream.h"
 
 /* i440FX memory controller registers firmware programs. */
 #define I440FX_PMCCFG  0x50
@@ -56,6 +57,44 @@ static void i440fx_reset(void *opaque)
     notify_pam(h);
 }
 
+/* ---- VM state: the registers live in configuration space, which the PCI
+ * layer saves; what follows is what depends on them. */
+
+static bool i440fx_save(struct pci_device *d, struct state_out *o, GError **error)
+{
+    return true;
+}
+
+static bool i440fx_load(struct pci_device *d, struct state_in *in, uint32_t version,
+                        GError **error)
+{
+    notify_pam(d->opaque);
+    return true;
+}
+
+static const struct pci_state_ops i440fx_state = {
+    .version = 1, .save = i440fx_save, .load = i440fx_load,
+};
+
+static bool piix3_save(struct pci_device *d, struct state_out *o, GError **error)
+{
+    struct pci_host *h = d->opaque;
+    state_out_u8(o, pci_host_rcr_read(h));
+    return true;
+}
+
+static bool piix3_load(struct pci_device *d, struct state_in *in, uint32_t version,
+                       GError **error)
+{
+    struct pci_host *h = d->opaque;
+    __atomic_store_n(&h->rcr, state_in_u8(in) & (RCR_SYS_RST | RCR_FULL_RST), __ATOMIC_RELAXED);
+    return true;
+}
+
+static const struct pci_state_ops piix3_state = {
+    .version = 1, .save = piix3_save, .load = piix3_load,
+};
+
 static void init_i440fx(struct pci_device *d)
 {
     pci_device_init(d, "i440fx", 0x8086, 0x1237, 0x060000, 0x02, 0);
@@ -99,7 +138,10 @@ struct pci_host *pci_host_create(struct pci_bus *bus, struct vm *vm)
     init_i440fx(&h->i440fx);
     h->i440fx.config_written = i440fx_config_written;
     h->i440fx.opaque = h;
+    h->i440fx.state = &i440fx_state;
     init_piix3(&h->piix3);
+    h->piix3.opaque = h;
+    h->piix3.state = &piix3_state;
     g_autoptr(GError) err = NULL;
     if (!pci_register_device_at(bus, &h->i440fx, 0, 0, &err) ||
         !pci_register_device_at(bus, &h->piix3, 1, 0, &err))

@@ -2,6 +2,9 @@
 
 #include <string.h>
 #include <time.h>
+#include <glib/gi18n.h>
+
+#include "vm_state.h"
 
 #define USEC 1000000LL
 /* UIP is set this long before each update. */
@@ -381,3 +384,51 @@ bool rtc_cmos_nmi_masked(struct rtc_cmos *rtc)
     g_mutex_unlock(&rtc->lock);
     return m;
 }
+
+bool rtc_cmos_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct rtc_cmos *rtc = opaque;
+    g_mutex_lock(&rtc->lock);
+    account(rtc);
+    state_out_bytes(o, rtc->cmos, sizeof(rtc->cmos));
+    state_out_u8(o, rtc->index);
+    state_out_bool(o, rtc->nmi_masked);
+    state_out_u64(o, (uint64_t)rtc->offset_us);
+    g_mutex_unlock(&rtc->lock);
+    return true;
+}
+
+bool rtc_cmos_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct rtc_cmos *rtc = opaque;
+    uint8_t cmos[128];
+    state_in_bytes(in, cmos, sizeof(cmos));
+    uint8_t index = state_in_u8(in);
+    bool nmi_masked = state_in_bool(in);
+    int64_t offset = (int64_t)state_in_u64(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    /* A guest sets any time of day it likes, but within what a 4-digit
+     * year can say. */
+    if (offset > 10000LL * 366 * 86400 * USEC || offset < -10000LL * 366 * 86400 * USEC)
+        return state_in_invalid(in, error, _("clock offset"));
+
+    g_mutex_lock(&rtc->lock);
+    memcpy(rtc->cmos, cmos, sizeof(cmos));
+    rtc->cmos[RTC_REG_A] &= 0x7f;
+    rtc->cmos[RTC_REG_D] = RTC_D_VRT;
+    rtc->index = index & 0x7f;
+    rtc->nmi_masked = nmi_masked;
+    rtc->offset_us = offset;
+    /* Events while the VM was saved are not owed to it. */
+    rtc->last_us = guest_now(rtc);
+    rtc->irq_level = false;
+    update_irq(rtc);
+    rearm(rtc);
+    g_mutex_unlock(&rtc->lock);
+    return true;
+}
+
+const struct vm_state_ops rtc_cmos_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = rtc_cmos_save, .load = rtc_cmos_load,
+};

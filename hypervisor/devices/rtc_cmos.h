@@ -40,6 +40,16 @@ bool rtc_cmos_nmi_masked(struct rtc_cmos *rtc);
 /* Account for the time that passed: raise due interrupts. */
 void rtc_cmos_update(struct rtc_cmos *rtc);
 
+/* VM state (vm_state.h): CMOS RAM, the index register and the guest's
+ * offset from the host clock (so the RTC keeps telling the time of day
+ * after a restore).  The load re-drives IRQ 8 and re-arms the timer. */
+struct vm_state_ops;
+extern const struct vm_state_ops rtc_cmos_state_ops;   /* opaque: struct rtc_cmos */
+struct state_out;
+struct state_in;
+bool rtc_cmos_save(void *opaque, struct state_out *out, GError **error);
+bool rtc_cmos_load(void *opaque, struct state_in *in, uint32_t version, GError **error);
+
 extern const struct io_ops rtc_cmos_io_ops; /* offsets 0 (index), 1 (data) */
 
 /* Register numbers. */

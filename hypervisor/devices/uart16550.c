@@ -2,6 +2,9 @@
 
 #include <string.h>
 #include <glib.h>
+#include <glib/gi18n.h>
+
+#include "vm_state.h"
 
 struct uart16550 {
     const struct uart16550_ops *ops;
@@ -328,3 +331,68 @@ void uart16550_tx_ready(struct uart16550 *u)
     }
     g_mutex_unlock(&u->lock);
 }
+
+bool uart16550_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct uart16550 *u = opaque;
+    g_mutex_lock(&u->lock);
+    const uint8_t regs[] = { u->ier, u->lcr, u->mcr, u->lsr, u->msr, u->scr, u->dll, u->dlm, u->fcr };
+    state_out_bytes(o, regs, sizeof(regs));
+    /* The FIFO from its head, so the load need not trust an index. */
+    state_out_u8(o, (uint8_t)u->rx_count);
+    for (unsigned i = 0; i < u->rx_count; i++)
+        state_out_u8(o, u->rx[(u->rx_head + i) % UART_FIFO_SIZE]);
+    state_out_bool(o, u->thr_ipending);
+    state_out_bool(o, u->timeout_ipending);
+    g_mutex_unlock(&u->lock);
+    return true;
+}
+
+bool uart16550_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct uart16550 *u = opaque;
+    uint8_t r[9];
+    state_in_bytes(in, r, sizeof(r));
+    unsigned count = state_in_u8(in);
+    if (count > UART_FIFO_SIZE)
+        return state_in_invalid(in, error, _("%u bytes in a 16-byte FIFO"), count);
+    uint8_t rx[UART_FIFO_SIZE];
+    state_in_bytes(in, rx, count);
+    bool thr = state_in_bool(in), timeout = state_in_bool(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    /* Only what register writes can produce. */
+    uint8_t fcr = r[8] & UART_FCR_ENABLE ? r[8] & 0xc9 : 0;
+    if (count > (fcr & UART_FCR_ENABLE ? UART_FIFO_SIZE : 1u))
+        return state_in_invalid(in, error, _("%u bytes received with the FIFO off"), count);
+
+    g_mutex_lock(&u->lock);
+    u->ier = r[0] & 0x0f;
+    u->lcr = r[1];
+    u->mcr = r[2] & 0x1f;
+    u->lsr = r[3] & (UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI);
+    u->msr = r[4];
+    u->scr = r[5];
+    u->dll = r[6];
+    u->dlm = r[7];
+    u->fcr = fcr;
+    memcpy(u->rx, rx, count);
+    u->rx_head = 0;
+    u->rx_count = count;
+    u->thr_ipending = thr;
+    u->timeout_ipending = timeout;
+    u->tx_busy = false;
+    /* The new backend may have been told we were full; make sure it hears
+     * of any room. */
+    u->rx_throttled = true;
+    bool notify_room = take_room_notice(u);
+    update_irq(u);
+    g_mutex_unlock(&u->lock);
+    if (notify_room && u->ops->rx_ready)
+        u->ops->rx_ready(u->opaque);
+    return true;
+}
+
+const struct vm_state_ops uart16550_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = uart16550_save, .load = uart16550_load,
+};

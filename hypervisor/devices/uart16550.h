@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "iobus.h"
 
@@ -41,6 +42,17 @@ void uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len);
 
 /* The backend caught up after tx_busy() said true: THR is empty again. */
 void uart16550_tx_ready(struct uart16550 *u);
+
+/* VM state (vm_state.h): the registers and the receive FIFO.  The load
+ * checks every field as register writes would, then drives the interrupt
+ * line as the loaded registers say and reopens the input if there is room.
+ * The backend is new after a restore: output is never held back. */
+struct vm_state_ops;
+extern const struct vm_state_ops uart16550_state_ops;   /* opaque: struct uart16550 */
+struct state_out;
+struct state_in;
+bool uart16550_save(void *opaque, struct state_out *out, GError **error);
+bool uart16550_load(void *opaque, struct state_in *in, uint32_t version, GError **error);
 
 /* Register numbers and bits, shared with tests. */
 enum {

@@ -5,6 +5,9 @@
 
 #include <string.h>
 #include <glib.h>
+#include <glib/gi18n.h>
+
+#include "state_stream.h"
 
 #define HID_GET_REPORT   0x01
 #define HID_GET_IDLE     0x02
@@ -357,4 +360,44 @@ void usb_hid_tablet_free(struct usb_hid_tablet *t)
 struct usb_device *usb_hid_tablet_device(struct usb_hid_tablet *t)
 {
     return &t->dev;
+}
+
+void usb_hid_tablet_save(struct usb_hid_tablet *t, struct state_out *o)
+{
+    g_mutex_lock(&t->lock);
+    const uint8_t b[] = { t->configuration, t->idle, t->protocol, t->halted, t->remote_wakeup };
+    state_out_bytes(o, b, sizeof(b));
+    state_out_bytes(o, t->current, sizeof(t->current));
+    state_out_u8(o, (uint8_t)t->q_len);
+    for (unsigned i = 0; i < t->q_len; i++)
+        state_out_bytes(o, t->queue[(t->q_head + i) % QUEUE_LEN], USB_TABLET_REPORT_SIZE);
+    g_mutex_unlock(&t->lock);
+}
+
+bool usb_hid_tablet_load(struct usb_hid_tablet *t, struct state_in *in, GError **error)
+{
+    uint8_t b[5], current[USB_TABLET_REPORT_SIZE];
+    state_in_bytes(in, b, sizeof(b));
+    state_in_bytes(in, current, sizeof(current));
+    unsigned n = state_in_u8(in);
+    if (n > QUEUE_LEN)
+        return state_in_invalid(in, error, _("%u queued tablet reports"), n);
+    uint8_t queue[QUEUE_LEN][USB_TABLET_REPORT_SIZE];
+    state_in_bytes(in, queue, (size_t)n * USB_TABLET_REPORT_SIZE);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (b[0] > 1 || b[2] > 1)
+        return state_in_invalid(in, error, _("tablet configuration %u, protocol %u"), b[0], b[2]);
+    g_mutex_lock(&t->lock);
+    t->configuration = b[0];
+    t->idle = b[1];
+    t->protocol = b[2];
+    t->halted = b[3];
+    t->remote_wakeup = b[4];
+    memcpy(t->current, current, sizeof(current));
+    memcpy(t->queue, queue, sizeof(queue));
+    t->q_head = 0;
+    t->q_len = n;
+    g_mutex_unlock(&t->lock);
+    return true;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 
 #include "devices/usb.h"
 
@@ -24,3 +25,9 @@ struct usb_device *usb_hid_tablet_device(struct usb_hid_tablet *t);
 void usb_hid_tablet_pointer(struct usb_hid_tablet *t, int x, int y, int dz, unsigned buttons);
 /* Whether the guest configured the device (only then it takes pointer events). */
 bool usb_hid_tablet_active(struct usb_hid_tablet *t);
+
+/* VM state: configuration, HID settings and the reports not yet polled. */
+struct state_out;
+struct state_in;
+void usb_hid_tablet_save(struct usb_hid_tablet *t, struct state_out *out);
+bool usb_hid_tablet_load(struct usb_hid_tablet *t, struct state_in *in, GError **error);

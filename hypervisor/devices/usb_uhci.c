@@ -4,6 +4,7 @@
 #include "devices/usb_hid_tablet.h"
 #include "pci/pci.h"
 #include "vm.h"
+#include "state_stream.h"
 
 #include <string.h>
 #include <gio/gio.h>
@@ -576,6 +577,134 @@ static void platform_reset(void *opaque)
     g_mutex_unlock(&u->lock);
 }
 
+/* ---- VM state ---------------------------------------------------------------- */
+
+#define PORT_BITS (PORT_CCS | PORT_CSC | PORT_PED | PORT_PEDC | PORT_DPLUS | PORT_RD | \
+                   PORT_PR | PORT_SUSP)
+
+/* The controller's view of a device: its address and control pipe. */
+static void save_pipe(const struct usb_device *d, struct state_out *o)
+{
+    state_out_u8(o, d->addr);
+    state_out_u8(o, d->setup.request_type);
+    state_out_u8(o, d->setup.request);
+    state_out_u16(o, d->setup.value);
+    state_out_u16(o, d->setup.index);
+    state_out_u16(o, d->setup.length);
+    state_out_bool(o, d->setup_valid);
+    state_out_u16(o, (uint16_t)d->data_len);
+    state_out_u16(o, (uint16_t)d->data_pos);
+    state_out_u16(o, (uint16_t)(d->pending_addr + 1));
+    state_out_bytes(o, d->data, d->data_len);
+}
+
+static bool load_pipe(struct usb_device *d, struct state_in *in, GError **error)
+{
+    uint8_t addr = state_in_u8(in);
+    struct usb_setup setup;
+    setup.request_type = state_in_u8(in);
+    setup.request = state_in_u8(in);
+    setup.value = state_in_u16(in);
+    setup.index = state_in_u16(in);
+    setup.length = state_in_u16(in);
+    bool valid = state_in_bool(in);
+    size_t len = state_in_u16(in), pos = state_in_u16(in);
+    int pending = (int)state_in_u16(in) - 1;
+    if (addr > 127 || len > USB_CONTROL_MAX || pos > len || pending > 127)
+        return state_in_invalid(in, error, _("USB control pipe"));
+    state_in_bytes(in, d->data, len);
+    d->addr = addr;
+    d->setup = setup;
+    d->setup_valid = valid;
+    d->data_len = len;
+    d->data_pos = pos;
+    d->pending_addr = pending;
+    return true;
+}
+
+static bool uhci_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    struct usb_uhci *u = dev->opaque;
+    for (unsigned p = 0; p < UHCI_PORTS; p++) {
+        if (u->dev[p] && !u->tablet[p]) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                        _("the USB device on port %u does not support saving yet"), p + 1);
+            return false;
+        }
+    }
+    g_mutex_lock(&u->lock);
+    state_out_u16(o, u->cmd);
+    state_out_u16(o, u->sts);
+    state_out_u16(o, u->intr);
+    state_out_u16(o, u->frnum);
+    state_out_u32(o, u->flbase);
+    state_out_u8(o, u->sofmod);
+    state_out_bool(o, u->ioc_pending);
+    state_out_bool(o, u->sp_pending);
+    state_out_bool(o, u->err_pending);
+    for (unsigned p = 0; p < UHCI_PORTS; p++) {
+        state_out_u16(o, u->portsc[p]);
+        state_out_bool(o, u->dev[p] != NULL);
+        if (u->dev[p]) {
+            save_pipe(u->dev[p], o);
+            usb_hid_tablet_save(u->tablet[p], o);
+        }
+    }
+    g_mutex_unlock(&u->lock);
+    return true;
+}
+
+static bool load_ports(struct usb_uhci *u, struct state_in *in, GError **error)
+{
+    for (unsigned p = 0; p < UHCI_PORTS; p++) {
+        u->portsc[p] = state_in_u16(in) & PORT_BITS;
+        bool present = state_in_bool(in);
+        if (present != (u->dev[p] != NULL))
+            return state_in_invalid(in, error, _("USB port %u: another device was saved"), p + 1);
+        if (!present) {
+            u->portsc[p] &= (uint16_t)~(PORT_CCS | PORT_PED);
+            continue;
+        }
+        if (!load_pipe(u->dev[p], in, error) || !usb_hid_tablet_load(u->tablet[p], in, error))
+            return false;
+    }
+    return !in->short_read || state_in_invalid(in, error, _("truncated"));
+}
+
+static bool uhci_load(struct pci_device *dev, struct state_in *in, uint32_t version,
+                      GError **error)
+{
+    struct usb_uhci *u = dev->opaque;
+    g_mutex_lock(&u->lock);
+    stop_timer(u);
+    u->cmd = state_in_u16(in) & 0xff;
+    u->sts = state_in_u16(in) & (STS_USBINT | STS_ERRINT | STS_RD | STS_HSE | STS_HCPE | STS_HCH);
+    u->intr = state_in_u16(in) & 0xf;
+    u->frnum = state_in_u16(in) & 0x7ff;
+    u->flbase = state_in_u32(in) & 0xfffff000u;
+    u->sofmod = state_in_u8(in) & 0x7f;
+    u->ioc_pending = state_in_bool(in);
+    u->sp_pending = state_in_bool(in);
+    u->err_pending = state_in_bool(in);
+    bool ok = load_ports(u, in, error);
+    if (!ok) {
+        controller_reset(u);
+    } else if (u->cmd & CMD_RS) {
+        /* The frame timer runs again from now. */
+        u->sts &= (uint16_t)~STS_HCH;
+        start_timer(u);
+    } else {
+        u->sts |= STS_HCH;
+    }
+    update_irq(u);
+    g_mutex_unlock(&u->lock);
+    return ok;
+}
+
+static const struct pci_state_ops uhci_state_ops = {
+    .version = 1, .save = uhci_save, .load = uhci_load,
+};
+
 struct usb_uhci *uhci_create(struct vm *vm, struct pci_bus *bus, GError **error)
 {
     struct usb_uhci *u = g_new0(struct usb_uhci, 1);
@@ -592,6 +721,7 @@ struct usb_uhci *uhci_create(struct vm *vm, struct pci_bus *bus, GError **error)
     d->w1cmask[0xc1] = 0x8f;
     pci_device_set_bar(d, 4, PCI_BAR_IO, false, IO_SIZE, &uhci_io_ops, u);
     d->opaque = u;
+    d->state = &uhci_state_ops;
     controller_reset(u);
     if (!pci_register_device_at(bus, d, UHCI_PCI_SLOT, UHCI_PCI_FUNC, error)) {
         g_mutex_clear(&u->lock);

@@ -3,11 +3,13 @@
 #include "vga_internal.h"
 
 #include <gio/gio.h>
+#include <inttypes.h>
 #include <glib/gi18n.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "display/framebuffer.h"
+#include "state_stream.h"
 
 #define BITS_PER_LONG (8 * sizeof(unsigned long))
 
@@ -636,4 +638,106 @@ void vga_mmio_write(struct vga *vga, uint64_t offset, uint64_t value, unsigned s
         dispi_write_locked(vga, (unsigned)(offset - VGA_MMIO_DISPI) / 2, (uint16_t)value);
     }
     g_mutex_unlock(&vga->lock);
+}
+
+/* ---- VM state ---------------------------------------------------------------- */
+
+void vga_save(struct vga *vga, struct state_out *o)
+{
+    g_mutex_lock(&vga->lock);
+    const uint8_t general[] = {
+        vga->misc, vga->feature, vga->st1_toggle, vga->seq_index, vga->gc_index,
+        vga->crtc_index, vga->ar_index, vga->ar_data_next, vga->pel_mask,
+        vga->dac_read_index, vga->dac_write_index, vga->dac_sub, vga->dac_state,
+    };
+    state_out_bytes(o, general, sizeof(general));
+    state_out_bytes(o, vga->seq, sizeof(vga->seq));
+    state_out_bytes(o, vga->gc, sizeof(vga->gc));
+    state_out_bytes(o, vga->crtc, sizeof(vga->crtc));
+    state_out_bytes(o, vga->ar, sizeof(vga->ar));
+    state_out_bytes(o, vga->dac_latch, sizeof(vga->dac_latch));
+    state_out_bytes(o, vga->palette, sizeof(vga->palette));
+    state_out_u32(o, vga->latch);
+    state_out_u16(o, vga->vbe_index);
+    for (unsigned i = 0; i < VBE_DISPI_INDEX_COUNT; i++)
+        state_out_u16(o, vga->vbe[i]);
+    state_out_u64(o, vga->vram_size);
+    state_out_sparse(o, vga->vram, vga->vram_size);
+    g_mutex_unlock(&vga->lock);
+}
+
+/* The VBE registers as dispi_write_locked() lets them be. */
+static bool vbe_valid(const struct vga *vga, const uint16_t *r)
+{
+    if (((uint64_t)r[VBE_DISPI_INDEX_BANK] << 16) >= vga->vram_size)
+        return false;
+    if (!(r[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED))
+        return true;
+    unsigned xres = r[VBE_DISPI_INDEX_XRES], yres = r[VBE_DISPI_INDEX_YRES];
+    unsigned bpp = r[VBE_DISPI_INDEX_BPP];
+    uint64_t need = (uint64_t)xres * yres * (bpp == 4 ? 1 : vbe_bytes_per_pixel(bpp));
+    return xres && yres && xres <= VBE_DISPI_MAX_XRES && yres <= VBE_DISPI_MAX_YRES &&
+           vbe_bpp_valid(bpp) && need <= vga->vram_size &&
+           r[VBE_DISPI_INDEX_VIRT_WIDTH] >= xres;
+}
+
+bool vga_load(struct vga *vga, struct state_in *in, GError **error)
+{
+    uint8_t g[13];
+    state_in_bytes(in, g, sizeof(g));
+    uint8_t seq[8], gc[16], crtc[32], ar[0x15], latch3[3];
+    state_in_bytes(in, seq, sizeof(seq));
+    state_in_bytes(in, gc, sizeof(gc));
+    state_in_bytes(in, crtc, sizeof(crtc));
+    state_in_bytes(in, ar, sizeof(ar));
+    state_in_bytes(in, latch3, sizeof(latch3));
+    g_autofree uint8_t *palette = g_malloc(sizeof(vga->palette));
+    state_in_bytes(in, palette, sizeof(vga->palette));
+    uint32_t latch = state_in_u32(in);
+    uint16_t vbe_index = state_in_u16(in);
+    uint16_t vbe[VBE_DISPI_INDEX_COUNT];
+    for (unsigned i = 0; i < VBE_DISPI_INDEX_COUNT; i++)
+        vbe[i] = state_in_u16(in);
+    uint64_t vram_size = state_in_u64(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (vram_size != vga->vram_size)
+        return state_in_invalid(in, error, _("%" PRIu64 " bytes of VRAM, this VGA has %zu"),
+                                vram_size, vga->vram_size);
+    if (g[11] > 2 || !vbe_valid(vga, vbe))
+        return state_in_invalid(in, error, _("registers no guest could have written"));
+
+    g_mutex_lock(&vga->lock);
+    bool ok = state_in_sparse(in, vga->vram, vga->vram_size);
+    vga->misc = g[0];
+    vga->feature = g[1];
+    vga->st1_toggle = g[2];
+    vga->seq_index = g[3] & 7;
+    vga->gc_index = g[4] & 15;
+    vga->crtc_index = g[5] & 0x1f;
+    vga->ar_index = g[6] & 0x3f;
+    vga->ar_data_next = g[7];
+    vga->pel_mask = g[8];
+    vga->dac_read_index = g[9];
+    vga->dac_write_index = g[10];
+    vga->dac_sub = g[11];
+    vga->dac_state = g[12];
+    memcpy(vga->seq, seq, sizeof(seq));
+    memcpy(vga->gc, gc, sizeof(gc));
+    memcpy(vga->crtc, crtc, sizeof(crtc));
+    memcpy(vga->ar, ar, sizeof(ar));
+    memcpy(vga->dac_latch, latch3, sizeof(latch3));
+    memcpy(vga->palette, palette, sizeof(vga->palette));
+    vga->latch = latch;
+    vga->vbe_index = vbe_index;
+    memcpy(vga->vbe, vbe, sizeof(vbe));
+    vga->vbe[VBE_DISPI_INDEX_ID] = MAX(MIN(vga->vbe[VBE_DISPI_INDEX_ID], VBE_DISPI_ID5), 0xb0c0);
+    if (vga->vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED)
+        vbe_update_virtual(vga);
+    /* Everything on the screen is new to this process. */
+    vga->full_update = true;
+    vga->gen++;
+    mark_dirty_locked(vga, 0, vga->vram_size);
+    g_mutex_unlock(&vga->lock);
+    return ok || state_in_invalid(in, error, _("VRAM is truncated"));
 }

@@ -96,6 +96,13 @@ void vga_set_dirty_log(struct vga *vga, vga_dirty_log_fn fn, void *opaque);
 /* Render what changed into the framebuffer and report the damage. */
 void vga_update_display(struct vga *vga);
 
+/* VM state: every register, the palette and VRAM.  The load checks the
+ * indexes and the VBE mode as register writes do and redraws everything. */
+struct state_out;
+struct state_in;
+void vga_save(struct vga *vga, struct state_out *out);
+bool vga_load(struct vga *vga, struct state_in *in, GError **error);
+
 /* --- On a VM ---------------------------------------------------------- */
 /* rom_path NULL = VGA_ROM_PATH_DEFAULT.  Starts the refresh timer on the
  * VM's main context (it renders only while the framebuffer has listeners). */

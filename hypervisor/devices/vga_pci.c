@@ -242,6 +242,26 @@ static bool load_rom(struct vga *vga, const char *path, bool required, GError **
     return true;
 }
 
+/* ---- VM state ------------------------------------------------------------ */
+
+static bool pci_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    vga_save(dev->opaque, o);
+    return true;
+}
+
+static bool pci_load(struct pci_device *dev, struct state_in *in, uint32_t version,
+                     GError **error)
+{
+    /* The ROM BAR decodes as the restored configuration space says. */
+    update_rom_mapping(dev->opaque);
+    return vga_load(dev->opaque, in, error);
+}
+
+static const struct pci_state_ops vga_state_ops = {
+    .version = 1, .save = pci_save, .load = pci_load,
+};
+
 struct vga *vga_pci_create(struct vm *vm, struct pci_bus *bus, const char *rom_path,
                            GError **error)
 {
@@ -264,6 +284,7 @@ struct vga *vga_pci_create(struct vm *vm, struct pci_bus *bus, const char *rom_p
     dev->config_written = config_written;
     dev->bar_moved = bar_moved;
     dev->opaque = vga;
+    dev->state = &vga_state_ops;
 
     struct iobus *pio = vm_pio_bus(vm), *mmio = vm_mmio_bus(vm);
     if (!iobus_register(pio, 0x3b0, 0x30, &legacy_pio_ops, vga, "vga") ||

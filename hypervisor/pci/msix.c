@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "vm.h"
+#include "state_stream.h"
 
 #define MSIX_CTRL(m)   ((m)->cap + 2)
 
@@ -232,4 +233,38 @@ void pci_msix_destroy(struct pci_msix *m)
     g_mutex_unlock(&m->lock);
     g_mutex_clear(&m->lock);
     m->dev = NULL;
+}
+
+void pci_msix_save(struct pci_msix *m, struct state_out *o)
+{
+    g_mutex_lock(&m->lock);
+    state_out_u32(o, m->nvec);
+    for (unsigned i = 0; i < m->nvec; i++) {
+        state_out_u64(o, m->vec[i].address);
+        state_out_u32(o, m->vec[i].data);
+        state_out_u32(o, m->vec[i].ctrl);
+    }
+    state_out_u64(o, m->pba);
+    g_mutex_unlock(&m->lock);
+}
+
+bool pci_msix_load(struct pci_msix *m, struct state_in *in, GError **error)
+{
+    uint32_t n = state_in_u32(in);
+    if (n != m->nvec)
+        return state_in_invalid(in, error, _("%u MSI-X vectors, the device has %u"), n, m->nvec);
+    g_mutex_lock(&m->lock);
+    for (unsigned i = 0; i < m->nvec; i++) {
+        release_route(m, &m->vec[i]);
+        m->vec[i].address = state_in_u64(in);
+        m->vec[i].data = state_in_u32(in);
+        m->vec[i].ctrl = state_in_u32(in) & PCI_MSIX_VECTOR_MASKED;
+    }
+    m->pba = state_in_u64(in) & (m->nvec == 64 ? ~0ull : (1ull << m->nvec) - 1);
+    if (pci_msix_enabled(m))
+        for (unsigned i = 0; i < m->nvec; i++)
+            if (!(m->vec[i].ctrl & PCI_MSIX_VECTOR_MASKED))
+                prepare_route(m, &m->vec[i]);
+    g_mutex_unlock(&m->lock);
+    return !in->short_read || state_in_invalid(in, error, _("the MSI-X table is truncated"));
 }

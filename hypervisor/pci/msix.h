@@ -56,5 +56,13 @@ bool pci_msix_enabled(struct pci_msix *m);
  * range vectors are ignored.  Callable from any thread. */
 void pci_msix_notify(struct pci_msix *m, unsigned n);
 
+/* VM state: the vector table and the pending bits (the enable and mask
+ * bits are in configuration space, restored before).  The load sets up
+ * the irqfd routes of the vectors that are live. */
+struct state_out;
+struct state_in;
+void pci_msix_save(struct pci_msix *m, struct state_out *out);
+bool pci_msix_load(struct pci_msix *m, struct state_in *in, GError **error);
+
 /* Guest reset: every vector masked, MSI-X disabled, routes released. */
 void pci_msix_reset(struct pci_msix *m);

@@ -7,6 +7,7 @@
 #include "vm.h"
 #include "pc_layout.h"
 #include "devices/pci_host.h"
+#include "pci/pci_state.h"
 
 #define PCI_INTX_LINES 8
 
@@ -297,6 +298,33 @@ void pci_device_reset(struct pci_device *dev)
     g_mutex_unlock(&bus->lock);
 }
 
+void pci_device_restore_config(struct pci_device *dev, const uint8_t *config, bool intx_level)
+{
+    struct pci_bus *bus = dev->bus;
+    g_mutex_lock(&bus->lock);
+    for (unsigned o = 0; o < PCI_CONFIG_SIZE; o++) {
+        uint8_t keep = (uint8_t)~(dev->wmask[o] | dev->w1cmask[o]);
+        dev->config[o] = (uint8_t)((dev->config[o] & keep) |
+                                   (config[o] & (dev->wmask[o] | dev->w1cmask[o])));
+    }
+    update_mappings(dev);
+    g_mutex_lock(&bus->intx_lock);
+    dev->intx_level = intx_level;
+    apply_intx_locked(dev);
+    g_mutex_unlock(&bus->intx_lock);
+    g_mutex_unlock(&bus->lock);
+}
+
+uint32_t pci_bus_config_address(struct pci_bus *bus)
+{
+    return __atomic_load_n(&bus->config_address, __ATOMIC_RELAXED);
+}
+
+void pci_bus_set_config_address(struct pci_bus *bus, uint32_t value)
+{
+    __atomic_store_n(&bus->config_address, value & 0x80fffffcu, __ATOMIC_RELAXED);
+}
+
 /* ---- registration -------------------------------------------------------- */
 
 static bool alloc_window(uint64_t *next, uint64_t end, uint64_t size, uint64_t *addr)
@@ -354,6 +382,7 @@ bool pci_register_device_at(struct pci_bus *bus, struct pci_device *dev,
     dev->func = func;
     bus->dev[slot * PCI_MAX_FUNCS + func] = dev;
     g_mutex_unlock(&bus->lock);
+    pci_state_register_device(bus->vm, dev);
     return true;
 }
 
@@ -450,6 +479,7 @@ struct pci_bus *pci_bus_create(struct vm *vm)
     if (!iobus_register(vm_pio_bus(vm), PC_PCI_CONFIG_PORT, 4, &cf8_ops, bus, "pci-config-address") ||
         !iobus_register(vm_pio_bus(vm), PC_PCI_CONFIG_PORT + 4, 4, &cfc_ops, bus, "pci-config-data"))
         g_error("PCI configuration ports already claimed");
+    pci_state_register_bus(vm, bus);
     bus->host = pci_host_create(bus, vm);
     return bus;
 }

@@ -17,6 +17,8 @@ struct vm;
 struct pci_bus;
 struct pci_device;
 struct pci_host;
+struct state_out;
+struct state_in;
 
 /* Standard configuration header offsets. */
 #define PCI_VENDOR_ID        0x00
@@ -71,6 +73,15 @@ struct pci_bar {
     uint64_t mapped_addr;
 };
 
+/* The device model's own state, saved after the function's configuration
+ * space (pci_state.c).  load() runs with the configuration restored and
+ * the BARs decoding as it says. */
+struct pci_state_ops {
+    uint32_t version;
+    bool (*save)(struct pci_device *dev, struct state_out *out, GError **error);
+    bool (*load)(struct pci_device *dev, struct state_in *in, uint32_t version, GError **error);
+};
+
 struct pci_device {
     /* Filled by the device model before registering. */
     const char *name;
@@ -87,6 +98,8 @@ struct pci_device {
     void (*config_read)(struct pci_device *dev, unsigned offset, unsigned size);
     void (*bar_moved)(struct pci_device *dev, unsigned bar, bool mapped, uint64_t addr);
     void *opaque;
+    /* NULL: the device cannot be saved, and saving the VM fails naming it. */
+    const struct pci_state_ops *state;
 
     /* Owned by the bus. */
     struct pci_bus *bus;
@@ -159,6 +172,13 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned slot, unsigned func,
                          unsigned offset, unsigned size);
 void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned func,
                       unsigned offset, uint32_t value, unsigned size);
+
+/* For restoring a saved VM: take a saved configuration space the way
+ * guest writes would (only writable bits; write-one-to-clear bits as
+ * saved), then decode the BARs and drive INTx accordingly. */
+void pci_device_restore_config(struct pci_device *dev, const uint8_t *config, bool intx_level);
+uint32_t pci_bus_config_address(struct pci_bus *bus);
+void pci_bus_set_config_address(struct pci_bus *bus, uint32_t value);
 
 /* Little-endian accessors for a device's own configuration bytes. */
 static inline uint16_t pci_get_word(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }

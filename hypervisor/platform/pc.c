@@ -20,6 +20,7 @@
 #include "acpi/acpi_tables.h"
 #include "virtio/virtio_devices.h"
 #include "devices/acpi_pm.h"
+#include "core/vm_state.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -206,6 +207,7 @@ static bool add_serial(struct pc *pc, unsigned idx, const char *spec, uint16_t p
         chardev_set_write_ready(s->chr, serial_tx_ready, s);
     }
     vm_add_reset_handler(pc->vm, serial_reset, s);
+    vm_state_register(pc->vm, idx ? "com2" : "com1", &uart16550_state_ops, s->uart);
     return claim(pc, port, 8, &uart16550_io_ops, s->uart, idx ? "com2" : "com1", error);
 }
 
@@ -218,6 +220,7 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
 
     pc->i8042 = i8042_new(&kbd_ops, pc);
     vm_add_reset_handler(pc->vm, kbd_reset, pc->i8042);
+    vm_state_register(pc->vm, "i8042", &i8042_state_ops, pc->i8042);
     if (!claim(pc, PC_I8042_DATA_PORT, 1, &i8042_data_io_ops, pc->i8042, "i8042", error) ||
         !claim(pc, PC_I8042_CMD_PORT, 1, &i8042_cmd_io_ops, pc->i8042, "i8042", error))
         return false;
@@ -226,6 +229,7 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
     const struct guest_memory *m = vm_memory(pc->vm);
     rtc_cmos_set_platform_info(pc->rtc, m->low_size, m->high_size, vm_cpu_count(pc->vm));
     vm_add_reset_handler(pc->vm, rtc_reset, pc->rtc);
+    vm_state_register(pc->vm, "rtc", &rtc_cmos_state_ops, pc->rtc);
     if (!claim(pc, PC_RTC_PORT, 2, &rtc_cmos_io_ops, pc->rtc, "rtc", error))
         return false;
 

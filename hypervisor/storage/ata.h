@@ -220,3 +220,18 @@ void atapi_insert_media(struct ata_drive *d, struct block_backend *bb);
 /* Open the tray and drop the medium; refused (false) while the guest has
  * locked it unless force. */
 bool atapi_eject(struct ata_drive *d, bool force);
+
+/* ---- VM state (storage/ata_state.c) ---------------------------------------
+ * A drive's registers, settings, ATAPI state and generated-data buffer; a
+ * transfer in progress, its data pointer as an offset into that buffer.
+ * Loads check enumerations, lengths and offsets as the command layer would
+ * have produced them.  A drive without a medium now but with one saved (or
+ * the other way round for a hard disk) is refused: the machine must be
+ * started with the medium it had. */
+struct state_out;
+struct state_in;
+void ata_drive_save(const struct ata_drive *d, struct state_out *out);
+bool ata_drive_load(struct ata_drive *d, struct state_in *in, GError **error);
+void ata_xfer_save(const struct ata_drive *d, const struct ata_xfer *x, struct state_out *out);
+bool ata_xfer_load(const struct ata_drive *d, struct ata_xfer *x, struct state_in *in,
+                   GError **error);

@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "backends/net_backend.h"
+#include "state_stream.h"
 #include "vm.h"
 #include "virtio/virtio_devices.h"
 #include "virtio/virtio_pci.h"
@@ -136,9 +137,35 @@ static void net_reset(struct virtio_pci *vp)
     }
 }
 
+/* The backend's state; frames it held for a starved queue are gone with
+ * the old process, and the queue is kicked after a restore anyway. */
+static bool net_save(struct virtio_pci *vp, struct state_out *o, GError **error)
+{
+    struct virtio_net *n = virtio_pci_opaque(vp);
+    state_out_bytes(o, n->config.mac, 6);
+    return net_backend_save(n->backend, o, error);
+}
+
+static bool net_load(struct virtio_pci *vp, struct state_in *in, GError **error)
+{
+    struct virtio_net *n = virtio_pci_opaque(vp);
+    uint8_t mac[6];
+    state_in_bytes(in, mac, sizeof(mac));
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (mac[0] & 1)
+        return state_in_invalid(in, error, _("a multicast MAC address"));
+    /* The guest knows its MAC; a generated one must stay. */
+    memcpy(n->config.mac, mac, 6);
+    n->rx_starved = false;
+    return net_backend_load(n->backend, in, error);
+}
+
 static const struct virtio_device_ops net_ops = {
     .queue_notify = net_queue_notify,
     .reset = net_reset,
+    .save = net_save,
+    .load = net_load,
 };
 
 /* A locally administered unicast MAC in the 52:54:00 range, different for

@@ -1,6 +1,7 @@
 #include "virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -9,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "vm.h"
+#include "state_stream.h"
 
 /* Layout of the virtio structures BAR. */
 #define VIRTIO_BAR          4
@@ -512,6 +514,111 @@ static void config_read(struct pci_device *dev, unsigned offset, unsigned size)
     pci_set_long(&dev->config[vp->cfg_cap + 16], (uint32_t)bar_read(vp, off, len));
 }
 
+/* ---- VM state ------------------------------------------------------------------ */
+
+/* Finish what the driver has made available, so that no request is half
+ * done in the saved image (block and rng requests complete synchronously
+ * on the main loop; net transmits). */
+static void drain(struct virtio_pci *vp)
+{
+    for (unsigned i = 0; i < vp->p.num_queues; i++)
+        process_queue(vp, i);
+}
+
+static bool vp_save(struct pci_device *dev, struct state_out *o, GError **error)
+{
+    struct virtio_pci *vp = dev->opaque;
+    g_mutex_lock(&vp->lock);
+    drain(vp);
+    state_out_u32(o, vp->device_feature_select);
+    state_out_u32(o, vp->driver_feature_select);
+    state_out_u64(o, vp->driver_features);
+    state_out_u16(o, vp->config_msix_vector);
+    state_out_u8(o, vp->status);
+    state_out_u8(o, vp->config_generation);
+    state_out_u16(o, vp->queue_select);
+    state_out_u8(o, __atomic_load_n(&vp->isr, __ATOMIC_SEQ_CST));
+    state_out_u32(o, vp->p.num_queues);
+    for (unsigned i = 0; i < vp->p.num_queues; i++) {
+        state_out_bool(o, vp->q[i].enabled);
+        state_out_u16(o, vp->q[i].msix_vector);
+        virtqueue_save(&vp->q[i].vq, o);
+    }
+    pci_msix_save(&vp->msix, o);
+    bool ok = !vp->p.ops->save || vp->p.ops->save(vp, o, error);
+    g_mutex_unlock(&vp->lock);
+    return ok;
+}
+
+static uint16_t checked_vector(struct virtio_pci *vp, uint16_t v)
+{
+    return v < vp->msix.nvec ? v : VIRTIO_NO_VECTOR;
+}
+
+static bool load_queues(struct virtio_pci *vp, struct state_in *in, GError **error)
+{
+    uint32_t n = state_in_u32(in);
+    if (n != vp->p.num_queues)
+        return state_in_invalid(in, error, _("%u queues, the device has %u"), n, vp->p.num_queues);
+    for (unsigned i = 0; i < n; i++) {
+        struct vp_queue *q = &vp->q[i];
+        q->enabled = state_in_bool(in);
+        q->msix_vector = checked_vector(vp, state_in_u16(in));
+        q->vq.event_idx = virtio_pci_has_feature(vp, VIRTIO_F_EVENT_IDX);
+        if (!virtqueue_load(&q->vq, in, vm_memory(vp->vm), q->max_size, error))
+            return false;
+        if (q->vq.started && (!q->enabled || !(vp->status & VIRTIO_STATUS_FEATURES_OK)))
+            return state_in_invalid(in, error, _("queue %u runs but is not enabled"), i);
+    }
+    return true;
+}
+
+static bool load_transport(struct virtio_pci *vp, struct state_in *in, GError **error)
+{
+    vp->device_feature_select = state_in_u32(in);
+    vp->driver_feature_select = state_in_u32(in);
+    vp->driver_features = state_in_u64(in);
+    vp->config_msix_vector = checked_vector(vp, state_in_u16(in));
+    vp->status = state_in_u8(in);
+    vp->config_generation = state_in_u8(in);
+    vp->queue_select = state_in_u16(in);
+    uint8_t isr = state_in_u8(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    if (vp->driver_features & ~offered_features(vp))
+        return state_in_invalid(in, error, _("features 0x%" PRIx64 " were never offered"),
+                                vp->driver_features & ~offered_features(vp));
+    if ((vp->status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
+        return state_in_invalid(in, error, _("device status 0x%x"), vp->status);
+    __atomic_store_n(&vp->isr, isr & (ISR_QUEUE | ISR_CONFIG), __ATOMIC_SEQ_CST);
+    return load_queues(vp, in, error) && pci_msix_load(&vp->msix, in, error);
+}
+
+static bool vp_load(struct pci_device *dev, struct state_in *in, uint32_t version, GError **error)
+{
+    struct virtio_pci *vp = dev->opaque;
+    g_mutex_lock(&vp->lock);
+    bool ok = load_transport(vp, in, error) &&
+              (!vp->p.ops->load || vp->p.ops->load(vp, in, error));
+    if (!ok) {
+        device_reset(vp);
+    } else if (running(vp)) {
+        /* Whatever the driver queued just before the save is processed
+         * now, as if it had kicked. */
+        for (unsigned i = 0; i < vp->p.num_queues; i++) {
+            uint64_t one = 1;
+            if (vp->q[i].enabled && write(vp->q[i].kick_fd, &one, sizeof(one)) < 0)
+                g_debug("virtio: kick eventfd: %s", g_strerror(errno));
+        }
+    }
+    g_mutex_unlock(&vp->lock);
+    return ok;
+}
+
+static const struct pci_state_ops vp_state_ops = {
+    .version = 1, .save = vp_save, .load = vp_load,
+};
+
 /* ---- creation ------------------------------------------------------------------ */
 
 static bool add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint32_t offset,
@@ -556,6 +663,8 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct pci_bus *bus,
     vp->pci.config_written = config_written;
     vp->pci.config_read = config_read;
     vp->pci.bar_moved = bar_moved;
+    if (params->ops->save || params->ops->stateless)
+        vp->pci.state = &vp_state_ops;
     pci_device_set_bar(&vp->pci, VIRTIO_BAR, PCI_BAR_MEM64, false, VIRTIO_BAR_SIZE, &bar_ops, vp);
 
     if (!add_virtio_cap(vp, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFFSET, COMMON_SIZE, false) ||

@@ -56,6 +56,12 @@ struct virtio_device_ops {
     void (*driver_ok)(struct virtio_pci *vp);
     /* Device reset by the driver or the platform (lock held). */
     void (*reset)(struct virtio_pci *vp);
+    /* VM state of the device model behind the transport, saved after the
+     * transport's (lock held).  A device with nothing of its own sets
+     * stateless instead; with neither, saving the VM fails naming it. */
+    bool (*save)(struct virtio_pci *vp, struct state_out *out, GError **error);
+    bool (*load)(struct virtio_pci *vp, struct state_in *in, GError **error);
+    bool stateless;
 };
 
 struct virtio_pci_params {

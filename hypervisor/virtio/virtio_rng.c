@@ -46,6 +46,8 @@ static void rng_queue_notify(struct virtio_pci *vp, unsigned queue)
 
 static const struct virtio_device_ops rng_ops = {
     .queue_notify = rng_queue_notify,
+    /* Requests complete before the state is saved: nothing in flight. */
+    .stateless = true,
 };
 
 struct virtio_rng *virtio_rng_create(struct vm *vm, struct pci_bus *bus, GError **error)

@@ -1,6 +1,9 @@
 #include "virtio/virtqueue.h"
 
 #include <string.h>
+#include <glib/gi18n.h>
+
+#include "state_stream.h"
 
 /* Ring layout (virtio 1.x, 2.7): descriptor table 16 * size bytes, 16-byte
  * aligned; available ring 6 + 2 * size bytes, 2-byte aligned; used ring
@@ -253,4 +256,55 @@ size_t virtq_elem_copy_to(const struct virtq_elem *elem, size_t off, const void 
         off = 0;
     }
     return done;
+}
+
+void virtqueue_save(const struct virtqueue *vq, struct state_out *o)
+{
+    state_out_u16(o, vq->size);
+    state_out_u64(o, vq->desc_gpa);
+    state_out_u64(o, vq->avail_gpa);
+    state_out_u64(o, vq->used_gpa);
+    state_out_bool(o, vq->started);
+    state_out_u16(o, vq->last_avail);
+    state_out_u16(o, vq->used_idx);
+    state_out_u16(o, vq->signalled_used);
+    state_out_bool(o, vq->signalled_valid);
+}
+
+bool virtqueue_load(struct virtqueue *vq, struct state_in *in, const struct guest_memory *mem,
+                    uint16_t max_size, GError **error)
+{
+    uint16_t size = state_in_u16(in);
+    uint64_t desc = state_in_u64(in), avail = state_in_u64(in), used = state_in_u64(in);
+    bool started = state_in_bool(in);
+    uint16_t last_avail = state_in_u16(in), used_idx = state_in_u16(in);
+    uint16_t signalled_used = state_in_u16(in);
+    bool signalled_valid = state_in_bool(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("a virtqueue is truncated"));
+    if (!size || size > max_size || (size & (size - 1)))
+        return state_in_invalid(in, error, _("virtqueue size %u"), size);
+    virtqueue_stop(vq);
+    vq->size = size;
+    vq->desc_gpa = desc;
+    vq->avail_gpa = avail;
+    vq->used_gpa = used;
+    if (!started)
+        return true;
+    if (!virtqueue_start(vq, mem))
+        return state_in_invalid(in, error, _("virtqueue rings outside guest memory or misaligned"));
+    uint16_t driver_avail = avail_idx(vq);
+    uint16_t driver_used = ring_load16(&vq->used[1]);
+    if ((uint16_t)(driver_avail - last_avail) > size || driver_used != used_idx) {
+        virtqueue_stop(vq);
+        return state_in_invalid(in, error,
+                                _("virtqueue indexes (next available %u, used %u) do not fit the rings "
+                                  "(available %u, used %u)"),
+                                last_avail, used_idx, driver_avail, driver_used);
+    }
+    vq->last_avail = last_avail;
+    vq->used_idx = used_idx;
+    vq->signalled_used = signalled_used;
+    vq->signalled_valid = signalled_valid;
+    return true;
 }

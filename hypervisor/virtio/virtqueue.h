@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <glib.h>
 
 #include "guest_memory.h"
 
@@ -84,6 +85,16 @@ bool virtqueue_should_notify(struct virtqueue *vq);
 /* Ask for (or stop asking for) notifications of new buffers; with EVENT_IDX
  * this writes avail_event.  Returns true if buffers arrived meanwhile. */
 bool virtqueue_enable_notify(struct virtqueue *vq, bool enable);
+
+/* VM state: the queue's layout and indexes.  The load checks the layout
+ * as virtqueue_start() does and the indexes against the rings in guest
+ * memory (loaded before): no more than a ring's worth of buffers pending,
+ * our used index the one the driver sees. */
+struct state_out;
+struct state_in;
+void virtqueue_save(const struct virtqueue *vq, struct state_out *out);
+bool virtqueue_load(struct virtqueue *vq, struct state_in *in, const struct guest_memory *mem,
+                    uint16_t max_size, GError **error);
 
 /* Copy between a request's buffers and a flat host buffer, starting at
  * byte offset off of the readable (from) or writable (to) part.  Return the

@@ -1,10 +1,12 @@
 #include "fake_vm.h"
+#include "vm_state.h"
 
 #include <glib.h>
 
 struct vm *fake_vm_new(uint64_t ram_size)
 {
     struct vm *vm = g_new0(struct vm, 1);
+    vm->states = vm_state_registry_new();
     g_autoptr(GError) error = NULL;
     if (!guest_memory_alloc(&vm->mem, ram_size, &error))
         g_error("%s", error->message);
@@ -16,6 +18,7 @@ struct vm *fake_vm_new(uint64_t ram_size)
 
 void fake_vm_free(struct vm *vm)
 {
+    vm_state_registry_free(vm->states);
     iobus_free(vm->pio);
     iobus_free(vm->mmio);
     guest_memory_free(&vm->mem);
@@ -90,3 +93,5 @@ void vm_set_powerdown_handler(struct vm *vm, void (*fn)(void *opaque), void *opa
     vm->powerdown_fn = fn;
     vm->powerdown_opaque = opaque;
 }
+
+struct vm_state_registry *vm_state_registry_of(struct vm *vm) { return vm->states; }

@@ -18,6 +18,7 @@ struct vm {
     void *powerdown_opaque;
     struct { void (*fn)(void *); void *opaque; } reset[FAKE_VM_MAX_RESET_HANDLERS];
     unsigned nreset;
+    struct vm_state_registry *states;
 };
 
 struct vm *fake_vm_new(uint64_t ram_size);

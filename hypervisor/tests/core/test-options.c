@@ -232,9 +232,38 @@ static void test_config_file(void)
     options_clear(&o);
 }
 
+/* --restore FILE and --paused, on the command line and in a config file. */
+static void test_restore_paused(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--kernel", "k", NULL));
+    g_assert_null(o.restore);
+    g_assert_false(o.paused);
+    g_assert_true(parse(&o, &error, "--restore", "/var/lib/oriel/save/demo.sav", "--paused", NULL));
+    g_assert_cmpstr(o.restore, ==, "/var/lib/oriel/save/demo.sav");
+    g_assert_true(o.paused);
+    g_assert_true(options_validate(&o, &error));
+    g_assert_false(parse(&o, &error, "--paused=yes", NULL));
+    g_clear_error(&error);
+    g_assert_false(parse(&o, &error, "--restore", "", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_clear_error(&error);
+    options_clear(&o);
+
+    options_init(&o);
+    g_assert_true(options_parse_config_text(&o, "restore = /x/y.sav\npaused\n", "vm.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(o.restore, ==, "/x/y.sav");
+    g_assert_true(o.paused);
+    options_clear(&o);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/restore-paused", test_restore_paused);
     g_test_add_func("/options/full-command-line", test_full_command_line);
     g_test_add_func("/options/sizes", test_sizes);
     g_test_add_func("/options/bad-values", test_bad_values);

@@ -46,7 +46,9 @@ static void fz_send(struct net_backend *nb, const struct iovec *iov, int iovcnt)
 }
 static void fz_resume(struct net_backend *nb) { (void)nb; }
 static void fz_close(struct net_backend *nb) { (void)nb; }
-static const struct net_backend_ops fz_ops = { fz_send, fz_resume, fz_close };
+static const struct net_backend_ops fz_ops = {
+    .send = fz_send, .rx_resume = fz_resume, .close = fz_close,
+};
 
 /* Registers worth aiming at; other offsets come from the input directly. */
 static const uint16_t regs[] = {

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "devices/ahci.h"
+#include "core/state_stream.h"
 #include "pc_layout.h"
 #include "pci/pci.h"
 #include "storage/ata.h"
@@ -673,6 +674,48 @@ static void test_readonly(struct fx *f, gconstpointer data)
     g_assert_cmphex(prd(f, 1, PX_TFD) >> 12 & 0xf, ==, 0x7);
 }
 
+/* ---- VM state ------------------------------------------------------------------- */
+
+/* A started port, saved and loaded into a second controller (another VM):
+ * its registers come along, and a command issued there runs without the
+ * driver setting the port up again.  A different port count is refused. */
+static void test_state_round_trip(struct fx *f, gconstpointer data)
+{
+    port_start(f, 0);
+    pwr(f, 0, PX_IE, 0x21);
+    struct pci_device *d = ahci_pci_device(f->ahci);
+    struct state_out o;
+    state_out_init(&o);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(d->state->save(d, &o, &err));
+
+    struct fx g;
+    setup(&g, NULL);
+    struct pci_device *d2 = ahci_pci_device(g.ahci);
+    struct state_in in;
+    state_in_init(&in, o.buf->data, o.buf->len, "ahci");
+    g_assert_true(d2->state->load(d2, &in, 1, &err));
+    g_assert_no_error(err);
+    g_assert_true(state_in_finish(&in, &err));
+    g_assert_cmphex(prd(&g, 0, PX_CLB), ==, CLB(0));
+    g_assert_cmphex(prd(&g, 0, PX_IE), ==, 0x21);
+    g_assert_cmphex(prd(&g, 0, PX_CMD) & 0xc011, ==, 0xc011);
+    memset(ram(&g, CLB(0), 0x10000), 0, 0x10000);
+    h2d(cfis_of(&g, 0, 0), ATA_CMD_READ_DMA_EXT, 40, 2, 0);
+    struct prd_ent p = { DATA, 1024, true };
+    prepare(&g, 0, 0, false, false, &p, 1);
+    run(&g, 0, 0);
+    check_sector(ram(&g, DATA, 512), 40);
+    check_sector(ram(&g, DATA + 512, 512), 41);
+
+    o.buf->data[0] = NPORTS + 1;
+    state_in_init(&in, o.buf->data, o.buf->len, "ahci");
+    g_assert_false(d2->state->load(d2, &in, 1, &err));
+    g_assert_nonnull(strstr(err->message, "AHCI ports"));
+    state_out_clear(&o);
+    teardown(&g, NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -686,6 +729,7 @@ int main(int argc, char **argv)
     T("resets", test_resets);
     T("hostile", test_hostile);
     T("readonly", test_readonly);
+    T("state/round-trip", test_state_round_trip);
 #undef T
     return g_test_run();
 }

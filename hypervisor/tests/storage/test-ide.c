@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "devices/ide.h"
+#include "core/state_stream.h"
 #include "pci/pci.h"
 #include "storage/ata.h"
 #include "storage_test.h"
@@ -1009,6 +1010,102 @@ static void test_atapi_hostile(struct fx *f, gconstpointer data)
     g_assert_cmphex(st, ==, 0x02);
 }
 
+/* ---- VM state ------------------------------------------------------------------- */
+
+/* Save in the middle of a PIO read with the CD-ROM ejected; a second
+ * controller on the same images takes the state and the guest reads on
+ * where it stopped; a phase on a drive that is not there is refused. */
+static void test_state_round_trip(struct fx *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_assert_true(ide_cdrom_eject(f->ide, 1, 0, false, &err));
+    uint8_t buf[3 * 512];
+    lba28(f, P, 0, 5, 3);
+    outb(f, P + 7, ATA_CMD_READ_SECTORS);
+    g_assert_true(test_vm_irq_level(f->vm, 14));
+    for (unsigned i = 0; i < 100; i++) {
+        uint16_t v = inw(f, P);
+        memcpy(buf + i * 2, &v, 2);
+    }
+    struct pci_device *d = ide_pci_device(f->ide);
+    struct state_out o;
+    state_out_init(&o);
+    g_assert_true(d->state->save(d, &o, &err));
+
+    struct fx g = { 0 };
+    setup(&g, NULL);
+    struct pci_device *d2 = ide_pci_device(g.ide);
+    struct state_in in;
+    state_in_init(&in, o.buf->data, o.buf->len, "ide");
+    g_assert_true(d2->state->load(d2, &in, 1, &err));
+    g_assert_no_error(err);
+    g_assert_true(state_in_finish(&in, &err));
+    g_assert_true(test_vm_irq_level(g.vm, 14));      /* the line is driven again */
+    for (unsigned i = 100; i < 256; i++) {
+        uint16_t v = inw(&g, P);
+        memcpy(buf + i * 2, &v, 2);
+    }
+    read_pio_sectors(&g, buf + 512, 2, false);
+    for (unsigned s = 0; s < 3; s++)
+        check_sector(buf + s * 512, 5 + s);
+
+    /* The active-unit byte of the primary channel's phase pointing at the
+     * absent slave: refused. */
+    g_autofree uint8_t *bad = g_memdup2(o.buf->data, o.buf->len);
+    state_in_init(&in, bad, o.buf->len, "ide");
+    in.pos = 2 + 1 + 1 + 2;                          /* drive flags, control, sel, intrq */
+    struct ata_drive scratch;
+    struct disk_config dc = { .path = f->disk };
+    g_assert_true(ata_drive_init(&scratch, &dc, false, &err));
+    g_assert_true(ata_drive_load(&scratch, &in, &err));   /* skips the master's state */
+    bad[in.pos + 1] = 1;                             /* phase byte, then the unit */
+    state_in_init(&in, bad, o.buf->len, "ide");
+    g_assert_false(d2->state->load(d2, &in, 1, &err));
+    g_assert_nonnull(strstr(err->message, "unit 1"));
+    ata_drive_destroy(&scratch);
+    state_out_clear(&o);
+    teardown(&g, NULL);
+}
+
+static struct state_out save_drive(const struct ata_drive *d)
+{
+    struct state_out o;
+    state_out_init(&o);
+    ata_drive_save(d, &o);
+    return o;
+}
+
+/* A CD-ROM saved without a disc loses the configured one; a disc saved
+ * that the drive now lacks is refused. */
+static void test_state_cdrom_medium(struct fx *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    struct disk_config cc = { .path = f->iso };
+    struct ata_drive empty, loaded;
+    g_assert_true(ata_drive_init(&empty, &cc, true, &err));
+    g_assert_true(atapi_eject(&empty, true));
+    g_assert_true(ata_drive_init(&loaded, &cc, true, &err));
+
+    struct state_out o = save_drive(&empty);
+    struct state_in in;
+    state_in_init(&in, o.buf->data, o.buf->len, "cd");
+    g_assert_true(ata_drive_load(&loaded, &in, &err));
+    g_assert_null(loaded.bb);
+    g_assert_true(loaded.tray_open);
+    state_out_clear(&o);
+
+    struct ata_drive with_disc;
+    g_assert_true(ata_drive_init(&with_disc, &cc, true, &err));
+    o = save_drive(&with_disc);
+    state_in_init(&in, o.buf->data, o.buf->len, "cd");
+    g_assert_false(ata_drive_load(&empty, &in, &err));
+    g_assert_nonnull(strstr(err->message, "held a medium"));
+    state_out_clear(&o);
+    ata_drive_destroy(&empty);
+    ata_drive_destroy(&loaded);
+    ata_drive_destroy(&with_disc);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1033,5 +1130,7 @@ int main(int argc, char **argv)
     T("atapi-hostile", test_atapi_hostile);
 #undef T
     g_test_add("/ide/readonly-disk", struct fx, NULL, setup_ro, test_readonly_disk, teardown);
+    g_test_add("/ide/state/round-trip", struct fx, NULL, setup, test_state_round_trip, teardown);
+    g_test_add("/ide/state/cdrom-medium", struct fx, NULL, setup, test_state_cdrom_medium, teardown);
     return g_test_run();
 }

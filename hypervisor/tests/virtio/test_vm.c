@@ -1,4 +1,6 @@
 #include "test_vm.h"
+#include "vm_state.h"
+#include "vm_core.h"
 
 #include <glib.h>
 
@@ -19,11 +21,13 @@ struct vm {
     GArray *reset_handlers;
     bool record_slots;
     struct test_slot slots[TEST_VM_MAX_SLOTS];
+    struct vm_state_registry *states;
 };
 
 struct vm *test_vm_new(uint64_t ram_size)
 {
     struct vm *vm = g_new0(struct vm, 1);
+    vm->states = vm_state_registry_new();
     g_autoptr(GError) err = NULL;
     if (!guest_memory_alloc(&vm->mem, ram_size, &err))
         g_error("%s", err->message);
@@ -39,6 +43,7 @@ struct vm *test_vm_new(uint64_t ram_size)
 
 void test_vm_free(struct vm *vm)
 {
+    vm_state_registry_free(vm->states);
     guest_memory_free(&vm->mem);
     iobus_free(vm->pio);
     iobus_free(vm->mmio);
@@ -225,3 +230,8 @@ void test_pio_write(struct vm *vm, uint64_t port, uint64_t value, unsigned size)
 {
     iobus_write(vm->pio, port, &value, size);
 }
+
+struct vm_state_registry *vm_state_registry_of(struct vm *vm) { return vm->states; }
+
+/* Paused, as saving needs: the test VM never runs a vCPU. */
+enum vm_status vm_status(struct vm *vm) { return VM_STATUS_PAUSED; }

@@ -1,0 +1,40 @@
+#include "control/control_state.h"
+#include "platform/pc.h"
+#include "core/vm_state.h"
+
+#include <string.h>
+#include <glib/gi18n.h>
+
+/* save: the whole VM to a file, while it is paused; it stays paused. */
+static void save(struct pc *pc, JsonObject *args, struct control_result *res)
+{
+    static const char *const allowed[] = { "filename", "header", NULL };
+    const char *filename;
+    if (!control_result_only_args(args, allowed, res) ||
+        !(filename = control_result_string_arg(args, "filename", res)))
+        return;
+    const char *header = "";
+    JsonNode *h = json_object_get_member(args, "header");
+    if (h) {
+        if (!JSON_NODE_HOLDS_VALUE(h) || json_node_get_value_type(h) != G_TYPE_STRING) {
+            control_result_fail(res, "InvalidParameter", g_strdup(_("'header' must be a string")));
+            return;
+        }
+        header = json_node_get_string(h);
+    }
+    g_autoptr(GError) error = NULL;
+    if (vm_state_save(pc_vm(pc), filename, header, &error))
+        control_result_ok(res);
+    else
+        control_result_fail(res, "GenericError", g_strdup(error->message));
+}
+
+bool control_state_execute(struct pc *pc, const char *cmd, JsonObject *args,
+                           struct control_result *res)
+{
+    *res = (struct control_result){ 0 };
+    if (strcmp(cmd, "save") != 0)
+        return false;
+    save(pc, args, res);
+    return true;
+}
