@@ -720,14 +720,13 @@ void
 domain_start (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data)
 {
   /* A managed save image makes start continue the saved VM. */
-  g_autofree char *image = domain_managed_save_path (dom);
   if (flags & CREATE_FORCE_BOOT)
-    g_unlink (image);
-  else if (g_file_test (image, G_FILE_TEST_EXISTS))
     {
-      domain_start_restore (dom, NULL, image, (flags & CREATE_PAUSED) != 0, TRUE, done, data);
-      return;
+      g_autofree char *image = domain_managed_save_path (dom);
+      g_unlink (image);
     }
+  else if (domain_managed_start (dom, (flags & CREATE_PAUSED) != 0, done, data))
+    return;
   start_vmm (dom, NULL, NULL, FALSE, FALSE, flags & ~(guint) CREATE_FORCE_BOOT, done, data);
 }
 

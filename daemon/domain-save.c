@@ -260,6 +260,31 @@ domain_managed_save (DomainObj *dom, guint flags, DomainDoneFn done, gpointer da
 }
 
 gboolean
+domain_managed_start (DomainObj *dom, gboolean paused, DomainDoneFn done, gpointer data)
+{
+  g_autofree char *image = domain_managed_save_path (dom);
+  if (!g_file_test (image, G_FILE_TEST_IS_REGULAR))
+    return FALSE;
+  g_autoptr (GError) error = NULL;
+  gboolean saved_paused;
+  DomainDef *def = image_def (image, NULL, &saved_paused, &error);
+  if (def && (memcmp (def->uuid, dom->def->uuid, 16) != 0 || !g_str_equal (def->name, dom->def->name)))
+    {
+      g_set_error (&error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
+                   _("the managed save image %s holds domain '%s', not '%s'"), image, def->name,
+                   dom->def->name);
+      g_clear_pointer (&def, domain_def_free);
+    }
+  if (!def)
+    {
+      done (dom, error, data);
+      return TRUE;
+    }
+  domain_start_restore (dom, def, image, paused || saved_paused, TRUE, done, data);
+  return TRUE;
+}
+
+gboolean
 domain_managed_save_remove (DomainObj *dom, GError **error)
 {
   g_autofree char *path = domain_managed_save_path (dom);

@@ -26,3 +26,7 @@ char *domain_managed_save_path (DomainObj *dom);
 gboolean domain_has_managed_save (DomainObj *dom);
 void domain_managed_save (DomainObj *dom, guint flags, DomainDoneFn done, gpointer data);
 gboolean domain_managed_save_remove (DomainObj *dom, GError **error);
+/* Start dom from its managed save image, in the configuration and state it
+ * was saved in (paused also when asked), deleting the image once it runs;
+ * FALSE (nothing done) when there is no image. */
+gboolean domain_managed_start (DomainObj *dom, gboolean paused, DomainDoneFn done, gpointer data);

@@ -302,7 +302,11 @@ class Lifecycle(unittest.TestCase):
         r = virsh(self.uri, "undefine", "keep", check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("managed save image exists", r.stderr)
+        # A definition changed meanwhile applies to the next boot; the saved
+        # VM comes back as it was saved (128 MiB).
+        self.define("keep", memory=160)
         virsh(self.uri, "start", "keep", timeout=BOOT_TIMEOUT)
+        self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Max memory:\s+131072 KiB")
         self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "running (restored)")
         self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Managed save:\s+no")
         self.assertEqual(os.listdir(self.daemon.save_dir), [])
@@ -351,6 +355,7 @@ class Lifecycle(unittest.TestCase):
             (R, E.VIR_DOMAIN_EVENT_STARTED_RESTORED),
             (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
             (S, E.VIR_DOMAIN_EVENT_STOPPED_SAVED),
+            (E.VIR_DOMAIN_EVENT_DEFINED, E.VIR_DOMAIN_EVENT_DEFINED_UPDATED),
             (R, E.VIR_DOMAIN_EVENT_STARTED_RESTORED),
             (E.VIR_DOMAIN_EVENT_SUSPENDED, E.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED),
             (S, E.VIR_DOMAIN_EVENT_STOPPED_SAVED),

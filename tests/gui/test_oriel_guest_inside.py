@@ -5,7 +5,9 @@
    from the test assets), defined with virsh, then through the GUI: Run,
    the state following the daemon's events, the console window's serial
    console (VTE on a virDomainOpenConsole stream) showing the guest's
-   shell prompt, a command typed into it and its answer, and Force Off.
+   shell prompt, a command typed into it and its answer; Save (a managed
+   save: the VMM writes the guest's state) and Run, after which the same
+   shell answers with a variable set before the save; and Force Off.
 2. The new-VM assistant with a GRUB ISO (built outside, $ORIEL_TEST_GRUB_ISO):
    the VM is created in the daemon, boots through SeaBIOS, and its console
    window shows the guest's screen: the display widget's pixels match a
@@ -13,6 +15,7 @@
    fullscreen (left again through the revealed toolbar)."""
 import os
 import subprocess
+import time
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -112,10 +115,56 @@ def run(daemon):
     ui.settle()
     ui.screenshot('guest-serial-console', console)
 
+    console, term = save_and_restore(daemon, app, manager, run_button, term)
+
     ui.click(ui.child(console, roleName='push button', name='Force Off'))
     ui.child(app, roleName='frame', name='console-guest (Shut off)')
     ui.wait_for(lambda: ui.cell_exists(manager, 'Shut off'), 'Shut off in the list')
     ui.log('ok: forced off; state followed')
+
+
+def domstate(daemon):
+    return subprocess.run(['virsh', '-q', '-c', daemon.uri, 'domstate', '--reason', 'console-guest'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def save_and_restore(daemon, app, manager, run_button, term):
+    """Save from the manager's toolbar (a managed save in the daemon, the
+    VMM writing the guest's whole state), then Run: the same guest goes on,
+    proven by a shell variable set before the save."""
+    rawinput.typeText('KEPT=kept$((6*7))')
+    rawinput.pressKey('Return')
+    save = ui.child(manager, roleName='push button', name='Save')
+    ui.wait_for(lambda: save.sensitive, 'Save enabled for the running guest')
+    ui.click(save)
+    ui.wait_for(lambda: ui.cell_exists(manager, 'Shut off'), 'Shut off after Save', timeout=BOOT_TIMEOUT)
+    state = domstate(daemon)
+    assert state == 'shut off (saved)', state
+    ui.log('ok: Save stopped the guest with its state on disk')
+    ui.wait_for(lambda: run_button.sensitive, 'Run enabled after Save')
+    ui.click(run_button)
+    ui.wait_for(lambda: ui.cell_exists(manager, 'Running'), 'Running after Run', timeout=BOOT_TIMEOUT)
+    state = domstate(daemon)
+    assert state == 'running (restored)', state
+    console = ui.child(app, roleName='frame', name='console-guest (Running)')
+    term = ui.child(console, name='Serial console', roleName='terminal')
+    term_click(term)
+    term.grabFocus()
+    ui.wait_for(lambda: term.focused, 'the serial console focused again')
+    # A restored shell prints no new prompt: type until it answers.
+    deadline = time.monotonic() + 120
+    while 'kept42' not in terminal_text(term):
+        assert time.monotonic() < deadline, \
+            'the restored guest did not answer; the terminal ends with %r' % terminal_text(term)[-300:]
+        rawinput.typeText('echo $KEPT')
+        rawinput.pressKey('Return')
+        try:
+            ui.wait_for(lambda: 'kept42' in terminal_text(term), 'the restored shell\'s answer', timeout=10)
+        except AssertionError:
+            pass
+    ui.log('ok: Run continued the saved guest (its shell variable is still set)')
+    ui.screenshot('guest-serial-console-restored', console)
+    return console, term
 
 
 def term_click(node):
