@@ -304,7 +304,12 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("managed save image exists", r.stderr)
         # A definition changed meanwhile applies to the next boot; the saved
         # VM comes back as it was saved (128 MiB).
-        self.define("keep", memory=160)
+        conn = libvirt.open(self.uri)
+        xml = conn.lookupByName("keep").XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        bigger = re.sub(r"(<(memory|currentMemory) unit='KiB'>)131072<", r"\g<1>163840<", xml)
+        self.assertNotEqual(bigger, xml)
+        conn.defineXML(bigger)
+        conn.close()
         virsh(self.uri, "start", "keep", timeout=BOOT_TIMEOUT)
         self.assertRegex(virsh(self.uri, "dominfo", "keep").stdout, r"Max memory:\s+131072 KiB")
         self.assertEqual(virsh(self.uri, "domstate", "--reason", "keep").stdout.strip(), "running (restored)")
