@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT        (1u << 28)
@@ -18,8 +19,17 @@ struct kvm_cpuid2 *cpuid_supported(int kvm_fd, GError **error)
     for (unsigned n = 64; n <= 4096; n *= 2) {
         struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + n * sizeof(c->entries[0]));
         c->nent = n;
-        if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+        if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            /* The in-kernel LAPIC emulates the TSC-deadline timer on any
+             * host, but KVM leaves it to userspace to say so.  With it a
+             * guest need not calibrate the LAPIC timer at boot (about
+             * 100 ms of waiting on the PIT) and arms timers with one MSR
+             * write. */
+            struct kvm_cpuid_entry2 *leaf1 = cpuid_find(c, 1, 0);
+            if (leaf1 && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+                leaf1->ecx |= CPUID_1_ECX_TSC_DEADLINE;
             return c;
+        }
         int e = errno;
         g_free(c);
         if (e != E2BIG) {

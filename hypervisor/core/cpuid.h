@@ -8,7 +8,8 @@
 #include <linux/kvm.h>
 #include <glib.h>
 
-/* KVM_GET_SUPPORTED_CPUID; g_free() the result. */
+/* KVM_GET_SUPPORTED_CPUID plus the TSC-deadline timer when KVM's LAPIC
+ * offers it; g_free() the result. */
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd, GError **error);
 
 /* Copy of base adjusted for vCPU index of ncpus (APIC id == index). */
