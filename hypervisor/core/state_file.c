@@ -255,13 +255,28 @@ struct state_file {
     GArray *sections;           /* struct state_section */
 };
 
+static bool set_error_valist(GError **error, enum state_error_code code, const char *fmt, va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    g_set_error_literal(error, STATE_ERROR, code, msg);
+    return false;
+}
+
 bool state_format_error(GError **error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    set_error_valist(error, STATE_ERROR_FORMAT, fmt, ap);
     va_end(ap);
-    g_set_error_literal(error, STATE_ERROR, STATE_ERROR_FORMAT, msg);
+    return false;
+}
+
+bool state_mismatch_error(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error_valist(error, STATE_ERROR_MISMATCH, fmt, ap);
+    va_end(ap);
     return false;
 }
 

@@ -32,6 +32,8 @@ enum state_error_code {
 
 /* Set a STATE_ERROR_FORMAT error; returns false. */
 bool state_format_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Set a STATE_ERROR_MISMATCH error; returns false. */
+bool state_mismatch_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ---- writing ---- */
 

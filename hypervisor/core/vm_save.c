@@ -85,24 +85,13 @@ bool vm_state_save(struct vm *vm, const char *path, const char *header, GError *
 
 /* ---- loading ------------------------------------------------------------------ */
 
-static bool mismatch(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static bool mismatch(GError **error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(error, STATE_ERROR, STATE_ERROR_MISMATCH, msg);
-    return false;
-}
-
 static bool check_machine(struct vm *vm, const struct state_file *f, GError **error)
 {
     const struct state_section *s = state_file_find(f, MACHINE_SECTION);
     if (!s)
-        return mismatch(error, _("the state file does not describe a machine"));
+        return state_mismatch_error(error, _("the state file does not describe a machine"));
     if (s->version != MACHINE_VERSION)
-        return mismatch(error, _("unsupported version %u of the machine description"), s->version);
+        return state_mismatch_error(error, _("unsupported version %u of the machine description"), s->version);
     struct state_in in;
     state_in_init(&in, s->data, s->len, MACHINE_SECTION);
     uint64_t ram = state_in_u64(&in);
@@ -111,10 +100,10 @@ static bool check_machine(struct vm *vm, const struct state_file *f, GError **er
         return false;
     uint64_t our_ram = vm_memory(vm)->ram_size;
     if (ram != our_ram)
-        return mismatch(error, _("saved VM has %" PRIu64 " MiB of memory, this one %" PRIu64 " MiB"),
+        return state_mismatch_error(error, _("saved VM has %" PRIu64 " MiB of memory, this one %" PRIu64 " MiB"),
                         ram / MIB, our_ram / MIB);
     if (cpus != vm_cpu_count(vm))
-        return mismatch(error, _("saved VM has %u vCPUs, this one %u"), cpus, vm_cpu_count(vm));
+        return state_mismatch_error(error, _("saved VM has %u vCPUs, this one %u"), cpus, vm_cpu_count(vm));
     return true;
 }
 
@@ -136,17 +125,17 @@ static bool check_device_set(GPtrArray *order, const struct state_file *f, GErro
         if (!strcmp(s->name, MACHINE_SECTION) || !strcmp(s->name, RAM_STATE_SECTION))
             continue;
         if (!find_entry(order, s->name))
-            return mismatch(error, _("saved VM has device '%s', this one does not"), s->name);
+            return state_mismatch_error(error, _("saved VM has device '%s', this one does not"), s->name);
     }
     for (guint i = 0; i < order->len; i++) {
         const struct vm_state_entry *e = order->pdata[i];
         const struct state_section *s = state_file_find(f, e->name);
         if (!e->ops)
-            return mismatch(error, _("device '%s' does not support restoring yet"), e->name);
+            return state_mismatch_error(error, _("device '%s' does not support restoring yet"), e->name);
         if (!s)
-            return mismatch(error, _("this VM has device '%s', the saved one does not"), e->name);
+            return state_mismatch_error(error, _("this VM has device '%s', the saved one does not"), e->name);
         if (s->version != e->ops->version)
-            return mismatch(error, _("the state of '%s' has version %u; this oriel-vmm reads %u"),
+            return state_mismatch_error(error, _("the state of '%s' has version %u; this oriel-vmm reads %u"),
                             e->name, s->version, e->ops->version);
     }
     return true;
