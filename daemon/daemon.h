@@ -3,7 +3,6 @@
 #pragma once
 
 #include <glib.h>
-#include "rpc-server.h"
 #include "storage-pool.h"
 
 typedef struct {
@@ -16,12 +15,14 @@ typedef struct {
 } DaemonPaths;
 
 typedef struct Daemon Daemon;
+typedef struct RpcServer RpcServer;
 typedef struct DomainObj DomainObj;
 
 struct Daemon {
   DaemonPaths paths;
   RpcServer *server;
   GHashTable *domains;    /* name -> DomainObj* */
+  GList *event_listeners; /* domain event listeners (domain-driver.c) */
   int next_id;
   guint8 host_uuid[16];
   guint8 pool_uuid[16];

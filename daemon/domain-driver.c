@@ -4,7 +4,6 @@
 #include "tap-device.h"
 #include "vmm-config.h"
 #include "vmm-process.h"
-#include "xdr-codec.h"
 
 #include <errno.h>
 #include <glib/gi18n.h>
@@ -54,6 +53,7 @@ domain_driver_shutdown (Daemon *d)
 {
   /* Running VMMs keep running; the next daemon re-adopts them. */
   g_clear_pointer (&d->domains, g_hash_table_unref);
+  g_list_free_full (g_steal_pointer (&d->event_listeners), g_free);
 }
 
 DomainObj *
@@ -177,42 +177,36 @@ domain_matches_filter (DomainObj *dom, guint flags)
 /* events */
 
 typedef struct {
-  DomainObj *dom;
-  int event;
-  int detail;
-} LifecycleBody;
+  DomainEventFn fn;
+  gpointer user;
+} EventListener;
 
-static void
-put_domain (GByteArray *b, DomainObj *dom)
+void
+domain_events_listen (Daemon *d, DomainEventFn fn, gpointer user)
 {
-  xdr_put_string (b, dom->def->name);
-  xdr_put_fixed_opaque (b, dom->def->uuid, 16);
-  xdr_put_i32 (b, dom->id);
+  EventListener *l = g_new (EventListener, 1);
+  l->fn = fn;
+  l->user = user;
+  d->event_listeners = g_list_append (d->event_listeners, l);
 }
 
 static void
-lifecycle_body (GByteArray *b, gpointer data)
+emit (const DomainEvent *ev)
 {
-  LifecycleBody *lb = data;
-  put_domain (b, lb->dom);
-  xdr_put_i32 (b, lb->event);
-  xdr_put_i32 (b, lb->detail);
+  for (GList *l = ev->dom->daemon->event_listeners; l; l = l->next)
+    {
+      EventListener *el = l->data;
+      el->fn (ev, el->user);
+    }
 }
 
 void
 domain_emit_lifecycle (DomainObj *dom, int event, int detail)
 {
-  LifecycleBody lb = { dom, event, detail };
+  DomainEvent ev = { .type = DOMAIN_EVENT_LIFECYCLE, .dom = dom,
+                     .lifecycle = { .event = event, .detail = detail } };
   g_debug ("domain %s: lifecycle event %d detail %d", dom->def->name, event, detail);
-  rpc_server_emit_domain_event (dom->daemon->server, DOMAIN_EVENT_ID_LIFECYCLE,
-                                PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, dom->def->uuid,
-                                lifecycle_body, &lb);
-}
-
-static void
-reboot_body (GByteArray *b, gpointer data)
-{
-  put_domain (b, data);
+  emit (&ev);
 }
 
 /* ---------------------------------------------------------------- */
@@ -444,9 +438,10 @@ vmm_event (VmmProcess *vmm, const char *name, JsonObject *data, gpointer user)
         set_state (dom, DOMAIN_STATE_SHUTDOWN, 1);
     }
   else if (g_str_equal (name, "RESET"))
-    rpc_server_emit_domain_event (dom->daemon->server, DOMAIN_EVENT_ID_REBOOT,
-                                  PROC_DOMAIN_EVENT_CALLBACK_REBOOT, dom->def->uuid,
-                                  reboot_body, dom);
+    {
+      DomainEvent ev = { .type = DOMAIN_EVENT_REBOOT, .dom = dom };
+      emit (&ev);
+    }
 }
 
 static const VmmCallbacks vmm_callbacks = {

@@ -5,7 +5,7 @@
 
 #include "daemon.h"
 #include "domain-def.h"
-#include "rpc-protocol.h"
+#include "virt-api.h"
 
 typedef struct VmmProcess VmmProcess;
 
@@ -73,6 +73,27 @@ void domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data);
 /* The XML a client sees: live when active unless inactive is asked for. */
 char *domain_get_xml (DomainObj *dom, gboolean inactive);
 
+/* Events, typed: listeners (the RPC procedure layer) turn them into
+ * whatever their clients speak. */
+typedef enum {
+  DOMAIN_EVENT_LIFECYCLE,   /* virDomainEventType + detail */
+  DOMAIN_EVENT_REBOOT,      /* the guest reset itself; no fields */
+} DomainEventType;
+
+typedef struct {
+  DomainEventType type;
+  DomainObj *dom;
+  union {
+    struct {
+      int event;    /* EVENT_* */
+      int detail;   /* the event's *_DETAIL value */
+    } lifecycle;
+  };
+} DomainEvent;
+
+typedef void (*DomainEventFn) (const DomainEvent *ev, gpointer user);
+/* fn sees every domain event from now until domain_driver_shutdown. */
+void domain_events_listen (Daemon *d, DomainEventFn fn, gpointer user);
 void domain_emit_lifecycle (DomainObj *dom, int event, int detail);
 
 /* Errors for lookups. */

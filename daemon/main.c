@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "domain-driver.h"
 #include "domain-def.h"
+#include "procedures.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -129,7 +130,7 @@ main (int argc, char **argv)
     }
 
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  d.server = rpc_server_new (&d);
+  d.server = rpc_server_new (&d, procedures_lookup);
   rpc_server_set_rw_polkit (d.server, auth_rw && g_str_equal (auth_rw, "polkit"));
   int nfds = activation_fds ();
   if (nfds > 0)
@@ -161,6 +162,7 @@ main (int argc, char **argv)
     }
 
   domain_driver_init (&d);
+  procedures_events_attach (&d);
   domain_driver_load (&d);
 
   g_unix_signal_add (SIGTERM, on_signal, loop);

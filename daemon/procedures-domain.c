@@ -12,26 +12,23 @@
 #define W PROC_FLAG_WRITE
 
 static gboolean
-p_list_all_domains (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_list_all_domains (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  gint32 need;
-  guint32 flags;
-  if (!proc_get_list_all_args (r, &need, &flags, error))
-    return FALSE;
+  const remote_list_all_args *args = argp;
+  remote_connect_list_all_domains_ret *ret = retp;
   g_autoptr (GPtrArray) all = domain_list (DAEMON (call));
   g_autoptr (GPtrArray) hits = g_ptr_array_new ();
   for (guint i = 0; i < all->len; i++)
-    if (domain_matches_filter (all->pdata[i], flags))
+    if (domain_matches_filter (all->pdata[i], args->flags))
       g_ptr_array_add (hits, all->pdata[i]);
-  if (need)
+  if (args->need_results && hits->len)
     {
-      xdr_put_u32 (ret, hits->len);
+      ret->domains.domains_len = hits->len;
+      ret->domains.domains_val = g_new0 (remote_nonnull_domain, hits->len);
       for (guint i = 0; i < hits->len; i++)
-        proc_put_domain (ret, hits->pdata[i]);
+        proc_make_domain (&ret->domains.domains_val[i], hits->pdata[i]);
     }
-  else
-    xdr_put_u32 (ret, 0);
-  xdr_put_u32 (ret, hits->len);
+  ret->ret = hits->len;
   return TRUE;
 }
 
@@ -47,338 +44,249 @@ count_domains (Daemon *d, gboolean active)
 }
 
 static gboolean
-p_num_of_domains (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_num_of_domains (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  xdr_put_i32 (ret, count_domains (DAEMON (call), TRUE));
-  return proc_end (r, error);
+  ((remote_num_ret *) retp)->num = count_domains (DAEMON (call), TRUE);
+  return TRUE;
 }
 
 static gboolean
-p_num_of_defined_domains (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_num_of_defined_domains (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  xdr_put_i32 (ret, count_domains (DAEMON (call), FALSE));
-  return proc_end (r, error);
+  ((remote_num_ret *) retp)->num = count_domains (DAEMON (call), FALSE);
+  return TRUE;
 }
 
 static gboolean
-p_list_domains (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_list_domains (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  gint32 max;
-  if (!xdr_get_i32 (r, &max, error) || !proc_end (r, error))
-    return FALSE;
+  const remote_connect_list_domains_args *args = argp;
+  remote_connect_list_domains_ret *ret = retp;
   g_autoptr (GPtrArray) all = domain_list (DAEMON (call));
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  for (guint i = 0; i < all->len && (gint32) ids->len < max; i++)
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; i < all->len && (gint32) ids->len < args->maxids; i++)
     if (domain_is_active (all->pdata[i]))
       g_array_append_val (ids, ((DomainObj *) all->pdata[i])->id);
-  xdr_put_u32 (ret, ids->len);
-  for (guint i = 0; i < ids->len; i++)
-    xdr_put_i32 (ret, g_array_index (ids, gint32, i));
+  ret->ids.ids_len = ids->len;
+  ret->ids.ids_val = ids->len ? g_memdup2 (ids->data, ids->len * sizeof (int)) : NULL;
   return TRUE;
 }
 
 static gboolean
-p_list_defined_domains (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_list_defined_domains (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  gint32 max;
-  if (!xdr_get_i32 (r, &max, error) || !proc_end (r, error))
-    return FALSE;
+  const remote_maxnames_args *args = argp;
+  remote_names_ret *ret = retp;
   g_autoptr (GPtrArray) all = domain_list (DAEMON (call));
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  for (guint i = 0; i < all->len && (gint32) names->len < max; i++)
+  for (guint i = 0; i < all->len && (gint32) names->len < args->maxnames; i++)
     if (!domain_is_active (all->pdata[i]))
       g_ptr_array_add (names, ((DomainObj *) all->pdata[i])->def->name);
-  xdr_put_u32 (ret, names->len);
-  for (guint i = 0; i < names->len; i++)
-    xdr_put_string (ret, names->pdata[i]);
+  proc_set_names (&ret->names.names_len, &ret->names.names_val, (const char *const *) names->pdata, names->len);
   return TRUE;
 }
 
 static gboolean
-p_lookup_by_name (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_lookup_by_name (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  g_autofree char *name = NULL;
-  if (!xdr_get_string (r, RPC_STRING_MAX, &name, error) || !proc_end (r, error))
-    return FALSE;
-  DomainObj *dom = domain_lookup_name (DAEMON (call), name);
+  const remote_domain_lookup_by_name_args *args = argp;
+  DomainObj *dom = domain_lookup_name (DAEMON (call), args->name);
   if (!dom)
     {
-      domain_set_not_found (error, "name", name);
+      domain_set_not_found (error, "name", args->name);
       return FALSE;
     }
-  proc_put_domain (ret, dom);
+  proc_make_domain (&((remote_domain_ret *) retp)->dom, dom);
   return TRUE;
 }
 
 static gboolean
-p_lookup_by_uuid (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_lookup_by_uuid (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  guint8 uuid[16];
-  if (!xdr_get_fixed_opaque (r, uuid, 16, error) || !proc_end (r, error))
-    return FALSE;
-  DomainObj *dom = domain_lookup_uuid (DAEMON (call), uuid);
+  const remote_domain_lookup_by_uuid_args *args = argp;
+  DomainObj *dom = domain_lookup_uuid (DAEMON (call), (const guint8 *) args->uuid);
   if (!dom)
     {
       char u[37];
-      domain_uuid_format (uuid, u);
+      domain_uuid_format ((const guint8 *) args->uuid, u);
       domain_set_not_found (error, "uuid", u);
       return FALSE;
     }
-  proc_put_domain (ret, dom);
+  proc_make_domain (&((remote_domain_ret *) retp)->dom, dom);
   return TRUE;
 }
 
 static gboolean
-p_lookup_by_id (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_lookup_by_id (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  gint32 id;
-  if (!xdr_get_i32 (r, &id, error) || !proc_end (r, error))
-    return FALSE;
-  DomainObj *dom = domain_lookup_id (DAEMON (call), id);
+  const remote_domain_lookup_by_id_args *args = argp;
+  DomainObj *dom = domain_lookup_id (DAEMON (call), args->id);
   if (!dom)
     {
-      g_autofree char *s = g_strdup_printf ("%d", id);
+      g_autofree char *s = g_strdup_printf ("%d", args->id);
       domain_set_not_found (error, "id", s);
       return FALSE;
     }
-  proc_put_domain (ret, dom);
+  proc_make_domain (&((remote_domain_ret *) retp)->dom, dom);
   return TRUE;
 }
 
-/* Most per-domain calls take the domain and maybe flags. */
-static gboolean
-get_dom_flags (RpcCall *call, XdrReader *r, DomainObj **dom, guint32 *flags, GError **error)
-{
-  *flags = 0;
-  return proc_get_domain (call, r, dom, error) && (!flags || proc_get_flags (r, flags, error))
-      && proc_end (r, error);
-}
+/* Most per-domain calls start with the domain (remote_domain_args and
+ * remote_domain_flags_args and many others begin with it). */
+#define ARG_DOM(call, argp) proc_domain ((call), (const remote_nonnull_domain *) (argp), error)
 
 static gboolean
-get_dom (RpcCall *call, XdrReader *r, DomainObj **dom, GError **error)
+p_get_state (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  return proc_get_domain (call, r, dom, error) && proc_end (r, error);
-}
-
-static gboolean
-p_get_state (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
+  remote_domain_get_state_ret *ret = retp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_i32 (ret, dom->state);
-  xdr_put_i32 (ret, dom->reason);
+  ret->state = dom->state;
+  ret->reason = dom->reason;
   return TRUE;
 }
 
 static gboolean
-p_get_info (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_info (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
+  remote_domain_get_info_ret *ret = retp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
   DomainDef *def = dom->live ? dom->live : dom->def;
-  xdr_put_u32 (ret, dom->state);
-  xdr_put_u64 (ret, def->memory_kib);
-  xdr_put_u64 (ret, def->current_memory_kib);
-  xdr_put_u32 (ret, def->vcpus);
-  xdr_put_u64 (ret, domain_cpu_time_ns (dom));
+  ret->state = dom->state;
+  ret->maxMem = def->memory_kib;
+  ret->memory = def->current_memory_kib;
+  ret->nrVirtCpu = def->vcpus;
+  ret->cpuTime = domain_cpu_time_ns (dom);
   return TRUE;
 }
 
 static gboolean
-p_get_xml_desc (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_xml_desc (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
+  const remote_domain_flags_args *args = argp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  g_autofree char *xml = domain_get_xml (dom, (flags & DOMAIN_XML_INACTIVE) != 0);
-  xdr_put_string (ret, xml);
+  ((remote_xml_ret *) retp)->xml = domain_get_xml (dom, (args->flags & DOMAIN_XML_INACTIVE) != 0);
   return TRUE;
 }
 
 static gboolean
-p_is_active (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_is_active (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_i32 (ret, domain_is_active (dom));
+  ((remote_num_ret *) retp)->num = domain_is_active (dom);
   return TRUE;
 }
 
 static gboolean
-p_is_persistent (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_is_persistent (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_i32 (ret, dom->persistent);
+  ((remote_num_ret *) retp)->num = dom->persistent;
+  return TRUE;
+}
+
+/* Snapshots, "updated", messages, security label: Oriel has none of them
+ * yet, so the zeroed result (0, empty lists) is the answer once the domain
+ * exists. */
+static gboolean
+p_dom_empty (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  return ARG_DOM (call, argp) != NULL;
+}
+
+static gboolean
+p_get_autostart (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
+    return FALSE;
+  ((remote_num_ret *) retp)->num = dom->autostart;
   return TRUE;
 }
 
 static gboolean
-p_dom_zero (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_set_autostart (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
+  const remote_domain_set_autostart_args *args = argp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  return dom && domain_set_autostart (dom, args->autostart != 0, error);
+}
+
+static gboolean
+p_get_os_type (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  if (!ARG_DOM (call, argp))
     return FALSE;
-  xdr_put_i32 (ret, 0);
+  ((remote_domain_get_os_type_ret *) retp)->type = g_strdup ("hvm");
   return TRUE;
 }
 
 static gboolean
-p_dom_flags_zero (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_max_memory (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_i32 (ret, 0);
+  ((remote_domain_get_max_memory_ret *) retp)->memory = dom->def->memory_kib;
   return TRUE;
 }
 
 static gboolean
-p_snapshot_list_names (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_max_vcpus (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  gint32 max;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !xdr_get_i32 (r, &max, error)
-      || !proc_get_flags (r, &flags, error) || !proc_end (r, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_u32 (ret, 0);
+  ((remote_num_ret *) retp)->num = dom->def->vcpus;
   return TRUE;
 }
 
 static gboolean
-p_list_all_snapshots (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_vcpus_flags (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  gint32 need;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !proc_get_list_all_args (r, &need, &flags, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  xdr_put_u32 (ret, 0);
-  xdr_put_i32 (ret, 0);
+  ((remote_num_ret *) retp)->num = (dom->live ? dom->live : dom->def)->vcpus;
   return TRUE;
 }
 
 static gboolean
-p_get_messages (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+define (RpcCall *call, const char *xml, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
-    return FALSE;
-  xdr_put_u32 (ret, 0);
-  return TRUE;
-}
-
-static gboolean
-p_get_security_label (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
-    return FALSE;
-  /* Security model "none": an empty label, not enforcing. */
-  xdr_put_u32 (ret, 0);
-  xdr_put_i32 (ret, 0);
-  return TRUE;
-}
-
-static gboolean
-p_get_autostart (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
-    return FALSE;
-  xdr_put_i32 (ret, dom->autostart);
-  return TRUE;
-}
-
-static gboolean
-p_set_autostart (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  gint32 autostart;
-  if (!proc_get_domain (call, r, &dom, error) || !xdr_get_i32 (r, &autostart, error)
-      || !proc_end (r, error))
-    return FALSE;
-  return domain_set_autostart (dom, autostart != 0, error);
-}
-
-static gboolean
-p_get_os_type (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
-    return FALSE;
-  xdr_put_string (ret, "hvm");
-  return TRUE;
-}
-
-static gboolean
-p_get_max_memory (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
-    return FALSE;
-  xdr_put_u64 (ret, dom->def->memory_kib);
-  return TRUE;
-}
-
-static gboolean
-p_get_max_vcpus (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
-    return FALSE;
-  xdr_put_i32 (ret, dom->def->vcpus);
-  return TRUE;
-}
-
-static gboolean
-p_get_vcpus_flags (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
-    return FALSE;
-  xdr_put_i32 (ret, (dom->live ? dom->live : dom->def)->vcpus);
-  return TRUE;
-}
-
-static gboolean
-p_define_xml (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  g_autofree char *xml = NULL;
-  guint32 flags = 0;
-  if (!xdr_get_string (r, RPC_STRING_MAX, &xml, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_DEFINE_XML_FLAGS && !proc_get_flags (r, &flags, error))
-    return FALSE;
-  if (!proc_end (r, error))
-    return FALSE;
   DomainObj *dom = domain_define (DAEMON (call), xml, error);
   if (!dom)
     return FALSE;
-  proc_put_domain (ret, dom);
+  proc_make_domain (&((remote_domain_ret *) retp)->dom, dom);
   return TRUE;
 }
 
 static gboolean
-p_undefine (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_define_xml (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags = 0;
-  if (!proc_get_domain (call, r, &dom, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_UNDEFINE_FLAGS && !proc_get_flags (r, &flags, error))
-    return FALSE;
-  if (!proc_end (r, error))
+  return define (call, ((const remote_domain_define_xml_args *) argp)->xml, retp, error);
+}
+
+static gboolean
+p_define_xml_flags (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  return define (call, ((const remote_domain_define_xml_flags_args *) argp)->xml, retp, error);
+}
+
+static gboolean
+undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError **error)
+{
+  DomainObj *dom = proc_domain (call, ref, error);
+  if (!dom)
     return FALSE;
   guint32 known = UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA | UNDEFINE_NVRAM
                 | UNDEFINE_KEEP_NVRAM | UNDEFINE_CHECKPOINTS_METADATA | UNDEFINE_TPM | UNDEFINE_KEEP_TPM;
@@ -401,23 +309,44 @@ p_undefine (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
   return domain_undefine (dom, error);
 }
 
+static gboolean
+p_undefine (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  return undefine (call, &((const remote_domain_args *) argp)->dom, 0, error);
+}
+
+static gboolean
+p_undefine_flags (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_flags_args *args = argp;
+  return undefine (call, &args->dom, args->flags, error);
+}
+
 /* ---- asynchronous lifecycle ---- */
 
+/* The reply of a deferred call whose result is void. */
 static void
 reply_done (DomainObj *dom, const GError *error, gpointer data)
 {
   RpcCall *call = data;
-  int proc = rpc_call_header (call)->proc;
+  rpc_call_complete (call, NULL, error);
+  rpc_call_unref (call);
+}
+
+/* The reply of a deferred call that returns the domain. */
+static void
+reply_domain_done (DomainObj *dom, const GError *error, gpointer data)
+{
+  RpcCall *call = data;
   if (error)
     rpc_call_complete (call, NULL, error);
-  else if (proc == PROC_DOMAIN_CREATE_WITH_FLAGS || proc == PROC_DOMAIN_CREATE_XML)
-    {
-      g_autoptr (GByteArray) ret = g_byte_array_new ();
-      proc_put_domain (ret, dom);
-      rpc_call_complete (call, ret, NULL);
-    }
   else
-    rpc_call_complete (call, NULL, NULL);
+    {
+      remote_domain_ret ret = { 0 };
+      proc_make_domain (&ret.dom, dom);
+      rpc_call_complete (call, &ret, NULL);
+      rpc_marshal_free ((xdrproc_t) xdr_remote_domain_ret, &ret);
+    }
   rpc_call_unref (call);
 }
 
@@ -434,31 +363,37 @@ check_create_flags (guint32 flags, guint32 known, GError **error)
 }
 
 static gboolean
-p_create (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+create (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, DomainDoneFn done, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags = 0;
-  if (!proc_get_domain (call, r, &dom, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_CREATE_WITH_FLAGS && !proc_get_flags (r, &flags, error))
-    return FALSE;
+  DomainObj *dom = proc_domain (call, ref, error);
   /* FORCE_BOOT: boot afresh, dropping a managed save image. */
-  if (!proc_end (r, error) || !check_create_flags (flags, CREATE_PAUSED | CREATE_FORCE_BOOT, error))
+  if (!dom || !check_create_flags (flags, CREATE_PAUSED | CREATE_FORCE_BOOT, error))
     return FALSE;
-  domain_start (dom, flags, reply_done, rpc_call_defer (call));
+  domain_start (dom, flags, done, rpc_call_defer (call));
   return TRUE;
 }
 
 static gboolean
-p_create_xml (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_create (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  g_autofree char *xml = NULL;
-  guint32 flags;
-  if (!xdr_get_string (r, RPC_STRING_MAX, &xml, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error) || !check_create_flags (flags, CREATE_PAUSED, error))
+  return create (call, &((const remote_domain_args *) argp)->dom, 0, reply_done, error);
+}
+
+static gboolean
+p_create_with_flags (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_flags_args *args = argp;
+  return create (call, &args->dom, args->flags, reply_domain_done, error);
+}
+
+static gboolean
+p_create_xml (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_create_xml_args *args = argp;
+  if (!check_create_flags (args->flags, CREATE_PAUSED, error))
     return FALSE;
   RpcCall *deferred = rpc_call_defer (call);
-  if (!domain_create_transient (DAEMON (call), xml, flags, reply_done, deferred, error))
+  if (!domain_create_transient (DAEMON (call), args->xml_desc, args->flags, reply_domain_done, deferred, error))
     {
       rpc_call_unref (deferred);
       return FALSE;
@@ -467,30 +402,21 @@ p_create_xml (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 }
 
 static gboolean
-p_destroy (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_destroy (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags = 0;
-  if (!proc_get_domain (call, r, &dom, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_DESTROY_FLAGS && !proc_get_flags (r, &flags, error))
-    return FALSE;
-  if (!proc_end (r, error))
+  /* DESTROY_FLAGS' flags (graceful) change nothing: quit, then SIGKILL. */
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
   domain_destroy (dom, reply_done, rpc_call_defer (call));
   return TRUE;
 }
 
 static gboolean
-p_shutdown (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+shutdown_domain (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags = 0;
-  if (!proc_get_domain (call, r, &dom, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_SHUTDOWN_FLAGS && !proc_get_flags (r, &flags, error))
-    return FALSE;
-  if (!proc_end (r, error))
+  DomainObj *dom = proc_domain (call, ref, error);
+  if (!dom)
     return FALSE;
   /* Modes: 0 default, 1 ACPI power button; Oriel has nothing else. */
   if (flags & ~1u)
@@ -503,36 +429,59 @@ p_shutdown (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 }
 
 static gboolean
-p_reboot (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_shutdown (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!get_dom_flags (call, r, &dom, &flags, error))
-    return FALSE;
-  return rpc_call_header (call)->proc == PROC_DOMAIN_RESET ? domain_reset (dom, error) : domain_reboot (dom, error);
+  return shutdown_domain (call, &((const remote_domain_args *) argp)->dom, 0, error);
 }
 
 static gboolean
-p_suspend (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_shutdown_flags (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  if (!get_dom (call, r, &dom, error))
+  const remote_domain_flags_args *args = argp;
+  return shutdown_domain (call, &args->dom, args->flags, error);
+}
+
+static gboolean
+p_reboot (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  DomainObj *dom = ARG_DOM (call, argp);
+  return dom && domain_reboot (dom, error);
+}
+
+static gboolean
+p_reset (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  DomainObj *dom = ARG_DOM (call, argp);
+  return dom && domain_reset (dom, error);
+}
+
+static gboolean
+p_suspend (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_SUSPEND)
-    domain_suspend (dom, reply_done, rpc_call_defer (call));
-  else
-    domain_resume (dom, reply_done, rpc_call_defer (call));
+  domain_suspend (dom, reply_done, rpc_call_defer (call));
   return TRUE;
 }
 
 static gboolean
-p_open_console (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_resume (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  g_autofree char *dev = NULL;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !xdr_get_opt_string (r, RPC_STRING_MAX, &dev, error)
-      || !proc_get_flags (r, &flags, error) || !proc_end (r, error))
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
+    return FALSE;
+  domain_resume (dom, reply_done, rpc_call_defer (call));
+  return TRUE;
+}
+
+static gboolean
+p_open_console (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_open_console_args *args = argp;
+  const char *dev = args->dev_name ? *args->dev_name : NULL;
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
     return FALSE;
   if (!domain_is_active (dom) || !dom->live)
     {
@@ -554,47 +503,52 @@ p_open_console (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 }
 
 const RpcProcedure procedures_domain[] = {
-  { PROC_CONNECT_LIST_ALL_DOMAINS, "CONNECT_LIST_ALL_DOMAINS", 0, p_list_all_domains },
-  { PROC_CONNECT_NUM_OF_DOMAINS, "CONNECT_NUM_OF_DOMAINS", 0, p_num_of_domains },
-  { PROC_CONNECT_LIST_DOMAINS, "CONNECT_LIST_DOMAINS", 0, p_list_domains },
-  { PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, "CONNECT_NUM_OF_DEFINED_DOMAINS", 0, p_num_of_defined_domains },
-  { PROC_CONNECT_LIST_DEFINED_DOMAINS, "CONNECT_LIST_DEFINED_DOMAINS", 0, p_list_defined_domains },
-  { PROC_DOMAIN_LOOKUP_BY_NAME, "DOMAIN_LOOKUP_BY_NAME", 0, p_lookup_by_name },
-  { PROC_DOMAIN_LOOKUP_BY_UUID, "DOMAIN_LOOKUP_BY_UUID", 0, p_lookup_by_uuid },
-  { PROC_DOMAIN_LOOKUP_BY_ID, "DOMAIN_LOOKUP_BY_ID", 0, p_lookup_by_id },
-  { PROC_DOMAIN_GET_STATE, "DOMAIN_GET_STATE", 0, p_get_state },
-  { PROC_DOMAIN_GET_INFO, "DOMAIN_GET_INFO", 0, p_get_info },
-  { PROC_DOMAIN_GET_XML_DESC, "DOMAIN_GET_XML_DESC", 0, p_get_xml_desc },
-  { PROC_DOMAIN_IS_ACTIVE, "DOMAIN_IS_ACTIVE", 0, p_is_active },
-  { PROC_DOMAIN_IS_PERSISTENT, "DOMAIN_IS_PERSISTENT", 0, p_is_persistent },
-  { PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", 0, p_dom_zero },
-  { PROC_DOMAIN_GET_AUTOSTART, "DOMAIN_GET_AUTOSTART", 0, p_get_autostart },
-  { PROC_DOMAIN_GET_SECURITY_LABEL, "DOMAIN_GET_SECURITY_LABEL", 0, p_get_security_label },
-  { PROC_DOMAIN_SET_AUTOSTART, "DOMAIN_SET_AUTOSTART", W, p_set_autostart },
-  { PROC_DOMAIN_GET_OS_TYPE, "DOMAIN_GET_OS_TYPE", 0, p_get_os_type },
-  { PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", 0, p_get_max_memory },
-  { PROC_DOMAIN_GET_MAX_VCPUS, "DOMAIN_GET_MAX_VCPUS", 0, p_get_max_vcpus },
-  { PROC_DOMAIN_GET_VCPUS_FLAGS, "DOMAIN_GET_VCPUS_FLAGS", 0, p_get_vcpus_flags },
-  { PROC_DOMAIN_SNAPSHOT_NUM, "DOMAIN_SNAPSHOT_NUM", 0, p_dom_flags_zero },
-  { PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, "DOMAIN_HAS_CURRENT_SNAPSHOT", 0, p_dom_flags_zero },
-  { PROC_DOMAIN_SNAPSHOT_LIST_NAMES, "DOMAIN_SNAPSHOT_LIST_NAMES", 0, p_snapshot_list_names },
-  { PROC_DOMAIN_LIST_ALL_SNAPSHOTS, "DOMAIN_LIST_ALL_SNAPSHOTS", 0, p_list_all_snapshots },
-  { PROC_DOMAIN_GET_MESSAGES, "DOMAIN_GET_MESSAGES", 0, p_get_messages },
-  { PROC_DOMAIN_DEFINE_XML, "DOMAIN_DEFINE_XML", W, p_define_xml },
-  { PROC_DOMAIN_DEFINE_XML_FLAGS, "DOMAIN_DEFINE_XML_FLAGS", W, p_define_xml },
-  { PROC_DOMAIN_UNDEFINE, "DOMAIN_UNDEFINE", W, p_undefine },
-  { PROC_DOMAIN_UNDEFINE_FLAGS, "DOMAIN_UNDEFINE_FLAGS", W, p_undefine },
-  { PROC_DOMAIN_CREATE, "DOMAIN_CREATE", W, p_create },
-  { PROC_DOMAIN_CREATE_WITH_FLAGS, "DOMAIN_CREATE_WITH_FLAGS", W, p_create },
-  { PROC_DOMAIN_CREATE_XML, "DOMAIN_CREATE_XML", W, p_create_xml },
-  { PROC_DOMAIN_DESTROY, "DOMAIN_DESTROY", W, p_destroy },
-  { PROC_DOMAIN_DESTROY_FLAGS, "DOMAIN_DESTROY_FLAGS", W, p_destroy },
-  { PROC_DOMAIN_SHUTDOWN, "DOMAIN_SHUTDOWN", W, p_shutdown },
-  { PROC_DOMAIN_SHUTDOWN_FLAGS, "DOMAIN_SHUTDOWN_FLAGS", W, p_shutdown },
-  { PROC_DOMAIN_REBOOT, "DOMAIN_REBOOT", W, p_reboot },
-  { PROC_DOMAIN_RESET, "DOMAIN_RESET", W, p_reboot },
-  { PROC_DOMAIN_SUSPEND, "DOMAIN_SUSPEND", W, p_suspend },
-  { PROC_DOMAIN_RESUME, "DOMAIN_RESUME", W, p_suspend },
-  { PROC_DOMAIN_OPEN_CONSOLE, "DOMAIN_OPEN_CONSOLE", W, p_open_console },
+  PROC_ROW (CONNECT_LIST_ALL_DOMAINS, 0, remote_list_all_args, remote_connect_list_all_domains_ret,
+            p_list_all_domains),
+  PROC_ROW (CONNECT_NUM_OF_DOMAINS, 0, rpc_void, remote_num_ret, p_num_of_domains),
+  PROC_ROW (CONNECT_LIST_DOMAINS, 0, remote_connect_list_domains_args, remote_connect_list_domains_ret,
+            p_list_domains),
+  PROC_ROW (CONNECT_NUM_OF_DEFINED_DOMAINS, 0, rpc_void, remote_num_ret, p_num_of_defined_domains),
+  PROC_ROW (CONNECT_LIST_DEFINED_DOMAINS, 0, remote_maxnames_args, remote_names_ret, p_list_defined_domains),
+  PROC_ROW (DOMAIN_LOOKUP_BY_NAME, 0, remote_domain_lookup_by_name_args, remote_domain_ret, p_lookup_by_name),
+  PROC_ROW (DOMAIN_LOOKUP_BY_UUID, 0, remote_domain_lookup_by_uuid_args, remote_domain_ret, p_lookup_by_uuid),
+  PROC_ROW (DOMAIN_LOOKUP_BY_ID, 0, remote_domain_lookup_by_id_args, remote_domain_ret, p_lookup_by_id),
+  PROC_ROW (DOMAIN_GET_STATE, 0, remote_domain_flags_args, remote_domain_get_state_ret, p_get_state),
+  PROC_ROW (DOMAIN_GET_INFO, 0, remote_domain_args, remote_domain_get_info_ret, p_get_info),
+  PROC_ROW (DOMAIN_GET_XML_DESC, 0, remote_domain_flags_args, remote_xml_ret, p_get_xml_desc),
+  PROC_ROW (DOMAIN_IS_ACTIVE, 0, remote_domain_args, remote_num_ret, p_is_active),
+  PROC_ROW (DOMAIN_IS_PERSISTENT, 0, remote_domain_args, remote_num_ret, p_is_persistent),
+  PROC_ROW (DOMAIN_IS_UPDATED, 0, remote_domain_args, remote_num_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_GET_AUTOSTART, 0, remote_domain_args, remote_num_ret, p_get_autostart),
+  PROC_ROW (DOMAIN_GET_SECURITY_LABEL, 0, remote_domain_args, remote_domain_get_security_label_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_SET_AUTOSTART, W, remote_domain_set_autostart_args, rpc_void, p_set_autostart),
+  PROC_ROW (DOMAIN_GET_OS_TYPE, 0, remote_domain_args, remote_domain_get_os_type_ret, p_get_os_type),
+  PROC_ROW (DOMAIN_GET_MAX_MEMORY, 0, remote_domain_args, remote_domain_get_max_memory_ret, p_get_max_memory),
+  PROC_ROW (DOMAIN_GET_MAX_VCPUS, 0, remote_domain_args, remote_num_ret, p_get_max_vcpus),
+  PROC_ROW (DOMAIN_GET_VCPUS_FLAGS, 0, remote_domain_flags_args, remote_num_ret, p_get_vcpus_flags),
+  PROC_ROW (DOMAIN_SNAPSHOT_NUM, 0, remote_domain_flags_args, remote_num_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_HAS_CURRENT_SNAPSHOT, 0, remote_domain_flags_args, remote_num_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_SNAPSHOT_LIST_NAMES, 0, remote_domain_snapshot_list_names_args,
+            remote_domain_snapshot_list_names_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_LIST_ALL_SNAPSHOTS, 0, remote_domain_list_all_snapshots_args,
+            remote_domain_list_all_snapshots_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_GET_MESSAGES, 0, remote_domain_flags_args, remote_domain_get_messages_ret, p_dom_empty),
+  PROC_ROW (DOMAIN_DEFINE_XML, W, remote_domain_define_xml_args, remote_domain_ret, p_define_xml),
+  PROC_ROW (DOMAIN_DEFINE_XML_FLAGS, W, remote_domain_define_xml_flags_args, remote_domain_ret,
+            p_define_xml_flags),
+  PROC_ROW (DOMAIN_UNDEFINE, W, remote_domain_args, rpc_void, p_undefine),
+  PROC_ROW (DOMAIN_UNDEFINE_FLAGS, W, remote_domain_flags_args, rpc_void, p_undefine_flags),
+  PROC_ROW (DOMAIN_CREATE, W, remote_domain_args, rpc_void, p_create),
+  PROC_ROW (DOMAIN_CREATE_WITH_FLAGS, W, remote_domain_flags_args, remote_domain_ret, p_create_with_flags),
+  PROC_ROW (DOMAIN_CREATE_XML, W, remote_domain_create_xml_args, remote_domain_ret, p_create_xml),
+  PROC_ROW (DOMAIN_DESTROY, W, remote_domain_args, rpc_void, p_destroy),
+  PROC_ROW (DOMAIN_DESTROY_FLAGS, W, remote_domain_flags_args, rpc_void, p_destroy),
+  PROC_ROW (DOMAIN_SHUTDOWN, W, remote_domain_args, rpc_void, p_shutdown),
+  PROC_ROW (DOMAIN_SHUTDOWN_FLAGS, W, remote_domain_flags_args, rpc_void, p_shutdown_flags),
+  PROC_ROW (DOMAIN_REBOOT, W, remote_domain_flags_args, rpc_void, p_reboot),
+  PROC_ROW (DOMAIN_RESET, W, remote_domain_flags_args, rpc_void, p_reset),
+  PROC_ROW (DOMAIN_SUSPEND, W, remote_domain_args, rpc_void, p_suspend),
+  PROC_ROW (DOMAIN_RESUME, W, remote_domain_args, rpc_void, p_resume),
+  PROC_ROW (DOMAIN_OPEN_CONSOLE, W, remote_domain_open_console_args, rpc_void, p_open_console),
 };
 const gsize procedures_domain_count = G_N_ELEMENTS (procedures_domain);

@@ -35,12 +35,12 @@ connect_vnc (int port, GError **error)
 }
 
 static gboolean
-p_open_graphics_fd (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_open_graphics_fd (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 idx, flags;
-  if (!proc_get_domain (call, r, &dom, error) || !xdr_get_u32 (r, &idx, error)
-      || !proc_get_flags (r, &flags, error) || !proc_end (r, error))
+  const remote_domain_open_graphics_fd_args *args = argp;
+  guint32 idx = args->idx, flags = args->flags;
+  DomainObj *dom = proc_domain (call, &args->dom, error);
+  if (!dom)
     return FALSE;
   if (flags & ~OPEN_GRAPHICS_SKIPAUTH)
     {
@@ -71,6 +71,7 @@ p_open_graphics_fd (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error
 const RpcProcedure procedures_graphics[] = {
   /* A write procedure, as in libvirt: the socket bypasses the display's
    * authentication. */
-  { PROC_DOMAIN_OPEN_GRAPHICS_FD, "DOMAIN_OPEN_GRAPHICS_FD", PROC_FLAG_WRITE, p_open_graphics_fd },
+  PROC_ROW (DOMAIN_OPEN_GRAPHICS_FD, PROC_FLAG_WRITE, remote_domain_open_graphics_fd_args, rpc_void,
+            p_open_graphics_fd),
 };
 const gsize procedures_graphics_count = G_N_ELEMENTS (procedures_graphics);

@@ -16,34 +16,33 @@ reply_done (DomainObj *dom, const GError *error, gpointer data)
 }
 
 static gboolean
-p_save (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+save (RpcCall *call, const remote_nonnull_domain *ref, const char *to, const char *dxml, guint32 flags,
+      GError **error)
 {
-  DomainObj *dom;
-  g_autofree char *to = NULL, *dxml = NULL;
-  guint32 flags = 0;
-  if (!proc_get_domain (call, r, &dom, error) || !xdr_get_string (r, RPC_STRING_MAX, &to, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_SAVE_FLAGS
-      && (!xdr_get_opt_string (r, RPC_STRING_MAX, &dxml, error) || !proc_get_flags (r, &flags, error)))
-    return FALSE;
-  if (!proc_end (r, error))
+  DomainObj *dom = proc_domain (call, ref, error);
+  if (!dom)
     return FALSE;
   domain_save (dom, to, dxml, flags, reply_done, rpc_call_defer (call));
   return TRUE;
 }
 
 static gboolean
-p_restore (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_save (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  g_autofree char *from = NULL, *dxml = NULL;
-  guint32 flags = 0;
-  if (!xdr_get_string (r, RPC_STRING_MAX, &from, error))
-    return FALSE;
-  if (rpc_call_header (call)->proc == PROC_DOMAIN_RESTORE_FLAGS
-      && (!xdr_get_opt_string (r, RPC_STRING_MAX, &dxml, error) || !proc_get_flags (r, &flags, error)))
-    return FALSE;
-  if (!proc_end (r, error))
-    return FALSE;
+  const remote_domain_save_args *args = argp;
+  return save (call, &args->dom, args->to, NULL, 0, error);
+}
+
+static gboolean
+p_save_flags (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_save_flags_args *args = argp;
+  return save (call, &args->dom, args->to, args->dxml ? *args->dxml : NULL, args->flags, error);
+}
+
+static gboolean
+restore (RpcCall *call, const char *from, const char *dxml, guint32 flags, GError **error)
+{
   RpcCall *deferred = rpc_call_defer (call);
   if (!domain_restore (DAEMON (call), from, dxml, flags, reply_done, deferred, error))
     {
@@ -54,63 +53,66 @@ p_restore (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
 }
 
 static gboolean
-p_save_image_get_xml_desc (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_restore (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  g_autofree char *file = NULL;
-  guint32 flags;
-  if (!xdr_get_string (r, RPC_STRING_MAX, &file, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error))
+  return restore (call, ((const remote_domain_restore_args *) argp)->from, NULL, 0, error);
+}
+
+static gboolean
+p_restore_flags (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_restore_flags_args *args = argp;
+  return restore (call, args->from, args->dxml ? *args->dxml : NULL, args->flags, error);
+}
+
+static gboolean
+p_save_image_get_xml_desc (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_save_image_get_xml_desc_args *args = argp;
+  char *xml = domain_save_image_xml (args->file, error);
+  ((remote_xml_ret *) retp)->xml = xml;
+  return xml != NULL;
+}
+
+static gboolean
+p_managed_save (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_flags_args *args = argp;
+  DomainObj *dom = proc_domain (call, &args->dom, error);
+  if (!dom)
     return FALSE;
-  g_autofree char *xml = domain_save_image_xml (file, error);
-  if (!xml)
-    return FALSE;
-  xdr_put_string (ret, xml);
+  domain_managed_save (dom, args->flags, reply_done, rpc_call_defer (call));
   return TRUE;
 }
 
 static gboolean
-p_managed_save (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_has_managed_save_image (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error))
+  const remote_domain_flags_args *args = argp;
+  DomainObj *dom = proc_domain (call, &args->dom, error);
+  if (!dom)
     return FALSE;
-  domain_managed_save (dom, flags, reply_done, rpc_call_defer (call));
+  ((remote_num_ret *) retp)->num = domain_has_managed_save (dom);
   return TRUE;
 }
 
 static gboolean
-p_has_managed_save_image (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_managed_save_remove (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  DomainObj *dom;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error))
-    return FALSE;
-  xdr_put_i32 (ret, domain_has_managed_save (dom));
-  return TRUE;
-}
-
-static gboolean
-p_managed_save_remove (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
-{
-  DomainObj *dom;
-  guint32 flags;
-  if (!proc_get_domain (call, r, &dom, error) || !proc_get_flags (r, &flags, error)
-      || !proc_end (r, error))
-    return FALSE;
-  return domain_managed_save_remove (dom, error);
+  const remote_domain_flags_args *args = argp;
+  DomainObj *dom = proc_domain (call, &args->dom, error);
+  return dom && domain_managed_save_remove (dom, error);
 }
 
 const RpcProcedure procedures_save[] = {
-  { PROC_DOMAIN_SAVE, "DOMAIN_SAVE", W, p_save },
-  { PROC_DOMAIN_SAVE_FLAGS, "DOMAIN_SAVE_FLAGS", W, p_save },
-  { PROC_DOMAIN_RESTORE, "DOMAIN_RESTORE", W, p_restore },
-  { PROC_DOMAIN_RESTORE_FLAGS, "DOMAIN_RESTORE_FLAGS", W, p_restore },
-  { PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, "DOMAIN_SAVE_IMAGE_GET_XML_DESC", W, p_save_image_get_xml_desc },
-  { PROC_DOMAIN_MANAGED_SAVE, "DOMAIN_MANAGED_SAVE", W, p_managed_save },
-  { PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", 0, p_has_managed_save_image },
-  { PROC_DOMAIN_MANAGED_SAVE_REMOVE, "DOMAIN_MANAGED_SAVE_REMOVE", W, p_managed_save_remove },
+  PROC_ROW (DOMAIN_SAVE, W, remote_domain_save_args, rpc_void, p_save),
+  PROC_ROW (DOMAIN_SAVE_FLAGS, W, remote_domain_save_flags_args, rpc_void, p_save_flags),
+  PROC_ROW (DOMAIN_RESTORE, W, remote_domain_restore_args, rpc_void, p_restore),
+  PROC_ROW (DOMAIN_RESTORE_FLAGS, W, remote_domain_restore_flags_args, rpc_void, p_restore_flags),
+  PROC_ROW (DOMAIN_SAVE_IMAGE_GET_XML_DESC, W, remote_domain_save_image_get_xml_desc_args, remote_xml_ret,
+            p_save_image_get_xml_desc),
+  PROC_ROW (DOMAIN_MANAGED_SAVE, W, remote_domain_flags_args, rpc_void, p_managed_save),
+  PROC_ROW (DOMAIN_HAS_MANAGED_SAVE_IMAGE, 0, remote_domain_flags_args, remote_num_ret, p_has_managed_save_image),
+  PROC_ROW (DOMAIN_MANAGED_SAVE_REMOVE, W, remote_domain_flags_args, rpc_void, p_managed_save_remove),
 };
 const gsize procedures_save_count = G_N_ELEMENTS (procedures_save);

@@ -23,77 +23,67 @@
 /* virTypedParameterType */
 enum { PARAM_INT = 1, PARAM_UINT = 2, PARAM_ULLONG = 4 };
 
-typedef struct {
-  GByteArray *buf;
-  guint count;
-} ParamList;
+/* At most this many parameters per record (see put_record). */
+#define STATS_PARAMS_MAX 7
 
 /* One remote_typed_param: INT and UINT travel as 4 bytes, ULLONG as 8. */
 static void
-put_param (ParamList *l, const char *field, int type, guint64 v)
+add_param (remote_domain_stats_record *rec, const char *field, int type, guint64 v)
 {
-  xdr_put_string (l->buf, field);
-  xdr_put_i32 (l->buf, type);
+  g_assert (rec->params.params_len < STATS_PARAMS_MAX);
+  remote_typed_param *p = &rec->params.params_val[rec->params.params_len++];
+  p->field = g_strdup (field);
+  p->value.type = type;
   if (type == PARAM_ULLONG)
-    xdr_put_u64 (l->buf, v);
+    p->value.remote_typed_param_value_u.ul = v;
+  else if (type == PARAM_UINT)
+    p->value.remote_typed_param_value_u.ui = (guint32) v;
   else
-    xdr_put_u32 (l->buf, (guint32) v);
-  l->count++;
+    p->value.remote_typed_param_value_u.i = (gint32) v;
 }
 
 /* One remote_domain_stats_record: the domain, then its parameters. */
 static void
-put_record (GByteArray *ret, DomainObj *dom, guint32 stats)
+fill_record (remote_domain_stats_record *rec, DomainObj *dom, guint32 stats)
 {
   DomainDef *def = dom->live ? dom->live : dom->def;
   gboolean active = domain_is_active (dom);
-  g_autoptr (GByteArray) params = g_byte_array_new ();
-  ParamList l = { params, 0 };
+  proc_make_domain (&rec->dom, dom);
+  rec->params.params_val = g_new0 (remote_typed_param, STATS_PARAMS_MAX);
 
   if (stats & STATS_STATE)
     {
-      put_param (&l, "state.state", PARAM_INT, (guint32) dom->state);
-      put_param (&l, "state.reason", PARAM_INT, (guint32) dom->reason);
+      add_param (rec, "state.state", PARAM_INT, (guint32) dom->state);
+      add_param (rec, "state.reason", PARAM_INT, (guint32) dom->reason);
     }
   if ((stats & STATS_CPU_TOTAL) && active)
-    put_param (&l, "cpu.time", PARAM_ULLONG, domain_cpu_time_ns (dom));
+    add_param (rec, "cpu.time", PARAM_ULLONG, domain_cpu_time_ns (dom));
   if (stats & STATS_BALLOON)
     {
-      put_param (&l, "balloon.current", PARAM_ULLONG, def->current_memory_kib);
-      put_param (&l, "balloon.maximum", PARAM_ULLONG, def->memory_kib);
+      add_param (rec, "balloon.current", PARAM_ULLONG, def->current_memory_kib);
+      add_param (rec, "balloon.maximum", PARAM_ULLONG, def->memory_kib);
     }
   if (stats & STATS_VCPU)
     {
-      put_param (&l, "vcpu.current", PARAM_UINT, def->vcpus);
-      put_param (&l, "vcpu.maximum", PARAM_UINT, def->vcpus);
+      add_param (rec, "vcpu.current", PARAM_UINT, def->vcpus);
+      add_param (rec, "vcpu.maximum", PARAM_UINT, def->vcpus);
     }
-  proc_put_domain (ret, dom);
-  xdr_put_u32 (ret, l.count);
-  g_byte_array_append (ret, params->data, params->len);
 }
 
 static gboolean
-p_get_all_domain_stats (RpcCall *call, XdrReader *r, GByteArray *ret, GError **error)
+p_get_all_domain_stats (RpcCall *call, void *argp, void *retp, GError **error)
 {
-  guint32 ndoms, stats, flags;
-  if (!xdr_get_u32 (r, &ndoms, error))
-    return FALSE;
-  if (ndoms > RPC_LIST_MAX)
-    {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_RPC,
-                   _("too many domains requested: %u (at most %u)"), ndoms, RPC_LIST_MAX);
-      return FALSE;
-    }
+  const remote_connect_get_all_domain_stats_args *args = argp;
+  remote_connect_get_all_domain_stats_ret *ret = retp;
+  guint32 ndoms = args->doms.doms_len, stats = args->stats, flags = args->flags;
   g_autoptr (GPtrArray) doms = g_ptr_array_new ();
   for (guint32 i = 0; i < ndoms; i++)
     {
-      DomainObj *dom;
-      if (!proc_get_domain (call, r, &dom, error))
+      DomainObj *dom = proc_domain (call, &args->doms.doms_val[i], error);
+      if (!dom)
         return FALSE;
       g_ptr_array_add (doms, dom);
     }
-  if (!xdr_get_u32 (r, &stats, error) || !xdr_get_u32 (r, &flags, error) || !proc_end (r, error))
-    return FALSE;
 
   if ((flags & STATS_ENFORCE) && (stats & ~STATS_SUPPORTED))
     {
@@ -127,13 +117,15 @@ p_get_all_domain_stats (RpcCall *call, XdrReader *r, GByteArray *ret, GError **e
         if (domain_matches_filter (all->pdata[i], flags & STATS_FILTERS))
           g_ptr_array_add (doms, all->pdata[i]);
     }
-  xdr_put_u32 (ret, doms->len);
+  ret->retStats.retStats_len = doms->len;
+  ret->retStats.retStats_val = doms->len ? g_new0 (remote_domain_stats_record, doms->len) : NULL;
   for (guint i = 0; i < doms->len; i++)
-    put_record (ret, doms->pdata[i], stats);
+    fill_record (&ret->retStats.retStats_val[i], doms->pdata[i], stats);
   return TRUE;
 }
 
 const RpcProcedure procedures_stats[] = {
-  { PROC_CONNECT_GET_ALL_DOMAIN_STATS, "CONNECT_GET_ALL_DOMAIN_STATS", 0, p_get_all_domain_stats },
+  PROC_ROW (CONNECT_GET_ALL_DOMAIN_STATS, 0, remote_connect_get_all_domain_stats_args,
+            remote_connect_get_all_domain_stats_ret, p_get_all_domain_stats),
 };
 const gsize procedures_stats_count = G_N_ELEMENTS (procedures_stats);

@@ -25,6 +25,7 @@ typedef struct {
 
 struct RpcServer {
   gpointer daemon;
+  RpcProcedureLookup lookup;
   GPtrArray *listeners;
   GList *clients;
   guint next_client_id;
@@ -66,6 +67,7 @@ struct RpcCall {
   gint ref;
   RpcClient *client;
   RpcHeader header;
+  const RpcProcedure *procedure;
   gboolean deferred;
   int reply_fd;         /* passed with the reply, -1 = none */
 };
@@ -103,10 +105,11 @@ static void client_update_sources (RpcClient *c);
 /* ------------------------------------------------------------------ */
 
 RpcServer *
-rpc_server_new (gpointer daemon)
+rpc_server_new (gpointer daemon, RpcProcedureLookup lookup)
 {
   RpcServer *s = g_new0 (RpcServer, 1);
   s->daemon = daemon;
+  s->lookup = lookup;
   s->listeners = g_ptr_array_new ();
   return s;
 }
@@ -482,9 +485,11 @@ rpc_call_unref (RpcCall *call)
 }
 
 /* Takes fd (-1: none): a reply with a descriptor is a REPLY_WITH_FDS
- * whose body starts with the descriptor count. */
+ * whose body starts with the descriptor count.  ret is p's ret struct
+ * (NULL: all zero). */
 static void
-send_reply (RpcClient *c, const RpcHeader *call, GByteArray *ret, const GError *error, int fd)
+send_reply (RpcClient *c, const RpcHeader *call, const RpcProcedure *p, gpointer ret,
+            const GError *error, int fd)
 {
   if (error)
     {
@@ -499,8 +504,18 @@ send_reply (RpcClient *c, const RpcHeader *call, GByteArray *ret, const GError *
   GByteArray *b = rpc_packet_begin (&h);
   if (fd >= 0)
     xdr_put_u32 (b, 1);
-  if (ret && ret->len)
-    g_byte_array_append (b, ret->data, ret->len);
+  g_autofree gpointer zero = ret ? NULL : g_malloc0 (MAX (p->ret_size, 1));
+  g_autoptr (GError) enc_error = NULL;
+  if (!rpc_marshal_encode (p->ret_filter, ret ? ret : zero, b, &enc_error))
+    {
+      g_byte_array_unref (b);
+      if (fd >= 0)
+        close (fd);
+      g_autofree char *msg = g_strdup_printf (_("internal error: cannot encode the result of %s: %s"),
+                                              p->name, enc_error->message);
+      send_error (c, call, VIR_ERR_INTERNAL_ERROR, msg);
+      return;
+    }
   client_send_with_fd (c, rpc_packet_finish (b), fd);
 }
 
@@ -521,15 +536,15 @@ rpc_call_attach_fd (RpcCall *call, int fd)
 }
 
 void
-rpc_call_complete (RpcCall *call, GByteArray *ret, const GError *error)
+rpc_call_complete (RpcCall *call, gpointer ret, const GError *error)
 {
-  send_reply (call->client, &call->header, ret, error, take_reply_fd (call));
+  send_reply (call->client, &call->header, call->procedure, ret, error, take_reply_fd (call));
 }
 
 static void
 dispatch_call (RpcClient *c, const RpcHeader *h, const guint8 *payload, gsize len)
 {
-  const RpcProcedure *p = rpc_procedure_lookup (h->proc);
+  const RpcProcedure *p = c->server->lookup (h->proc);
   if (!p)
     {
       g_autofree char *msg = g_strdup_printf (_("unknown procedure: %d"), h->proc);
@@ -555,28 +570,28 @@ dispatch_call (RpcClient *c, const RpcHeader *h, const guint8 *payload, gsize le
       send_error (c, h, VIR_ERR_OPERATION_DENIED, msg);
       return;
     }
+  g_autofree gpointer args = g_malloc0 (MAX (p->args_size, 1));
+  g_autoptr (GError) error = NULL;
+  if (!rpc_marshal_decode (p->args_filter, payload, len, args, &error))
+    {
+      g_autofree char *msg = g_strdup_printf (_("malformed arguments for %s: %s"), p->name, error->message);
+      send_error (c, h, VIR_ERR_RPC, msg);
+      return;
+    }
   RpcCall *call = g_new0 (RpcCall, 1);
   call->ref = 1;
   call->client = rpc_client_ref (c);
   call->header = *h;
+  call->procedure = p;
   call->reply_fd = -1;
-  XdrReader r;
-  xdr_reader_init (&r, payload, len);
-  g_autoptr (GByteArray) ret = g_byte_array_new ();
-  g_autoptr (GError) error = NULL;
-  gboolean ok = p->handler (call, &r, ret, &error);
+  g_autofree gpointer ret = g_malloc0 (MAX (p->ret_size, 1));
+  gboolean ok = p->handler (call, args, ret, &error);
   if (!ok)
-    {
-      if (error && error->domain == XDR_ERROR)
-        {
-          g_autofree char *msg = g_strdup_printf (_("malformed arguments for %s: %s"), p->name, error->message);
-          send_error (c, h, VIR_ERR_RPC, msg);
-        }
-      else
-        send_reply (c, h, NULL, error, take_reply_fd (call));
-    }
+    send_reply (c, h, p, NULL, error, take_reply_fd (call));
   else if (!call->deferred)
-    send_reply (c, h, ret, NULL, take_reply_fd (call));
+    send_reply (c, h, p, ret, NULL, take_reply_fd (call));
+  rpc_marshal_free (p->ret_filter, ret);
+  rpc_marshal_free (p->args_filter, args);
   rpc_call_unref (call);
 }
 
@@ -775,8 +790,8 @@ rpc_client_remove_other_callback (RpcClient *c, int callback_id)
 }
 
 void
-rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
-                              const guint8 *uuid, RpcEventBodyFn body_fn, gpointer data)
+rpc_server_foreach_domain_callback (RpcServer *server, int event_id, const guint8 *uuid,
+                                    RpcDomainCallbackFn fn, gpointer data)
 {
   /* A failed send closes that client and edits the client list: walk a
    * referenced copy. */
@@ -789,14 +804,25 @@ rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
           DomainCallback *cb = l->data;
           if (cb->event_id != event_id || (cb->filtered && memcmp (cb->uuid, uuid, 16) != 0))
             continue;
-          RpcHeader h = { RPC_PROGRAM_REMOTE, RPC_PROTOCOL_VERSION, msg_proc, RPC_MESSAGE, 0, RPC_OK };
-          GByteArray *b = rpc_packet_begin (&h);
-          xdr_put_i32 (b, cb->callback_id);
-          body_fn (b, data);
-          rpc_client_send (c, rpc_packet_finish (b));
+          fn (c, cb->callback_id, data);
         }
     }
   g_list_free_full (clients, (GDestroyNotify) rpc_client_unref);
+}
+
+void
+rpc_client_send_message (RpcClient *c, int proc, xdrproc_t filter, gpointer msg)
+{
+  RpcHeader h = { RPC_PROGRAM_REMOTE, RPC_PROTOCOL_VERSION, proc, RPC_MESSAGE, 0, RPC_OK };
+  GByteArray *b = rpc_packet_begin (&h);
+  g_autoptr (GError) error = NULL;
+  if (!rpc_marshal_encode (filter, msg, b, &error))
+    {
+      g_warning ("client %u: event %d not sent: %s", c->id, proc, error->message);
+      g_byte_array_unref (b);
+      return;
+    }
+  rpc_client_send (c, rpc_packet_finish (b));
 }
 
 /* ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "rpc-marshal.h"
 #include "rpc-packet.h"
 
 typedef struct RpcServer RpcServer;
@@ -11,10 +12,12 @@ typedef struct RpcClient RpcClient;
 typedef struct RpcCall RpcCall;
 typedef struct RpcStream RpcStream;
 
-/* A procedure handler decodes its args, appends its ret body to ret and
+/* A procedure handler gets its decoded arguments (the procedure's args
+ * struct) and fills its result (the ret struct, zeroed, with memory the
+ * server frees after encoding: strings and arrays are g_malloc'ed).  It
  * returns TRUE, or sets error and returns FALSE.  A handler that must wait
  * (VMM start, shutdown) calls rpc_call_defer and later completes it. */
-typedef gboolean (*RpcHandler) (RpcCall *call, XdrReader *args, GByteArray *ret, GError **error);
+typedef gboolean (*RpcHandler) (RpcCall *call, void *args, void *ret, GError **error);
 
 typedef enum {
   PROC_FLAG_BEFORE_OPEN = 1 << 0, /* allowed before CONNECT_OPEN */
@@ -22,17 +25,24 @@ typedef enum {
   PROC_FLAG_AUTH = 1 << 2,        /* allowed before authentication */
 } RpcProcedureFlags;
 
+/* One procedure: its number and name, flags, how its args and ret structs
+ * are marshalled (generated XDR routines and struct sizes), and its
+ * handler. */
 typedef struct {
   int proc;
   const char *name;
   guint flags;
+  xdrproc_t args_filter;
+  gsize args_size;
+  xdrproc_t ret_filter;
+  gsize ret_size;
   RpcHandler handler;
 } RpcProcedure;
 
-/* The procedure table lookup (procedures.c). */
-const RpcProcedure *rpc_procedure_lookup (int proc);
+/* Finds the procedure of a number, or NULL. */
+typedef const RpcProcedure *(*RpcProcedureLookup) (int proc);
 
-RpcServer *rpc_server_new (gpointer daemon);
+RpcServer *rpc_server_new (gpointer daemon, RpcProcedureLookup lookup);
 void rpc_server_free (RpcServer *server);
 /* Before listening: read-write clients other than root must be authorized
  * by polkit, and the read-write socket is created for everyone (0666). */
@@ -47,8 +57,9 @@ gpointer rpc_call_daemon (RpcCall *call);
 RpcClient *rpc_call_client (RpcCall *call);
 const RpcHeader *rpc_call_header (RpcCall *call);
 RpcCall *rpc_call_defer (RpcCall *call);   /* returns a reference */
-/* Completes a deferred call with ret (may be NULL for void) or error. */
-void rpc_call_complete (RpcCall *call, GByteArray *ret, const GError *error);
+/* Completes a deferred call with ret (its procedure's ret struct, still
+ * owned by the caller; NULL for void) or error. */
+void rpc_call_complete (RpcCall *call, gpointer ret, const GError *error);
 void rpc_call_unref (RpcCall *call);
 /* Pass fd (taken over) to the client with the successful reply, as
  * libvirt's REPLY_WITH_FDS; closed if the call fails. */
@@ -69,16 +80,19 @@ void rpc_client_set_open (RpcClient *client, gboolean readonly);
 gboolean rpc_client_is_gone (RpcClient *client);
 gsize rpc_client_queued_bytes (RpcClient *client);
 void rpc_client_send (RpcClient *client, GBytes *packet);
+/* An asynchronous MESSAGE (an event) of procedure proc carrying msg. */
+void rpc_client_send_message (RpcClient *client, int proc, xdrproc_t filter, gpointer msg);
 
 /* Domain event callbacks (ids are per connection). */
 int rpc_client_add_domain_callback (RpcClient *client, int event_id, const guint8 *uuid_filter);
 gboolean rpc_client_remove_domain_callback (RpcClient *client, int callback_id);
 int rpc_client_add_other_callback (RpcClient *client);
 gboolean rpc_client_remove_other_callback (RpcClient *client, int callback_id);
-/* body_fn appends the fields after callbackID. */
-typedef void (*RpcEventBodyFn) (GByteArray *b, gpointer data);
-void rpc_server_emit_domain_event (RpcServer *server, int event_id, int msg_proc,
-                                   const guint8 *uuid, RpcEventBodyFn body_fn, gpointer data);
+/* Calls fn for each client callback registered for event_id whose filter
+ * admits the domain of uuid. */
+typedef void (*RpcDomainCallbackFn) (RpcClient *client, int callback_id, gpointer data);
+void rpc_server_foreach_domain_callback (RpcServer *server, int event_id, const guint8 *uuid,
+                                         RpcDomainCallbackFn fn, gpointer data);
 
 /* Streams: the server routes STREAM packets by (proc, serial). */
 typedef struct {
