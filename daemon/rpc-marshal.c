@@ -53,8 +53,10 @@ rpc_marshal_encode (xdrproc_t filter, gpointer obj, GByteArray *out, GError **er
       return FALSE;
     }
   g_byte_array_set_size (out, old + size);
+  /* An empty array has no data pointer; the pass still checks the value. */
+  char none[4];
   XDR x;
-  xdrmem_create (&x, (char *) out->data + old, (u_int) size, XDR_ENCODE);
+  xdrmem_create (&x, size ? (char *) out->data + old : none, (u_int) size, XDR_ENCODE);
   gboolean ok = filter (&x, obj) && xdr_getpos (&x) == size;
   xdr_destroy (&x);
   if (!ok)
