@@ -28,6 +28,11 @@ def packet_seeds():
         b"\x05" + packet(1, 0, prog=0x6B656570, mtype=2),
         b"\x10" + struct.pack(">I", 0x7FFFFFFF) + bytes(24),
         b"\x02" + packet(3, 1, bytes(3)),
+    ] + [
+        # One call per procedure number with the commonest argument shape
+        # (domain, flags), so each generated decoder starts from a packet.
+        bytes([1 + proc % 64]) + packet(proc, proc, dom + struct.pack(">I", 0))
+        for proc in range(1, 430)
     ]
 
 
