@@ -19,16 +19,20 @@ p_domain_event_register (RpcCall *call, void *argp, void *retp, GError **error)
   return TRUE;
 }
 
+/* The answer to a deregistration that removed something or not. */
+static gboolean
+deregistered (gboolean removed, int callback_id, GError **error)
+{
+  if (!removed)
+    g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("callback %d is not registered"), callback_id);
+  return removed;
+}
+
 static gboolean
 p_domain_event_deregister (RpcCall *call, void *argp, void *retp, GError **error)
 {
   int cb = ((const remote_callback_id_args *) argp)->callbackID;
-  if (!rpc_client_remove_domain_callback (rpc_call_client (call), cb))
-    {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("callback %d is not registered"), cb);
-      return FALSE;
-    }
-  return TRUE;
+  return deregistered (rpc_client_remove_domain_callback (rpc_call_client (call), cb), cb, error);
 }
 
 /* Network, pool, node device and secret events: ids are handed out so
@@ -44,12 +48,7 @@ static gboolean
 p_other_event_deregister (RpcCall *call, void *argp, void *retp, GError **error)
 {
   int cb = ((const remote_callback_id_args *) argp)->callbackID;
-  if (!rpc_client_remove_other_callback (rpc_call_client (call), cb))
-    {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("callback %d is not registered"), cb);
-      return FALSE;
-    }
-  return TRUE;
+  return deregistered (rpc_client_remove_other_callback (rpc_call_client (call), cb), cb, error);
 }
 
 const RpcProcedure procedures_events[] = {
