@@ -1,6 +1,7 @@
-/* XDR (RFC 4506) encoding and bounds-checked decoding for the libvirt wire
- * format.  Hand-written rather than rpcgen output so that every length read
- * from the network is checked against the bytes actually present. */
+/* XDR (RFC 4506) encoding and bounds-checked decoding of the few fields the
+ * RPC layer handles itself: the packet header, error replies, descriptor
+ * counts.  Procedure arguments, results and events go through the code
+ * rpcgen generates from protocol/remote.x (rpc-marshal.h). */
 #pragma once
 
 #include <glib.h>
