@@ -10,10 +10,10 @@
 #include <glib/gi18n.h>
 
 #include "core/kvm.h"
-#include "core/options.h"
+#include "config/options.h"
 #include "core/vm_core.h"
 #include "core/vm_state.h"
-#include "platform/pc.h"
+#include "machine/pc.h"
 #include "control/control_server.h"
 #include "chardev/chardev.h"
 

@@ -1,5 +1,5 @@
-#include "control/control_display.h"
-#include "platform/pc.h"
+#include "control_display.h"
+#include "machine/pc.h"
 #include "display/display.h"
 #include "display/screendump.h"
 

@@ -3,7 +3,7 @@
  *   query-vnc                      where the VNC server listens */
 #pragma once
 
-#include "control/control_result.h"
+#include "control_result.h"
 
 struct pc;
 

@@ -1,6 +1,6 @@
-#include "control/control_media.h"
-#include "platform/pc.h"
-#include "platform/pc_devices.h"
+#include "control_media.h"
+#include "machine/pc.h"
+#include "machine/pc_devices.h"
 
 #include <string.h>
 #include <glib/gi18n.h>

@@ -3,7 +3,7 @@
  *   eject {"device": "cdrom", "force": BOOL}              take it out */
 #pragma once
 
-#include "control/control_result.h"
+#include "control_result.h"
 
 struct pc;
 

@@ -1,5 +1,5 @@
-#include "control/control_state.h"
-#include "platform/pc.h"
+#include "control_state.h"
+#include "machine/pc.h"
 #include "core/vm_state.h"
 
 #include <string.h>

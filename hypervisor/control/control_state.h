@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <json-glib/json-glib.h>
 
-#include "control/control_result.h"
+#include "control_result.h"
 
 struct pc;
 

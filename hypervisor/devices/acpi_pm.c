@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <glib/gi18n.h>
 
-#include "pc_layout.h"
-#include "vm_state.h"
+#include "config/pc_layout.h"
+#include "core/vm_state.h"
 
 /* Register offsets from PC_ACPI_PM_BASE. */
 #define REG_PM1_STS   0x00

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* Values the FADT advertises; the device implements exactly these. */
 #define ACPI_PM_ACPI_ENABLE   0xf1   /* written to SMI_CMD: set SCI_EN */

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "e820.h"
-#include "vm_state.h"
-#include "pc_layout.h"
+#include "core/e820.h"
+#include "core/vm_state.h"
+#include "config/pc_layout.h"
 
 #define REG_SELECTOR 0
 #define REG_DATA     1

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* Item keys. */
 #define FW_CFG_SIGNATURE      0x0000  /* "QEMU" */
