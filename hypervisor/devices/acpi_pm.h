@@ -42,6 +42,10 @@ struct acpi_pm;
  * reset handler.  Returns NULL if the ports are already taken. */
 struct acpi_pm *acpi_pm_create(struct vm *vm);
 
+/* Its state section; machine assembly registers it (opaque: struct acpi_pm). */
+struct vm_state_ops;
+extern const struct vm_state_ops acpi_pm_state_ops;
+
 /* Unregister the ports and free; the powerdown hook and reset handler
  * registered with vm must not run afterwards (the VM goes first). */
 void acpi_pm_free(struct acpi_pm *pm);

@@ -71,6 +71,10 @@ struct fw_cfg;
 struct fw_cfg *fw_cfg_create(struct vm *vm);
 void fw_cfg_free(struct fw_cfg *fw);
 
+/* Its state section; machine assembly registers it (opaque: struct fw_cfg). */
+struct vm_state_ops;
+extern const struct vm_state_ops fw_cfg_state_ops;
+
 /* Set a numbered item (copying data, or taking a reference to it).
  * Refused (false) for the keys the device manages itself (signature, ID,
  * file directory, file keys) and for items of 4 GiB or more. */

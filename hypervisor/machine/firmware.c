@@ -210,3 +210,8 @@ void firmware_free(struct firmware *fw)
     }
     g_free(fw);
 }
+
+struct fw_cfg *firmware_fw_cfg(struct firmware *fw)
+{
+    return fw->fw_cfg;
+}

@@ -15,6 +15,7 @@
 struct vm;
 struct acpi_platform;
 struct firmware;
+struct fw_cfg;
 struct upper_memory;
 
 struct firmware_config {
@@ -41,3 +42,6 @@ struct firmware_config {
 struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c, GError **error);
 /* After vm_destroy(). */
 void firmware_free(struct firmware *fw);
+
+/* The fw_cfg device the firmware reads its settings from. */
+struct fw_cfg *firmware_fw_cfg(struct firmware *fw);

@@ -7,6 +7,7 @@
 #include "upper_memory.h"
 #include "pci/pci_host.h"
 #include "pc_devices.h"
+#include "device_registry.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
 #include "boot/linux.h"
@@ -20,7 +21,7 @@
 #include "acpi/acpi_tables.h"
 #include "virtio/virtio_devices.h"
 #include "devices/acpi_pm.h"
-#include "core/vm_state.h"
+#include "devices/fw_cfg.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -38,6 +39,7 @@ struct serial_port {
 struct pc {
     const struct vmm_options *opts;
     struct vm *vm;
+    struct device_registry *registry;
     struct serial_port com[2];
     struct i8042 *i8042;
     struct rtc_cmos *rtc;
@@ -206,8 +208,8 @@ static bool add_serial(struct pc *pc, unsigned idx, const char *spec, uint16_t p
         chardev_set_receiver(s->chr, serial_can_receive, serial_receive, s);
         chardev_set_write_ready(s->chr, serial_tx_ready, s);
     }
-    vm_add_reset_handler(pc->vm, serial_reset, s);
-    vm_state_register(pc->vm, idx ? "com2" : "com1", &uart16550_state_ops, s->uart);
+    device_registry_add(pc->registry, idx ? "com2" : "com1", s->uart, &uart16550_state_ops,
+                        serial_reset, s);
     return claim(pc, port, 8, &uart16550_io_ops, s->uart, idx ? "com2" : "com1", error);
 }
 
@@ -219,8 +221,7 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
         return false;
 
     pc->i8042 = i8042_new(&kbd_ops, pc);
-    vm_add_reset_handler(pc->vm, kbd_reset, pc->i8042);
-    vm_state_register(pc->vm, "i8042", &i8042_state_ops, pc->i8042);
+    device_registry_add(pc->registry, "i8042", pc->i8042, &i8042_state_ops, kbd_reset, pc->i8042);
     if (!claim(pc, PC_I8042_DATA_PORT, 1, &i8042_data_io_ops, pc->i8042, "i8042", error) ||
         !claim(pc, PC_I8042_CMD_PORT, 1, &i8042_cmd_io_ops, pc->i8042, "i8042", error))
         return false;
@@ -228,8 +229,7 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
     pc->rtc = rtc_cmos_new(&rtc_ops, pc, vm_main_context(pc->vm));
     const struct guest_memory *m = vm_memory(pc->vm);
     rtc_cmos_set_platform_info(pc->rtc, m->low_size, m->high_size, vm_cpu_count(pc->vm));
-    vm_add_reset_handler(pc->vm, rtc_reset, pc->rtc);
-    vm_state_register(pc->vm, "rtc", &rtc_cmos_state_ops, pc->rtc);
+    device_registry_add(pc->registry, "rtc", pc->rtc, &rtc_cmos_state_ops, rtc_reset, pc->rtc);
     if (!claim(pc, PC_RTC_PORT, 2, &rtc_cmos_io_ops, pc->rtc, "rtc", error))
         return false;
 
@@ -274,6 +274,7 @@ static bool add_acpi(struct pc *pc, GError **error)
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
         return false;
     }
+    device_registry_add(pc->registry, "acpi-pm", pc->acpi_pm, &acpi_pm_state_ops, NULL, NULL);
     pc->acpi = (struct acpi_platform){
         .ncpus = vm_cpu_count(pc->vm),
         .has_pci = true,
@@ -404,6 +405,7 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
     if (!pc->vm)
         goto fail;
     vm_set_no_reboot(pc->vm, o->no_reboot);
+    pc->registry = device_registry_new(pc->vm);
     pc->upper_memory = upper_memory_create(pc->vm, error);
     if (!pc->upper_memory)
         goto fail;
@@ -433,6 +435,8 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
         pc->firmware = firmware_create(pc->vm, &fc, error);
         if (!pc->firmware)
             goto fail;
+        device_registry_add(pc->registry, "fw-cfg", firmware_fw_cfg(pc->firmware),
+                            &fw_cfg_state_ops, NULL, NULL);
         pci_host_set_pam_listener(pci_bus_host(pc->pci), pam_changed, pc->upper_memory);
     } else if (pc->kernel) {
         vm_set_boot_handler(pc->vm, boot_linux, pc);
@@ -461,6 +465,7 @@ void pc_destroy(struct pc *pc)
     rtc_cmos_free(pc->rtc);
     g_ptr_array_free(pc->blks, TRUE);
     pc_devices_free(pc->devices);
+    device_registry_free(pc->registry);
     firmware_free(pc->firmware);
     upper_memory_free(pc->upper_memory);
     if (pc->kernel)
