@@ -6,7 +6,7 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-static void screendump(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_screendump(struct pc *pc, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", NULL };
     const char *filename;
@@ -26,7 +26,7 @@ static void screendump(struct pc *pc, JsonObject *args, struct control_result *r
     control_result_ok(res);
 }
 
-static void query_vnc(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_vnc(struct pc *pc, JsonObject *args, struct control_result *res)
 {
     if (!control_result_only_args(args, NULL, res))
         return;
@@ -55,17 +55,4 @@ static void query_vnc(struct pc *pc, JsonObject *args, struct control_result *re
     }
     json_builder_end_object(b);
     res->value = json_builder_get_root(b);
-}
-
-bool control_display_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                             struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (!strcmp(cmd, "screendump"))
-        screendump(pc, args, res);
-    else if (!strcmp(cmd, "query-vnc"))
-        query_vnc(pc, args, res);
-    else
-        return false;
-    return true;
 }

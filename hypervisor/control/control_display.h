@@ -7,6 +7,5 @@
 
 struct pc;
 
-/* false if cmd is not a display command (nothing done). */
-bool control_display_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                             struct control_result *res);
+void control_screendump(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_query_vnc(struct pc *pc, JsonObject *args, struct control_result *res);

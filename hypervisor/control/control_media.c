@@ -28,7 +28,7 @@ static void finish(struct control_result *res, bool ok, const GError *error)
         control_result_fail(res, "GenericError", g_strdup(error->message));
 }
 
-static void change_medium(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_change_medium(struct pc *pc, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "device", "filename", NULL };
     const char *filename;
@@ -40,7 +40,7 @@ static void change_medium(struct pc *pc, JsonObject *args, struct control_result
     finish(res, ok, error);
 }
 
-static void eject(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_eject(struct pc *pc, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "device", "force", NULL };
     if (!control_result_only_args(args, allowed, res) || !check_device(args, res))
@@ -57,16 +57,4 @@ static void eject(struct pc *pc, JsonObject *args, struct control_result *res)
     g_autoptr(GError) error = NULL;
     bool ok = pc_devices_cdrom_eject(pc_devices_of(pc), force, &error);
     finish(res, ok, error);
-}
-
-bool control_media_execute(struct pc *pc, const char *cmd, JsonObject *args, struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (!strcmp(cmd, "change-medium"))
-        change_medium(pc, args, res);
-    else if (!strcmp(cmd, "eject"))
-        eject(pc, args, res);
-    else
-        return false;
-    return true;
 }

@@ -7,5 +7,5 @@
 
 struct pc;
 
-/* false if cmd is not a media command (nothing done). */
-bool control_media_execute(struct pc *pc, const char *cmd, JsonObject *args, struct control_result *res);
+void control_change_medium(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_eject(struct pc *pc, JsonObject *args, struct control_result *res);

@@ -6,7 +6,7 @@
 #include <glib/gi18n.h>
 
 /* save: the whole VM to a file, while it is paused; it stays paused. */
-static void save(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_save(struct pc *pc, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", "header", NULL };
     const char *filename;
@@ -27,14 +27,4 @@ static void save(struct pc *pc, JsonObject *args, struct control_result *res)
         control_result_ok(res);
     else
         control_result_fail(res, "GenericError", g_strdup(error->message));
-}
-
-bool control_state_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                           struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (strcmp(cmd, "save") != 0)
-        return false;
-    save(pc, args, res);
-    return true;
 }

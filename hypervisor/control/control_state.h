@@ -8,6 +8,4 @@
 
 struct pc;
 
-/* Handle cmd if it is one of these; false if it is not. */
-bool control_state_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                           struct control_result *res);
+void control_save(struct pc *pc, JsonObject *args, struct control_result *res);

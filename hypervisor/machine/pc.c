@@ -46,6 +46,7 @@ struct pc {
     struct pci_bus *pci;
     struct acpi_pm *acpi_pm;
     GPtrArray *blks;
+    GPtrArray *drives;        /* struct pc_drive, for query-block */
     GMappedFile *kernel;
     GMappedFile *initrd;
     struct acpi_platform acpi;
@@ -65,6 +66,11 @@ struct display *pc_display(struct pc *pc)
 struct pc_devices *pc_devices_of(struct pc *pc)
 {
     return pc->devices;
+}
+
+GPtrArray *pc_drives(struct pc *pc)
+{
+    return pc->drives;
 }
 
 unsigned pc_chardev_count(struct pc *pc)
@@ -254,6 +260,8 @@ static bool add_pci_devices(struct pc *pc, GError **error)
         if (!blk)
             return false;
         g_ptr_array_add(pc->blks, blk);
+        pc_drive_add(pc->drives, pc_drive_name("vd", pc->blks->len - 1), "virtio", d->path,
+                     d->readonly, false);
     }
     for (guint i = 0; i < pc->opts->nets->len; i++) {
         const struct net_config *n = &g_array_index(pc->opts->nets, struct net_config, i);
@@ -388,6 +396,7 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
     struct pc *pc = g_new0(struct pc, 1);
     pc->opts = o;
     pc->blks = g_ptr_array_new();
+    pc->drives = g_ptr_array_new_with_free_func(pc_drive_free);
 
     if (o->kernel) {
         pc->kernel = map_file(o->kernel, _("kernel"), error);
@@ -412,7 +421,8 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
 
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_acpi(pc, error))
         goto fail;
-    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, pc->upper_memory, error);
+    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, pc->upper_memory, pc->drives,
+                                    error);
     if (!pc->devices)
         goto fail;
     if (o->bios) {
@@ -464,6 +474,7 @@ void pc_destroy(struct pc *pc)
     i8042_free(pc->i8042);
     rtc_cmos_free(pc->rtc);
     g_ptr_array_free(pc->blks, TRUE);
+    g_ptr_array_free(pc->drives, TRUE);
     pc_devices_free(pc->devices);
     device_registry_free(pc->registry);
     firmware_free(pc->firmware);

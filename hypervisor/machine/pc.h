@@ -27,6 +27,10 @@ struct display *pc_display(struct pc *pc);
 /* The devices for unmodified guests (pc_devices.h); pc_create() makes them. */
 struct pc_devices *pc_devices_of(struct pc *pc);
 
+/* The drives (struct pc_drive, pc_devices.h) in the order they were
+ * attached: virtio-blk, then the IDE CD-ROM and disks, then AHCI. */
+GPtrArray *pc_drives(struct pc *pc);
+
 /* Serial ports with a backend, for query-chardev. */
 unsigned pc_chardev_count(struct pc *pc);
 struct chardev *pc_chardev(struct pc *pc, unsigned i);

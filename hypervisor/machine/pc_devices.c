@@ -19,9 +19,40 @@ struct pc_devices {
     struct ahci *ahci;
     struct usb_uhci *uhci;
     struct i8042 *kbd;
+    struct pc_drive *cdrom;   /* in the machine's drive list */
     GPtrArray *cdrom_paths;   /* firmware device paths, attachment order */
     GPtrArray *disk_paths;
 };
+
+struct pc_drive *pc_drive_add(GPtrArray *drives, char *device, const char *bus, const char *file,
+                              bool readonly, bool removable)
+{
+    struct pc_drive *d = g_new0(struct pc_drive, 1);
+    *d = (struct pc_drive){ .device = device, .bus = bus, .file = g_strdup(file),
+                            .readonly = readonly, .removable = removable };
+    g_ptr_array_add(drives, d);
+    return d;
+}
+
+void pc_drive_free(void *drive)
+{
+    struct pc_drive *d = drive;
+    g_free(d->device);
+    g_free(d->file);
+    g_free(d);
+}
+
+char *pc_drive_name(const char *prefix, unsigned index)
+{
+    char letters[8];
+    unsigned n = sizeof(letters) - 1;
+    letters[n] = '\0';
+    do {
+        letters[--n] = (char)('a' + index % 26);
+        index /= 26;
+    } while (index-- > 0 && n > 0);
+    return g_strconcat(prefix, letters + n, NULL);
+}
 
 /* The i8042 picks set 1 or set 2 from whether the guest has it translate. */
 static void kbd_key(void *opaque, uint16_t scancode, bool down)
@@ -60,7 +91,7 @@ static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus
 /* IDE positions in QEMU-compatible order: disks take primary master and
  * slave, the CD-ROM the secondary master, then the secondary slave. */
 static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                    const struct vmm_options *o, GError **error)
+                    const struct vmm_options *o, GPtrArray *drives, GError **error)
 {
     d->ide = piix3_ide_create(vm, bus, error);
     if (!d->ide)
@@ -72,6 +103,8 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
             return false;
         used[2] = true;
         g_ptr_array_add(d->cdrom_paths, ide_boot_path(1, 0));
+        /* Named as eject and change-medium name it. */
+        d->cdrom = pc_drive_add(drives, g_strdup("cdrom"), "ide", o->cdrom, true, true);
     }
     for (guint i = 0; i < o->disks->len; i++) {
         const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
@@ -91,6 +124,8 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
             return false;
         }
         g_ptr_array_add(d->disk_paths, ide_boot_path(pos / IDE_UNITS, pos % IDE_UNITS));
+        /* hda..hdd: primary master and slave, secondary master and slave. */
+        pc_drive_add(drives, pc_drive_name("hd", pos), "ide", dc->path, dc->readonly, false);
     }
     return true;
 }
@@ -107,7 +142,7 @@ static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_opti
 }
 
 static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                     const struct vmm_options *o, GError **error)
+                     const struct vmm_options *o, GPtrArray *drives, GError **error)
 {
     unsigned port = 0;
     for (guint i = 0; i < o->disks->len; i++) {
@@ -129,6 +164,7 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
             return false;
         }
         g_ptr_array_add(d->disk_paths, ahci_boot_path(d->ahci, port));
+        pc_drive_add(drives, pc_drive_name("sd", port), "ahci", dc->path, dc->readonly, false);
         port++;
     }
     return true;
@@ -136,7 +172,7 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
 
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
-                                     struct upper_memory *um, GError **error)
+                                     struct upper_memory *um, GPtrArray *drives, GError **error)
 {
     struct pc_devices *d = g_new0(struct pc_devices, 1);
     d->kbd = kbd;
@@ -150,9 +186,9 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
     /* The VGA first, so it gets the first free slot as on a PC. */
     if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
         goto fail;
-    if (want_ide && !add_ide(d, vm, bus, o, error))
+    if (want_ide && !add_ide(d, vm, bus, o, drives, error))
         goto fail;
-    if (!add_ahci(d, vm, bus, o, error) || !add_e1000s(vm, bus, o, error))
+    if (!add_ahci(d, vm, bus, o, drives, error) || !add_e1000s(vm, bus, o, error))
         goto fail;
     return d;
 
@@ -200,10 +236,17 @@ static bool have_cdrom(struct pc_devices *d, GError **error)
 
 bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error)
 {
-    return have_cdrom(d, error) && ide_cdrom_change_media(d->ide, 1, 0, path, error);
+    if (!have_cdrom(d, error) || !ide_cdrom_change_media(d->ide, 1, 0, path, error))
+        return false;
+    g_free(d->cdrom->file);
+    d->cdrom->file = g_strdup(path);
+    return true;
 }
 
 bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error)
 {
-    return have_cdrom(d, error) && ide_cdrom_eject(d->ide, 1, 0, force, error);
+    if (!have_cdrom(d, error) || !ide_cdrom_eject(d->ide, 1, 0, force, error))
+        return false;
+    g_clear_pointer(&d->cdrom->file, g_free);
+    return true;
 }
