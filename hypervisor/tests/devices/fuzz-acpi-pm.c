@@ -5,7 +5,7 @@
 
 #include "devices/acpi_pm.h"
 #include "config/pc_layout.h"
-#include "tests/support/fake_vm.h"
+#include "tests/support/test_vm.h"
 
 #define PM1_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 
@@ -24,15 +24,15 @@ static uint64_t take(struct input *in, unsigned bytes)
 
 static void check_sci(struct vm *vm)
 {
-    uint32_t evt = (uint32_t)fake_vm_in(vm, PC_ACPI_PM1_EVT, 4);
+    uint32_t evt = (uint32_t)test_pio_read(vm, PC_ACPI_PM1_EVT, 4);
     uint16_t sts = (uint16_t)evt, en = (uint16_t)(evt >> 16);
-    uint16_t cnt = (uint16_t)fake_vm_in(vm, PC_ACPI_PM1_CNT, 2);
-    uint32_t gsts = (uint32_t)fake_vm_in(vm, PC_ACPI_GPE0, 4);
-    uint32_t gen = (uint32_t)fake_vm_in(vm, PC_ACPI_GPE0 + 4, 4);
+    uint16_t cnt = (uint16_t)test_pio_read(vm, PC_ACPI_PM1_CNT, 2);
+    uint32_t gsts = (uint32_t)test_pio_read(vm, PC_ACPI_GPE0, 4);
+    uint32_t gen = (uint32_t)test_pio_read(vm, PC_ACPI_GPE0 + 4, 4);
     bool want = (cnt & ACPI_PM1_SCI_EN) && ((sts & en & PM1_EVENTS) || (gsts & gen));
-    if (want != vm->irq_level[PC_ACPI_SCI_IRQ])
+    if (want != test_vm_irq_level(vm, PC_ACPI_SCI_IRQ))
         g_error("SCI is %d, registers say %d (sts %#x en %#x cnt %#x gpe %#x/%#x)",
-                vm->irq_level[PC_ACPI_SCI_IRQ], want, sts, en, cnt, gsts, gen);
+                test_vm_irq_level(vm, PC_ACPI_SCI_IRQ), want, sts, en, cnt, gsts, gen);
     if (cnt & ACPI_PM1_SLP_EN)
         g_error("SLP_EN reads back as set");
 }
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const unsigned sizes[] = { 1, 2, 4, 8 };
-    struct vm *vm = fake_vm_new(16ULL * 1024 * 1024);
+    struct vm *vm = test_vm_new(16ULL * 1024 * 1024);
     struct acpi_pm *pm = acpi_pm_create(vm);
     struct input in = { data, size };
 
@@ -54,10 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (op) {
         case 0:
         case 1:
-            fake_vm_out(vm, port, take(&in, 8), sz);
+            test_pio_write(vm, port, take(&in, 8), sz);
             break;
         case 2:
-            fake_vm_in(vm, port, sz);
+            test_pio_read(vm, port, sz);
             break;
         case 3:
             acpi_pm_power_button(pm);
@@ -66,16 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             acpi_pm_set_gpe(pm, (unsigned)take(&in, 1) % 40);
             break;
         case 5:
-            fake_vm_reset(vm);
+            test_vm_platform_reset(vm);
             break;
         case 6:
-            fake_vm_out(vm, PC_ACPI_SMI_CMD, take(&in, 1) & 1 ? ACPI_PM_ACPI_ENABLE : ACPI_PM_ACPI_DISABLE, 1);
+            test_pio_write(vm, PC_ACPI_SMI_CMD, take(&in, 1) & 1 ? ACPI_PM_ACPI_ENABLE : ACPI_PM_ACPI_DISABLE, 1);
             break;
         }
         check_sci(vm);
     }
 
     acpi_pm_free(pm);
-    fake_vm_free(vm);
+    test_vm_free(vm);
     return 0;
 }

@@ -6,7 +6,7 @@
 
 #include "devices/fw_cfg.h"
 #include "config/pc_layout.h"
-#include "tests/support/fake_vm.h"
+#include "tests/support/test_vm.h"
 
 #define RAM (16ULL * 1024 * 1024)
 
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct vm *vm = fake_vm_new(RAM);
+    struct vm *vm = test_vm_new(RAM);
     struct fw_cfg *fw = fw_cfg_create(vm);
     static const uint8_t blob[200] = { 1, 2, 3 };
     fw_cfg_add_file(fw, "etc/a", blob, sizeof(blob));
@@ -51,13 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (take(&in, 1) % 6) {
         case 0: {
             uint16_t key = (uint16_t)take(&in, 2);
-            fake_vm_out(vm, PC_FW_CFG_PORT, key, 2);
+            test_pio_write(vm, PC_FW_CFG_PORT, key, 2);
             break;
         }
         case 1: {
             unsigned n = (unsigned)take(&in, 1) % 64;
             for (unsigned i = 0; i < n; i++)
-                fake_vm_in(vm, PC_FW_CFG_PORT + 1, 1);
+                test_pio_read(vm, PC_FW_CFG_PORT + 1, 1);
             break;
         }
         case 2: {
@@ -70,21 +70,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * RAM is valid but slow. */
             if (d[4] & 0x80)
                 d[4] = d[5] = 0;
-            guest_memory_write(&vm->mem, desc, d, sizeof(d));
-            fake_vm_out(vm, PC_FW_CFG_DMA_PORT, GUINT32_SWAP_LE_BE((uint32_t)(desc >> 32)), 4);
-            fake_vm_out(vm, PC_FW_CFG_DMA_PORT + 4, GUINT32_SWAP_LE_BE((uint32_t)desc), 4);
+            guest_memory_write(vm_memory(vm), desc, d, sizeof(d));
+            test_pio_write(vm, PC_FW_CFG_DMA_PORT, GUINT32_SWAP_LE_BE((uint32_t)(desc >> 32)), 4);
+            test_pio_write(vm, PC_FW_CFG_DMA_PORT + 4, GUINT32_SWAP_LE_BE((uint32_t)desc), 4);
             break;
         }
         case 3: {
             static const unsigned sizes[] = { 1, 2, 4, 8 };
             uint16_t port = (uint16_t)(PC_FW_CFG_PORT + take(&in, 1) % (FW_CFG_PORT_LEN + 2));
             unsigned sz = sizes[take(&in, 1) % 4];
-            fake_vm_out(vm, port, take(&in, 8), sz);
+            test_pio_write(vm, port, take(&in, 8), sz);
             break;
         }
         case 4: {
             uint16_t port = (uint16_t)(PC_FW_CFG_PORT + take(&in, 1) % (FW_CFG_PORT_LEN + 2));
-            fake_vm_in(vm, port, 1u << (take(&in, 1) % 4));
+            test_pio_read(vm, port, 1u << (take(&in, 1) % 4));
             break;
         }
         case 5: {
@@ -98,6 +98,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     fw_cfg_free(fw);
-    fake_vm_free(vm);
+    test_vm_free(vm);
     return 0;
 }

@@ -6,7 +6,7 @@
 
 #include "devices/acpi_pm.h"
 #include "config/pc_layout.h"
-#include "tests/support/fake_vm.h"
+#include "tests/support/test_vm.h"
 
 #define MIB (1024ULL * 1024ULL)
 
@@ -17,7 +17,7 @@ struct fixture {
 
 static void setup(struct fixture *f, gconstpointer data)
 {
-    f->vm = fake_vm_new(32 * MIB);
+    f->vm = test_vm_new(32 * MIB);
     f->pm = acpi_pm_create(f->vm);
     g_assert_nonnull(f->pm);
 }
@@ -25,16 +25,16 @@ static void setup(struct fixture *f, gconstpointer data)
 static void teardown(struct fixture *f, gconstpointer data)
 {
     acpi_pm_free(f->pm);
-    fake_vm_free(f->vm);
+    test_vm_free(f->vm);
 }
 
-static uint16_t sts(struct fixture *f) { return (uint16_t)fake_vm_in(f->vm, PC_ACPI_PM1_EVT, 2); }
-static uint16_t cnt(struct fixture *f) { return (uint16_t)fake_vm_in(f->vm, PC_ACPI_PM1_CNT, 2); }
-static bool sci(struct fixture *f) { return f->vm->irq_level[PC_ACPI_SCI_IRQ]; }
+static uint16_t sts(struct fixture *f) { return (uint16_t)test_pio_read(f->vm, PC_ACPI_PM1_EVT, 2); }
+static uint16_t cnt(struct fixture *f) { return (uint16_t)test_pio_read(f->vm, PC_ACPI_PM1_CNT, 2); }
+static bool sci(struct fixture *f) { return test_vm_irq_level(f->vm, PC_ACPI_SCI_IRQ); }
 
 static void enable_acpi(struct fixture *f)
 {
-    fake_vm_out(f->vm, PC_ACPI_SMI_CMD, ACPI_PM_ACPI_ENABLE, 1);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD, ACPI_PM_ACPI_ENABLE, 1);
     g_assert_cmphex(cnt(f) & ACPI_PM1_SCI_EN, ==, ACPI_PM1_SCI_EN);
 }
 
@@ -50,43 +50,43 @@ static void test_power_button(struct fixture *f, gconstpointer data)
     g_assert_false(sci(f));   /* PWRBTN_EN still clear */
 
     /* Enabling the event with the status pending raises the SCI. */
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT + 2, ACPI_PM1_PWRBTN, 2);
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_PM1_EVT + 2, 2), ==, ACPI_PM1_PWRBTN);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT + 2, ACPI_PM1_PWRBTN, 2);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_PM1_EVT + 2, 2), ==, ACPI_PM1_PWRBTN);
     g_assert_true(sci(f));
-    g_assert_cmpuint(f->vm->irq_raises[PC_ACPI_SCI_IRQ], ==, 1);
+    g_assert_cmpuint(test_vm_irq_raises(f->vm, PC_ACPI_SCI_IRQ), ==, 1);
 
     /* Level-triggered: it stays up until the OS clears the status. */
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT, ACPI_PM1_PWRBTN, 2);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT, ACPI_PM1_PWRBTN, 2);
     g_assert_false(sci(f));
     g_assert_cmphex(sts(f) & ACPI_PM1_PWRBTN, ==, 0);
 
     /* The control socket's system_powerdown path. */
     vm_request_powerdown(f->vm);
     g_assert_true(sci(f));
-    g_assert_cmpuint(f->vm->irq_raises[PC_ACPI_SCI_IRQ], ==, 2);
+    g_assert_cmpuint(test_vm_irq_raises(f->vm, PC_ACPI_SCI_IRQ), ==, 2);
 
     /* Leaving ACPI mode drops the SCI. */
-    fake_vm_out(f->vm, PC_ACPI_SMI_CMD, ACPI_PM_ACPI_DISABLE, 1);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD, ACPI_PM_ACPI_DISABLE, 1);
     g_assert_cmphex(cnt(f) & ACPI_PM1_SCI_EN, ==, 0);
     g_assert_false(sci(f));
-    g_assert_cmpint(f->vm->shutdown_reason, ==, -1);
+    g_assert_cmpint(test_vm_shutdown_reason(f->vm), ==, -1);
 }
 
 static void test_write_one_to_clear(struct fixture *f, gconstpointer data)
 {
     acpi_pm_power_button(f->pm);
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT, 0, 2);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT, 0, 2);
     g_assert_cmphex(sts(f) & ACPI_PM1_PWRBTN, ==, ACPI_PM1_PWRBTN);
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT, (uint16_t)~ACPI_PM1_PWRBTN, 2);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT, (uint16_t)~ACPI_PM1_PWRBTN, 2);
     g_assert_cmphex(sts(f) & ACPI_PM1_PWRBTN, ==, ACPI_PM1_PWRBTN);
     /* Byte access to the high half of the status register. */
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT + 1, ACPI_PM1_PWRBTN >> 8, 1);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT + 1, ACPI_PM1_PWRBTN >> 8, 1);
     g_assert_cmphex(sts(f), ==, 0);
 
     /* A 32-bit write covers status and enable at once. */
     acpi_pm_power_button(f->pm);
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT, ((uint32_t)ACPI_PM1_PWRBTN << 16) | ACPI_PM1_PWRBTN, 4);
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_PM1_EVT, 4), ==, (uint32_t)ACPI_PM1_PWRBTN << 16);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT, ((uint32_t)ACPI_PM1_PWRBTN << 16) | ACPI_PM1_PWRBTN, 4);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_PM1_EVT, 4), ==, (uint32_t)ACPI_PM1_PWRBTN << 16);
 }
 
 static void test_s5(struct fixture *f, gconstpointer data)
@@ -95,20 +95,20 @@ static void test_s5(struct fixture *f, gconstpointer data)
     uint16_t typ = PC_ACPI_S5_SLP_TYP << ACPI_PM1_SLP_TYP_SHIFT;
 
     /* Linux writes SLP_TYP first, then SLP_TYP | SLP_EN. */
-    fake_vm_out(f->vm, PC_ACPI_PM1_CNT, ACPI_PM1_SCI_EN | typ, 2);
-    g_assert_cmpuint(f->vm->shutdown_requests, ==, 0);
+    test_pio_write(f->vm, PC_ACPI_PM1_CNT, ACPI_PM1_SCI_EN | typ, 2);
+    g_assert_cmpuint(test_vm_shutdown_requests(f->vm), ==, 0);
 
     /* A sleep state the DSDT does not offer does not power off. */
     unsigned other = (PC_ACPI_S5_SLP_TYP + 1) & 7;
-    fake_vm_out(f->vm, PC_ACPI_PM1_CNT,
+    test_pio_write(f->vm, PC_ACPI_PM1_CNT,
                 ACPI_PM1_SCI_EN | (other << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN, 2);
-    g_assert_cmpuint(f->vm->shutdown_requests, ==, 0);
+    g_assert_cmpuint(test_vm_shutdown_requests(f->vm), ==, 0);
     g_assert_cmphex(sts(f) & ACPI_PM1_WAK_STS, ==, ACPI_PM1_WAK_STS);
     g_assert_cmphex(cnt(f) & ACPI_PM1_SLP_EN, ==, 0);   /* write-only */
 
-    fake_vm_out(f->vm, PC_ACPI_PM1_CNT, ACPI_PM1_SCI_EN | typ | ACPI_PM1_SLP_EN, 2);
-    g_assert_cmpuint(f->vm->shutdown_requests, ==, 1);
-    g_assert_cmpint(f->vm->shutdown_reason, ==, VM_SHUTDOWN_GUEST_POWEROFF);
+    test_pio_write(f->vm, PC_ACPI_PM1_CNT, ACPI_PM1_SCI_EN | typ | ACPI_PM1_SLP_EN, 2);
+    g_assert_cmpuint(test_vm_shutdown_requests(f->vm), ==, 1);
+    g_assert_cmpint(test_vm_shutdown_reason(f->vm), ==, VM_SHUTDOWN_GUEST_POWEROFF);
 }
 
 static int64_t mono_ns(void)
@@ -121,13 +121,13 @@ static int64_t mono_ns(void)
 static void test_timer(struct fixture *f, gconstpointer data)
 {
     int64_t t0 = mono_ns();
-    uint32_t a = (uint32_t)fake_vm_in(f->vm, PC_ACPI_PM_TMR, 4);
+    uint32_t a = (uint32_t)test_pio_read(f->vm, PC_ACPI_PM_TMR, 4);
     int64_t t1 = mono_ns();
     /* Spin, not sleep: the test measures elapsed time, it waits for nothing. */
     while (mono_ns() - t1 < 20 * 1000000)
         ;
     int64_t t2 = mono_ns();
-    uint32_t b = (uint32_t)fake_vm_in(f->vm, PC_ACPI_PM_TMR, 4);
+    uint32_t b = (uint32_t)test_pio_read(f->vm, PC_ACPI_PM_TMR, 4);
     int64_t t3 = mono_ns();
 
     uint32_t ticks = b - a;   /* 32-bit wrap-around is fine */
@@ -138,8 +138,8 @@ static void test_timer(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(ticks, >, 60000);   /* 20 ms is ~71600 ticks */
 
     /* Writes do not disturb it. */
-    fake_vm_out(f->vm, PC_ACPI_PM_TMR, 0, 4);
-    uint32_t c = (uint32_t)fake_vm_in(f->vm, PC_ACPI_PM_TMR, 4);
+    test_pio_write(f->vm, PC_ACPI_PM_TMR, 0, 4);
+    uint32_t c = (uint32_t)test_pio_read(f->vm, PC_ACPI_PM_TMR, 4);
     g_assert_cmpuint(c - b, <, 0x80000000u);
 }
 
@@ -147,38 +147,38 @@ static void test_gpe(struct fixture *f, gconstpointer data)
 {
     enable_acpi(f);
     acpi_pm_set_gpe(f->pm, 3);
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_GPE0, 4), ==, 1u << 3);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_GPE0, 4), ==, 1u << 3);
     g_assert_false(sci(f));
-    fake_vm_out(f->vm, PC_ACPI_GPE0 + 4, 1u << 3, 1);
+    test_pio_write(f->vm, PC_ACPI_GPE0 + 4, 1u << 3, 1);
     g_assert_true(sci(f));
-    fake_vm_out(f->vm, PC_ACPI_GPE0, 1u << 3, 1);
+    test_pio_write(f->vm, PC_ACPI_GPE0, 1u << 3, 1);
     g_assert_false(sci(f));
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_GPE0, 4), ==, 0);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_GPE0, 4), ==, 0);
     acpi_pm_set_gpe(f->pm, 99);   /* out of range: ignored */
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_GPE0, 4), ==, 0);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_GPE0, 4), ==, 0);
 }
 
 static void test_reset(struct fixture *f, gconstpointer data)
 {
     enable_acpi(f);
-    fake_vm_out(f->vm, PC_ACPI_PM1_EVT + 2, ACPI_PM1_PWRBTN, 2);
+    test_pio_write(f->vm, PC_ACPI_PM1_EVT + 2, ACPI_PM1_PWRBTN, 2);
     acpi_pm_power_button(f->pm);
-    fake_vm_out(f->vm, PC_ACPI_SMI_CMD + 1, 0x5a, 1);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD + 1, 0x5a, 1);
     g_assert_true(sci(f));
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_SMI_CMD + 1, 1), ==, 0x5a);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD + 1, 1), ==, 0x5a);
 
-    fake_vm_reset(f->vm);
+    test_vm_platform_reset(f->vm);
     g_assert_false(sci(f));
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_PM1_EVT, 4), ==, 0);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_PM1_EVT, 4), ==, 0);
     g_assert_cmphex(cnt(f), ==, 0);
-    g_assert_cmphex(fake_vm_in(f->vm, PC_ACPI_SMI_CMD + 1, 1), ==, 0);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD + 1, 1), ==, 0);
 }
 
 static void test_ports_taken(struct fixture *f, gconstpointer data)
 {
     g_assert_null(acpi_pm_create(f->vm));
     /* The first instance still owns and serves its ports. */
-    g_assert_cmpstr(iobus_owner(f->vm->pio, PC_ACPI_PM1_CNT), ==, "acpi-pm");
+    g_assert_cmpstr(iobus_owner(vm_pio_bus(f->vm), PC_ACPI_PM1_CNT), ==, "acpi-pm");
     enable_acpi(f);
 }
 

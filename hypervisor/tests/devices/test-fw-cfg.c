@@ -8,7 +8,7 @@
 #include "devices/fw_cfg.h"
 #include "core/e820.h"
 #include "config/pc_layout.h"
-#include "tests/support/fake_vm.h"
+#include "tests/support/test_vm.h"
 
 #define MIB (1024ULL * 1024ULL)
 #define RAM (64 * MIB)
@@ -20,7 +20,7 @@ struct fixture {
 
 static void setup(struct fixture *f, gconstpointer data)
 {
-    f->vm = fake_vm_new(RAM);
+    f->vm = test_vm_new(RAM);
     f->fw = fw_cfg_create(f->vm);
     g_assert_nonnull(f->fw);
 }
@@ -28,24 +28,24 @@ static void setup(struct fixture *f, gconstpointer data)
 static void teardown(struct fixture *f, gconstpointer data)
 {
     fw_cfg_free(f->fw);
-    fake_vm_free(f->vm);
+    test_vm_free(f->vm);
 }
 
 static void select_key(struct fixture *f, uint16_t key)
 {
-    fake_vm_out(f->vm, PC_FW_CFG_PORT, key, 2);
+    test_pio_write(f->vm, PC_FW_CFG_PORT, key, 2);
 }
 
 static void read_data(struct fixture *f, void *buf, size_t len)
 {
     uint8_t *p = buf;
     for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)fake_vm_in(f->vm, PC_FW_CFG_PORT + 1, 1);
+        p[i] = (uint8_t)test_pio_read(f->vm, PC_FW_CFG_PORT + 1, 1);
 }
 
 static uint8_t *ram(struct fixture *f, uint64_t gpa, uint64_t len)
 {
-    uint8_t *p = guest_memory_ptr(&f->vm->mem, gpa, len);
+    uint8_t *p = guest_memory_ptr(vm_memory(f->vm), gpa, len);
     g_assert_nonnull(p);
     return p;
 }
@@ -65,8 +65,8 @@ static uint32_t get_be32(const uint8_t *p)
  * port writes holding the big-endian halves, the low half last. */
 static void dma_kick(struct fixture *f, uint64_t desc)
 {
-    fake_vm_out(f->vm, PC_FW_CFG_DMA_PORT, GUINT32_SWAP_LE_BE((uint32_t)(desc >> 32)), 4);
-    fake_vm_out(f->vm, PC_FW_CFG_DMA_PORT + 4, GUINT32_SWAP_LE_BE((uint32_t)desc), 4);
+    test_pio_write(f->vm, PC_FW_CFG_DMA_PORT, GUINT32_SWAP_LE_BE((uint32_t)(desc >> 32)), 4);
+    test_pio_write(f->vm, PC_FW_CFG_DMA_PORT + 4, GUINT32_SWAP_LE_BE((uint32_t)desc), 4);
 }
 
 /* Place a descriptor at desc_gpa and run it; returns the control word the
@@ -97,8 +97,8 @@ static void test_signature(struct fixture *f, gconstpointer data)
     g_assert_cmphex(id[0], ==, FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA);
 
     /* The DMA register reads back "QEMU CFG" in memory order. */
-    uint32_t hi = (uint32_t)fake_vm_in(f->vm, PC_FW_CFG_DMA_PORT, 4);
-    uint32_t lo = (uint32_t)fake_vm_in(f->vm, PC_FW_CFG_DMA_PORT + 4, 4);
+    uint32_t hi = (uint32_t)test_pio_read(f->vm, PC_FW_CFG_DMA_PORT, 4);
+    uint32_t lo = (uint32_t)test_pio_read(f->vm, PC_FW_CFG_DMA_PORT + 4, 4);
     g_assert_cmpmem(&hi, 4, "QEMU", 4);
     g_assert_cmpmem(&lo, 4, " CFG", 4);
 
@@ -163,7 +163,7 @@ static void test_file_dir(struct fixture *f, gconstpointer data)
 
     /* etc/e820 is the firmware view of guest memory. */
     size_t elen;
-    g_autofree uint8_t *e820 = e820_fw_cfg_blob(&f->vm->mem, &elen);
+    g_autofree uint8_t *e820 = e820_fw_cfg_blob(vm_memory(f->vm), &elen);
     g_assert_cmpuint(d[1].size, ==, elen);
     g_autofree uint8_t *got = g_malloc(elen);
     select_key(f, d[1].key);
@@ -252,7 +252,7 @@ static void test_dma_read(struct fixture *f, gconstpointer data)
     put_be(d, ((uint32_t)FW_CFG_SIGNATURE << 16) | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 4);
     put_be(d + 4, 4, 4);
     put_be(d + 8, 0x2000, 8);
-    fake_vm_out(f->vm, PC_FW_CFG_DMA_PORT, GUINT64_SWAP_LE_BE((uint64_t)0x1000), 8);
+    test_pio_write(f->vm, PC_FW_CFG_DMA_PORT, GUINT64_SWAP_LE_BE((uint64_t)0x1000), 8);
     g_assert_cmphex(get_be32(d), ==, 0);
     g_assert_cmpmem(dst, 4, "QEMU", 4);
 }
@@ -346,11 +346,11 @@ static void test_acpi_files(struct fixture *f, gconstpointer data)
 {
     struct acpi_platform p = { .ncpus = 2, .has_pci = true, .has_com1 = true };
     g_autoptr(GError) error = NULL;
-    g_assert_true(acpi_tables_add_to_fw_cfg(f->fw, &f->vm->mem, &p, &error));
+    g_assert_true(acpi_tables_add_to_fw_cfg(f->fw, vm_memory(f->vm), &p, &error));
     g_assert_no_error(error);
 
     struct acpi_fw_cfg_files want;
-    g_assert_true(acpi_tables_build_fw_cfg(&f->vm->mem, &p, &want, NULL));
+    g_assert_true(acpi_tables_build_fw_cfg(vm_memory(f->vm), &p, &want, NULL));
     struct dir_entry d[8];
     unsigned n = read_dir(f, d, G_N_ELEMENTS(d));
     g_assert_cmpuint(n, ==, 4);
@@ -374,7 +374,7 @@ static void test_reset(struct fixture *f, gconstpointer data)
     char c;
     read_data(f, &c, 1);
     g_assert_cmpint(c, ==, 'Q');
-    fake_vm_reset(f->vm);
+    test_vm_platform_reset(f->vm);
     read_data(f, &c, 1);
     g_assert_cmpint(c, ==, 0);   /* nothing selected after reset */
     g_assert_null(fw_cfg_create(f->vm));  /* ports already taken */

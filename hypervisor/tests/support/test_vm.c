@@ -15,9 +15,14 @@ struct vm {
     GMainContext *ctx;
     GMutex lock;
     bool irq[64];
+    unsigned irq_raises[64];    /* low-to-high transitions */
     GArray *msis;           /* struct test_msi */
     int next_gsi;
     unsigned reset_requests;
+    int shutdown_reason;        /* -1 until requested */
+    unsigned shutdown_requests;
+    void (*powerdown_fn)(void *opaque);
+    void *powerdown_opaque;
     GArray *reset_handlers;
     bool record_slots;
     struct test_slot slots[TEST_VM_MAX_SLOTS];
@@ -38,6 +43,7 @@ struct vm *test_vm_new(uint64_t ram_size)
     vm->msis = g_array_new(FALSE, FALSE, sizeof(struct test_msi));
     vm->reset_handlers = g_array_new(FALSE, FALSE, sizeof(struct reset_handler));
     vm->next_gsi = 24;
+    vm->shutdown_reason = -1;
     return vm;
 }
 
@@ -65,6 +71,8 @@ void vm_set_irq(struct vm *vm, unsigned gsi, bool level)
 {
     g_assert_cmpuint(gsi, <, G_N_ELEMENTS(vm->irq));
     g_mutex_lock(&vm->lock);
+    if (level && !vm->irq[gsi])
+        vm->irq_raises[gsi]++;
     vm->irq[gsi] = level;
     g_mutex_unlock(&vm->lock);
 }
@@ -130,14 +138,25 @@ const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa)
     return NULL;
 }
 
-void vm_request_shutdown(struct vm *vm, enum vm_shutdown_reason reason) { }
+void vm_request_shutdown(struct vm *vm, enum vm_shutdown_reason reason)
+{
+    g_mutex_lock(&vm->lock);
+    vm->shutdown_reason = (int)reason;
+    vm->shutdown_requests++;
+    g_mutex_unlock(&vm->lock);
+}
 void vm_request_reset(struct vm *vm)
 {
     g_mutex_lock(&vm->lock);
     vm->reset_requests++;
     g_mutex_unlock(&vm->lock);
 }
-void vm_request_powerdown(struct vm *vm) { }
+/* As the power button would: straight to the handler (the ACPI PM block). */
+void vm_request_powerdown(struct vm *vm)
+{
+    if (vm->powerdown_fn)
+        vm->powerdown_fn(vm->powerdown_opaque);
+}
 void vm_report_panic(struct vm *vm) { }
 
 void vm_add_reset_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque)
@@ -146,7 +165,11 @@ void vm_add_reset_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque)
     g_array_append_val(vm->reset_handlers, h);
 }
 
-void vm_set_powerdown_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque) { }
+void vm_set_powerdown_handler(struct vm *vm, void (*fn)(void *opaque), void *opaque)
+{
+    vm->powerdown_fn = fn;
+    vm->powerdown_opaque = opaque;
+}
 
 bool test_vm_irq_level(struct vm *vm, unsigned gsi)
 {
@@ -154,6 +177,30 @@ bool test_vm_irq_level(struct vm *vm, unsigned gsi)
     bool l = vm->irq[gsi];
     g_mutex_unlock(&vm->lock);
     return l;
+}
+
+unsigned test_vm_irq_raises(struct vm *vm, unsigned gsi)
+{
+    g_mutex_lock(&vm->lock);
+    unsigned n = vm->irq_raises[gsi];
+    g_mutex_unlock(&vm->lock);
+    return n;
+}
+
+int test_vm_shutdown_reason(struct vm *vm)
+{
+    g_mutex_lock(&vm->lock);
+    int r = vm->shutdown_reason;
+    g_mutex_unlock(&vm->lock);
+    return r;
+}
+
+unsigned test_vm_shutdown_requests(struct vm *vm)
+{
+    g_mutex_lock(&vm->lock);
+    unsigned n = vm->shutdown_requests;
+    g_mutex_unlock(&vm->lock);
+    return n;
 }
 
 unsigned test_vm_msi_count(struct vm *vm)

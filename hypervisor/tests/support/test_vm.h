@@ -1,6 +1,8 @@
-/* A VM for unit tests of device models on machines without KVM: real guest
- * memory, real I/O buses and a real GMainContext; interrupts, MSI routes
- * and resets are recorded instead of reaching a kernel.  irqfd and
+/* The one VM fake for unit tests and fuzzers of device models on machines
+ * without KVM: real guest memory, real I/O buses and a real GMainContext;
+ * interrupts, MSI routes, resets and shutdown requests are recorded
+ * instead of reaching a kernel, and the power button goes straight to the
+ * handler a device (the ACPI PM block) installed.  irqfd and
  * ioeventfd are refused, so devices take their fallback paths
  * (vm_signal_msi, MMIO-exit notifications). */
 #pragma once
@@ -33,6 +35,11 @@ const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa);
 void test_vm_free(struct vm *vm);
 
 bool test_vm_irq_level(struct vm *vm, unsigned gsi);
+/* Low-to-high transitions of the line so far. */
+unsigned test_vm_irq_raises(struct vm *vm, unsigned gsi);
+/* The reason of the last vm_request_shutdown(), or -1; and how many. */
+int test_vm_shutdown_reason(struct vm *vm);
+unsigned test_vm_shutdown_requests(struct vm *vm);
 unsigned test_vm_msi_count(struct vm *vm);
 struct test_msi test_vm_msi(struct vm *vm, unsigned n);
 unsigned test_vm_reset_requests(struct vm *vm);
