@@ -1,19 +1,19 @@
 #include "control_display.h"
-#include "machine/pc.h"
+#include "machine/machine.h"
 #include "display/display.h"
 #include "display/screendump.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
 
-void control_screendump(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_screendump(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", NULL };
     const char *filename;
     if (!control_result_only_args(args, allowed, res) ||
         !(filename = control_result_string_arg(args, "filename", res)))
         return;
-    struct display *d = pc_display(pc);
+    struct display *d = machine_display(machine);
     if (!d) {
         control_result_fail(res, "GenericError", g_strdup(_("this machine has no display")));
         return;
@@ -26,12 +26,12 @@ void control_screendump(struct pc *pc, JsonObject *args, struct control_result *
     control_result_ok(res);
 }
 
-void control_query_vnc(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_vnc(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     if (!control_result_only_args(args, NULL, res))
         return;
-    const char *addr = pc_options(pc)->vnc;
-    struct display *d = pc_display(pc);
+    const char *addr = machine_options(machine)->vnc;
+    struct display *d = machine_display(machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "enabled");

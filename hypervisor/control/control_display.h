@@ -5,7 +5,7 @@
 
 #include "control_result.h"
 
-struct pc;
+struct machine;
 
-void control_screendump(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_query_vnc(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_screendump(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_vnc(struct machine *machine, JsonObject *args, struct control_result *res);

@@ -5,7 +5,7 @@
 
 #include "control_result.h"
 
-struct pc;
+struct machine;
 
-void control_change_medium(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_eject(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_change_medium(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_eject(struct machine *machine, JsonObject *args, struct control_result *res);

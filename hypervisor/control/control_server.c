@@ -4,7 +4,7 @@
 #include "control_media.h"
 #include "control_state.h"
 #include "control_vm.h"
-#include "machine/pc.h"
+#include "machine/machine.h"
 #include "core/vm_core.h"
 
 #include <errno.h>
@@ -32,7 +32,7 @@ struct client {
 };
 
 struct control_server {
-    struct pc *pc;
+    struct machine *machine;
     char *path;
     int listen_fd;
     GSource *listen_source;
@@ -151,7 +151,7 @@ static void send_error(struct client *c, const char *cls, const char *desc, Json
  * check their own. */
 static const struct control_command {
     const char *name;
-    void (*handler)(struct pc *pc, JsonObject *args, struct control_result *res);
+    void (*handler)(struct machine *machine, JsonObject *args, struct control_result *res);
     bool no_args;
 } commands[] = {
     { "query-status", control_query_status, true },
@@ -187,7 +187,7 @@ static void execute(struct client *c, struct control_request *req)
         return;
     }
     struct control_result r = { 0 };
-    cmd->handler(c->srv->pc, req->arguments, &r);
+    cmd->handler(c->srv->machine, req->arguments, &r);
     if (r.value)
         send_return(c, r.value, req->id);
     else
@@ -255,7 +255,7 @@ static gboolean on_client_in(gint fd, GIOCondition cond, gpointer data)
 
 static void send_greeting(struct client *c)
 {
-    const struct vmm_options *o = pc_options(c->srv->pc);
+    const struct vmm_options *o = machine_options(c->srv->machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "oriel");
@@ -356,7 +356,7 @@ static void on_vm_event(void *opaque, const struct vm_event *ev)
     }
 }
 
-struct control_server *control_server_new(struct pc *pc, const char *path, GError **error)
+struct control_server *control_server_new(struct machine *machine, const char *path, GError **error)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -381,13 +381,13 @@ struct control_server *control_server_new(struct pc *pc, const char *path, GErro
         return NULL;
     }
     struct control_server *srv = g_new0(struct control_server, 1);
-    srv->pc = pc;
+    srv->machine = machine;
     srv->path = g_strdup(path);
     srv->listen_fd = fd;
     srv->listen_source = g_unix_fd_source_new(fd, G_IO_IN);
     g_source_set_callback(srv->listen_source, (GSourceFunc)(void (*)(void))on_accept, srv, NULL);
     g_source_attach(srv->listen_source, NULL);
-    vm_add_event_listener(pc_vm(pc), on_vm_event, srv);
+    vm_add_event_listener(machine_vm(machine), on_vm_event, srv);
     return srv;
 }
 

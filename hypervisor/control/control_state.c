@@ -1,12 +1,12 @@
 #include "control_state.h"
-#include "machine/pc.h"
+#include "machine/machine.h"
 #include "core/vm_state.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
 
 /* save: the whole VM to a file, while it is paused; it stays paused. */
-void control_save(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_save(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", "header", NULL };
     const char *filename;
@@ -23,7 +23,7 @@ void control_save(struct pc *pc, JsonObject *args, struct control_result *res)
         header = json_node_get_string(h);
     }
     g_autoptr(GError) error = NULL;
-    if (vm_state_save(pc_vm(pc), filename, header, &error))
+    if (vm_state_save(machine_vm(machine), filename, header, &error))
         control_result_ok(res);
     else
         control_result_fail(res, "GenericError", g_strdup(error->message));

@@ -6,6 +6,6 @@
 
 #include "control_result.h"
 
-struct pc;
+struct machine;
 
-void control_save(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_save(struct machine *machine, JsonObject *args, struct control_result *res);

@@ -1,6 +1,5 @@
 #include "control_vm.h"
-#include "machine/pc.h"
-#include "machine/pc_devices.h"
+#include "machine/machine.h"
 #include "core/vm_core.h"
 #include "core/vcpu.h"
 #include "chardev/chardev.h"
@@ -16,9 +15,9 @@ static const char *status_name(enum vm_status s)
     }
 }
 
-void control_query_status(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_status(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    enum vm_status s = vm_status(pc_vm(pc));
+    enum vm_status s = vm_status(machine_vm(machine));
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "status");
@@ -29,15 +28,15 @@ void control_query_status(struct pc *pc, JsonObject *args, struct control_result
     res->value = json_builder_get_root(b);
 }
 
-void control_stop(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_stop(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    vm_pause(pc_vm(pc));
+    vm_pause(machine_vm(machine));
     control_result_ok(res);
 }
 
-void control_cont(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_cont(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    struct vm *vm = pc_vm(pc);
+    struct vm *vm = machine_vm(machine);
     if (vm_status(vm) == VM_STATUS_SHUTDOWN) {
         control_result_fail(res, "GenericError", g_strdup(_("the VM has shut down")));
         return;
@@ -46,9 +45,9 @@ void control_cont(struct pc *pc, JsonObject *args, struct control_result *res)
     control_result_ok(res);
 }
 
-void control_system_powerdown(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_system_powerdown(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    struct vm *vm = pc_vm(pc);
+    struct vm *vm = machine_vm(machine);
     if (!vm_has_powerdown_handler(vm)) {
         control_result_fail(res, "GenericError", g_strdup(_("this machine has no ACPI power button")));
         return;
@@ -57,23 +56,23 @@ void control_system_powerdown(struct pc *pc, JsonObject *args, struct control_re
     control_result_ok(res);
 }
 
-void control_system_reset(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_system_reset(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    vm_request_reset_from(pc_vm(pc), false);
+    vm_request_reset_from(machine_vm(machine), false);
     control_result_ok(res);
 }
 
 /* The reply still goes out: the shutdown happens on the main loop once
  * this command's handling has returned. */
-void control_quit(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_quit(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     control_result_ok(res);
-    vm_request_shutdown(pc_vm(pc), VM_SHUTDOWN_HOST_QUIT);
+    vm_request_shutdown(machine_vm(machine), VM_SHUTDOWN_HOST_QUIT);
 }
 
-void control_query_cpus(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_cpus(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    struct vm *vm = pc_vm(pc);
+    struct vm *vm = machine_vm(machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_array(b);
     for (unsigned i = 0; i < vm_cpu_count(vm); i++) {
@@ -90,13 +89,13 @@ void control_query_cpus(struct pc *pc, JsonObject *args, struct control_result *
 
 /* Each drive under the bus it is on and the name other commands use for
  * it; "file" is left out while a removable drive holds no medium. */
-void control_query_block(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_block(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    GPtrArray *drives = pc_drives(pc);
+    GPtrArray *drives = machine_drives(machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_array(b);
     for (guint i = 0; i < drives->len; i++) {
-        const struct pc_drive *d = drives->pdata[i];
+        const struct machine_drive *d = drives->pdata[i];
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "device");
         json_builder_add_string_value(b, d->device);
@@ -120,12 +119,12 @@ void control_query_block(struct pc *pc, JsonObject *args, struct control_result 
     res->value = json_builder_get_root(b);
 }
 
-void control_query_chardev(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_chardev(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_array(b);
-    for (unsigned i = 0; i < pc_chardev_count(pc); i++) {
-        struct chardev *chr = pc_chardev(pc, i);
+    for (unsigned i = 0; i < machine_chardev_count(machine); i++) {
+        struct chardev *chr = machine_chardev(machine, i);
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "label");
         json_builder_add_string_value(b, chardev_label(chr));
@@ -141,9 +140,9 @@ void control_query_chardev(struct pc *pc, JsonObject *args, struct control_resul
     res->value = json_builder_get_root(b);
 }
 
-void control_query_net(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_net(struct machine *machine, JsonObject *args, struct control_result *res)
 {
-    const struct vmm_options *o = pc_options(pc);
+    const struct vmm_options *o = machine_options(machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_array(b);
     for (guint i = 0; i < o->nets->len; i++) {

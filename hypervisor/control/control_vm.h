@@ -6,15 +6,15 @@
 
 #include "control_result.h"
 
-struct pc;
+struct machine;
 
-void control_query_status(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_stop(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_cont(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_system_powerdown(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_system_reset(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_quit(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_query_cpus(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_query_block(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_query_chardev(struct pc *pc, JsonObject *args, struct control_result *res);
-void control_query_net(struct pc *pc, JsonObject *args, struct control_result *res);
+void control_query_status(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_stop(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_cont(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_system_powerdown(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_system_reset(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_quit(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_cpus(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_block(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_chardev(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_net(struct machine *machine, JsonObject *args, struct control_result *res);

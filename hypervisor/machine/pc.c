@@ -1,5 +1,5 @@
 #include <inttypes.h>
-#include "pc.h"
+#include "chipset.h"
 #include "config/pc_layout.h"
 #include "core/e820.h"
 #include "bootorder.h"
@@ -36,68 +36,29 @@ struct serial_port {
     unsigned irq;
 };
 
+/* The i440FX/PIIX3 PC: the common machine first, then what is the PC's. */
 struct pc {
-    const struct vmm_options *opts;
-    struct vm *vm;
-    struct device_registry *registry;
+    struct machine base;
     struct serial_port com[2];
     struct i8042 *i8042;
     struct rtc_cmos *rtc;
     struct pci_bus *pci;
     struct acpi_pm *acpi_pm;
     GPtrArray *blks;
-    GPtrArray *drives;        /* struct pc_drive, for query-block */
     GMappedFile *kernel;
     GMappedFile *initrd;
     struct acpi_platform acpi;
     bool have_acpi;
-    struct pc_devices *devices;
     struct upper_memory *upper_memory;
     struct firmware *firmware;
 };
-
-struct vm *pc_vm(struct pc *pc) { return pc->vm; }
-const struct vmm_options *pc_options(struct pc *pc) { return pc->opts; }
-struct display *pc_display(struct pc *pc)
-{
-    return pc->devices ? pc_devices_display(pc->devices) : NULL;
-}
-
-struct pc_devices *pc_devices_of(struct pc *pc)
-{
-    return pc->devices;
-}
-
-GPtrArray *pc_drives(struct pc *pc)
-{
-    return pc->drives;
-}
-
-unsigned pc_chardev_count(struct pc *pc)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < G_N_ELEMENTS(pc->com); i++)
-        n += pc->com[i].chr != NULL;
-    return n;
-}
-
-struct chardev *pc_chardev(struct pc *pc, unsigned i)
-{
-    for (unsigned j = 0; j < G_N_ELEMENTS(pc->com); j++) {
-        if (!pc->com[j].chr)
-            continue;
-        if (i-- == 0)
-            return pc->com[j].chr;
-    }
-    return NULL;
-}
 
 /* --- glue between device models and the VM ---------------------------- */
 
 static void serial_set_irq(void *opaque, bool level)
 {
     struct serial_port *s = opaque;
-    vm_set_irq(s->pc->vm, s->irq, level);
+    vm_set_irq(s->pc->base.vm, s->irq, level);
 }
 
 static void serial_transmit(void *opaque, uint8_t byte)
@@ -152,13 +113,13 @@ static void serial_reset(void *opaque)
 static void kbd_set_irq(void *opaque, unsigned irq, bool level)
 {
     struct pc *pc = opaque;
-    vm_set_irq(pc->vm, irq == 12 ? PC_I8042_AUX_IRQ : PC_I8042_KBD_IRQ, level);
+    vm_set_irq(pc->base.vm, irq == 12 ? PC_I8042_AUX_IRQ : PC_I8042_KBD_IRQ, level);
 }
 
 static void kbd_reset_line(void *opaque)
 {
     struct pc *pc = opaque;
-    vm_request_reset(pc->vm);
+    vm_request_reset(pc->base.vm);
 }
 
 static const struct i8042_ops kbd_ops = { .set_irq = kbd_set_irq, .reset = kbd_reset_line };
@@ -171,7 +132,7 @@ static void kbd_reset(void *opaque)
 static void rtc_set_irq(void *opaque, bool level)
 {
     struct pc *pc = opaque;
-    vm_set_irq(pc->vm, PC_RTC_IRQ, level);
+    vm_set_irq(pc->base.vm, PC_RTC_IRQ, level);
 }
 
 static const struct rtc_cmos_ops rtc_ops = { .set_irq = rtc_set_irq };
@@ -189,7 +150,7 @@ static const struct io_ops sink_ops = { .read = sink_read, .write = sink_write }
 static bool claim(struct pc *pc, uint64_t base, uint64_t len, const struct io_ops *ops,
                   void *opaque, const char *name, GError **error)
 {
-    if (!iobus_register(vm_pio_bus(pc->vm), base, len, ops, opaque, name)) {
+    if (!iobus_register(vm_pio_bus(pc->base.vm), base, len, ops, opaque, name)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
                     _("Port 0x%" PRIx64 " for %s is already taken"), base, name);
         return false;
@@ -205,7 +166,7 @@ static bool add_serial(struct pc *pc, unsigned idx, const char *spec, uint16_t p
     s->irq = irq;
     if (spec && strcmp(spec, "none") != 0) {
         g_autofree char *label = g_strdup_printf("serial%u", idx);
-        s->chr = chardev_open(spec, label, vm_main_context(pc->vm), error);
+        s->chr = chardev_open(spec, label, vm_main_context(pc->base.vm), error);
         if (!s->chr)
             return false;
     }
@@ -213,33 +174,34 @@ static bool add_serial(struct pc *pc, unsigned idx, const char *spec, uint16_t p
     if (s->chr) {
         chardev_set_receiver(s->chr, serial_can_receive, serial_receive, s);
         chardev_set_write_ready(s->chr, serial_tx_ready, s);
+        pc->base.serial[idx] = s->chr;
     }
-    device_registry_add(pc->registry, idx ? "com2" : "com1", s->uart, &uart16550_state_ops,
+    device_registry_add(pc->base.registry, idx ? "com2" : "com1", s->uart, &uart16550_state_ops,
                         serial_reset, s);
     return claim(pc, port, 8, &uart16550_io_ops, s->uart, idx ? "com2" : "com1", error);
 }
 
 static bool add_legacy_devices(struct pc *pc, GError **error)
 {
-    const char *serial = pc->opts->serial ? pc->opts->serial : "stdio";
+    const char *serial = pc->base.opts->serial ? pc->base.opts->serial : "stdio";
     if (!add_serial(pc, 0, serial, PC_COM1_PORT, PC_COM1_IRQ, error) ||
         !add_serial(pc, 1, NULL, PC_COM2_PORT, PC_COM2_IRQ, error))
         return false;
 
     pc->i8042 = i8042_new(&kbd_ops, pc);
-    device_registry_add(pc->registry, "i8042", pc->i8042, &i8042_state_ops, kbd_reset, pc->i8042);
+    device_registry_add(pc->base.registry, "i8042", pc->i8042, &i8042_state_ops, kbd_reset, pc->i8042);
     if (!claim(pc, PC_I8042_DATA_PORT, 1, &i8042_data_io_ops, pc->i8042, "i8042", error) ||
         !claim(pc, PC_I8042_CMD_PORT, 1, &i8042_cmd_io_ops, pc->i8042, "i8042", error))
         return false;
 
-    pc->rtc = rtc_cmos_new(&rtc_ops, pc, vm_main_context(pc->vm));
-    const struct guest_memory *m = vm_memory(pc->vm);
-    rtc_cmos_set_platform_info(pc->rtc, m->low_size, m->high_size, vm_cpu_count(pc->vm));
-    device_registry_add(pc->registry, "rtc", pc->rtc, &rtc_cmos_state_ops, rtc_reset, pc->rtc);
+    pc->rtc = rtc_cmos_new(&rtc_ops, pc, vm_main_context(pc->base.vm));
+    const struct guest_memory *m = vm_memory(pc->base.vm);
+    rtc_cmos_set_platform_info(pc->rtc, m->low_size, m->high_size, vm_cpu_count(pc->base.vm));
+    device_registry_add(pc->base.registry, "rtc", pc->rtc, &rtc_cmos_state_ops, rtc_reset, pc->rtc);
     if (!claim(pc, PC_RTC_PORT, 2, &rtc_cmos_io_ops, pc->rtc, "rtc", error))
         return false;
 
-    if (!pvpanic_create(pc->vm, PC_PVPANIC_PORT, error))
+    if (!pvpanic_create(pc->base.vm, PC_PVPANIC_PORT, error))
         return false;
     return claim(pc, 0x80, 1, &sink_ops, pc, "post", error) &&
            claim(pc, 0xed, 1, &sink_ops, pc, "io-delay", error);
@@ -247,58 +209,58 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
 
 static bool add_pci_devices(struct pc *pc, GError **error)
 {
-    pc->pci = pci_bus_create(pc->vm);
+    pc->pci = pci_bus_create(pc->base.vm);
     if (!pc->pci) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create the PCI bus"));
         return false;
     }
-    for (guint i = 0; i < pc->opts->disks->len; i++) {
-        const struct disk_config *d = &g_array_index(pc->opts->disks, struct disk_config, i);
+    for (guint i = 0; i < pc->base.opts->disks->len; i++) {
+        const struct disk_config *d = &g_array_index(pc->base.opts->disks, struct disk_config, i);
         if (d->iface != DISK_IF_VIRTIO)
             continue;   /* pc_devices.c */
-        struct virtio_blk *blk = virtio_blk_create(pc->vm, pc->pci, d, error);
+        struct virtio_blk *blk = virtio_blk_create(pc->base.vm, pc->pci, d, error);
         if (!blk)
             return false;
         g_ptr_array_add(pc->blks, blk);
-        pc_drive_add(pc->drives, pc_drive_name("vd", pc->blks->len - 1), "virtio", d->path,
-                     d->readonly, false);
+        machine_drive_add(&pc->base, machine_drive_name("vd", pc->blks->len - 1), "virtio", d->path,
+                          d->readonly, false);
     }
-    for (guint i = 0; i < pc->opts->nets->len; i++) {
-        const struct net_config *n = &g_array_index(pc->opts->nets, struct net_config, i);
+    for (guint i = 0; i < pc->base.opts->nets->len; i++) {
+        const struct net_config *n = &g_array_index(pc->base.opts->nets, struct net_config, i);
         if (n->model == NET_MODEL_E1000)
             continue;   /* pc_devices.c */
-        if (!virtio_net_create(pc->vm, pc->pci, n, error))
+        if (!virtio_net_create(pc->base.vm, pc->pci, n, error))
             return false;
     }
     /* An entropy source costs nothing and spares guests a slow boot
      * waiting for randomness. */
-    return virtio_rng_create(pc->vm, pc->pci, error) != NULL;
+    return virtio_rng_create(pc->base.vm, pc->pci, error) != NULL;
 }
 
 static bool add_acpi(struct pc *pc, GError **error)
 {
-    pc->acpi_pm = acpi_pm_create(pc->vm);
+    pc->acpi_pm = acpi_pm_create(pc->base.vm);
     if (!pc->acpi_pm) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
         return false;
     }
-    device_registry_add(pc->registry, "acpi-pm", pc->acpi_pm, &acpi_pm_state_ops, NULL, NULL);
+    device_registry_add(pc->base.registry, "acpi-pm", pc->acpi_pm, &acpi_pm_state_ops, NULL, NULL);
     pc->acpi = (struct acpi_platform){
-        .ncpus = vm_cpu_count(pc->vm),
+        .ncpus = vm_cpu_count(pc->base.vm),
         .has_pci = true,
         .has_com1 = true,
         .has_com2 = true,
         .has_i8042 = true,
         .has_rtc = true,
         .has_pvpanic = true,
-        .has_fw_cfg = pc->opts->bios != NULL,
+        .has_fw_cfg = pc->base.opts->bios != NULL,
     };
     pc->have_acpi = true;
     /* Firmware gets the tables through fw_cfg (firmware.c) and owns the
      * BIOS area. */
-    if (pc->opts->bios)
+    if (pc->base.opts->bios)
         return true;
-    return acpi_tables_install(vm_memory(pc->vm), &pc->acpi, error);
+    return acpi_tables_install(vm_memory(pc->base.vm), &pc->acpi, error);
 }
 
 static GMappedFile *map_file(const char *path, const char *what, GError **error)
@@ -324,20 +286,20 @@ static void release_file_pages(GMappedFile *f)
  * every boot; NULL (the bzImage boots as it is) when it cannot be unpacked. */
 static GBytes *unpacked_kernel(struct pc *pc)
 {
-    if (pc->opts->kernel_unpack_guest)
+    if (pc->base.opts->kernel_unpack_guest)
         return NULL;
-    const char *dir = pc->opts->kernel_cache;
+    const char *dir = pc->base.opts->kernel_cache;
     g_autofree char *default_dir = dir ? NULL : kernel_cache_default_dir();
     if (dir && !strcmp(dir, "none"))
         dir = NULL;
     else if (!dir)
         dir = default_dir;
     g_autoptr(GError) why = NULL;
-    GBytes *vmlinux = kernel_cache_get(dir, pc->opts->kernel,
+    GBytes *vmlinux = kernel_cache_get(dir, pc->base.opts->kernel,
                                        (const uint8_t *)g_mapped_file_get_contents(pc->kernel),
                                        g_mapped_file_get_length(pc->kernel), &why);
     if (!vmlinux)
-        g_debug("kernel: booting %s through its own decompressor: %s", pc->opts->kernel,
+        g_debug("kernel: booting %s through its own decompressor: %s", pc->base.opts->kernel,
                 why->message);
     return vmlinux;
 }
@@ -347,9 +309,9 @@ static GBytes *unpacked_kernel(struct pc *pc)
 static bool boot_linux(void *opaque, GError **error)
 {
     struct pc *pc = opaque;
-    struct guest_memory *m = vm_memory(pc->vm);
+    struct guest_memory *m = vm_memory(pc->base.vm);
 
-    if (pc->have_acpi && !pc->opts->bios && !acpi_tables_install(m, &pc->acpi, error))
+    if (pc->have_acpi && !pc->base.opts->bios && !acpi_tables_install(m, &pc->acpi, error))
         return false;
 
     struct e820_entry e820[E820_MAX_ENTRIES];
@@ -361,7 +323,7 @@ static bool boot_linux(void *opaque, GError **error)
     struct linux_boot_params p = {
         .kernel = (const uint8_t *)g_mapped_file_get_contents(pc->kernel),
         .kernel_size = g_mapped_file_get_length(pc->kernel),
-        .cmdline = pc->opts->cmdline,
+        .cmdline = pc->base.opts->cmdline,
         .e820 = table,
         .n_e820 = n,
         .acpi_rsdp = pc->have_acpi ? pc->acpi.rsdp_addr : 0,
@@ -380,10 +342,10 @@ static bool boot_linux(void *opaque, GError **error)
     release_file_pages(pc->kernel);
     release_file_pages(pc->initrd);
     if (!loaded) {
-        g_prefix_error(error, "%s: ", pc->opts->kernel);
+        g_prefix_error(error, "%s: ", pc->base.opts->kernel);
         return false;
     }
-    return linux_setup_bsp(vm_vcpu(pc->vm, 0), &layout, error);
+    return linux_setup_bsp(vm_vcpu(pc->base.vm, 0), &layout, error);
 }
 
 static void pam_changed(void *opaque, const uint8_t *pam)
@@ -391,12 +353,14 @@ static void pam_changed(void *opaque, const uint8_t *pam)
     upper_memory_set_pam(opaque, pam);
 }
 
-struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
+static void pc_destroy(struct machine *m);
+
+struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
     struct pc *pc = g_new0(struct pc, 1);
-    pc->opts = o;
+    machine_init(&pc->base, o);
+    pc->base.destroy = pc_destroy;
     pc->blks = g_ptr_array_new();
-    pc->drives = g_ptr_array_new_with_free_func(pc_drive_free);
 
     if (o->kernel) {
         pc->kernel = map_file(o->kernel, _("kernel"), error);
@@ -409,28 +373,28 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
             goto fail_fd;
     }
 
-    pc->vm = vm_create(kvm_fd, o->memory, o->cpus, error);
+    pc->base.vm = vm_create(kvm_fd, o->memory, o->cpus, error);
     kvm_fd = -1;
-    if (!pc->vm)
+    if (!pc->base.vm)
         goto fail;
-    vm_set_no_reboot(pc->vm, o->no_reboot);
-    pc->registry = device_registry_new(pc->vm);
-    pc->upper_memory = upper_memory_create(pc->vm, error);
+    vm_set_no_reboot(pc->base.vm, o->no_reboot);
+    pc->base.registry = device_registry_new(pc->base.vm);
+    pc->upper_memory = upper_memory_create(pc->base.vm, error);
     if (!pc->upper_memory)
         goto fail;
 
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_acpi(pc, error))
         goto fail;
-    pc->devices = pc_devices_create(pc->vm, pc->pci, o, pc->i8042, pc->upper_memory, pc->drives,
+    pc->base.devices = pc_devices_create(pc->base.vm, pc->pci, o, pc->i8042, pc->upper_memory, &pc->base,
                                     error);
-    if (!pc->devices)
+    if (!pc->base.devices)
         goto fail;
     if (o->bios) {
         g_autoptr(GPtrArray) virtio_disks = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; i < pc->blks->len; i++)
             g_ptr_array_add(virtio_disks, virtio_blk_boot_path(pc->blks->pdata[i]));
         g_ptr_array_add(virtio_disks, NULL);
-        g_autofree char *bootorder = pc_devices_bootorder(pc->devices, o->boot,
+        g_autofree char *bootorder = pc_devices_bootorder(pc->base.devices, o->boot,
                                                           (const char *const *)virtio_disks->pdata);
         struct firmware_config fc = {
             .bios_path = o->bios,
@@ -442,31 +406,30 @@ struct pc *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
             .acpi = pc->have_acpi ? &pc->acpi : NULL,
             .upper_memory = pc->upper_memory,
         };
-        pc->firmware = firmware_create(pc->vm, &fc, error);
+        pc->firmware = firmware_create(pc->base.vm, &fc, error);
         if (!pc->firmware)
             goto fail;
-        device_registry_add(pc->registry, "fw-cfg", firmware_fw_cfg(pc->firmware),
+        device_registry_add(pc->base.registry, "fw-cfg", firmware_fw_cfg(pc->firmware),
                             &fw_cfg_state_ops, NULL, NULL);
         pci_host_set_pam_listener(pci_bus_host(pc->pci), pam_changed, pc->upper_memory);
     } else if (pc->kernel) {
-        vm_set_boot_handler(pc->vm, boot_linux, pc);
+        vm_set_boot_handler(pc->base.vm, boot_linux, pc);
     }
-    return pc;
+    return &pc->base;
 
 fail_fd:
     if (kvm_fd >= 0)
         close(kvm_fd);
 fail:
-    pc_destroy(pc);
+    pc_destroy(&pc->base);
     return NULL;
 }
 
-void pc_destroy(struct pc *pc)
+static void pc_destroy(struct machine *m)
 {
-    if (!pc)
-        return;
+    struct pc *pc = (struct pc *)m;
     /* The vCPUs stop first so no device is in use while it goes. */
-    vm_destroy(pc->vm);
+    vm_destroy(pc->base.vm);
     for (unsigned i = 0; i < G_N_ELEMENTS(pc->com); i++) {
         chardev_close(pc->com[i].chr);
         uart16550_free(pc->com[i].uart);
@@ -474,9 +437,8 @@ void pc_destroy(struct pc *pc)
     i8042_free(pc->i8042);
     rtc_cmos_free(pc->rtc);
     g_ptr_array_free(pc->blks, TRUE);
-    g_ptr_array_free(pc->drives, TRUE);
-    pc_devices_free(pc->devices);
-    device_registry_free(pc->registry);
+    pc_devices_free(pc->base.devices);
+    machine_clear(&pc->base);
     firmware_free(pc->firmware);
     upper_memory_free(pc->upper_memory);
     if (pc->kernel)

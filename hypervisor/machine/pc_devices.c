@@ -1,4 +1,5 @@
 #include "pc_devices.h"
+#include "chipset.h"
 #include "bootorder.h"
 #include "upper_memory.h"
 #include "devices/i8042.h"
@@ -19,40 +20,10 @@ struct pc_devices {
     struct ahci *ahci;
     struct usb_uhci *uhci;
     struct i8042 *kbd;
-    struct pc_drive *cdrom;   /* in the machine's drive list */
+    struct machine_drive *cdrom;   /* in the machine's drive list */
     GPtrArray *cdrom_paths;   /* firmware device paths, attachment order */
     GPtrArray *disk_paths;
 };
-
-struct pc_drive *pc_drive_add(GPtrArray *drives, char *device, const char *bus, const char *file,
-                              bool readonly, bool removable)
-{
-    struct pc_drive *d = g_new0(struct pc_drive, 1);
-    *d = (struct pc_drive){ .device = device, .bus = bus, .file = g_strdup(file),
-                            .readonly = readonly, .removable = removable };
-    g_ptr_array_add(drives, d);
-    return d;
-}
-
-void pc_drive_free(void *drive)
-{
-    struct pc_drive *d = drive;
-    g_free(d->device);
-    g_free(d->file);
-    g_free(d);
-}
-
-char *pc_drive_name(const char *prefix, unsigned index)
-{
-    char letters[8];
-    unsigned n = sizeof(letters) - 1;
-    letters[n] = '\0';
-    do {
-        letters[--n] = (char)('a' + index % 26);
-        index /= 26;
-    } while (index-- > 0 && n > 0);
-    return g_strconcat(prefix, letters + n, NULL);
-}
 
 /* The i8042 picks set 1 or set 2 from whether the guest has it translate. */
 static void kbd_key(void *opaque, uint16_t scancode, bool down)
@@ -91,7 +62,7 @@ static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus
 /* IDE positions in QEMU-compatible order: disks take primary master and
  * slave, the CD-ROM the secondary master, then the secondary slave. */
 static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                    const struct vmm_options *o, GPtrArray *drives, GError **error)
+                    const struct vmm_options *o, struct machine *m, GError **error)
 {
     d->ide = piix3_ide_create(vm, bus, error);
     if (!d->ide)
@@ -104,7 +75,7 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         used[2] = true;
         g_ptr_array_add(d->cdrom_paths, ide_boot_path(1, 0));
         /* Named as eject and change-medium name it. */
-        d->cdrom = pc_drive_add(drives, g_strdup("cdrom"), "ide", o->cdrom, true, true);
+        d->cdrom = machine_drive_add(m, g_strdup("cdrom"), "ide", o->cdrom, true, true);
     }
     for (guint i = 0; i < o->disks->len; i++) {
         const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
@@ -125,7 +96,7 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         }
         g_ptr_array_add(d->disk_paths, ide_boot_path(pos / IDE_UNITS, pos % IDE_UNITS));
         /* hda..hdd: primary master and slave, secondary master and slave. */
-        pc_drive_add(drives, pc_drive_name("hd", pos), "ide", dc->path, dc->readonly, false);
+        machine_drive_add(m, machine_drive_name("hd", pos), "ide", dc->path, dc->readonly, false);
     }
     return true;
 }
@@ -142,7 +113,7 @@ static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_opti
 }
 
 static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                     const struct vmm_options *o, GPtrArray *drives, GError **error)
+                     const struct vmm_options *o, struct machine *m, GError **error)
 {
     unsigned port = 0;
     for (guint i = 0; i < o->disks->len; i++) {
@@ -164,7 +135,7 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
             return false;
         }
         g_ptr_array_add(d->disk_paths, ahci_boot_path(d->ahci, port));
-        pc_drive_add(drives, pc_drive_name("sd", port), "ahci", dc->path, dc->readonly, false);
+        machine_drive_add(m, machine_drive_name("sd", port), "ahci", dc->path, dc->readonly, false);
         port++;
     }
     return true;
@@ -172,7 +143,7 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
 
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
-                                     struct upper_memory *um, GPtrArray *drives, GError **error)
+                                     struct upper_memory *um, struct machine *m, GError **error)
 {
     struct pc_devices *d = g_new0(struct pc_devices, 1);
     d->kbd = kbd;
@@ -186,9 +157,9 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
     /* The VGA first, so it gets the first free slot as on a PC. */
     if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
         goto fail;
-    if (want_ide && !add_ide(d, vm, bus, o, drives, error))
+    if (want_ide && !add_ide(d, vm, bus, o, m, error))
         goto fail;
-    if (!add_ahci(d, vm, bus, o, drives, error) || !add_e1000s(vm, bus, o, error))
+    if (!add_ahci(d, vm, bus, o, m, error) || !add_e1000s(vm, bus, o, error))
         goto fail;
     return d;
 

@@ -17,27 +17,12 @@ struct i8042;
 struct display;
 struct pc_devices;
 struct upper_memory;
+struct machine;
 
-/* A drive as the control socket's query-block reports it. */
-struct pc_drive {
-    char *device;       /* "vda", "hda", "sda", ...; "cdrom" for --cdrom */
-    const char *bus;    /* "virtio", "ide", "ahci" */
-    char *file;         /* NULL: no medium */
-    bool readonly;
-    bool removable;
-};
-
-/* Append a drive to drives (a GPtrArray freeing with pc_drive_free). */
-struct pc_drive *pc_drive_add(GPtrArray *drives, char *device, const char *bus, const char *file,
-                              bool readonly, bool removable);
-void pc_drive_free(void *drive);
-/* Linux-style drive name: prefix then a..z, aa..zz, ... for index. */
-char *pc_drive_name(const char *prefix, unsigned index);
-
-/* The IDE and AHCI drives are appended to drives as they are attached. */
+/* The IDE and AHCI drives are added to m's drives as they are attached. */
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
-                                     struct upper_memory *um, GPtrArray *drives, GError **error);
+                                     struct upper_memory *um, struct machine *m, GError **error);
 /* After vm_destroy(). */
 void pc_devices_free(struct pc_devices *d);
 

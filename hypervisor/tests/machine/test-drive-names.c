@@ -2,11 +2,11 @@
  * bus prefix, so the 27th virtio disk is vdaa, not a second vdz. */
 #include <glib.h>
 
-#include "machine/pc_devices.h"
+#include "machine/chipset.h"
 
 static void check(const char *prefix, unsigned index, const char *want)
 {
-    g_autofree char *got = pc_drive_name(prefix, index);
+    g_autofree char *got = machine_drive_name(prefix, index);
     g_assert_cmpstr(got, ==, want);
 }
 
