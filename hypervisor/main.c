@@ -10,10 +10,10 @@
 #include <glib/gi18n.h>
 
 #include "core/kvm.h"
-#include "core/options.h"
+#include "config/options.h"
 #include "core/vm_core.h"
 #include "core/vm_state.h"
-#include "platform/pc.h"
+#include "machine/machine.h"
 #include "control/control_server.h"
 #include "chardev/chardev.h"
 
@@ -88,39 +88,39 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    struct pc *pc = pc_create(&o, kvm_fd, &error);
-    if (!pc) {
+    struct machine *machine = machine_create(&o, kvm_fd, &error);
+    if (!machine) {
         g_printerr("oriel-vmm: %s\n", error->message);
         code = error->domain == OPTIONS_ERROR ? EXIT_CONFIG
              : error->domain == KVM_ERROR ? EXIT_KVM : EXIT_RUNTIME;
         goto out;
     }
 
-    if (o.restore && !vm_state_load(pc_vm(pc), o.restore, &error)) {
+    if (o.restore && !vm_state_load(machine_vm(machine), o.restore, &error)) {
         g_printerr(_("oriel-vmm: cannot restore: %s\n"), error->message);
-        pc_destroy(pc);
+        machine_destroy(machine);
         /* A file that is missing, damaged or from another configuration,
          * or values in it that KVM refuses: all are bad input. */
         code = EXIT_CONFIG;
         goto out;
     }
-    vm_set_start(pc_vm(pc), !o.restore, o.paused);
+    vm_set_start(machine_vm(machine), !o.restore, o.paused);
 
     struct control_server *ctl = NULL;
     if (o.control) {
-        ctl = control_server_new(pc, o.control, &error);
+        ctl = control_server_new(machine, o.control, &error);
         if (!ctl) {
             g_printerr("oriel-vmm: %s\n", error->message);
-            pc_destroy(pc);
+            machine_destroy(machine);
             code = EXIT_RUNTIME;
             goto out;
         }
     }
 
-    code = vm_run(pc_vm(pc));
+    code = vm_run(machine_vm(machine));
 
     control_server_free(ctl);
-    pc_destroy(pc);
+    machine_destroy(machine);
 out:
     chardev_restore_terminal();
     options_clear(&o);

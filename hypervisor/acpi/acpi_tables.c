@@ -7,7 +7,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 #include "devices/acpi_pm.h"
 
 #define OEM_ID          "ORIEL "

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "guest_memory.h"
+#include "core/guest_memory.h"
 
 #define ACPI_MAX_CPUS 255   /* xAPIC IDs; x2APIC entries are not generated */
 

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 
 #define STA_PRESENT_HIDDEN 0x0b  /* present, enabled, functioning, not shown */
 

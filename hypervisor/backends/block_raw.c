@@ -1,4 +1,4 @@
-#include "backends/block_backend.h"
+#include "block_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

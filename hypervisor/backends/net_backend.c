@@ -1,5 +1,5 @@
-#include "backends/net_backend.h"
-#include "state_stream.h"
+#include "net_backend.h"
+#include "core/state_stream.h"
 
 #include <gio/gio.h>
 #include <glib/gi18n.h>

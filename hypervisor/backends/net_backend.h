@@ -9,7 +9,7 @@
 #include <sys/uio.h>
 #include <glib.h>
 
-#include "net_config.h"
+#include "config/net_config.h"
 
 struct net_backend;
 

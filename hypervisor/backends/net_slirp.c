@@ -5,7 +5,7 @@
  * libslirp is driven from the VM's GMainContext: a GSource asks it for the
  * sockets to watch and for its timeout before every poll, and lets it
  * process them afterwards; its timers are GLib timeouts. */
-#include "backends/net_backend.h"
+#include "net_backend.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include <glib/gi18n.h>
 #include <slirp/libslirp.h>
 
-#include "state_stream.h"
+#include "core/state_stream.h"
 
 struct net_slirp {
     struct net_backend nb;

@@ -1,7 +1,7 @@
 /* A host tap interface (/dev/net/tun, IFF_TAP | IFF_NO_PI): frames go both
  * ways unchanged.  Opening one needs CAP_NET_ADMIN or a persistent tap
  * owned by the user. */
-#include "backends/net_backend.h"
+#include "net_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

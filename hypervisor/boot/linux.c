@@ -1,5 +1,5 @@
 #include "linux.h"
-#include "vcpu.h"
+#include "core/vcpu.h"
 #include "vmlinux_elf.h"
 
 #include <string.h>

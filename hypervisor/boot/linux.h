@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "guest_memory.h"
+#include "core/guest_memory.h"
 
 struct vcpu;
 

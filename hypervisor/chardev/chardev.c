@@ -1,5 +1,7 @@
 #include "chardev.h"
 
+#include "config/chardev_spec.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,12 +14,8 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-enum backend { BACKEND_NONE, BACKEND_STDIO, BACKEND_PTY, BACKEND_FILE, BACKEND_UNIX };
-
-static const char *const backend_names[] = { "none", "stdio", "pty", "file", "unix" };
-
 struct chardev {
-    enum backend backend;
+    enum chardev_backend backend;
     char *label;
     char *filename;
     GMainContext *ctx;
@@ -53,40 +51,6 @@ void chardev_restore_terminal(void)
 {
     if (g_atomic_int_compare_and_exchange(&tty_saved, 1, 0))
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
-}
-
-static bool parse_spec(const char *spec, enum backend *backend, const char **path, GError **error)
-{
-    *path = NULL;
-    if (!strcmp(spec, "stdio"))
-        *backend = BACKEND_STDIO;
-    else if (!strcmp(spec, "pty"))
-        *backend = BACKEND_PTY;
-    else if (!strcmp(spec, "none"))
-        *backend = BACKEND_NONE;
-    else if (g_str_has_prefix(spec, "file:") && spec[5])
-        *backend = BACKEND_FILE, *path = spec + 5;
-    else if (g_str_has_prefix(spec, "unix:") && spec[5])
-        *backend = BACKEND_UNIX, *path = spec + 5;
-    else {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    _("Unknown serial backend '%s' (expected stdio, pty, file:PATH, unix:PATH or none)"),
-                    spec);
-        return false;
-    }
-    if (*backend == BACKEND_UNIX && strlen(*path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    _("The socket path '%s' is too long"), *path);
-        return false;
-    }
-    return true;
-}
-
-bool chardev_spec_valid(const char *spec, GError **error)
-{
-    enum backend b;
-    const char *path;
-    return parse_spec(spec, &b, &path, error);
 }
 
 /* Above PENDING_HIGH the writer is told the line is busy (a UART clears
@@ -222,7 +186,7 @@ static gboolean on_input(gint fd, GIOCondition cond, gpointer data)
     if (n <= 0) {
         g_source_unref(chr->in_source);
         chr->in_source = NULL;
-        if (chr->backend == BACKEND_UNIX)
+        if (chr->backend == CHARDEV_BACKEND_UNIX)
             drop_client(chr);
         return G_SOURCE_REMOVE;
     }
@@ -401,9 +365,9 @@ static void open_stdio(struct chardev *chr)
 struct chardev *chardev_open(const char *spec, const char *label, GMainContext *ctx,
                              GError **error)
 {
-    enum backend backend;
+    enum chardev_backend backend;
     const char *path;
-    if (!parse_spec(spec, &backend, &path, error))
+    if (!chardev_spec_parse(spec, &backend, &path, error))
         return NULL;
 
     struct chardev *chr = g_new0(struct chardev, 1);
@@ -415,12 +379,12 @@ struct chardev *chardev_open(const char *spec, const char *label, GMainContext *
     g_mutex_init(&chr->lock);
 
     switch (backend) {
-    case BACKEND_NONE:
+    case CHARDEV_BACKEND_NONE:
         break;
-    case BACKEND_STDIO:
+    case CHARDEV_BACKEND_STDIO:
         open_stdio(chr);
         break;
-    case BACKEND_FILE:
+    case CHARDEV_BACKEND_FILE:
         chr->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (chr->out_fd < 0) {
             g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
@@ -431,13 +395,13 @@ struct chardev *chardev_open(const char *spec, const char *label, GMainContext *
         chr->own_out_fd = true;
         chr->filename = g_strdup(path);
         break;
-    case BACKEND_PTY:
+    case CHARDEV_BACKEND_PTY:
         if (!open_pty(chr, error)) {
             chardev_close(chr);
             return NULL;
         }
         break;
-    case BACKEND_UNIX:
+    case CHARDEV_BACKEND_UNIX:
         chr->filename = g_strdup(path);
         if (!open_unix(chr, path, error)) {
             chardev_close(chr);
@@ -460,20 +424,20 @@ void chardev_close(struct chardev *chr)
         g_source_unref(chr->listen_source);
     }
     switch (chr->backend) {
-    case BACKEND_STDIO:
+    case CHARDEV_BACKEND_STDIO:
         chardev_restore_terminal();
         break;
-    case BACKEND_FILE:
+    case CHARDEV_BACKEND_FILE:
         if (chr->out_fd >= 0)
             close(chr->out_fd);
         break;
-    case BACKEND_PTY:
+    case CHARDEV_BACKEND_PTY:
         if (chr->in_fd >= 0)
             close(chr->in_fd);
         if (chr->pty_slave_fd >= 0)
             close(chr->pty_slave_fd);
         break;
-    case BACKEND_UNIX:
+    case CHARDEV_BACKEND_UNIX:
         if (chr->in_fd >= 0)
             close(chr->in_fd);
         if (chr->listen_fd >= 0) {
@@ -481,7 +445,7 @@ void chardev_close(struct chardev *chr)
             unlink(chr->filename);
         }
         break;
-    case BACKEND_NONE:
+    case CHARDEV_BACKEND_NONE:
         break;
     }
     g_mutex_clear(&chr->lock);
@@ -492,5 +456,5 @@ void chardev_close(struct chardev *chr)
 }
 
 const char *chardev_label(const struct chardev *chr) { return chr->label; }
-const char *chardev_backend(const struct chardev *chr) { return backend_names[chr->backend]; }
+const char *chardev_backend(const struct chardev *chr) { return chardev_backend_name(chr->backend); }
 const char *chardev_filename(const struct chardev *chr) { return chr->filename; }

@@ -14,13 +14,10 @@
 
 struct chardev;
 
-/* spec: "stdio", "pty", "file:PATH", "unix:PATH" or "none". */
+/* spec: "stdio", "pty", "file:PATH", "unix:PATH" or "none" (config/chardev_spec.h). */
 struct chardev *chardev_open(const char *spec, const char *label, GMainContext *ctx,
                              GError **error);
 void chardev_close(struct chardev *chr);
-
-/* Is spec well-formed?  (Checked while parsing options, before opening.) */
-bool chardev_spec_valid(const char *spec, GError **error);
 
 void chardev_set_receiver(struct chardev *chr,
                           size_t (*can_receive)(void *opaque),

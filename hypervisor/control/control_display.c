@@ -1,19 +1,19 @@
-#include "control/control_display.h"
-#include "platform/pc.h"
+#include "control_display.h"
+#include "machine/machine.h"
 #include "display/display.h"
 #include "display/screendump.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
 
-static void screendump(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_screendump(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", NULL };
     const char *filename;
     if (!control_result_only_args(args, allowed, res) ||
         !(filename = control_result_string_arg(args, "filename", res)))
         return;
-    struct display *d = pc_display(pc);
+    struct display *d = machine_display(machine);
     if (!d) {
         control_result_fail(res, "GenericError", g_strdup(_("this machine has no display")));
         return;
@@ -26,12 +26,12 @@ static void screendump(struct pc *pc, JsonObject *args, struct control_result *r
     control_result_ok(res);
 }
 
-static void query_vnc(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_query_vnc(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     if (!control_result_only_args(args, NULL, res))
         return;
-    const char *addr = pc_options(pc)->vnc;
-    struct display *d = pc_display(pc);
+    const char *addr = machine_options(machine)->vnc;
+    struct display *d = machine_display(machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "enabled");
@@ -55,17 +55,4 @@ static void query_vnc(struct pc *pc, JsonObject *args, struct control_result *re
     }
     json_builder_end_object(b);
     res->value = json_builder_get_root(b);
-}
-
-bool control_display_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                             struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (!strcmp(cmd, "screendump"))
-        screendump(pc, args, res);
-    else if (!strcmp(cmd, "query-vnc"))
-        query_vnc(pc, args, res);
-    else
-        return false;
-    return true;
 }

@@ -3,10 +3,9 @@
  *   query-vnc                      where the VNC server listens */
 #pragma once
 
-#include "control/control_result.h"
+#include "control_result.h"
 
-struct pc;
+struct machine;
 
-/* false if cmd is not a display command (nothing done). */
-bool control_display_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                             struct control_result *res);
+void control_screendump(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_query_vnc(struct machine *machine, JsonObject *args, struct control_result *res);

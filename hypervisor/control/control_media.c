@@ -1,6 +1,5 @@
-#include "control/control_media.h"
-#include "platform/pc.h"
-#include "platform/pc_devices.h"
+#include "control_media.h"
+#include "machine/machine.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
@@ -28,7 +27,7 @@ static void finish(struct control_result *res, bool ok, const GError *error)
         control_result_fail(res, "GenericError", g_strdup(error->message));
 }
 
-static void change_medium(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_change_medium(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "device", "filename", NULL };
     const char *filename;
@@ -36,11 +35,11 @@ static void change_medium(struct pc *pc, JsonObject *args, struct control_result
         !(filename = control_result_string_arg(args, "filename", res)))
         return;
     g_autoptr(GError) error = NULL;
-    bool ok = pc_devices_cdrom_change_medium(pc_devices_of(pc), filename, &error);
+    bool ok = machine_cdrom_change_medium(machine, filename, &error);
     finish(res, ok, error);
 }
 
-static void eject(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_eject(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "device", "force", NULL };
     if (!control_result_only_args(args, allowed, res) || !check_device(args, res))
@@ -55,18 +54,6 @@ static void eject(struct pc *pc, JsonObject *args, struct control_result *res)
         force = json_node_get_boolean(f);
     }
     g_autoptr(GError) error = NULL;
-    bool ok = pc_devices_cdrom_eject(pc_devices_of(pc), force, &error);
+    bool ok = machine_cdrom_eject(machine, force, &error);
     finish(res, ok, error);
-}
-
-bool control_media_execute(struct pc *pc, const char *cmd, JsonObject *args, struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (!strcmp(cmd, "change-medium"))
-        change_medium(pc, args, res);
-    else if (!strcmp(cmd, "eject"))
-        eject(pc, args, res);
-    else
-        return false;
-    return true;
 }

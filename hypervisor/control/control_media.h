@@ -3,9 +3,9 @@
  *   eject {"device": "cdrom", "force": BOOL}              take it out */
 #pragma once
 
-#include "control/control_result.h"
+#include "control_result.h"
 
-struct pc;
+struct machine;
 
-/* false if cmd is not a media command (nothing done). */
-bool control_media_execute(struct pc *pc, const char *cmd, JsonObject *args, struct control_result *res);
+void control_change_medium(struct machine *machine, JsonObject *args, struct control_result *res);
+void control_eject(struct machine *machine, JsonObject *args, struct control_result *res);

@@ -1,4 +1,4 @@
-#include "control/control_parser.h"
+#include "control_parser.h"
 
 #include <string.h>
 #include <glib/gi18n.h>

@@ -1,4 +1,4 @@
-#include "control/control_result.h"
+#include "control_result.h"
 
 #include <string.h>
 #include <glib/gi18n.h>

@@ -1,12 +1,11 @@
-#include "control/control_server.h"
-#include "control/control_parser.h"
-#include "control/control_display.h"
-#include "control/control_media.h"
-#include "control/control_state.h"
-#include "platform/pc.h"
+#include "control_server.h"
+#include "control_parser.h"
+#include "control_display.h"
+#include "control_media.h"
+#include "control_state.h"
+#include "control_vm.h"
+#include "machine/machine.h"
 #include "core/vm_core.h"
-#include "core/vcpu.h"
-#include "chardev/chardev.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -33,7 +32,7 @@ struct client {
 };
 
 struct control_server {
-    struct pc *pc;
+    struct machine *machine;
     char *path;
     int listen_fd;
     GSource *listen_source;
@@ -147,189 +146,53 @@ static void send_error(struct client *c, const char *cls, const char *desc, Json
     client_send_node(c, root);
 }
 
-static JsonNode *empty_object(void)
-{
-    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
-    json_node_take_object(n, json_object_new());
-    return n;
-}
-
-static const char *status_name(enum vm_status s)
-{
-    switch (s) {
-    case VM_STATUS_RUNNING: return "running";
-    case VM_STATUS_PAUSED: return "paused";
-    default: return "shutdown";
-    }
-}
-
-static JsonNode *query_status(struct control_server *srv)
-{
-    enum vm_status s = vm_status(pc_vm(srv->pc));
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "status");
-    json_builder_add_string_value(b, status_name(s));
-    json_builder_set_member_name(b, "running");
-    json_builder_add_boolean_value(b, s == VM_STATUS_RUNNING);
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
-}
-
-static JsonNode *query_cpus(struct control_server *srv)
-{
-    struct vm *vm = pc_vm(srv->pc);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
-    for (unsigned i = 0; i < vm_cpu_count(vm); i++) {
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "cpu-index");
-        json_builder_add_int_value(b, i);
-        json_builder_set_member_name(b, "thread-id");
-        json_builder_add_int_value(b, vcpu_thread_id(vm_vcpu(vm, i)));
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    return json_builder_get_root(b);
-}
-
-static JsonNode *query_block(struct control_server *srv)
-{
-    const struct vmm_options *o = pc_options(srv->pc);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
-    for (guint i = 0; i < o->disks->len; i++) {
-        const struct disk_config *d = &g_array_index(o->disks, struct disk_config, i);
-        char dev[8];
-        g_snprintf(dev, sizeof(dev), "vd%c", 'a' + (char)MIN(i, 25u));
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "device");
-        json_builder_add_string_value(b, dev);
-        json_builder_set_member_name(b, "bus");
-        json_builder_add_string_value(b, "virtio");
-        json_builder_set_member_name(b, "file");
-        json_builder_add_string_value(b, d->path);
-        json_builder_set_member_name(b, "format");
-        json_builder_add_string_value(b, "raw");
-        json_builder_set_member_name(b, "read-only");
-        json_builder_add_boolean_value(b, d->readonly);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    return json_builder_get_root(b);
-}
-
-static JsonNode *query_chardev(struct control_server *srv)
-{
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
-    for (unsigned i = 0; i < pc_chardev_count(srv->pc); i++) {
-        struct chardev *chr = pc_chardev(srv->pc, i);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "label");
-        json_builder_add_string_value(b, chardev_label(chr));
-        json_builder_set_member_name(b, "backend");
-        json_builder_add_string_value(b, chardev_backend(chr));
-        if (chardev_filename(chr)) {
-            json_builder_set_member_name(b, "filename");
-            json_builder_add_string_value(b, chardev_filename(chr));
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    return json_builder_get_root(b);
-}
-
-static JsonNode *query_net(struct control_server *srv)
-{
-    const struct vmm_options *o = pc_options(srv->pc);
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    json_builder_begin_array(b);
-    for (guint i = 0; i < o->nets->len; i++) {
-        const struct net_config *n = &g_array_index(o->nets, struct net_config, i);
-        char id[16];
-        g_snprintf(id, sizeof(id), "net%u", i);
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "id");
-        json_builder_add_string_value(b, id);
-        json_builder_set_member_name(b, "model");
-        json_builder_add_string_value(b, n->model == NET_MODEL_E1000 ? "e1000" : "virtio");
-        json_builder_set_member_name(b, "backend");
-        json_builder_add_string_value(b, n->backend == NET_BACKEND_TAP ? "tap" : "user");
-        if (n->mac_set) {
-            char mac[18];
-            g_snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
-                       n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
-            json_builder_set_member_name(b, "mac");
-            json_builder_add_string_value(b, mac);
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    return json_builder_get_root(b);
-}
+/* Every command: one row each, in CONTROL.md's order.  Commands marked
+ * no_args are refused with arguments before their handler runs; the others
+ * check their own. */
+static const struct control_command {
+    const char *name;
+    void (*handler)(struct machine *machine, JsonObject *args, struct control_result *res);
+    bool no_args;
+} commands[] = {
+    { "query-status", control_query_status, true },
+    { "stop", control_stop, true },
+    { "cont", control_cont, true },
+    { "system_powerdown", control_system_powerdown, true },
+    { "system_reset", control_system_reset, true },
+    { "quit", control_quit, true },
+    { "query-cpus", control_query_cpus, true },
+    { "query-block", control_query_block, true },
+    { "query-chardev", control_query_chardev, true },
+    { "query-net", control_query_net, true },
+    { "screendump", control_screendump, false },
+    { "eject", control_eject, false },
+    { "change-medium", control_change_medium, false },
+    { "save", control_save, false },
+    { "query-vnc", control_query_vnc, false },
+};
 
 static void execute(struct client *c, struct control_request *req)
 {
-    struct control_server *srv = c->srv;
-    struct vm *vm = pc_vm(srv->pc);
-    const char *cmd = req->execute;
-
-    struct control_result r;
-    if (control_display_execute(srv->pc, cmd, req->arguments, &r) ||
-        control_media_execute(srv->pc, cmd, req->arguments, &r) ||
-        control_state_execute(srv->pc, cmd, req->arguments, &r)) {
-        if (r.value)
-            send_return(c, r.value, req->id);
-        else
-            send_error(c, r.error_class, r.error_desc, req->id);
-        g_free(r.error_desc);
-        return;
-    }
-
-    /* None of the other commands takes arguments. */
-    if (json_object_get_size(req->arguments) != 0) {
-        send_error(c, "InvalidParameter",
-                   _("this command takes no arguments"), req->id);
-        return;
-    }
-    if (!strcmp(cmd, "query-status")) {
-        send_return(c, query_status(srv), req->id);
-    } else if (!strcmp(cmd, "stop")) {
-        vm_pause(vm);
-        send_return(c, empty_object(), req->id);
-    } else if (!strcmp(cmd, "cont")) {
-        if (vm_status(vm) == VM_STATUS_SHUTDOWN) {
-            send_error(c, "GenericError", _("the VM has shut down"), req->id);
-            return;
-        }
-        vm_resume(vm);
-        send_return(c, empty_object(), req->id);
-    } else if (!strcmp(cmd, "system_powerdown")) {
-        if (!vm_has_powerdown_handler(vm)) {
-            send_error(c, "GenericError", _("this machine has no ACPI power button"), req->id);
-            return;
-        }
-        vm_request_powerdown(vm);
-        send_return(c, empty_object(), req->id);
-    } else if (!strcmp(cmd, "system_reset")) {
-        vm_request_reset_from(vm, false);
-        send_return(c, empty_object(), req->id);
-    } else if (!strcmp(cmd, "quit")) {
-        send_return(c, empty_object(), req->id);
-        vm_request_shutdown(vm, VM_SHUTDOWN_HOST_QUIT);
-    } else if (!strcmp(cmd, "query-cpus")) {
-        send_return(c, query_cpus(srv), req->id);
-    } else if (!strcmp(cmd, "query-block")) {
-        send_return(c, query_block(srv), req->id);
-    } else if (!strcmp(cmd, "query-chardev")) {
-        send_return(c, query_chardev(srv), req->id);
-    } else if (!strcmp(cmd, "query-net")) {
-        send_return(c, query_net(srv), req->id);
-    } else {
-        g_autofree char *desc = g_strdup_printf(_("unknown command '%s'"), cmd);
+    const struct control_command *cmd = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(commands) && !cmd; i++)
+        if (!strcmp(commands[i].name, req->execute))
+            cmd = &commands[i];
+    if (!cmd) {
+        g_autofree char *desc = g_strdup_printf(_("unknown command '%s'"), req->execute);
         send_error(c, "CommandNotFound", desc, req->id);
+        return;
     }
+    if (cmd->no_args && json_object_get_size(req->arguments) != 0) {
+        send_error(c, "InvalidParameter", _("this command takes no arguments"), req->id);
+        return;
+    }
+    struct control_result r = { 0 };
+    cmd->handler(c->srv->machine, req->arguments, &r);
+    if (r.value)
+        send_return(c, r.value, req->id);
+    else
+        send_error(c, r.error_class, r.error_desc, req->id);
+    g_free(r.error_desc);
 }
 
 /* Handle one complete line; false when the connection must close. */
@@ -392,7 +255,7 @@ static gboolean on_client_in(gint fd, GIOCondition cond, gpointer data)
 
 static void send_greeting(struct client *c)
 {
-    const struct vmm_options *o = pc_options(c->srv->pc);
+    const struct vmm_options *o = machine_options(c->srv->machine);
     g_autoptr(JsonBuilder) b = json_builder_new();
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "oriel");
@@ -493,7 +356,7 @@ static void on_vm_event(void *opaque, const struct vm_event *ev)
     }
 }
 
-struct control_server *control_server_new(struct pc *pc, const char *path, GError **error)
+struct control_server *control_server_new(struct machine *machine, const char *path, GError **error)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -518,13 +381,13 @@ struct control_server *control_server_new(struct pc *pc, const char *path, GErro
         return NULL;
     }
     struct control_server *srv = g_new0(struct control_server, 1);
-    srv->pc = pc;
+    srv->machine = machine;
     srv->path = g_strdup(path);
     srv->listen_fd = fd;
     srv->listen_source = g_unix_fd_source_new(fd, G_IO_IN);
     g_source_set_callback(srv->listen_source, (GSourceFunc)(void (*)(void))on_accept, srv, NULL);
     g_source_attach(srv->listen_source, NULL);
-    vm_add_event_listener(pc_vm(pc), on_vm_event, srv);
+    vm_add_event_listener(machine_vm(machine), on_vm_event, srv);
     return srv;
 }
 

@@ -4,9 +4,9 @@
 
 #include <glib.h>
 
-struct pc;
+struct machine;
 struct control_server;
 
-struct control_server *control_server_new(struct pc *pc, const char *path, GError **error);
+struct control_server *control_server_new(struct machine *machine, const char *path, GError **error);
 /* Flushes what is queued for the clients, closes, removes the socket. */
 void control_server_free(struct control_server *srv);

@@ -1,12 +1,12 @@
-#include "control/control_state.h"
-#include "platform/pc.h"
+#include "control_state.h"
+#include "machine/machine.h"
 #include "core/vm_state.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
 
 /* save: the whole VM to a file, while it is paused; it stays paused. */
-static void save(struct pc *pc, JsonObject *args, struct control_result *res)
+void control_save(struct machine *machine, JsonObject *args, struct control_result *res)
 {
     static const char *const allowed[] = { "filename", "header", NULL };
     const char *filename;
@@ -23,18 +23,8 @@ static void save(struct pc *pc, JsonObject *args, struct control_result *res)
         header = json_node_get_string(h);
     }
     g_autoptr(GError) error = NULL;
-    if (vm_state_save(pc_vm(pc), filename, header, &error))
+    if (vm_state_save(machine_vm(machine), filename, header, &error))
         control_result_ok(res);
     else
         control_result_fail(res, "GenericError", g_strdup(error->message));
-}
-
-bool control_state_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                           struct control_result *res)
-{
-    *res = (struct control_result){ 0 };
-    if (strcmp(cmd, "save") != 0)
-        return false;
-    save(pc, args, res);
-    return true;
 }

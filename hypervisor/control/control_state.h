@@ -4,10 +4,8 @@
 #include <stdbool.h>
 #include <json-glib/json-glib.h>
 
-#include "control/control_result.h"
+#include "control_result.h"
 
-struct pc;
+struct machine;
 
-/* Handle cmd if it is one of these; false if it is not. */
-bool control_state_execute(struct pc *pc, const char *cmd, JsonObject *args,
-                           struct control_result *res);
+void control_save(struct machine *machine, JsonObject *args, struct control_result *res);

@@ -4,7 +4,7 @@
 #include "kvm.h"
 #include "kvm_platform_state.h"
 #include "vm_state.h"
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <glib/gi18n.h>
 
-#include "pc_layout.h"
-#include "vm_state.h"
+#include "config/pc_layout.h"
+#include "core/vm_state.h"
 
 /* Register offsets from PC_ACPI_PM_BASE. */
 #define REG_PM1_STS   0x00
@@ -274,7 +274,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
     return true;
 }
 
-static const struct vm_state_ops pm_state_ops = {
+const struct vm_state_ops acpi_pm_state_ops = {
     .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
 };
 
@@ -299,7 +299,6 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
     }
     vm_set_powerdown_handler(vm, pm_powerdown, pm);
     vm_add_reset_handler(vm, pm_reset, pm);
-    vm_state_register(vm, "acpi-pm", &pm_state_ops, pm);
     return pm;
 }
 

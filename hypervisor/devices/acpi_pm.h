@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* Values the FADT advertises; the device implements exactly these. */
 #define ACPI_PM_ACPI_ENABLE   0xf1   /* written to SMI_CMD: set SCI_EN */
@@ -41,6 +41,10 @@ struct acpi_pm;
 /* Register the block on vm's port I/O bus, the power-button hook and a
  * reset handler.  Returns NULL if the ports are already taken. */
 struct acpi_pm *acpi_pm_create(struct vm *vm);
+
+/* Its state section; machine assembly registers it (opaque: struct acpi_pm). */
+struct vm_state_ops;
+extern const struct vm_state_ops acpi_pm_state_ops;
 
 /* Unregister the ports and free; the powerdown hook and reset handler
  * registered with vm must not run afterwards (the VM goes first). */

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "e820.h"
-#include "vm_state.h"
-#include "pc_layout.h"
+#include "core/e820.h"
+#include "core/vm_state.h"
+#include "config/pc_layout.h"
 
 #define REG_SELECTOR 0
 #define REG_DATA     1
@@ -360,7 +360,7 @@ static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GEr
     return ok || state_in_invalid(in, error, _("item 0x%x at offset %u"), key, offset);
 }
 
-static const struct vm_state_ops fw_cfg_state_ops = {
+const struct vm_state_ops fw_cfg_state_ops = {
     .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = fw_cfg_save, .load = fw_cfg_load,
 };
 
@@ -386,7 +386,6 @@ struct fw_cfg *fw_cfg_create(struct vm *vm)
     g_autoptr(GBytes) idb = g_bytes_new(&id, sizeof(id));
     set_item(fw, FW_CFG_ID, idb);
     rebuild_dir(fw);
-    vm_state_register(vm, "fw-cfg", &fw_cfg_state_ops, fw);
 
     const struct guest_memory *m = vm_memory(vm);
     fw_cfg_add_i16(fw, FW_CFG_NB_CPUS, (uint16_t)vm_cpu_count(vm));

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "vm.h"
+#include "core/vm.h"
 
 /* Item keys. */
 #define FW_CFG_SIGNATURE      0x0000  /* "QEMU" */
@@ -70,6 +70,10 @@ struct fw_cfg;
  * already taken. */
 struct fw_cfg *fw_cfg_create(struct vm *vm);
 void fw_cfg_free(struct fw_cfg *fw);
+
+/* Its state section; machine assembly registers it (opaque: struct fw_cfg). */
+struct vm_state_ops;
+extern const struct vm_state_ops fw_cfg_state_ops;
 
 /* Set a numbered item (copying data, or taking a reference to it).
  * Refused (false) for the keys the device manages itself (signature, ID,

@@ -4,9 +4,9 @@
 #include <glib.h>
 #include <glib/gi18n.h>
 
-#include "vm_state.h"
+#include "core/vm_state.h"
 
-#include "display/input.h"
+#include "input/input.h"
 
 #define QUEUE_SIZE 64
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "iobus.h"
+#include "core/iobus.h"
 
 struct i8042;
 

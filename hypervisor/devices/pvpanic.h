@@ -1,7 +1,7 @@
 /* pvpanic: an ISA port (0x505) a guest writes to when it panics. */
 #pragma once
 
-#include "vm.h"
+#include "core/vm.h"
 
 #define PVPANIC_PANICKED     0x01
 #define PVPANIC_CRASH_LOADED 0x02

@@ -4,7 +4,7 @@
 #include <time.h>
 #include <glib/gi18n.h>
 
-#include "vm_state.h"
+#include "core/vm_state.h"
 
 #define USEC 1000000LL
 /* UIP is set this long before each update. */

@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <glib/gi18n.h>
 
-#include "vm_state.h"
+#include "core/vm_state.h"
 
 struct uart16550 {
     const struct uart16550_ops *ops;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "iobus.h"
+#include "core/iobus.h"
 
 struct uart16550;
 

@@ -1,10 +1,10 @@
 /* Creating and tearing down the VM's display: VGA, input router, VNC. */
 #include "display.h"
 
-#include "devices/vga.h"
+#include "vga.h"
 #include "framebuffer.h"
-#include "input.h"
-#include "vm.h"
+#include "input/input.h"
+#include "core/vm.h"
 #include "vnc.h"
 
 struct display {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "framebuffer.h"
-#include "input.h"
+#include "input/input.h"
 
 #define SECURITY_NONE 1
 #define SECURITY_VNC_AUTH 2

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "framebuffer.h"
-#include "input.h"
+#include "input/input.h"
 
 void vnc_client_init_tiles(struct vnc_client *c, unsigned width, unsigned height)
 {

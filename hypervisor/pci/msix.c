@@ -1,4 +1,4 @@
-#include "pci/msix.h"
+#include "msix.h"
 
 #include <errno.h>
 #include <string.h>
@@ -7,8 +7,8 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "vm.h"
-#include "state_stream.h"
+#include "core/vm.h"
+#include "core/state_stream.h"
 
 #define MSIX_CTRL(m)   ((m)->cap + 2)
 

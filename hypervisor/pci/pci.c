@@ -1,13 +1,13 @@
-#include "pci/pci.h"
+#include "pci.h"
 
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "vm.h"
-#include "pc_layout.h"
-#include "devices/pci_host.h"
-#include "pci/pci_state.h"
+#include "core/vm.h"
+#include "config/pc_layout.h"
+#include "pci_host.h"
+#include "pci_state.h"
 
 #define PCI_INTX_LINES 8
 

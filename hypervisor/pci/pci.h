@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "iobus.h"
+#include "core/iobus.h"
 
 struct vm;
 struct pci_bus;

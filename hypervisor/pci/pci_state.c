@@ -1,6 +1,6 @@
-#include "pci/pci_state.h"
-#include "pci/pci.h"
-#include "vm_state.h"
+#include "pci_state.h"
+#include "pci.h"
+#include "core/vm_state.h"
 
 #include <string.h>
 #include <glib/gi18n.h>

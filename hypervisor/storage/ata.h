@@ -14,7 +14,7 @@
 #include <glib.h>
 
 #include "backends/block_backend.h"
-#include "backends/disk_config.h"
+#include "config/disk_config.h"
 
 #define ATA_SECTOR_SIZE 512
 #define ATAPI_BLOCK_SIZE 2048
@@ -204,7 +204,7 @@ void ata_ncq_failed(struct ata_drive *d, unsigned tag);
 /* Abort the current command with ABRT. */
 void ata_cmd_abort(struct ata_drive *d);
 
-/* --- ATAPI (devices/atapi.c) ------------------------------------------ */
+/* --- ATAPI (atapi.c) ------------------------------------------------ */
 
 /* Execute d->packet.  Like ata_cmd_start(): false when the command is
  * already complete (success or CHECK CONDITION in the registers), true when

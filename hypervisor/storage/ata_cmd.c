@@ -1,7 +1,7 @@
 /* The ATA command set shared by the IDE and AHCI controllers: drive setup,
  * signatures, IDENTIFY data, command decoding with range checks, and the
  * completion status of data transfers. */
-#include "storage/ata.h"
+#include "ata.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,10 +1,10 @@
-#include "storage/ata.h"
+#include "ata.h"
 
 #include <inttypes.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "state_stream.h"
+#include "core/state_stream.h"
 
 static void save_regs(const struct ata_regs *r, struct state_out *o)
 {

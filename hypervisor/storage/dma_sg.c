@@ -1,4 +1,4 @@
-#include "storage/dma_sg.h"
+#include "dma_sg.h"
 
 #include <string.h>
 #include <glib.h>

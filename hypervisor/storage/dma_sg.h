@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "guest_memory.h"
-#include "storage/ata.h"
+#include "core/guest_memory.h"
+#include "ata.h"
 
 struct dma_sg {
     struct iovec *iov;

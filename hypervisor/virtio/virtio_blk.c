@@ -1,12 +1,12 @@
-#include "virtio/virtio_blk.h"
+#include "virtio_blk.h"
 
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "vm.h"
-#include "virtio/virtio_devices.h"
-#include "virtio/virtio_pci.h"
+#include "core/vm.h"
+#include "virtio_devices.h"
+#include "virtio_pci.h"
 
 #define BLK_QUEUE_SIZE 256
 #define BLK_SEG_MAX    (BLK_QUEUE_SIZE - 2)

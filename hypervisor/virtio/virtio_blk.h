@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #include "backends/block_backend.h"
-#include "backends/disk_config.h"
-#include "virtio/virtqueue.h"
+#include "config/disk_config.h"
+#include "virtqueue.h"
 
 #define VIRTIO_BLK_F_SIZE_MAX     1
 #define VIRTIO_BLK_F_SEG_MAX      2

@@ -1,4 +1,4 @@
-#include "virtio/virtio_blk.h"
+#include "virtio_blk.h"
 
 #include <string.h>
 #include <glib.h>

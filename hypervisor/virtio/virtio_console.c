@@ -2,8 +2,8 @@
 #include <gio/gio.h>
 
 #include "chardev/chardev.h"
-#include "virtio/virtio_devices.h"
-#include "virtio/virtio_pci.h"
+#include "virtio_devices.h"
+#include "virtio_pci.h"
 
 /* Single-port console (no MULTIPORT): queue 0 carries input to the guest,
  * queue 1 output from it. */

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "backends/disk_config.h"
-#include "backends/net_config.h"
+#include "config/disk_config.h"
+#include "config/net_config.h"
 
 struct vm;
 struct pci_bus;

@@ -3,10 +3,10 @@
 #include <glib/gi18n.h>
 
 #include "backends/net_backend.h"
-#include "state_stream.h"
-#include "vm.h"
-#include "virtio/virtio_devices.h"
-#include "virtio/virtio_pci.h"
+#include "core/state_stream.h"
+#include "core/vm.h"
+#include "virtio_devices.h"
+#include "virtio_pci.h"
 
 #define VIRTIO_NET_F_MAC     5
 #define VIRTIO_NET_F_STATUS  16

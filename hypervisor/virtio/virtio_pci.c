@@ -1,4 +1,4 @@
-#include "virtio/virtio_pci.h"
+#include "virtio_pci.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,8 +9,8 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "vm.h"
-#include "state_stream.h"
+#include "core/vm.h"
+#include "core/state_stream.h"
 
 /* Layout of the virtio structures BAR. */
 #define VIRTIO_BAR          4

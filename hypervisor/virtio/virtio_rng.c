@@ -2,8 +2,8 @@
 #include <sys/random.h>
 #include <gio/gio.h>
 
-#include "virtio/virtio_devices.h"
-#include "virtio/virtio_pci.h"
+#include "virtio_devices.h"
+#include "virtio_pci.h"
 
 struct virtio_rng {
     struct virtio_pci *vp;

@@ -1,9 +1,9 @@
-#include "virtio/virtqueue.h"
+#include "virtqueue.h"
 
 #include <string.h>
 #include <glib/gi18n.h>
 
-#include "state_stream.h"
+#include "core/state_stream.h"
 
 /* Ring layout (virtio 1.x, 2.7): descriptor table 16 * size bytes, 16-byte
  * aligned; available ring 6 + 2 * size bytes, 2-byte aligned; used ring

@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <glib.h>
 
-#include "guest_memory.h"
+#include "core/guest_memory.h"
 
 #define VIRTQ_DESC_F_NEXT      1
 #define VIRTQ_DESC_F_WRITE     2

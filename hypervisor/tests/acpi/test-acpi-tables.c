@@ -9,7 +9,7 @@
 
 #include "acpi/acpi_tables.h"
 #include "devices/acpi_pm.h"
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 
 #define MIB (1024ULL * 1024ULL)
 #define GIB (1024ULL * MIB)

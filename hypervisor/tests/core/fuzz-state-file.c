@@ -14,13 +14,13 @@
 #include "devices/i8042.h"
 #include "devices/rtc_cmos.h"
 #include "devices/uart16550.h"
-#include "devices/ahci.h"
-#include "devices/ide.h"
-#include "devices/usb_uhci.h"
+#include "storage/ahci.h"
+#include "storage/ide.h"
+#include "usb/usb_uhci.h"
 #include "core/vm_state.h"
 #include "pci/pci.h"
 #include "virtio/virtio_devices.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 static void put_le(GByteArray *b, uint64_t v, unsigned n)
 {

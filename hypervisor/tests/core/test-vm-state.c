@@ -16,7 +16,7 @@
 #include "virtio/virtqueue.h"
 #include "core/vm_state.h"
 #include "pci/pci.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 /* ---- the container ----------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <glib.h>
 
-#include "devices/vga.h"
+#include "display/vga.h"
 #include "display/framebuffer.h"
 #include "vga_modes.h"
 

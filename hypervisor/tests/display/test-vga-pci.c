@@ -8,12 +8,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "devices/vga.h"
+#include "display/vga.h"
 #include "display/display.h"
 #include "display/framebuffer.h"
 #include "vnc_test_client.h"
 #include "pci/pci.h"
-#include "../virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 struct fixture {
     struct vm *vm;

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "devices/vga.h"
+#include "display/vga.h"
 #include "display/framebuffer.h"
 #include "vga_modes.h"
 

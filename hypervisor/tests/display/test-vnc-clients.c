@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "display/framebuffer.h"
-#include "display/input.h"
+#include "input/input.h"
 #include "display/png_writer.h"
 #include "display/screendump.h"
 #include "display/vnc.h"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "display/framebuffer.h"
-#include "display/input.h"
+#include "input/input.h"
 #include "display/vnc.h"
 #include "display/vnc_private.h"
 #include "vnc_test_client.h"

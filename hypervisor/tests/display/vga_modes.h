@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "devices/vga.h"
+#include "display/vga.h"
 
 static inline void vga_test_seq(struct vga *v, uint8_t i, uint8_t d)
 {

@@ -33,7 +33,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "virtio"))
-sys.path.insert(0, os.path.join(HERE, "..", "nic_usb"))
 sys.path.insert(0, os.path.join(HERE, "..", "storage"))
 from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check,  # noqa: E402
                      connect_unix, initrd_with_modules, kernel_args, log, main)

@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <glib.h>
 
-#include "devices/ahci.h"
+#include "storage/ahci.h"
 #include "pci/pci.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 #define RAM_SIZE   (16u << 20)
 #define NPORTS     3

@@ -9,9 +9,9 @@
 #include <sys/mman.h>
 #include <glib.h>
 
-#include "devices/ide.h"
+#include "storage/ide.h"
 #include "pci/pci.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 #define RAM_SIZE (16u << 20)
 #define PRD_AREA 0x10000u

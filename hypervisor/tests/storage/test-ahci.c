@@ -6,13 +6,13 @@
 #include <glib.h>
 #include <gio/gio.h>
 
-#include "devices/ahci.h"
+#include "storage/ahci.h"
 #include "core/state_stream.h"
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 #include "pci/pci.h"
 #include "storage/ata.h"
 #include "storage_test.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 #define DISK_SECTORS 512
 #define CD_BLOCKS    32

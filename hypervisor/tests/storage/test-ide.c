@@ -6,12 +6,12 @@
 #include <glib.h>
 #include <gio/gio.h>
 
-#include "devices/ide.h"
+#include "storage/ide.h"
 #include "core/state_stream.h"
 #include "pci/pci.h"
 #include "storage/ata.h"
 #include "storage_test.h"
-#include "tests/virtio/test_vm.h"
+#include "tests/support/test_vm.h"
 
 #define DISK_SECTORS 256
 #define CD_BLOCKS    40

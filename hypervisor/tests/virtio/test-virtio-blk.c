@@ -10,11 +10,11 @@
 #include <glib/gstdio.h>
 
 #include "pci/pci.h"
-#include "pc_layout.h"
+#include "config/pc_layout.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_devices.h"
 #include "virtio/virtio_pci.h"
-#include "test_vm.h"
+#include "tests/support/test_vm.h"
 
 #define SECTORS 64
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "test_vm.h"
+#include "tests/support/test_vm.h"
 
 struct pci_bus;
 

@@ -1,0 +1,41 @@
+/* The PC devices for unmodified guests, created from the options: the
+ * standard VGA with the VNC server (--vnc, and always with --bios) and a
+ * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
+ * if=ide; always with --bios); AHCI (--disk if=ahci); e1000 NICs (--net
+ * ...,model=e1000); and the i8042 keyboard fed from the display's input
+ * router.  Also the firmware boot order from the devices' firmware paths. */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "config/options.h"
+
+struct vm;
+struct pci_bus;
+struct i8042;
+struct display;
+struct pc_devices;
+struct upper_memory;
+struct machine;
+
+/* The IDE and AHCI drives are added to m's drives as they are attached. */
+struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
+                                     const struct vmm_options *o, struct i8042 *kbd,
+                                     struct upper_memory *um, struct machine *m, GError **error);
+/* After vm_destroy(). */
+void pc_devices_free(struct pc_devices *d);
+
+/* The display, or NULL without one. */
+struct display *pc_devices_display(struct pc_devices *d);
+
+/* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom): the CD-ROM, the
+ * IDE and AHCI disks, then extra_disks (NULL-terminated firmware paths of
+ * disks made elsewhere, e.g. virtio-blk).  Free with g_free(). */
+char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks);
+
+/* The CD-ROM drive (--cdrom): put another image in (the guest sees a media
+ * change), or take the medium out (refused while the guest locks the tray,
+ * unless force). */
+bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error);
+bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error);

@@ -1,0 +1,273 @@
+/* Command line and --config parsing: every option, overriding, repeated
+ * options, and refusal of malformed input with a message. */
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "config/options.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+static bool parse(struct vmm_options *o, GError **error, ...)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (char *)"oriel-vmm");
+    va_list ap;
+    va_start(ap, error);
+    for (const char *a; (a = va_arg(ap, const char *));)
+        g_ptr_array_add(argv, (char *)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    bool ok = options_parse_args(o, (int)argv->len - 1, (char **)argv->pdata, error);
+    g_ptr_array_free(argv, TRUE);
+    return ok;
+}
+
+static void test_full_command_line(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--name", "demo", "--memory", "512M", "--cpus", "2",
+                        "--kernel", "vmlinuz", "--initrd", "initrd.img",
+                        "--cmdline", "console=ttyS0 root=/dev/vda",
+                        "--disk", "path=root.img,if=virtio",
+                        "--disk=path=data.img,if=virtio,readonly=on,serial=DATA1,discard=on",
+                        "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
+                        "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
+                        "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
+                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest", NULL));
+    g_assert_no_error(error);
+    g_assert_cmpstr(o.name, ==, "demo");
+    g_assert_cmpuint(o.memory, ==, 512 * MIB);
+    g_assert_cmpuint(o.cpus, ==, 2);
+    g_assert_cmpstr(o.kernel, ==, "vmlinuz");
+    g_assert_cmpstr(o.initrd, ==, "initrd.img");
+    g_assert_cmpstr(o.cmdline, ==, "console=ttyS0 root=/dev/vda");
+    g_assert_cmpuint(o.disks->len, ==, 2);
+    struct disk_config *d0 = &g_array_index(o.disks, struct disk_config, 0);
+    struct disk_config *d1 = &g_array_index(o.disks, struct disk_config, 1);
+    g_assert_cmpstr(d0->path, ==, "root.img");
+    g_assert_false(d0->readonly);
+    g_assert_cmpstr(d1->path, ==, "data.img");
+    g_assert_true(d1->readonly);
+    g_assert_true(d1->discard);
+    g_assert_cmpstr(d1->serial, ==, "DATA1");
+    g_assert_cmpuint(o.nets->len, ==, 1);
+    struct net_config *n = &g_array_index(o.nets, struct net_config, 0);
+    g_assert_cmpint(n->backend, ==, NET_BACKEND_USER);
+    g_assert_cmpuint(n->n_hostfwd, ==, 1);
+    g_assert_cmpuint(n->hostfwd[0].host_port, ==, 2222);
+    g_assert_cmpuint(n->hostfwd[0].guest_port, ==, 22);
+    g_assert_false(n->hostfwd[0].udp);
+    g_assert_true(n->mac_set);
+    g_assert_cmphex(n->mac[5], ==, 0xef);
+    g_assert_cmpstr(o.serial, ==, "stdio");
+    g_assert_cmpstr(o.control, ==, "/run/oriel/demo.ctl");
+    g_assert_true(o.no_reboot);
+    g_assert_cmpstr(o.kernel_cache, ==, "/var/cache/k");
+    g_assert_true(o.kernel_unpack_guest);
+    g_assert_true(options_validate(&o, &error));
+    g_assert_no_error(error);
+    options_clear(&o);
+}
+
+static void test_sizes(void)
+{
+    uint64_t b;
+    g_assert_true(options_parse_size("512", &b, NULL));
+    g_assert_cmpuint(b, ==, 512 * MIB);
+    g_assert_true(options_parse_size("2G", &b, NULL));
+    g_assert_cmpuint(b, ==, 2048 * MIB);
+    g_assert_true(options_parse_size("65536k", &b, NULL));
+    g_assert_cmpuint(b, ==, 64 * MIB);
+    g_assert_true(options_parse_size("1GiB", &b, NULL));
+    g_assert_cmpuint(b, ==, 1024 * MIB);
+    const char *bad[] = { "", "M", "12X", "-5", "1.5G", "99999999999999999999", "4G ", "16777216T" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) error = NULL;
+        g_assert_false(options_parse_size(bad[i], &b, &error));
+        g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    }
+}
+
+static void expect_bad(const char *opt, const char *value)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_false(parse(&o, &error, opt, value, NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    options_clear(&o);
+}
+
+static void test_bad_values(void)
+{
+    expect_bad("--cpus", "0");
+    expect_bad("--cpus", "65");
+    expect_bad("--cpus", "two");
+    expect_bad("--memory", "lots");
+    expect_bad("--disk", "if=virtio");                 /* no path */
+    expect_bad("--disk", "path=a,if=scsi");
+    expect_bad("--disk", "path=a,format=qcow3");
+    expect_bad("--disk", "path=a,readonly=maybe");
+    expect_bad("--disk", "path=a,serial=123456789012345678901");
+    expect_bad("--disk", "path=a,bogus=1");
+    expect_bad("--disk", "path=a,noequals");
+    expect_bad("--net", "bridge");
+    expect_bad("--net", "user,hostfwd=tcp::99999-:22");
+    expect_bad("--net", "user,hostfwd=sctp::1-:2");
+    expect_bad("--net", "user,mac=01:00:00:00:00:01");   /* multicast */
+    expect_bad("--net", "user,mac=52:54:00:ab:cd");
+    expect_bad("--net", "tap=eth0,hostfwd=tcp::1-:2");
+    expect_bad("--net", "user,model=rtl8139");
+    expect_bad("--serial", "telnet:1234");
+    expect_bad("--serial", "file:");
+    expect_bad("--vnc", "0.0.0.0:5900");
+    expect_bad("--boot", "floppy");
+    expect_bad("--uuid", "not-a-uuid");
+    expect_bad("--frobnicate", "1");
+    expect_bad("--name", "");
+    expect_bad("--kernel-cache", "");
+    expect_bad("--kernel-unpack", "both");
+
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_false(parse(&o, &error, "--kernel", NULL));      /* missing value */
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(parse(&o, &error, "--no-reboot=yes", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(parse(&o, &error, "stray", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    options_clear(&o);
+}
+
+static void expect_unavailable(const char *opt, const char *value, const char *named)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--kernel", "k", opt, value, NULL));
+    g_assert_false(options_validate(&o, &error));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_UNAVAILABLE);
+    g_assert_nonnull(strstr(error->message, named));
+    options_clear(&o);
+}
+
+static void test_unavailable(void)
+{
+    /* --kernel with --bios needs a boot option ROM for the firmware. */
+    expect_unavailable("--bios", "bios.bin", "--bios");
+
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_false(options_validate(&o, &error));       /* nothing to boot */
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    options_clear(&o);
+}
+
+static void test_config_file(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("oriel-options-XXXXXX", &path, &error);
+    g_assert_cmpint(fd, >=, 0);
+    const char *text =
+        "# a VM\n"
+        "name = demo\n"
+        "memory=1G\n"
+        "  cpus =  2  \n"
+        "\n"
+        "kernel = /boot/vmlinuz\n"
+        "cmdline = console=ttyS0 root=/dev/vda\n"
+        "disk = path=/images/demo.img,if=virtio\n"
+        "disk = path=/images/data.img,readonly=on\n"
+        "net = user,mac=52:54:00:ab:cd:ef\n"
+        "serial = pty\n"
+        "control = /run/oriel/demo.ctl\n"
+        "no-reboot\n";
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    close(fd);
+
+    struct vmm_options o;
+    options_init(&o);
+    /* Options after --config override it; before it, are overridden. */
+    g_assert_true(parse(&o, &error, "--cpus", "4", "--config", path, "--memory", "256M", NULL));
+    g_assert_no_error(error);
+    g_assert_cmpstr(o.name, ==, "demo");
+    g_assert_cmpuint(o.memory, ==, 256 * MIB);
+    g_assert_cmpuint(o.cpus, ==, 2);
+    g_assert_cmpstr(o.cmdline, ==, "console=ttyS0 root=/dev/vda");
+    g_assert_cmpuint(o.disks->len, ==, 2);
+    g_assert_true(g_array_index(o.disks, struct disk_config, 1).readonly);
+    g_assert_cmpuint(o.nets->len, ==, 1);
+    g_assert_cmpstr(o.serial, ==, "pty");
+    g_assert_true(o.no_reboot);
+    options_clear(&o);
+    g_unlink(path);
+
+    /* Errors name the file and line. */
+    options_init(&o);
+    g_assert_false(options_parse_config_text(&o, "name = x\ncpus = 0\n", "vm.conf", &error));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "vm.conf:2"));
+    g_clear_error(&error);
+    g_assert_false(options_parse_config_text(&o, "bogus = 1\n", "vm.conf", &error));
+    g_assert_nonnull(strstr(error->message, "vm.conf:1"));
+    g_clear_error(&error);
+    g_assert_false(options_parse_config_text(&o, "kernel\n", "vm.conf", &error));
+    g_clear_error(&error);
+    g_assert_false(options_parse_config_text(&o, "config = other\n", "vm.conf", &error));
+    g_clear_error(&error);
+    options_clear(&o);
+
+    options_init(&o);
+    g_assert_false(parse(&o, &error, "--config", "/nonexistent/oriel.conf", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    options_clear(&o);
+}
+
+/* --restore FILE and --paused, on the command line and in a config file. */
+static void test_restore_paused(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--kernel", "k", NULL));
+    g_assert_null(o.restore);
+    g_assert_false(o.paused);
+    g_assert_true(parse(&o, &error, "--restore", "/var/lib/oriel/save/demo.sav", "--paused", NULL));
+    g_assert_cmpstr(o.restore, ==, "/var/lib/oriel/save/demo.sav");
+    g_assert_true(o.paused);
+    g_assert_true(options_validate(&o, &error));
+    g_assert_false(parse(&o, &error, "--paused=yes", NULL));
+    g_clear_error(&error);
+    g_assert_false(parse(&o, &error, "--restore", "", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_clear_error(&error);
+    options_clear(&o);
+
+    options_init(&o);
+    g_assert_true(options_parse_config_text(&o, "restore = /x/y.sav\npaused\n", "vm.conf", &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(o.restore, ==, "/x/y.sav");
+    g_assert_true(o.paused);
+    options_clear(&o);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/restore-paused", test_restore_paused);
+    g_test_add_func("/options/full-command-line", test_full_command_line);
+    g_test_add_func("/options/sizes", test_sizes);
+    g_test_add_func("/options/bad-values", test_bad_values);
+    g_test_add_func("/options/unavailable", test_unavailable);
+    g_test_add_func("/options/config-file", test_config_file);
+    return g_test_run();
+}

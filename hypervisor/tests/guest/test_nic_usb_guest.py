@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""The e1000 NIC and the USB tablet with Debian's generic kernel, in the
+test host.
+
+The guest's e1000 driver binds to the NIC, gets 10.0.2.15 from user-mode
+NAT's DHCP server with udhcpc, then moves data both ways through TCP
+(large enough that the driver uses TSO and checksum offload) to a server
+on the test host's loopback; the bytes are compared by SHA-256.  Next the
+VNC pointer drives the PS/2 mouse (psmouse's evdev device sees the relative
+moves and the click).  Then
+uhci-hcd and usbhid are loaded, the tablet must appear in
+/proc/bus/input/devices, and a VNC client's pointer (a click at a point of
+the screen) must reach the guest as absolute tablet events on its evdev
+device."""
+
+import hashlib
+import os
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from vmmtest import (Shell, Stream, VMM, assets, check, connect_unix, initrd_with_modules,  # noqa: E402
+                     log, main)
+
+USB_MODULES = [
+    "kernel/drivers/usb/common/usb-common.ko",
+    "kernel/drivers/usb/core/usbcore.ko",
+    "kernel/drivers/usb/host/uhci-hcd.ko",
+    "kernel/drivers/hid/hid.ko",
+    "kernel/drivers/hid/usbhid/usbhid.ko",
+    "kernel/drivers/hid/hid-generic.ko",
+    "kernel/drivers/input/evdev.ko",
+]
+PS2_MOUSE_MODULE = "kernel/drivers/input/mouse/psmouse.ko"
+
+DHCP_SCRIPT = ("#!/bin/sh\n"
+               "[ \"$1\" = bound ] || exit 0\n"
+               "ip addr add $ip/$mask dev $interface\n"
+               "ip route add default via $router\n")
+
+DOWNLOAD = bytes((i * 131 + (i >> 8)) & 0xff for i in range(1 << 20))
+
+
+def servers():
+    """Two loopback servers: 'up' reads 'N\\n' then N bytes and answers
+    their SHA-256; 'down' sends DOWNLOAD and closes."""
+    up = socket.socket()
+    up.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    up.bind(("127.0.0.1", 0))
+    up.listen(4)
+    down = socket.socket()
+    down.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    down.bind(("127.0.0.1", 0))
+    down.listen(4)
+
+    def serve_up():
+        while True:
+            try:
+                c, _ = up.accept()
+            except OSError:
+                return
+            with c:
+                c.settimeout(60)
+                data = b""
+                try:
+                    while b"\n" not in data:
+                        chunk = c.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    head, _, body = data.partition(b"\n")
+                    want = int(head)
+                    while len(body) < want:
+                        chunk = c.recv(65536)
+                        if not chunk:
+                            break
+                        body += chunk
+                    c.sendall(hashlib.sha256(body[:want]).hexdigest().encode() + b"\n")
+                except (OSError, ValueError):
+                    pass
+
+    def serve_down():
+        while True:
+            try:
+                c, _ = down.accept()
+            except OSError:
+                return
+            with c:
+                try:
+                    c.sendall(DOWNLOAD)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve_up, daemon=True).start()
+    threading.Thread(target=serve_down, daemon=True).start()
+    return up, down
+
+
+def vnc_pointer(path, x_frac, y_frac, buttons):
+    """Connect to the VNC server as a client, press and release `buttons` at
+    the fraction (x_frac, y_frac) of the screen; return the pixel position
+    and the screen size."""
+    def recv_exact(sock, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            check(chunk, "VNC server closed the connection")
+            buf += chunk
+        return buf
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        check(recv_exact(sock, 12) == b"RFB 003.008\n", "VNC version")
+        sock.sendall(b"RFB 003.008\n")
+        types = recv_exact(sock, recv_exact(sock, 1)[0])
+        check(1 in types, "VNC security None not offered")
+        sock.sendall(b"\x01")
+        check(struct.unpack(">I", recv_exact(sock, 4))[0] == 0, "VNC security result")
+        sock.sendall(b"\x01")
+        width, height = struct.unpack(">HH", recv_exact(sock, 4))
+        recv_exact(sock, 16)
+        recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
+        x, y = int(width * x_frac), int(height * y_frac)
+        sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))
+        sock.sendall(struct.pack(">BBHH", 5, 0, x, y))
+        # A request answered proves the server read the pointer events
+        # before this connection goes away.
+        sock.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, 1, 1))
+        recv_exact(sock, 1)
+    return x, y, width, height
+
+
+def input_events(raw):
+    """(type, code, value) of x86-64 struct input_event records."""
+    out = []
+    for i in range(0, len(raw) - 23, 24):
+        out.append(struct.unpack("<HHi", raw[i + 16:i + 24]))
+    return out
+
+
+def record_evdev(sh, name, path):
+    """Start recording the guest's evdev device whose name contains NAME
+    into PATH (in the guest)."""
+    ev = sh.run("for e in /sys/class/input/event*; do "
+                "grep -q '%s' $e/device/name && echo ${e##*/}; done" % name)
+    check(ev.startswith("event"), "no event device for %s: %r" % (name, ev))
+    sh.run("cat /dev/input/%s > %s & echo $! > %s.pid" % (ev.split()[0], path, path))
+
+
+def recorded_events(sh, path):
+    return input_events(bytes.fromhex(sh.run("od -A n -t x1 -v %s | tr -d ' \\n'" % path)))
+
+
+def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
+    """Click through VNC at (0.5, y_frac_of(attempt)) for attempt 0, 1, ...
+    (at most ATTEMPTS) until seen(events, click) holds for the events
+    recorded in PATH; returns the events and the clicks (x, y, width,
+    height)."""
+    deadline = time.monotonic() + 60
+    clicks = []
+    for attempt in range(attempts):
+        clicks.append(vnc_pointer(os.path.join(tmp, "vnc.sock"), 0.5, y_frac_of(attempt), 1))
+        time.sleep(0.5)
+        events = recorded_events(sh, path)
+        if seen(events, clicks[-1]):
+            break
+        check(time.monotonic() < deadline, "%s events in the guest: %r" % (what, events[-12:]))
+    sh.run("kill $(cat %s.pid)" % path)
+    return events, clicks
+
+
+def tablet_position(click):
+    x, y, width, height = click
+    return x * 0x7fff // (width - 1), y * 0x7fff // (height - 1)
+
+
+def wait_guest(sh, cond, tries=100):
+    for _ in range(tries):
+        if sh.run(cond + " && echo yes") == "yes":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def inner(vmm_bin):
+    tmp = tempfile.mkdtemp(prefix="oriel-nic-usb-")
+    initrd = initrd_with_modules(tmp, USB_MODULES + [PS2_MOUSE_MODULE], kernel="generic")
+    up, down = servers()
+    serial_path = os.path.join(tmp, "serial.sock")
+    vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
+                        "--net", "user,model=e1000",
+                        "--vnc", "unix:" + os.path.join(tmp, "vnc.sock"),
+                        "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
+                        "--cmdline", "console=ttyS0 quiet"], name="nic-usb")
+    try:
+        con = Stream(connect_unix(serial_path), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 300)
+        sh = Shell(con)
+        check(wait_guest(sh, "test -e /sys/class/net/eth0"), "no eth0 in the guest")
+        drv = sh.run("basename $(readlink /sys/class/net/eth0/device/driver)")
+        check(drv == "e1000", "eth0 driven by %r" % drv)
+        mac = sh.run("cat /sys/class/net/eth0/address")
+        check(mac.startswith("52:54:00:"), "guest MAC %r (from the EEPROM)" % mac)
+        sh.run("printf '%s' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ip link set eth0 up"
+               % DHCP_SCRIPT.replace("\n", "\\n"))
+        check(wait_guest(sh, "grep -q 1 /sys/class/net/eth0/carrier"), "no link on eth0")
+        out = sh.run("udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 2>&1; "
+                     "ip -4 addr show dev eth0", timeout=120)
+        check("10.0.2.15" in out, "no DHCP lease: %r" % out)
+        log("DHCP lease on e1000")
+
+        # Upload: the guest's TCP stack segments through the NIC (TSO).
+        port = up.getsockname()[1]
+        want = sh.run("head -c 300000 /dev/urandom > /tmp/blob; "
+                      "sha256sum /tmp/blob | cut -d' ' -f1")
+        got = sh.run("(echo 300000; cat /tmp/blob) | nc -w 30 10.0.2.2 %d" % port, timeout=120)
+        check(got == want, "upload through e1000: sent %r, server saw %r" % (want, got))
+        # Download: receive path.
+        port = down.getsockname()[1]
+        got = sh.run("nc -w 30 10.0.2.2 %d | sha256sum | cut -d' ' -f1" % port, timeout=120)
+        check(got == hashlib.sha256(DOWNLOAD).hexdigest(), "download through e1000: %r" % got)
+        log("TCP both ways through e1000")
+
+        # Before any tablet is configured the VNC pointer drives the PS/2
+        # mouse: relative moves and buttons on psmouse's evdev device.
+        sh.run("insmod /lib/modules/$(uname -r)/%s; insmod /lib/modules/$(uname -r)/%s"
+               % (USB_MODULES[-1], PS2_MOUSE_MODULE))
+        check(wait_guest(sh, "grep -q 'PS/2' /proc/bus/input/devices", 300),
+              "no PS/2 mouse in the guest: %r" % sh.run("cat /proc/bus/input/devices; dmesg | tail"))
+        record_evdev(sh, "PS/2", "/tmp/mev")
+        events, clicks = click_until(
+            sh, tmp, "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
+            lambda events, click: events.count((1, 0x110, 0)) >= 2, "PS/2 mouse", 16)
+        clicks_y = [c[1] for c in clicks]
+        rel_x = sum(v for (t, c, v) in events if (t, c) == (2, 0))
+        rel_y = sum(v for (t, c, v) in events if (t, c) == (2, 1))
+        # Every click was further down than the one before; the guest saw
+        # the moves from some click on to the last one, whole.
+        check(rel_x == 0 and rel_y > 0 and
+              any(rel_y == clicks_y[-1] - cy for cy in clicks_y[:-1]),
+              "PS/2 relative moves: REL_X %d, REL_Y %d for clicks at y %r: %r"
+              % (rel_x, rel_y, clicks_y, events[-16:]))
+        check([v for (t, c, v) in events if (t, c) == (1, 0x110)][-2:] == [1, 0],
+              "PS/2 BTN_LEFT press and release: %r" % events[-16:])
+        log("PS/2 mouse: REL_Y %d for clicks at y %r, BTN_LEFT 1 then 0" % (rel_y, clicks_y))
+
+        # The USB tablet behind UHCI.
+        has_uhci = sh.run("grep -l 0x7020 /sys/bus/pci/devices/*/device 2>/dev/null | "
+                          "wc -l")
+        check(has_uhci == "1", "no PIIX3 USB controller in the guest (%r)" % has_uhci)
+        sh.run("for m in %s; do insmod /lib/modules/$(uname -r)/$m; done"
+               % " ".join(USB_MODULES))
+        check(wait_guest(sh, "grep -q 'Oriel USB Tablet' /proc/bus/input/devices", 300),
+              "no tablet in /proc/bus/input/devices: %r"
+              % sh.run("cat /proc/bus/input/devices; dmesg | grep -i -E 'usb|hid' | tail -20"))
+        caps = sh.run("grep -A12 'Oriel USB Tablet' /proc/bus/input/devices | "
+                      "grep -m1 'B: ABS='")
+        check(caps.split("=")[-1].strip() == "3", "tablet without absolute X and Y: %r" % caps)
+        log("tablet: %s" % caps)
+
+        # A VNC client's pointer reaches the guest as absolute tablet events.
+        # usbhid drops reports for 50 ms after the event device is opened,
+        # and the tablet reports changes only: click at a new point until
+        # the guest has seen one whole click.
+        record_evdev(sh, "Oriel USB Tablet", "/tmp/ev")
+        events, clicks = click_until(
+            sh, tmp, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
+            lambda events, click: ((3, 1, tablet_position(click)[1]) in events and
+                                   events[-2:] == [(1, 0x110, 0), (0, 0, 0)]),
+            "tablet", 99)
+        x, y, width, height = clicks[-1]
+        want_x, want_y = tablet_position(clicks[-1])
+        # The last click, in order: press with the position, then release.
+        # X is the same for every click, so evdev reports it only once.
+        last = events[len(events) - 1 - events[::-1].index((1, 0x110, 1)):]
+        abs_x = [v for (t, c, v) in events if (t, c) == (3, 0)]
+        check(abs_x[-1:] == [want_x] and (3, 1, want_y) in last,
+              "ABS_X/ABS_Y of the click at pixel (%d, %d) of %dx%d: %r"
+              % (x, y, width, height, events[-16:]))
+        check([e for e in last if e[0] == 1] == [(1, 0x110, 1), (1, 0x110, 0)],
+              "BTN_LEFT press and release: %r" % last)
+        log("tablet events after %d clicks: ABS_X %d ABS_Y %d, BTN_LEFT 1 then 0"
+            % (len(clicks), want_x, want_y))
+
+        sh.s.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "oriel-vmm exit status")
+    finally:
+        vmm.kill()
+        up.close()
+        down.close()
+
+
+if __name__ == "__main__":
+    main(__file__, inner)
