@@ -293,7 +293,8 @@ static bool is_known(const char *name)
         "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "kernel-cache",
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
-        "restore", "paused", "no-reboot", "help", "version",
+        "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
+        "rtc-base",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -305,7 +306,7 @@ static bool is_known(const char *name)
 static bool is_flag(const char *name)
 {
     return !strcmp(name, "no-reboot") || !strcmp(name, "paused") || !strcmp(name, "help") ||
-           !strcmp(name, "version");
+           !strcmp(name, "version") || !strcmp(name, "kvm-hidden");
 }
 
 bool options_apply(struct vmm_options *o, const char *name, const char *value, GError **error)
@@ -316,6 +317,7 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (!strcmp(name, "no-reboot")) o->no_reboot = true;
         else if (!strcmp(name, "paused")) o->paused = true;
         else if (!strcmp(name, "help")) o->help = true;
+        else if (!strcmp(name, "kvm-hidden")) o->cpu.kvm_hidden = true;
         else o->version = true;
         return true;
     }
@@ -393,6 +395,12 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (!*value)
             return invalid(error, _("--restore needs a file name"));
         set_str(&o->restore, value);
+    } else if (!strcmp(name, "hyperv")) {
+        return cpu_config_parse_hyperv(&o->cpu, value, error);
+    } else if (!strcmp(name, "rtc-base")) {
+        if (strcmp(value, "utc") && strcmp(value, "localtime"))
+            return invalid(error, _("--rtc-base must be 'utc' or 'localtime', not '%s'"), value);
+        o->rtc_localtime = !strcmp(value, "localtime");
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -519,6 +527,12 @@ char *options_help_text(void)
         "                           serve the screen over VNC\n"
         "  --control PATH           JSON control socket\n"
         "  --no-reboot              end when the guest reboots\n"
+        "  --hyperv LIST            Hyper-V enlightenments: relaxed, vapic,\n"
+        "                           spinlocks=N, vpindex, runtime, synic, stimer,\n"
+        "                           stimer-direct, reset, vendor-id=S, frequencies,\n"
+        "                           reenlightenment, tlbflush, ipi, avic, time\n"
+        "  --kvm-hidden             do not show the KVM signature (nor kvmclock)\n"
+        "  --rtc-base utc|localtime what the real-time clock keeps (default utc)\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"
         "                           (give the options the saved VM had)\n"
         "  --paused                 start with the vCPUs paused (resume with cont)\n"

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "cpu_config.h"
 #include "disk_config.h"
 #include "net_config.h"
 
@@ -39,6 +40,8 @@ struct vmm_options {
     char *restore;              /* state file to start from instead of booting */
     bool paused;                /* start with the vCPUs paused */
     bool no_reboot;
+    struct cpu_config cpu;      /* --hyperv, --kvm-hidden */
+    bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
     bool help;
     bool version;
 };

@@ -1,5 +1,6 @@
 #include "vcpu.h"
 #include "cpuid.h"
+#include "hyperv.h"
 #include "msr.h"
 #include "vm_core.h"
 
@@ -128,7 +129,8 @@ static bool setup_cpuid(struct vcpu *v, GError **error)
     if (!base)
         return false;
     g_autofree struct kvm_cpuid2 *cpuid = cpuid_for_vcpu(base, v->index, vm_cpu_count(v->vm));
-    if (!vcpu_ioctl(v, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", error))
+    if (!hyperv_setup_vcpu(v->fd, vm_kvm_fd(v->vm), &cpuid, vm_cpu_config(v->vm), error) ||
+        !vcpu_ioctl(v, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", error))
         return false;
     /* KVM derives CPUID 0xD's EBX (XSAVE size for the current XCR0) from
      * XCR0 when CPUID is set, but refreshes it on XSETBV only when bits

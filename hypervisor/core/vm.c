@@ -55,6 +55,7 @@ struct vm {
 
     unsigned ncpus;
     struct vcpu **vcpus;
+    struct cpu_config cpu;
 
     GMutex slot_lock;
     unsigned max_slots;
@@ -99,6 +100,8 @@ struct iobus *vm_pio_bus(struct vm *vm) { return vm->pio; }
 struct iobus *vm_mmio_bus(struct vm *vm) { return vm->mmio; }
 GMainContext *vm_main_context(struct vm *vm) { return vm->ctx; }
 int vm_fd(struct vm *vm) { return vm->fd; }
+const struct cpu_config *vm_cpu_config(struct vm *vm) { return &vm->cpu; }
+
 int vm_kvm_fd(struct vm *vm) { return vm->kvm_fd; }
 unsigned vm_cpu_count(struct vm *vm) { return vm->ncpus; }
 struct vm_state_registry *vm_state_registry_of(struct vm *vm) { return vm->states; }
@@ -569,10 +572,13 @@ static bool vm_ioctl(struct vm *vm, unsigned long req, void *arg, const char *wh
     return true;
 }
 
-struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **error)
+struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, const struct cpu_config *cpu,
+                     GError **error)
 {
     struct vm *vm = g_new0(struct vm, 1);
     vm->kvm_fd = kvm_fd;
+    if (cpu)
+        vm->cpu = *cpu;
     vm->fd = -1;
     vm->ncpus = ncpus;
     vm->ctx = g_main_context_ref(g_main_context_default());
@@ -643,6 +649,10 @@ struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **err
             goto fail;
         vcpu_state_register(vm, vm->vcpus[i]);
     }
+    /* KVM keeps the Hyper-V MSRs (SynIC, timers, TSC page) per vCPU and
+     * per VM; they are not in the state file yet. */
+    if (vm->cpu.hyperv)
+        vm_state_refuse(vm, "hyperv");
     kvm_platform_state_register(vm);
 
     /* Power-on state of PIC, IOAPIC and PIT, for platform reset. */

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "vm.h"
+#include "config/cpu_config.h"
 
 struct vcpu;
 
@@ -35,10 +36,13 @@ typedef void (*vm_event_fn)(void *opaque, const struct vm_event *event);
 
 /* Create the KVM VM with its in-kernel irqchip and PIT, ram_size bytes of
  * RAM mapped into it, and ncpus vCPUs (not yet running).  Takes kvm_fd. */
-struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, GError **error);
+struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, const struct cpu_config *cpu,
+                     GError **error);
 void vm_destroy(struct vm *vm);
 
 int vm_kvm_fd(struct vm *vm);
+/* What the vCPUs show of the hypervisor (Hyper-V leaves, KVM's signature). */
+const struct cpu_config *vm_cpu_config(struct vm *vm);
 struct vcpu *vm_vcpu(struct vm *vm, unsigned index);
 
 /* Called when the VM starts and after every platform reset, with all

@@ -332,6 +332,14 @@ void rtc_cmos_free(struct rtc_cmos *rtc)
     g_free(rtc);
 }
 
+void rtc_cmos_set_offset(struct rtc_cmos *rtc, int64_t offset_us)
+{
+    g_mutex_lock(&rtc->lock);
+    rtc->offset_us = offset_us;
+    rtc->last_us = guest_now(rtc);
+    g_mutex_unlock(&rtc->lock);
+}
+
 void rtc_cmos_reset(struct rtc_cmos *rtc)
 {
     g_mutex_lock(&rtc->lock);

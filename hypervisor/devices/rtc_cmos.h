@@ -26,6 +26,9 @@ struct rtc_cmos_ops {
 struct rtc_cmos *rtc_cmos_new(const struct rtc_cmos_ops *ops, void *opaque, GMainContext *ctx);
 void rtc_cmos_free(struct rtc_cmos *rtc);
 void rtc_cmos_reset(struct rtc_cmos *rtc);
+/* Run the clock offset_us ahead of the host's UTC clock: the local time
+ * zone's offset for guests that keep local time (Windows). */
+void rtc_cmos_set_offset(struct rtc_cmos *rtc, int64_t offset_us);
 
 /* Memory size as firmware reads it: low_ram below the PCI hole, high_ram
  * above 4 GiB, and the CPU count. */

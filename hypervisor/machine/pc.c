@@ -197,6 +197,12 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
     pc->rtc = rtc_cmos_new(&rtc_ops, pc, vm_main_context(pc->base.vm));
     const struct guest_memory *m = vm_memory(pc->base.vm);
     rtc_cmos_set_platform_info(pc->rtc, m->low_size, m->high_size, vm_cpu_count(pc->base.vm));
+    if (pc->base.opts->rtc_localtime) {
+        /* The host's zone now; a guest keeping local time corrects for
+         * daylight saving itself. */
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        rtc_cmos_set_offset(pc->rtc, (int64_t)g_date_time_get_utc_offset(now));
+    }
     device_registry_add(pc->base.registry, "rtc", pc->rtc, &rtc_cmos_state_ops, rtc_reset, pc->rtc);
     if (!claim(pc, PC_RTC_PORT, 2, &rtc_cmos_io_ops, pc->rtc, "rtc", error))
         return false;
@@ -373,7 +379,7 @@ struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **erro
             goto fail_fd;
     }
 
-    pc->base.vm = vm_create(kvm_fd, o->memory, o->cpus, error);
+    pc->base.vm = vm_create(kvm_fd, o->memory, o->cpus, &o->cpu, error);
     kvm_fd = -1;
     if (!pc->base.vm)
         goto fail;
