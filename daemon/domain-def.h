@@ -31,6 +31,17 @@ typedef struct {
   char *bus;
 } DomainInput;
 
+/* Hyper-V enlightenments (<features><hyperv>), in libvirt's names. */
+typedef enum {
+  HV_RELAXED, HV_VAPIC, HV_SPINLOCKS, HV_VPINDEX, HV_RUNTIME, HV_SYNIC, HV_STIMER,
+  HV_RESET, HV_VENDOR_ID, HV_FREQUENCIES, HV_REENLIGHTENMENT, HV_TLBFLUSH, HV_IPI,
+  HV_EVMCS, HV_AVIC,
+  HV_COUNT
+} DomainHyperv;
+extern const char *const domain_hyperv_names[HV_COUNT];
+
+typedef enum { FEATURE_UNSET = 0, FEATURE_ON, FEATURE_OFF } FeatureState;
+
 typedef struct {
   char *name;
   guint8 uuid[16];
@@ -53,8 +64,18 @@ typedef struct {
   gboolean acpi;
   gboolean apic;
   gboolean pae;
+  gboolean hyperv;        /* <hyperv> present */
+  char *hyperv_mode;      /* "custom" or "passthrough"; NULL: not given */
+  FeatureState hv[HV_COUNT];
+  guint hv_spinlock_retries;
+  FeatureState hv_stimer_direct;
+  char *hv_vendor_id;
+  FeatureState kvm_hidden;  /* <kvm><hidden state=/></kvm> */
+  FeatureState smm;
+  FeatureState vmport;
   char *cpu_xml;          /* <cpu> kept verbatim */
   char *clock_offset;
+  FeatureState hv_clock;  /* <timer name='hypervclock' present=/> */
   char *clock_xml;        /* <clock> children kept verbatim */
   char *pm_xml;
   char *on_poweroff;

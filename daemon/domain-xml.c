@@ -58,6 +58,7 @@ domain_def_free (DomainDef *def)
   g_free (def->name); g_free (def->title); g_free (def->description);
   g_free (def->metadata_xml); g_free (def->arch); g_free (def->machine);
   g_free (def->loader); g_free (def->kernel); g_free (def->initrd);
+  g_free (def->hyperv_mode); g_free (def->hv_vendor_id);
   g_free (def->cmdline); g_ptr_array_unref (def->boot_devs);
   g_free (def->cpu_xml); g_free (def->clock_offset); g_free (def->clock_xml);
   g_free (def->pm_xml); g_free (def->on_poweroff); g_free (def->on_reboot);
@@ -274,6 +275,77 @@ parse_os (DomainDef *def, xmlNode *os, GError **error)
   return TRUE;
 }
 
+const char *const domain_hyperv_names[HV_COUNT] = {
+  [HV_RELAXED] = "relaxed", [HV_VAPIC] = "vapic", [HV_SPINLOCKS] = "spinlocks",
+  [HV_VPINDEX] = "vpindex", [HV_RUNTIME] = "runtime", [HV_SYNIC] = "synic",
+  [HV_STIMER] = "stimer", [HV_RESET] = "reset", [HV_VENDOR_ID] = "vendor_id",
+  [HV_FREQUENCIES] = "frequencies", [HV_REENLIGHTENMENT] = "reenlightenment",
+  [HV_TLBFLUSH] = "tlbflush", [HV_IPI] = "ipi", [HV_EVMCS] = "evmcs", [HV_AVIC] = "avic",
+};
+
+/* state='on'|'off' of a feature element; absent means on, as in libvirt. */
+static gboolean
+parse_state (xmlNode *n, FeatureState *out, GError **error)
+{
+  g_autofree char *st = attr (n, "state");
+  if (!st || g_str_equal (st, "on") || g_str_equal (st, "yes"))
+    *out = FEATURE_ON;
+  else if (g_str_equal (st, "off") || g_str_equal (st, "no"))
+    *out = FEATURE_OFF;
+  else
+    return unsupported_value (error, _("feature state"), st);
+  return TRUE;
+}
+
+static gboolean
+parse_hyperv (DomainDef *def, xmlNode *h, GError **error)
+{
+  def->hyperv = TRUE;
+  def->hyperv_mode = attr (h, "mode");
+  if (def->hyperv_mode && !g_str_equal (def->hyperv_mode, "custom"))
+    return unsupported_value (error, _("Hyper-V mode"), def->hyperv_mode);
+  for (xmlNode *c = h->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      int f;
+      for (f = 0; f < HV_COUNT; f++)
+        if (g_str_equal ((const char *) c->name, domain_hyperv_names[f]))
+          break;
+      if (f == HV_COUNT)
+        return unsupported (error, (const char *) c->name, "hyperv");
+      if (!parse_state (c, &def->hv[f], error))
+        return FALSE;
+      if (f == HV_SPINLOCKS && def->hv[f] == FEATURE_ON)
+        {
+          g_autofree char *r = attr (c, "retries");
+          guint64 v = 0;
+          if (!r || !g_ascii_string_to_unsigned (r, 10, 4095, G_MAXUINT32, &v, NULL))
+            return unsupported_value (error, _("Hyper-V spinlock retries (at least 4095)"),
+                                      r ? r : "");
+          def->hv_spinlock_retries = (guint) v;
+        }
+      else if (f == HV_VENDOR_ID && def->hv[f] == FEATURE_ON)
+        {
+          def->hv_vendor_id = attr (c, "value");
+          if (!def->hv_vendor_id || !*def->hv_vendor_id || strlen (def->hv_vendor_id) > 12)
+            return unsupported_value (error, _("Hyper-V vendor_id (1 to 12 characters)"),
+                                      def->hv_vendor_id ? def->hv_vendor_id : "");
+        }
+      else if (f == HV_STIMER)
+        for (xmlNode *d = c->children; d; d = d->next)
+          {
+            if (d->type != XML_ELEMENT_NODE)
+              continue;
+            if (!is_el (d, "direct"))
+              return unsupported (error, (const char *) d->name, "stimer");
+            if (!parse_state (d, &def->hv_stimer_direct, error))
+              return FALSE;
+          }
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_features (DomainDef *def, xmlNode *f, GError **error)
 {
@@ -290,9 +362,32 @@ parse_features (DomainDef *def, xmlNode *f, GError **error)
         def->pae = TRUE;
       else if (is_el (c, "vmport"))
         {
-          g_autofree char *st = attr (c, "state");
-          if (yes (st))
+          if (!parse_state (c, &def->vmport, error))
+            return FALSE;
+          if (def->vmport == FEATURE_ON)
             return unsupported_value (error, _("feature"), "vmport");
+        }
+      else if (is_el (c, "smm"))
+        {
+          if (!parse_state (c, &def->smm, error))
+            return FALSE;
+        }
+      else if (is_el (c, "hyperv"))
+        {
+          if (!parse_hyperv (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "kvm"))
+        {
+          for (xmlNode *k = c->children; k; k = k->next)
+            {
+              if (k->type != XML_ELEMENT_NODE)
+                continue;
+              if (!is_el (k, "hidden"))
+                return unsupported (error, (const char *) k->name, "kvm");
+              if (!parse_state (k, &def->kvm_hidden, error))
+                return FALSE;
+            }
         }
       else
         return unsupported (error, (const char *) c->name, "features");
@@ -739,6 +834,12 @@ parse_root (DomainDef *def, xmlNode *root, DomainParseFlags flags, GError **erro
               {
                 if (!is_el (t, "timer"))
                   return unsupported (error, (const char *) t->name, "clock");
+                g_autofree char *tname = attr (t, "name");
+                if (tname && g_str_equal (tname, "hypervclock"))
+                  {
+                    g_autofree char *present = attr (t, "present");
+                    def->hv_clock = !present || yes (present) ? FEATURE_ON : FEATURE_OFF;
+                  }
                 g_autofree char *d = node_dump (t);
                 g_string_append_printf (s, "    %s\n", d);
               }
@@ -853,6 +954,72 @@ element (GString *s, const char *indent, const char *name, const char *value)
   g_string_append_printf (s, "</%s>\n", name);
 }
 
+static const char *
+state_name (FeatureState st)
+{
+  return st == FEATURE_OFF ? "off" : "on";
+}
+
+static void
+format_hyperv (GString *s, const DomainDef *def)
+{
+  g_string_append (s, "    <hyperv");
+  if (def->hyperv_mode)
+    g_string_append_printf (s, " mode='%s'", def->hyperv_mode);
+  gboolean any = FALSE;
+  for (int f = 0; f < HV_COUNT; f++)
+    any |= def->hv[f] != FEATURE_UNSET;
+  if (!any)
+    {
+      g_string_append (s, "/>\n");
+      return;
+    }
+  g_string_append (s, ">\n");
+  for (int f = 0; f < HV_COUNT; f++)
+    {
+      if (def->hv[f] == FEATURE_UNSET)
+        continue;
+      g_string_append_printf (s, "      <%s state='%s'", domain_hyperv_names[f],
+                              state_name (def->hv[f]));
+      if (f == HV_SPINLOCKS && def->hv[f] == FEATURE_ON)
+        g_string_append_printf (s, " retries='%u'", def->hv_spinlock_retries);
+      if (f == HV_VENDOR_ID && def->hv[f] == FEATURE_ON)
+        {
+          g_string_append (s, " value='");
+          esc (s, def->hv_vendor_id);
+          g_string_append_c (s, '\'');
+        }
+      if (f == HV_STIMER && def->hv_stimer_direct != FEATURE_UNSET)
+        g_string_append_printf (s, ">\n        <direct state='%s'/>\n      </stimer>\n",
+                                state_name (def->hv_stimer_direct));
+      else
+        g_string_append (s, "/>\n");
+    }
+  g_string_append (s, "    </hyperv>\n");
+}
+
+static void
+format_features (GString *s, const DomainDef *def)
+{
+  if (!(def->acpi || def->apic || def->pae || def->hyperv || def->kvm_hidden || def->smm ||
+        def->vmport))
+    return;
+  g_string_append (s, "  <features>\n");
+  if (def->acpi) g_string_append (s, "    <acpi/>\n");
+  if (def->apic) g_string_append (s, "    <apic/>\n");
+  if (def->pae) g_string_append (s, "    <pae/>\n");
+  if (def->hyperv)
+    format_hyperv (s, def);
+  if (def->kvm_hidden)
+    g_string_append_printf (s, "    <kvm>\n      <hidden state='%s'/>\n    </kvm>\n",
+                            state_name (def->kvm_hidden));
+  if (def->vmport)
+    g_string_append_printf (s, "    <vmport state='%s'/>\n", state_name (def->vmport));
+  if (def->smm)
+    g_string_append_printf (s, "    <smm state='%s'/>\n", state_name (def->smm));
+  g_string_append (s, "  </features>\n");
+}
+
 char *
 domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
 {
@@ -893,14 +1060,7 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
     g_string_append (s, "    <bootmenu enable='yes'/>\n");
   g_string_append (s, "  </os>\n");
 
-  if (def->acpi || def->apic || def->pae)
-    {
-      g_string_append (s, "  <features>\n");
-      if (def->acpi) g_string_append (s, "    <acpi/>\n");
-      if (def->apic) g_string_append (s, "    <apic/>\n");
-      if (def->pae) g_string_append (s, "    <pae/>\n");
-      g_string_append (s, "  </features>\n");
-    }
+  format_features (s, def);
   if (def->cpu_xml)
     g_string_append_printf (s, "  %s\n", def->cpu_xml);
   g_string_append_printf (s, "  <clock offset='%s'", def->clock_offset ? def->clock_offset : "utc");

@@ -279,6 +279,91 @@ test_xen_xm (void)
     }
 }
 
+
+/* What virt-install writes for Windows 11: the enlightenments, the hidden
+ * KVM signature and the RTC in local time reach oriel-vmm; every element
+ * comes back from the formatter; SMM is refused at start until Q35. */
+static const char *windows_xml =
+  "<domain type='kvm'><name>w</name><memory>1048576</memory><os><type>hvm</type><kernel>/k</kernel></os>"
+  "<features><acpi/><apic/>"
+  "<hyperv mode='custom'><relaxed state='on'/><vapic state='on'/><spinlocks state='on' retries='8191'/>"
+  "<vpindex state='on'/><runtime state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer>"
+  "<reset state='off'/><vendor_id state='on' value='OrielOrielOr'/><frequencies state='on'/>"
+  "<tlbflush state='on'/><ipi state='on'/><avic state='on'/></hyperv>"
+  "<kvm><hidden state='on'/></kvm><vmport state='off'/></features>"
+  "<clock offset='localtime'><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/>"
+  "<timer name='hpet' present='no'/><timer name='hypervclock' present='yes'/></clock>"
+  "</domain>";
+
+static void
+test_windows_features (void)
+{
+  g_autoptr (DomainDef) def = parse_ok (windows_xml);
+  g_assert_true (def->hyperv);
+  g_assert_cmpint (def->hv[HV_SPINLOCKS], ==, FEATURE_ON);
+  g_assert_cmpuint (def->hv_spinlock_retries, ==, 8191);
+  g_assert_cmpint (def->hv[HV_RESET], ==, FEATURE_OFF);
+  g_assert_cmpint (def->hv[HV_EVMCS], ==, FEATURE_UNSET);
+  g_assert_cmpint (def->kvm_hidden, ==, FEATURE_ON);
+  g_assert_cmpint (def->hv_clock, ==, FEATURE_ON);
+
+  /* Formatted and parsed again: the same definition. */
+  g_autofree char *xml = domain_def_format (def, DOMAIN_FORMAT_INACTIVE, -1);
+  g_assert_nonnull (strstr (xml, "<spinlocks state='on' retries='8191'/>"));
+  g_assert_nonnull (strstr (xml, "<direct state='on'/>"));
+  g_assert_nonnull (strstr (xml, "<reset state='off'/>"));
+  g_assert_nonnull (strstr (xml, "<vendor_id state='on' value='OrielOrielOr'/>"));
+  g_assert_nonnull (strstr (xml, "<hidden state='on'/>"));
+  g_assert_nonnull (strstr (xml, "<vmport state='off'/>"));
+  g_assert_nonnull (strstr (xml, "<clock offset='localtime'>"));
+  g_autoptr (DomainDef) again = parse_ok (xml);
+  g_autofree char *xml2 = domain_def_format (again, DOMAIN_FORMAT_INACTIVE, -1);
+  g_assert_cmpstr (xml, ==, xml2);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *conf = vmm_config_build (def, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (conf, "\nhyperv = relaxed,vapic,spinlocks=8191,vpindex,runtime,synic,"
+                                  "stimer,stimer-direct,vendor-id=OrielOrielOr,frequencies,tlbflush,"
+                                  "ipi,avic,time\n"));
+  g_assert_nonnull (strstr (conf, "\nkvm-hidden\n"));
+  g_assert_nonnull (strstr (conf, "\nrtc-base = localtime\n"));
+
+  /* UTC and no enlightenments: none of those lines. */
+  g_autoptr (DomainDef) plain = parse_ok (WRAP (""));
+  g_autofree char *c2 = vmm_config_build (plain, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (c2, "hyperv"));
+  g_assert_null (strstr (c2, "kvm-hidden"));
+  g_assert_null (strstr (c2, "rtc-base"));
+
+  /* Refused when defined: unknown enlightenments, short spinlock retries,
+   * passthrough mode, a bad state; refused at start: eVMCS and SMM. */
+  expect_reject ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                 "<features><hyperv><warp state='on'/></hyperv></features></domain>",
+                 VIR_ERR_CONFIG_UNSUPPORTED, "<warp> in <hyperv>");
+  expect_reject ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                 "<features><hyperv><spinlocks state='on' retries='10'/></hyperv></features></domain>",
+                 VIR_ERR_CONFIG_UNSUPPORTED, "retries");
+  expect_reject ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                 "<features><hyperv mode='passthrough'/></features></domain>",
+                 VIR_ERR_CONFIG_UNSUPPORTED, "passthrough");
+  expect_reject ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                 "<features><smm state='maybe'/></features></domain>",
+                 VIR_ERR_CONFIG_UNSUPPORTED, "maybe");
+  g_autoptr (DomainDef) evmcs = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                                          "<features><hyperv><evmcs state='on'/></hyperv></features></domain>");
+  g_assert_null (vmm_config_build (evmcs, "/c", &error));
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "evmcs"));
+  g_clear_error (&error);
+  g_autoptr (DomainDef) smm = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                                        "<features><smm state='on'/></features></domain>");
+  g_assert_null (vmm_config_build (smm, "/c", &error));
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "SMM"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,5 +375,6 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/rejections", test_rejections);
   g_test_add_func ("/domain-xml/vmm-config", test_vmm_config);
   g_test_add_func ("/domain-xml/xen-xm", test_xen_xm);
+  g_test_add_func ("/domain-xml/windows-features", test_windows_features);
   return g_test_run ();
 }
