@@ -99,8 +99,8 @@ def uefi_qemu(quiet=False):
     """The test host's QEMU for UEFI work; return the path of its binary.
 
     Debian's QEMU 7.2 with qemu-cr8-lock.patch, built by build-qemu when
-    the cache lacks it (about 8 minutes on 2 CPUs; its progress goes to
-    stderr) and cached under $ORIEL_ASSET_CACHE/qemu-uefi otherwise."""
+    the cache lacks it (8 to 20 minutes on 2 CPUs; its progress goes to
+    stderr), cached under $ORIEL_ASSET_CACHE/qemu-uefi afterwards."""
     cmd = [BUILD_QEMU, "--print-path"] + (["--quiet"] if quiet else [])
     r = subprocess.run(cmd, stdout=subprocess.PIPE)
     path = r.stdout.decode().strip()
