@@ -9,6 +9,7 @@
 
 #include "config/pc_layout.h"
 #include "devices/acpi_pm.h"
+#include "devices/tpm_crb.h"
 
 #define OEM_ID          "ORIEL "
 #define OEM_TABLE_ID    "ORIELPC "
@@ -23,6 +24,8 @@
 #define FADT_MINOR      4
 #define MADT_REVISION   5       /* ACPI 6.4; entries used are all revision-1 types */
 #define DSDT_REVISION   2       /* 64-bit integers */
+#define TPM2_REVISION   4       /* TCG ACPI Specification, without the log area */
+#define TPM2_START_CRB  7       /* start method: Command Response Buffer */
 
 /* FADT flags (5.2.9, table 5.10). */
 #define FADT_WBINVD          (1u << 0)
@@ -293,6 +296,19 @@ static size_t build_madt(struct acpi_blob *b, const struct acpi_platform *p)
     return t;
 }
 
+/* TPM2: a client platform's TPM, its CRB control area (CTRL_REQ onwards)
+ * and its start method.  Without the optional log area fields. */
+static size_t build_tpm2(struct acpi_blob *b)
+{
+    size_t t = table_begin(b, "TPM2", TPM2_REVISION, 8);
+    uint8_t body[28] = { 0 };     /* class, reserved, control area, method, parameters */
+    put_le(body + 4, TPM_CRB_BASE + TPM_CRB_CTRL_REQ, 8);
+    put_le(body + 12, TPM2_START_CRB, 4);
+    append(b, body, sizeof(body));
+    table_end(b, t);
+    return t;
+}
+
 static size_t build_xsdt(struct acpi_blob *b, const size_t *tables, unsigned n, bool wide)
 {
     unsigned w = wide ? 8 : 4;
@@ -332,11 +348,14 @@ static bool build_all(struct acpi_blob *b, const struct acpi_platform *p, GError
         blob_clear(b);
         return false;
     }
-    size_t sdt[2];
-    sdt[0] = build_fadt(b, p, facs, dsdt);
-    sdt[1] = build_madt(b, p);
-    size_t xsdt = build_xsdt(b, sdt, G_N_ELEMENTS(sdt), true);
-    size_t rsdt = build_xsdt(b, sdt, G_N_ELEMENTS(sdt), false);
+    size_t sdt[3];
+    unsigned n = 0;
+    sdt[n++] = build_fadt(b, p, facs, dsdt);
+    sdt[n++] = build_madt(b, p);
+    if (p->has_tpm_crb)
+        sdt[n++] = build_tpm2(b);
+    size_t xsdt = build_xsdt(b, sdt, n, true);
+    size_t rsdt = build_xsdt(b, sdt, n, false);
     build_rsdp(b, rsdt, xsdt);
     return true;
 }

@@ -1,4 +1,5 @@
-/* The ACPI tables of the Oriel PC: RSDP, RSDT/XSDT, FADT, FACS, MADT, DSDT.
+/* The ACPI tables of the Oriel PC: RSDP, RSDT/XSDT, FADT, FACS, MADT, DSDT,
+ * and TPM2 with a TPM.
  *
  * Two ways to hand them to the guest:
  *  - acpi_tables_install() writes them, checksummed, into the legacy BIOS
@@ -22,6 +23,7 @@ struct acpi_platform {
     unsigned ncpus;             /* APIC IDs and ACPI UIDs 0..ncpus-1 */
     bool has_pci;               /* \_SB.PCI0 root bridge with _CRS and _PRT */
     bool has_com1, has_com2, has_i8042, has_rtc, has_pvpanic, has_fw_cfg;
+    bool has_tpm_crb;           /* TPM 2.0 CRB at TPM_CRB_BASE: TPM2 table, MSFT0101 */
     /* 64-bit PCI MMIO window; both 0 selects acpi_pci_mmio64_window(). */
     uint64_t pci_mmio64_base, pci_mmio64_size;
     uint64_t rsdp_addr;         /* out: guest-physical address of the RSDP */

@@ -399,6 +399,15 @@ void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
     address_space(a, 0x88, 2, ADDR_IO, 0x03 /* entire range */, min, max);
 }
 
+void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool writable)
+{
+    emit8(a, 0x86);             /* large item 0x06 */
+    emit_le(a, 9, 2);
+    emit8(a, writable ? 1 : 0);
+    emit_le(a, base, 4);
+    emit_le(a, len, 4);
+}
+
 void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max, bool cacheable)
 {
     address_space(a, 0x87, 4, ADDR_MEMORY, cacheable ? 0x03 : 0x01, min, max);

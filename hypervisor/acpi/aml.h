@@ -68,5 +68,7 @@ void aml_res_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_
 void aml_res_irq(struct aml *a, uint16_t irq_mask);  /* IRQNoFlags: edge, active high */
 void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+/* Memory32Fixed: a fixed MMIO range of a device (not a bridge window). */
+void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool writable);
 void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max, bool cacheable);
 void aml_res_qword_memory(struct aml *a, uint64_t min, uint64_t max, bool cacheable);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config/pc_layout.h"
+#include "devices/tpm_crb.h"
 
 #define STA_PRESENT_HIDDEN 0x0b  /* present, enabled, functioning, not shown */
 
@@ -147,6 +148,20 @@ static void pci_root(struct aml *a, const struct acpi_platform *p)
     aml_close(a);
 }
 
+/* The TPM: MSFT0101 is the ID of a TPM 2.0 with the CRB interface, whose
+ * registers and buffer _CRS gives; the TPM2 table says how to start it. */
+static void tpm_device(struct aml *a)
+{
+    aml_device_open(a, "TPM");
+    aml_name_string_value(a, "_HID", "MSFT0101");
+    aml_name_integer(a, "_STA", 0x0f);
+    aml_name(a, "_CRS");
+    aml_rt_open(a);
+    aml_res_memory32_fixed(a, TPM_CRB_BASE, TPM_CRB_SIZE, true);
+    aml_rt_close(a);
+    aml_close(a);
+}
+
 uint8_t *acpi_dsdt_aml(const struct acpi_platform *p, size_t *len, GError **error)
 {
     struct aml a;
@@ -163,6 +178,8 @@ uint8_t *acpi_dsdt_aml(const struct acpi_platform *p, size_t *len, GError **erro
 
     aml_scope_open(&a, "\\_SB");
     processors(&a, p);
+    if (p->has_tpm_crb)
+        tpm_device(&a);
     if (p->has_pci)
         pci_root(&a, p);
     else

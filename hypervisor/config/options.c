@@ -36,6 +36,7 @@ void options_clear(struct vmm_options *o)
     g_free(o->vnc);
     g_free(o->control);
     g_free(o->restore);
+    g_free(o->tpm_swtpm);
     if (o->disks) {
         for (guint i = 0; i < o->disks->len; i++)
             disk_config_clear(&g_array_index(o->disks, struct disk_config, i));
@@ -294,7 +295,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base",
+        "rtc-base", "tpm",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -397,6 +398,11 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         set_str(&o->restore, value);
     } else if (!strcmp(name, "hyperv")) {
         return cpu_config_parse_hyperv(&o->cpu, value, error);
+    } else if (!strcmp(name, "tpm")) {
+        if (!g_str_has_prefix(value, "swtpm=") || !value[6])
+            return invalid(error, _("--tpm takes swtpm=PATH (swtpm's control socket), not '%s'"),
+                           value);
+        set_str(&o->tpm_swtpm, value + 6);
     } else if (!strcmp(name, "rtc-base")) {
         if (strcmp(value, "utc") && strcmp(value, "localtime"))
             return invalid(error, _("--rtc-base must be 'utc' or 'localtime', not '%s'"), value);
@@ -533,6 +539,8 @@ char *options_help_text(void)
         "                           reenlightenment, tlbflush, ipi, avic, time\n"
         "  --kvm-hidden             do not show the KVM signature (nor kvmclock)\n"
         "  --rtc-base utc|localtime what the real-time clock keeps (default utc)\n"
+        "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
+        "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"
         "                           (give the options the saved VM had)\n"
         "  --paused                 start with the vCPUs paused (resume with cont)\n"

@@ -46,7 +46,6 @@ struct pflash {
     uint8_t *contents;      /* page-aligned, mapped_size bytes */
     int slot;               /* KVM memory slot while in read-array mode, or -1 */
     bool warned_write, warned_smm;
-    bool registered;        /* on the MMIO bus */
     uint8_t cfi[CFI_TABLE_SIZE];
 
     GMutex lock;            /* vCPU threads dispatch concurrently */
@@ -326,7 +325,7 @@ static void pflash_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 
 static const struct io_ops pflash_ops = { .read = pflash_read, .write = pflash_write };
 
-static void pflash_reset(void *opaque)
+void pflash_reset(void *opaque)
 {
     struct pflash *fl = opaque;
     g_mutex_lock(&fl->lock);
@@ -415,7 +414,7 @@ static bool pflash_load(void *opaque, struct state_in *in, uint32_t version, GEr
     return ok;
 }
 
-static const struct vm_state_ops pflash_state_ops = {
+const struct vm_state_ops pflash_state_ops = {
     .version = 1,
     .stage = VM_STATE_STAGE_DEVICE,
     .save = pflash_save,
@@ -505,11 +504,8 @@ struct pflash *pflash_create(struct vm *vm, const struct pflash_config *c, GErro
         pflash_free(fl);
         return NULL;
     }
-    fl->registered = true;
     fl->status = PFLASH_STATUS_READY;
     update_mapping(fl);
-    vm_add_reset_handler(vm, pflash_reset, fl);
-    vm_state_register(vm, fl->name, &pflash_state_ops, fl);
     return fl;
 }
 
@@ -517,10 +513,6 @@ void pflash_free(struct pflash *fl)
 {
     if (!fl)
         return;
-    if (fl->registered)
-        iobus_unregister(vm_mmio_bus(fl->vm), fl->base, fl);
-    if (fl->slot >= 0)
-        vm_unmap_memory(fl->vm, fl->slot);
     if (fl->contents)
         munmap(fl->contents, fl->mapped_size);
     if (fl->fd >= 0)

@@ -35,13 +35,18 @@ struct pflash_config {
     void *smm_opaque;
 };
 
-/* Open the file, map the chip at config->base and register its state.
+/* Open the file and map the chip at config->base.  The machine registers
+ * pflash_state_ops (under config->name) and pflash_reset() for it.
  * Fails with a message naming the file when it is missing, unreadable,
  * empty, not a whole number of blocks, or (read-write) not writable. */
 struct pflash *pflash_create(struct vm *vm, const struct pflash_config *config,
                              GError **error);
-/* Only with the VM paused or gone: reset and state entries stay registered. */
+/* After the VM is gone (its buses and memory slots go with it). */
 void pflash_free(struct pflash *fl);
+
+struct vm_state_ops;
+extern const struct vm_state_ops pflash_state_ops;
+void pflash_reset(void *opaque);    /* back to read-array mode */
 
 uint64_t pflash_size(const struct pflash *fl);
 /* The chip's contents as the firmware sees them in read-array mode. */

@@ -222,7 +222,7 @@ static void clear_registers(struct tpm_crb *crb)
     memset(crb->data, 0, sizeof crb->data);
 }
 
-static void crb_reset(void *opaque)
+void tpm_crb_reset(void *opaque)
 {
     struct tpm_crb *crb = opaque;
     g_mutex_lock(&crb->lock);
@@ -283,7 +283,7 @@ static bool crb_load(void *opaque, struct state_in *in, uint32_t version, GError
     return ok;
 }
 
-static const struct vm_state_ops crb_state_ops = {
+const struct vm_state_ops tpm_crb_state_ops = {
     .version = 1,
     .stage = VM_STATE_STAGE_DEVICE,
     .save = crb_save,
@@ -311,8 +311,6 @@ struct tpm_crb *tpm_crb_create(struct vm *vm, struct tpm_backend *backend, GErro
         return NULL;
     }
     crb->worker = g_thread_new("tpm-crb", worker_main, crb);
-    vm_add_reset_handler(vm, crb_reset, crb);
-    vm_state_register(vm, "tpm-crb", &crb_state_ops, crb);
     return crb;
 }
 
@@ -326,7 +324,6 @@ void tpm_crb_free(struct tpm_crb *crb)
         g_cond_broadcast(&crb->cond);
         g_mutex_unlock(&crb->lock);
         g_thread_join(crb->worker);
-        iobus_unregister(vm_mmio_bus(crb->vm), TPM_CRB_BASE, crb);
     }
     tpm_backend_free(crb->backend);
     g_cond_clear(&crb->cond);

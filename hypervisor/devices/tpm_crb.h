@@ -60,5 +60,10 @@ struct tpm_crb;
  * starts the TPM.  Fails if the backend cannot start it, with the
  * backend's message. */
 struct tpm_crb *tpm_crb_create(struct vm *vm, struct tpm_backend *backend, GError **error);
-/* Only with the VM paused or gone. */
+/* For the machine to register: the state (registers, buffer and the TPM's
+ * own state from the backend) and the reset, a TPM power cycle. */
+struct vm_state_ops;
+extern const struct vm_state_ops tpm_crb_state_ops;
+void tpm_crb_reset(void *opaque);
+/* After the VM is gone (its buses and slots go with it). */
 void tpm_crb_free(struct tpm_crb *crb);

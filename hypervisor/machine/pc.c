@@ -22,6 +22,8 @@
 #include "virtio/virtio_devices.h"
 #include "devices/acpi_pm.h"
 #include "devices/fw_cfg.h"
+#include "devices/tpm_crb.h"
+#include "backends/tpm_swtpm.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +53,7 @@ struct pc {
     bool have_acpi;
     struct upper_memory *upper_memory;
     struct firmware *firmware;
+    struct tpm_crb *tpm;
 };
 
 /* --- glue between device models and the VM ---------------------------- */
@@ -243,6 +246,24 @@ static bool add_pci_devices(struct pc *pc, GError **error)
     return virtio_rng_create(pc->base.vm, pc->pci, error) != NULL;
 }
 
+/* The TPM the guest measures into: swtpm, which the caller (the daemon)
+ * started with the VM's TPM state, behind the CRB interface. */
+static bool add_tpm(struct pc *pc, GError **error)
+{
+    const char *ctrl = pc->base.opts->tpm_swtpm;
+    if (!ctrl)
+        return true;
+    struct tpm_backend *be = tpm_swtpm_connect(ctrl, error);
+    if (!be)
+        return false;
+    pc->tpm = tpm_crb_create(pc->base.vm, be, error);
+    if (!pc->tpm)
+        return false;
+    device_registry_add(pc->base.registry, "tpm-crb", pc->tpm, &tpm_crb_state_ops,
+                        tpm_crb_reset, pc->tpm);
+    return true;
+}
+
 static bool add_acpi(struct pc *pc, GError **error)
 {
     pc->acpi_pm = acpi_pm_create(pc->base.vm);
@@ -260,6 +281,7 @@ static bool add_acpi(struct pc *pc, GError **error)
         .has_rtc = true,
         .has_pvpanic = true,
         .has_fw_cfg = pc->base.opts->bios != NULL,
+        .has_tpm_crb = pc->tpm != NULL,
     };
     pc->have_acpi = true;
     /* Firmware gets the tables through fw_cfg (firmware.c) and owns the
@@ -389,7 +411,8 @@ struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **erro
     if (!pc->upper_memory)
         goto fail;
 
-    if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_acpi(pc, error))
+    if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_tpm(pc, error) ||
+        !add_acpi(pc, error))
         goto fail;
     pc->base.devices = pc_devices_create(pc->base.vm, pc->pci, o, pc->i8042, pc->upper_memory, &pc->base,
                                     error);
@@ -442,6 +465,7 @@ static void pc_destroy(struct machine *m)
     }
     i8042_free(pc->i8042);
     rtc_cmos_free(pc->rtc);
+    tpm_crb_free(pc->tpm);
     g_ptr_array_free(pc->blks, TRUE);
     pc_devices_free(pc->base.devices);
     machine_clear(&pc->base);

@@ -9,6 +9,7 @@
 
 #include "acpi/acpi_tables.h"
 #include "devices/acpi_pm.h"
+#include "devices/tpm_crb.h"
 #include "config/pc_layout.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -51,7 +52,7 @@ static uint64_t scan_rsdp(const struct guest_memory *m)
 }
 
 struct found_tables {
-    const uint8_t *fadt, *madt, *dsdt, *facs;
+    const uint8_t *fadt, *madt, *dsdt, *facs, *tpm2;
 };
 
 static void check_madt(const uint8_t *t, unsigned ncpus)
@@ -180,6 +181,15 @@ static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp
         } else if (memcmp(h, "APIC", 4) == 0) {
             g_assert_null(ft.madt);
             ft.madt = table_at(m, a, "APIC");
+        } else if (memcmp(h, "TPM2", 4) == 0) {
+            /* A client TPM, its CRB control area, started through the CRB. */
+            g_assert_null(ft.tpm2);
+            ft.tpm2 = table_at(m, a, "TPM2");
+            g_assert_cmpuint(le(ft.tpm2 + 4, 4), ==, 64);
+            g_assert_cmpuint(ft.tpm2[8], ==, 4);
+            g_assert_cmpuint(le(ft.tpm2 + 36, 2), ==, 0);
+            g_assert_cmphex(le(ft.tpm2 + 40, 8), ==, TPM_CRB_BASE + TPM_CRB_CTRL_REQ);
+            g_assert_cmpuint(le(ft.tpm2 + 48, 4), ==, 7);
         } else {
             g_assert_not_reached();
         }
@@ -196,6 +206,7 @@ static struct acpi_platform full_platform(unsigned ncpus)
     return (struct acpi_platform){
         .ncpus = ncpus, .has_pci = true, .has_com1 = true, .has_com2 = true,
         .has_i8042 = true, .has_rtc = true, .has_pvpanic = true, .has_fw_cfg = true,
+        .has_tpm_crb = true,
     };
 }
 
@@ -208,7 +219,11 @@ static void test_install(void)
     g_assert_true(acpi_tables_install(&m, &p, &error));
     g_assert_no_error(error);
     g_assert_cmpuint(scan_rsdp(&m), ==, p.rsdp_addr);
-    check_all(&m, p.rsdp_addr, 2);
+    g_assert_nonnull(check_all(&m, p.rsdp_addr, 2).tpm2);
+    /* Without a TPM, no TPM2 table. */
+    p.has_tpm_crb = false;
+    g_assert_true(acpi_tables_install(&m, &p, &error));
+    g_assert_null(check_all(&m, p.rsdp_addr, 2).tpm2);
     guest_memory_free(&m);
 }
 
@@ -345,6 +360,7 @@ static void test_iasl(void)
         "EisaId (\"PNP0A03\")", "_PRT", "_S5_", "EisaId (\"PNP0501\")", "EisaId (\"PNP0303\")",
         "EisaId (\"PNP0F13\")", "EisaId (\"PNP0B00\")", "\"ACPI0007\"", "\"QEMU0001\"",
         "WordBusNumber", "QWordMemory", "IRQNoFlags", "0x03F8",
+        "\"MSFT0101\"", "Memory32Fixed (ReadWrite,\n                    0xFED40000,",
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(expect); i++) {
         if (!strstr(text, expect[i]))
@@ -495,8 +511,9 @@ static void test_fw_cfg_loader(void)
         }
     }
     g_assert_cmpuint(allocs, ==, 2);
-    g_assert_cmpuint(pointers, ==, 3 + 2 + 2 + 2);  /* FADT, XSDT, RSDT, RSDP */
-    g_assert_cmpuint(checksums, ==, 5 + 2);  /* DSDT FADT MADT XSDT RSDT; RSDP twice */
+    /* FADT 3; XSDT and RSDT 3 each (FADT, MADT, TPM2); RSDP 2. */
+    g_assert_cmpuint(pointers, ==, 3 + 3 + 3 + 2);
+    g_assert_cmpuint(checksums, ==, 6 + 2);  /* DSDT FADT MADT TPM2 XSDT RSDT; RSDP twice */
 
     g_assert_cmpuint(scan_rsdp(&m), ==, files[0].gpa);
     check_all(&m, files[0].gpa, 3);

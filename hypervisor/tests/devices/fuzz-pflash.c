@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     struct pflash *fl = pflash_create(vm, &cfg, NULL);
     g_assert(fl);
+    vm_add_reset_handler(vm, pflash_reset, fl);
     while (c.left) {
         uint8_t op = (uint8_t)take(&c, 1);
         smm = op & 0x80;

@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     be->base.ops = &echo_ops;
     struct tpm_crb *crb = tpm_crb_create(vm, &be->base, NULL);
     g_assert(crb);
+    vm_add_reset_handler(vm, tpm_crb_reset, crb);
     while (c.left) {
         uint8_t op = (uint8_t)take(&c, 1);
         unsigned width = 1u << (op & 3);

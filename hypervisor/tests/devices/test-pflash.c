@@ -50,6 +50,9 @@ static void setup(struct fixture *f, bool readonly, bool secure)
     f->fl = pflash_create(f->vm, &c, &error);
     g_assert_no_error(error);
     g_assert_nonnull(f->fl);
+    /* As a machine registers it. */
+    vm_state_register(f->vm, "pflash1", &pflash_state_ops, f->fl);
+    vm_add_reset_handler(f->vm, pflash_reset, f->fl);
 }
 
 static void teardown(struct fixture *f)

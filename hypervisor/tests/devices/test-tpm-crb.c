@@ -66,6 +66,9 @@ static struct tpm_crb *crb_on(struct vm *vm, struct swtpm_proc *p)
     g_assert_no_error(error);
     struct tpm_crb *crb = tpm_crb_create(vm, be, &error);
     g_assert_no_error(error);
+    /* As a machine registers it. */
+    vm_state_register(vm, "tpm-crb", &tpm_crb_state_ops, crb);
+    vm_add_reset_handler(vm, tpm_crb_reset, crb);
     return crb;
 }
 
