@@ -11,6 +11,7 @@ typedef struct {
   char *state_dir;     /* per running VM: pid, control socket, live XML */
   char *image_dir;     /* the 'default' storage pool */
   char *save_dir;      /* managed save images */
+  char *tpm_dir;       /* per domain: its TPM's state (swtpm), UUID/tpm2 */
   char *vmm_path;      /* oriel-vmm binary */
 } DaemonPaths;
 

@@ -97,9 +97,11 @@ typedef struct {
   gboolean has_balloon;
   char *balloon_model;
   gboolean has_rng;
+  gboolean has_tpm;       /* <tpm model='tpm-crb'><backend type='emulator' version='2.0'/> */
 
   /* Runtime facts; formatted only in live XML. */
   char *live_pty;
+  char *live_tpm_socket;  /* while starting: the swtpm control socket (not formatted) */
   int live_vnc_port;
 } DomainDef;
 

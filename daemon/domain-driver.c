@@ -1,6 +1,7 @@
 #include "domain-driver.h"
 #include "domain-save.h"
 #include "virt-error.h"
+#include "swtpm-process.h"
 #include "tap-device.h"
 #include "vmm-config.h"
 #include "vmm-process.h"
@@ -312,11 +313,26 @@ finish_waiters (DomainObj *dom, const GError *error)
   g_list_free (waiters);
 }
 
+/* Where the domain's TPM keeps its state between runs. */
+char *
+domain_tpm_state_dir (DomainObj *dom)
+{
+  char uuid[37];
+  domain_uuid_format (dom->def->uuid, uuid);
+  return g_build_filename (dom->daemon->paths.tpm_dir, uuid, "tpm2", NULL);
+}
+
 /* Give back what a run of the domain held outside its VMM: the tap
- * devices of bridge NICs.  Before dom->live goes. */
+ * devices of bridge NICs and the TPM's swtpm.  Before dom->live goes. */
 static void
 release_live_resources (DomainObj *dom)
 {
+  if (dom->swtpm)
+    {
+      /* Normally gone already: it ends when the VMM closes its socket. */
+      swtpm_process_stop (dom->swtpm);
+      dom->swtpm = 0;
+    }
   if (!dom->live)
     return;
   for (guint i = 0; i < dom->live->nics->len; i++)
@@ -330,10 +346,28 @@ release_live_resources (DomainObj *dom)
     }
 }
 
-/* Make a tap device on its bridge for every bridge NIC of dom->live. */
+/* Make a tap device on its bridge for every bridge NIC of dom->live, and
+ * start the TPM's swtpm. */
 static gboolean
 acquire_live_resources (DomainObj *dom, GError **error)
 {
+  if (dom->live->has_tpm)
+    {
+      g_autofree char *state = domain_tpm_state_dir (dom);
+      g_autofree char *dir = run_dir (dom);
+      g_autofree char *log = run_file (dom, "swtpm.log");
+      g_free (dom->live->live_tpm_socket);
+      dom->live->live_tpm_socket = run_file (dom, "swtpm.sock");
+      if (g_mkdir_with_parents (dir, 0700) < 0)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot create %s: %s"), dir,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      dom->swtpm = swtpm_process_start (state, dom->live->live_tpm_socket, log, error);
+      if (!dom->swtpm)
+        return FALSE;
+    }
   for (guint i = 0; i < dom->live->nics->len; i++)
     {
       DomainNic *n = dom->live->nics->pdata[i];
@@ -509,7 +543,7 @@ domain_define (Daemon *d, const char *xml, GError **error)
 }
 
 gboolean
-domain_undefine (DomainObj *dom, GError **error)
+domain_undefine (DomainObj *dom, gboolean keep_tpm, GError **error)
 {
   Daemon *d = dom->daemon;
   if (!dom->persistent)
@@ -517,6 +551,13 @@ domain_undefine (DomainObj *dom, GError **error)
       g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
                    _("Requested operation is not valid: cannot undefine transient domain"));
       return FALSE;
+    }
+  /* The TPM's state goes with the domain unless kept, as with libvirt. */
+  if (!keep_tpm)
+    {
+      g_autofree char *tpm = domain_tpm_state_dir (dom);
+      if (!swtpm_state_remove (tpm, error))
+        return FALSE;
     }
   g_autofree char *path = config_path (d, dom->def->name);
   if (g_unlink (path) < 0 && errno != ENOENT)

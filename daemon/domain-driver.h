@@ -26,6 +26,7 @@ struct DomainObj {
   gboolean save_requested;  /* its state is saved: the coming exit is "saved" */
   gboolean saving;          /* a save is under way */
   GList *waiters;            /* RpcCall* waiting for this domain to stop */
+  GPid swtpm;                /* while running with a TPM */
 };
 
 void domain_driver_init (Daemon *d);
@@ -44,7 +45,9 @@ gboolean domain_is_active (DomainObj *dom);
 guint64 domain_cpu_time_ns (DomainObj *dom);
 
 DomainObj *domain_define (Daemon *d, const char *xml, GError **error);
-gboolean domain_undefine (DomainObj *dom, GError **error);
+/* keep_tpm: leave the TPM's state (virsh undefine --keep-tpm). */
+gboolean domain_undefine (DomainObj *dom, gboolean keep_tpm, GError **error);
+char *domain_tpm_state_dir (DomainObj *dom);
 gboolean domain_set_autostart (DomainObj *dom, gboolean autostart, GError **error);
 
 typedef void (*DomainDoneFn) (DomainObj *dom, const GError *error, gpointer data);

@@ -58,7 +58,7 @@ domain_def_free (DomainDef *def)
   g_free (def->name); g_free (def->title); g_free (def->description);
   g_free (def->metadata_xml); g_free (def->arch); g_free (def->machine);
   g_free (def->loader); g_free (def->kernel); g_free (def->initrd);
-  g_free (def->hyperv_mode); g_free (def->hv_vendor_id);
+  g_free (def->hyperv_mode); g_free (def->hv_vendor_id); g_free (def->live_tpm_socket);
   g_free (def->cmdline); g_ptr_array_unref (def->boot_devs);
   g_free (def->cpu_xml); g_free (def->clock_offset); g_free (def->clock_xml);
   g_free (def->pm_xml); g_free (def->on_poweroff); g_free (def->on_reboot);
@@ -660,6 +660,8 @@ parse_video (DomainDef *def, xmlNode *n, GError **error)
   return TRUE;
 }
 
+static gboolean parse_tpm (DomainDef *def, xmlNode *t, GError **error);
+
 static gboolean
 parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **error)
 {
@@ -727,6 +729,11 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
           if (!g_str_equal (def->balloon_model, "virtio") && !g_str_equal (def->balloon_model, "none"))
             return unsupported_value (error, _("memory balloon model"), def->balloon_model);
         }
+      else if (is_el (c, "tpm"))
+        {
+          if (!parse_tpm (def, c, error))
+            return FALSE;
+        }
       else if (is_el (c, "rng"))
         {
           g_autofree char *m = attr (c, "model");
@@ -737,6 +744,40 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
       else
         return unsupported (error, (const char *) c->name, "devices");
     }
+  return TRUE;
+}
+
+/* A TPM 2.0 with the CRB interface, emulated by swtpm: what virt-install
+ * and virt-manager write for Windows 11. */
+static gboolean
+parse_tpm (DomainDef *def, xmlNode *t, GError **error)
+{
+  if (def->has_tpm)
+    return unsupported_value (error, _("TPM"), _("a second one"));
+  g_autofree char *model = attr (t, "model");
+  if (model && !g_str_equal (model, "tpm-crb"))
+    return unsupported_value (error, _("TPM model (tpm-crb only)"), model);
+  gboolean backend = FALSE;
+  for (xmlNode *c = t->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (!is_el (c, "backend") || backend)
+        return unsupported (error, (const char *) c->name, "tpm");
+      backend = TRUE;
+      g_autofree char *type = attr (c, "type");
+      g_autofree char *version = attr (c, "version");
+      if (!type || !g_str_equal (type, "emulator"))
+        return unsupported_value (error, _("TPM backend (emulator only)"), type ? type : "");
+      if (version && !g_str_equal (version, "2.0"))
+        return unsupported_value (error, _("TPM version (2.0 only)"), version);
+      for (xmlNode *d = c->children; d; d = d->next)
+        if (d->type == XML_ELEMENT_NODE)
+          return unsupported (error, (const char *) d->name, "backend");
+    }
+  if (!backend)
+    return unsupported_value (error, _("TPM backend"), _("none"));
+  def->has_tpm = TRUE;
   return TRUE;
 }
 
@@ -1171,6 +1212,8 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
                             def->video_model, def->video_vram);
   if (def->has_balloon)
     g_string_append_printf (s, "    <memballoon model='%s'/>\n", def->balloon_model);
+  if (def->has_tpm)
+    g_string_append (s, "    <tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'/>\n    </tpm>\n");
   if (def->has_rng)
     g_string_append (s, "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
   g_string_append (s, "  </devices>\n</domain>\n");

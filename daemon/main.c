@@ -75,6 +75,7 @@ main (int argc, char **argv)
   gboolean verbose = FALSE, version = FALSE;
   g_autofree char *socket_dir = NULL, *config_dir = NULL, *state_dir = NULL;
   g_autofree char *image_dir = NULL, *save_dir = NULL, *vmm_path = NULL, *auth_rw = NULL;
+  g_autofree char *tpm_dir = NULL;
   GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log every connection and call"), NULL },
     { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir, N_("Directory of the listening sockets (default /var/run/libvirt)"), N_("DIR") },
@@ -82,6 +83,7 @@ main (int argc, char **argv)
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Runtime state of running VMs (default /run/oriel)"), N_("DIR") },
     { "image-dir", 0, 0, G_OPTION_ARG_FILENAME, &image_dir, N_("Directory of the 'default' storage pool (default /var/lib/oriel/images)"), N_("DIR") },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, N_("Managed save images (default /var/lib/oriel/save)"), N_("DIR") },
+    { "tpm-dir", 0, 0, G_OPTION_ARG_FILENAME, &tpm_dir, N_("TPM state of domains with a TPM (default /var/lib/oriel/swtpm)"), N_("DIR") },
     { "auth-rw", 0, 0, G_OPTION_ARG_STRING, &auth_rw, N_("Who may use the read-write socket: none (root only, the default) or polkit (users polkit allows)"), N_("none|polkit") },
     { "vmm", 0, 0, G_OPTION_ARG_FILENAME, &vmm_path, N_("The oriel-vmm binary"), N_("PATH") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
@@ -118,6 +120,7 @@ main (int argc, char **argv)
   d.paths.state_dir = state_dir ? g_steal_pointer (&state_dir) : g_strdup ("/run/oriel");
   d.paths.image_dir = image_dir ? g_steal_pointer (&image_dir) : g_strdup ("/var/lib/oriel/images");
   d.paths.save_dir = save_dir ? g_steal_pointer (&save_dir) : g_strdup ("/var/lib/oriel/save");
+  d.paths.tpm_dir = tpm_dir ? g_steal_pointer (&tpm_dir) : g_strdup ("/var/lib/oriel/swtpm");
   d.paths.vmm_path = vmm_path ? g_steal_pointer (&vmm_path) : g_strdup (ORIEL_VMM_DEFAULT);
   host_uuid (d.host_uuid);
   derive_uuid ("oriel-storage-pool-default", d.pool_uuid);

@@ -295,6 +295,12 @@ undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError
       g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x)"), flags & ~known);
       return FALSE;
     }
+  if ((flags & UNDEFINE_TPM) && (flags & UNDEFINE_KEEP_TPM))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("cannot both keep and remove the TPM state"));
+      return FALSE;
+    }
   if (domain_has_managed_save (dom))
     {
       if (!(flags & UNDEFINE_MANAGED_SAVE))
@@ -306,7 +312,7 @@ undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError
       if (!domain_managed_save_remove (dom, error))
         return FALSE;
     }
-  return domain_undefine (dom, error);
+  return domain_undefine (dom, (flags & UNDEFINE_KEEP_TPM) != 0, error);
 }
 
 static gboolean

@@ -183,6 +183,19 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
         }
       g_string_append_printf (s, "vnc = 127.0.0.1:%d\n", def->live_vnc_port);
     }
+  if (def->has_tpm)
+    {
+      /* domain_start() started swtpm (swtpm-process.c) before this. */
+      if (!def->live_tpm_socket)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                       _("internal error: no swtpm for the TPM"));
+          goto fail;
+        }
+      if (!check_value (_("TPM socket"), def->live_tpm_socket, FALSE, error))
+        goto fail;
+      g_string_append_printf (s, "tpm = swtpm=%s\n", def->live_tpm_socket);
+    }
   if (!hyperv_config (s, def, error))
     goto fail;
   if (def->kvm_hidden == FEATURE_ON)

@@ -260,6 +260,45 @@ class Lifecycle(unittest.TestCase):
         ])
         virsh(self.uri, "undefine", "life")
 
+    def test_tpm(self):
+        """<tpm model='tpm-crb'> with the emulator backend: the daemon runs
+        swtpm with the domain's own state directory, the guest finds a TPM
+        2.0, swtpm ends with the VM, and undefine removes the state unless
+        --keep-tpm."""
+        xml = guest_xml("tpm").replace(
+            "</devices>", "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm></devices>")
+        conn = libvirt.open(self.uri)
+        dom = conn.defineXML(xml)
+        uuid = dom.UUIDString()
+        conn.close()
+        self.assertIn("<backend type='emulator' version='2.0'/>", virsh(self.uri, "dumpxml", "tpm").stdout)
+        state = os.path.join(self.daemon.tpm_dir, uuid, "tpm2")
+        virsh(self.uri, "start", "tpm")
+        self.assertTrue(os.path.isdir(state), "no TPM state directory")
+        con = Console(self.uri, "tpm")
+        con.wait_for_prompt()
+        con.send("echo TPM$(cat /sys/class/tpm/tpm0/tpm_version_major)-$(ls /dev/tpmrm0)\r")
+        con.expect(r"TPM2-/dev/tpmrm0")
+        self.assertEqual(con.detach(), 0)
+        swtpm = subprocess.run(["pgrep", "-f", "swtpm socket.*" + state], capture_output=True, text=True)
+        self.assertEqual(swtpm.returncode, 0, "no swtpm for the domain")
+        virsh(self.uri, "destroy", "tpm")
+        wait_until(lambda: subprocess.run(["pgrep", "-f", "swtpm socket.*" + state]).returncode != 0,
+                   20, "swtpm to end with the VM")
+        # Its state stays between runs and goes with undefine.
+        self.assertTrue(os.listdir(state), "TPM state empty after a run")
+        r = virsh(self.uri, "undefine", "--tpm", "--keep-tpm", "tpm", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        saved_xml = virsh(self.uri, "dumpxml", "tpm").stdout
+        virsh(self.uri, "undefine", "--keep-tpm", "tpm")
+        self.assertTrue(os.path.isdir(state), "--keep-tpm removed the state")
+        # Defined again with the same uuid, it finds its TPM again.
+        conn = libvirt.open(self.uri)
+        conn.defineXML(saved_xml)
+        conn.close()
+        virsh(self.uri, "undefine", "--tpm", "tpm")
+        self.assertFalse(os.path.exists(state), "TPM state left after undefine --tpm")
+
     def test_save_restore_and_managed_save(self):
         """virsh save stops the VM with its whole state in a file and
         virsh restore continues that same guest: a shell variable set before

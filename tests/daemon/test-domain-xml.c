@@ -364,6 +364,42 @@ test_windows_features (void)
   g_assert_nonnull (strstr (error->message, "SMM"));
 }
 
+
+/* <tpm model='tpm-crb'> with swtpm: parsed, formatted back, given to the
+ * VMM with the socket the daemon started swtpm on; anything else refused. */
+static void
+test_tpm (void)
+{
+  g_autoptr (DomainDef) def = parse_ok (WRAP ("<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"));
+  g_assert_true (def->has_tpm);
+  g_autofree char *xml = domain_def_format (def, DOMAIN_FORMAT_INACTIVE, -1);
+  g_assert_nonnull (strstr (xml, "<tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'/>\n    </tpm>"));
+  g_autoptr (GError) error = NULL;
+  /* Not started: no socket, an internal error rather than a VM without TPM. */
+  g_assert_null (vmm_config_build (def, "/c", &error));
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR);
+  g_clear_error (&error);
+  def->live_tpm_socket = g_strdup ("/run/oriel/u/swtpm.sock");
+  g_autofree char *conf = vmm_config_build (def, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (conf, "\ntpm = swtpm=/run/oriel/u/swtpm.sock\n"));
+  /* No version: 2.0. */
+  g_autoptr (DomainDef) nover = parse_ok (WRAP ("<tpm><backend type='emulator'/></tpm>"));
+  g_assert_true (nover->has_tpm);
+
+  expect_reject (WRAP ("<tpm model='tpm-tis'><backend type='emulator'/></tpm>"),
+                 VIR_ERR_CONFIG_UNSUPPORTED, "tpm-tis");
+  expect_reject (WRAP ("<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"),
+                 VIR_ERR_CONFIG_UNSUPPORTED, "passthrough");
+  expect_reject (WRAP ("<tpm model='tpm-crb'><backend type='emulator' version='1.2'/></tpm>"),
+                 VIR_ERR_CONFIG_UNSUPPORTED, "1.2");
+  expect_reject (WRAP ("<tpm model='tpm-crb'><backend type='emulator'><encryption secret='x'/></backend></tpm>"),
+                 VIR_ERR_CONFIG_UNSUPPORTED, "<encryption> in <backend>");
+  expect_reject (WRAP ("<tpm model='tpm-crb'/>"), VIR_ERR_CONFIG_UNSUPPORTED, "TPM backend");
+  expect_reject (WRAP ("<tpm model='tpm-crb'><backend type='emulator'/></tpm><tpm model='tpm-crb'><backend type='emulator'/></tpm>"),
+                 VIR_ERR_CONFIG_UNSUPPORTED, "TPM");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -376,5 +412,6 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/vmm-config", test_vmm_config);
   g_test_add_func ("/domain-xml/xen-xm", test_xen_xm);
   g_test_add_func ("/domain-xml/windows-features", test_windows_features);
+  g_test_add_func ("/domain-xml/tpm", test_tpm);
   return g_test_run ();
 }
