@@ -51,6 +51,8 @@ struct _OrielNewVmWizard {
   gboolean name_edited;
   gboolean filling;         /* suppress change handlers while we set values */
   gboolean finished;
+  gboolean creating;     /* Finish is running in a worker */
+  gboolean gone;         /* disposed while it ran */
 
   guint64 host_memory_mib;
   guint host_cpus;
@@ -214,18 +216,14 @@ static const char *
 validate_finish (OrielNewVmWizard *self)
 {
   const char *name = entry_text (self->name_entry);
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virDomainPtr existing;
 
   if (name == NULL)
     return _("Enter a name for the virtual machine.");
   if (strchr (name, '/') != NULL)
     return _("The name may not contain “/”.");
-  if (conn != NULL && (existing = virDomainLookupByName (conn, name)) != NULL)
-    {
-      virDomainFree (existing);
-      return _("A virtual machine with this name already exists.");
-    }
+  /* The connection's model knows every name: no round trip per key. */
+  if (oriel_connection_find_domain_by_name (self->conn, name) != NULL)
+    return _("A virtual machine with this name already exists.");
   return NULL;
 }
 
@@ -611,7 +609,6 @@ prepare_storage_page (OrielNewVmWizard *self)
 static char *
 suggest_name (OrielNewVmWizard *self)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
   const char *base = self->chosen_os != NULL
                      ? osinfo_product_get_short_id (OSINFO_PRODUCT (self->chosen_os)) : NULL;
 
@@ -620,10 +617,8 @@ suggest_name (OrielNewVmWizard *self)
   for (int i = 1; i < 1000; i++)
     {
       g_autofree char *name = i == 1 ? g_strdup (base) : g_strdup_printf ("%s-%d", base, i);
-      virDomainPtr existing = conn != NULL ? virDomainLookupByName (conn, name) : NULL;
-      if (existing == NULL)
+      if (oriel_connection_find_domain_by_name (self->conn, name) == NULL)
         return g_steal_pointer (&name);
-      virDomainFree (existing);
     }
   return g_strdup (base);
 }
@@ -773,15 +768,15 @@ remember_iso (OrielNewVmWizard *self, const char *path)
 
 /* Creates the new disk in the pool: qcow2 where the pool can make it
  * (sparse, snapshots), otherwise raw (Oriel's default pool makes raw
- * volumes only). *format_out receives the format used. */
+ * volumes only). *format_out receives the format used. Worker thread. */
 static virStorageVolPtr
-create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, char **format_out, GError **error)
+create_volume (virConnectPtr conn, const char *pool_name, const OrielVmSpec *spec,
+               char **format_out, GError **error)
 {
   static const struct { const char *format, *suffix; } kinds[] = {
     { "qcow2", ".qcow2" }, { "raw", ".img" },
   };
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, self->pool_name);
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
   virStorageVolPtr vol = NULL;
   g_autofree char *escaped = NULL;
 
@@ -808,71 +803,159 @@ create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, char **format_ou
   return vol;
 }
 
+/* Everything Finish does against libvirt, done in a worker. */
+typedef struct {
+  OrielVmSpec spec;
+  virConnectPtr conn;
+  OrielConnection *conn_owner;
+  char *pool_name;       /* NULL: no new disk */
+  gboolean customize;
+  /* results */
+  virDomainPtr dom;
+  char *name;
+  int state, reason;
+  const char *summary;   /* static, translated; set when it failed */
+  GError *error;
+  GError *start_error;   /* defined, but did not start */
+} CreateJob;
+
+static void
+create_job_free (gpointer data)
+{
+  CreateJob *job = data;
+
+  oriel_vm_spec_clear (&job->spec);
+  virConnectClose (job->conn);
+  g_clear_object (&job->conn_owner);
+  g_free (job->pool_name);
+  if (job->dom != NULL)
+    virDomainFree (job->dom);
+  g_free (job->name);
+  g_clear_error (&job->error);
+  g_clear_error (&job->start_error);
+  g_free (job);
+}
+
+static void
+create_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CreateJob *job = task_data;
+  virStorageVolPtr vol = NULL;
+  g_autofree char *xml = NULL;
+
+  if (job->pool_name != NULL)
+    {
+      vol = create_volume (job->conn, job->pool_name, &job->spec, &job->spec.new_disk_format,
+                           &job->error);
+      if (vol == NULL)
+        {
+          job->summary = _("Could not create the disk image");
+          goto out;
+        }
+      job->spec.new_disk_path = virStorageVolGetPath (vol);
+    }
+  xml = oriel_domain_xml_build (&job->spec, &job->error);
+  if (xml == NULL)
+    {
+      job->summary = _("The virtual machine cannot be created yet");
+      goto out;
+    }
+  job->dom = virDomainDefineXML (job->conn, xml);
+  if (job->dom == NULL)
+    {
+      oriel_set_libvirt_error (&job->error, _("libvirt rejected the configuration"));
+      job->summary = _("Could not create the virtual machine");
+      goto out;
+    }
+  /* The VM exists now; a failed start is reported, not rolled back. */
+  if (!job->customize && virDomainCreate (job->dom) < 0)
+    oriel_set_libvirt_error (&job->start_error,
+                             _("The virtual machine was created but could not start"));
+  job->name = g_strdup (virDomainGetName (job->dom));
+  if (virDomainGetState (job->dom, &job->state, &job->reason, 0) < 0)
+    job->state = -1, job->reason = 0;
+out:
+  if (vol != NULL && job->dom == NULL)
+    virStorageVolDelete (vol, 0);
+  if (vol != NULL)
+    virStorageVolFree (vol);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+set_creating (OrielNewVmWizard *self, gboolean creating)
+{
+  self->creating = creating;
+  /* The window keeps drawing; its buttons wait for the result. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self), !creating);
+  gtk_label_set_text (self->finish_error, creating ? _("Creating the virtual machine…") : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->finish_error), creating);
+}
+
+static void
+create_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (source);
+  CreateJob *job = g_task_get_task_data (G_TASK (result));
+  GtkWindow *parent = self->gone ? NULL : GTK_WINDOW (self);
+  OrielDomain *domain;
+
+  if (!self->gone)
+    set_creating (self, FALSE);
+  if (job->dom == NULL)
+    {
+      oriel_error_dialog_show_gerror (parent, job->summary, job->error);
+      return;
+    }
+  if (job->spec.source == ORIEL_SOURCE_ISO && job->spec.iso_path != NULL)
+    remember_iso (self, job->spec.iso_path);
+  if (job->start_error != NULL)
+    oriel_error_dialog_show_gerror (self->gone ? NULL : gtk_window_get_transient_for (GTK_WINDOW (self)),
+                                    _("Could not start the virtual machine"), job->start_error);
+  /* The "defined" event may still be on its way: add it to the model now
+   * so the console window finds it. */
+  domain = oriel_connection_track_domain (job->conn_owner, job->dom, job->name, job->state,
+                                          job->reason);
+  self->finished = TRUE;
+  oriel_application_open_console (self->app, job->conn_owner, oriel_domain_get_uuid (domain),
+                                  job->customize ? "details" : "display");
+  if (!self->gone)
+    gtk_widget_destroy (GTK_WIDGET (self));
+}
+
 static void
 wizard_apply (GtkAssistant *assistant, OrielNewVmWizard *self)
 {
-  OrielVmSpec spec;
   g_autoptr (GError) error = NULL;
-  g_autofree char *xml = NULL;
-  virStorageVolPtr vol = NULL;
-  virDomainPtr dom = NULL;
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  gboolean customize = gtk_toggle_button_get_active (self->customize_check);
-  const char *summary = NULL;
+  CreateJob *job;
+  GTask *task;
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
 
-  fill_spec (self, &spec);
-  if (!oriel_vm_spec_validate (&spec, &error))
+  if (self->creating)
+    return;
+  job = g_new0 (CreateJob, 1);
+  fill_spec (self, &job->spec);
+  if (!oriel_vm_spec_validate (&job->spec, &error) || conn == NULL)
     {
-      summary = _("The virtual machine cannot be created yet");
-      goto fail;
+      if (error == NULL)
+        g_set_error (&error, ORIEL_LIBVIRT_ERROR, 0, _("Not connected to %s"),
+                     oriel_connection_get_uri (self->conn));
+      oriel_error_dialog_show_gerror (GTK_WINDOW (self),
+                                      _("The virtual machine cannot be created yet"), error);
+      oriel_vm_spec_clear (&job->spec);
+      g_free (job);
+      return;
     }
-  if (creates_disk (self))
-    {
-      vol = create_volume (self, &spec, &spec.new_disk_format, &error);
-      if (vol == NULL)
-        {
-          summary = _("Could not create the disk image");
-          goto fail;
-        }
-      spec.new_disk_path = virStorageVolGetPath (vol);
-    }
-  xml = oriel_domain_xml_build (&spec, &error);
-  if (xml == NULL)
-    {
-      summary = _("The virtual machine cannot be created yet");
-      goto fail;
-    }
-  dom = virDomainDefineXML (oriel_connection_get_virconn (self->conn), xml);
-  if (dom == NULL)
-    {
-      oriel_set_libvirt_error (&error, _("libvirt rejected the configuration"));
-      summary = _("Could not create the virtual machine");
-      goto fail;
-    }
-  if (spec.source == ORIEL_SOURCE_ISO && spec.iso_path != NULL)
-    remember_iso (self, spec.iso_path);
-  if (!customize && virDomainCreate (dom) < 0)
-    {
-      /* The VM exists now; say so and show it rather than roll back. */
-      oriel_set_libvirt_error (&error, _("The virtual machine was created but could not start"));
-      oriel_error_dialog_show_gerror (gtk_window_get_transient_for (GTK_WINDOW (self)),
-                                      _("Could not start the virtual machine"), error);
-    }
-  virDomainGetUUIDString (dom, uuid);
-  self->finished = TRUE;
-  oriel_application_open_console (self->app, self->conn, uuid, customize ? "details" : "display");
-  goto out;
-
-fail:
-  if (vol != NULL)
-    virStorageVolDelete (vol, 0);
-  oriel_error_dialog_show_gerror (GTK_WINDOW (self), summary, error);
-out:
-  if (vol != NULL)
-    virStorageVolFree (vol);
-  if (dom != NULL)
-    virDomainFree (dom);
-  oriel_vm_spec_clear (&spec);
+  virConnectRef (conn);
+  job->conn = conn;
+  job->conn_owner = g_object_ref (self->conn);
+  job->pool_name = creates_disk (self) ? g_strdup (self->pool_name) : NULL;
+  job->customize = gtk_toggle_button_get_active (self->customize_check);
+  set_creating (self, TRUE);
+  task = g_task_new (self, NULL, create_done, NULL);
+  g_task_set_task_data (task, job, create_job_free);
+  g_task_run_in_thread (task, create_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -1014,6 +1097,7 @@ oriel_new_vm_wizard_dispose (GObject *object)
 {
   OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (object);
 
+  self->gone = TRUE;
   g_clear_object (&self->conn);
   g_clear_object (&self->os_filter);
   g_clear_object (&self->os_store);
