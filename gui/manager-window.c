@@ -669,7 +669,7 @@ setup_columns (OrielManagerWindow *self)
   cell = gtk_cell_renderer_text_new ();
   gtk_tree_view_column_pack_start (col, cell, TRUE);
   gtk_tree_view_column_add_attribute (col, cell, "text", COL_STATE_TEXT);
-  gtk_tree_view_column_set_min_width (col, 110);
+  gtk_tree_view_column_set_min_width (col, 130);
   gtk_tree_view_append_column (self->vm_view, col);
 
   self->cpu_renderer = oriel_sparkline_renderer_new (NULL);

@@ -12,7 +12,14 @@
    the VM is created in the daemon, boots through SeaBIOS, and its console
    window shows the guest's screen: the display widget's pixels match a
    gvnccapture screenshot of the VM's VNC server, in the window and in
-   fullscreen (left again through the revealed toolbar)."""
+   fullscreen (left again through the revealed toolbar).
+3. A slow connection: a second oriel reaches the daemon through a proxy
+   that holds every packet from the daemon for 2 s (delay_proxy.py).
+   During a Run and a Save the list shows the operation in progress
+   ("Starting…", "Saving…") with that VM's Run button insensitive, and
+   while the reply is still held in the proxy the window handles a click
+   on another VM (the selection moves, the toolbar follows it); then the
+   result arrives (running, then shut off with the state saved)."""
 import os
 import subprocess
 import time
@@ -27,20 +34,25 @@ sys.path.insert(0, os.path.join(HERE, '..', 'testhost'))
 
 import test_oriel_ui as ui  # noqa: E402
 from daemon_fixture import Daemon, demo_xml  # noqa: E402
+import delay_proxy  # noqa: E402
 import testhost  # noqa: E402
 from dogtail import tree, rawinput  # noqa: E402
 from gi.repository import Gdk  # noqa: E402
 from PIL import Image  # noqa: E402
 
 BOOT_TIMEOUT = 300
+# libvirt's remote procedure numbers (remote_protocol.x).
+PROC_DOMAIN_CREATE = 9
+PROC_DOMAIN_MANAGED_SAVE = 182
+PROXY_DELAY = 2.0
 # Everything runs on an emulated CPU in the test host: give each UI step
 # far more time than on the machine itself.
 ui.TIMEOUT = 180
 
 
-def guest_xml():
+def guest_xml(name='console-guest'):
     assets = testhost.read_manifest()
-    xml = demo_xml(name='console-guest', memory=128, kernel=assets['VMLINUZ_CLOUD'],
+    xml = demo_xml(name=name, memory=128, kernel=assets['VMLINUZ_CLOUD'],
                    initrd=assets['INITRAMFS_BUSYBOX'], cmdline='console=ttyS0 panic=-1')
     return xml.replace("<interface type='network'><source network='default'/><model type='virtio'/></interface>",
                        '')
@@ -72,6 +84,7 @@ def main():
         finally:
             proc.terminate()
             proc.wait(10)
+        run_delayed(daemon)
     print('PASS', flush=True)
 
 
@@ -357,6 +370,89 @@ def run_fullscreen(console, display, port, work):
     ui.wait_for(lambda: tuple(console.size) != (root.get_width(), root.get_height()), 'fullscreen left')
     ui.wait_for(lambda: fullscreen.showing, 'the toolbar back after fullscreen')
     ui.log('ok: fullscreen and back through the revealed toolbar')
+
+
+def oriel_app():
+    return ui.wait_for(lambda: next((a for a in tree.root.applications()
+                                     if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+
+
+def run_delayed(daemon):
+    path = os.path.join(daemon.root, 'other.xml')
+    with open(path, 'w') as f:
+        f.write(guest_xml('other-guest'))
+    subprocess.run(['virsh', '-q', '-c', daemon.uri, 'define', path], check=True)
+    proxy_log = os.path.join(ui.SCREENS, 'delay-proxy.log')
+    proxy = delay_proxy.DelayProxy(os.path.join(daemon.root, 'delay.sock'), daemon.rw_sock,
+                                   proxy_log, PROXY_DELAY).start()
+    log = open(os.path.join(ui.SCREENS, 'oriel-delayed-output.log'), 'w')
+    proc = subprocess.Popen([ui.ORIEL, '--connect', proxy.uri], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        app = oriel_app()
+        manager = ui.child(app, roleName='frame', name='Oriel')
+        guest = ui.child(manager, roleName='table cell', name='console-guest')
+        other = ui.child(manager, roleName='table cell', name='other-guest')
+        run_button = ui.child(manager, roleName='push button', name='Run')
+        ui.select_cell(guest)
+        ui.wait_for(lambda: run_button.sensitive, 'Run enabled (slow connection)')
+
+        ui.click(run_button)
+        reacts_while_held(manager, proxy_log, PROC_DOMAIN_CREATE, 'Starting…', guest, other, run_button)
+        ui.wait_for(lambda: ui.cell_exists(manager, 'Running'), 'Running after Run (slow connection)',
+                    timeout=BOOT_TIMEOUT)
+        state = domstate(daemon)
+        assert state.startswith('running'), state
+        ui.log('ok: Run through the slow connection: the window reacted while the reply was held, '
+               'then the VM ran')
+
+        save = ui.child(manager, roleName='push button', name='Save')
+        ui.wait_for(lambda: save.sensitive, 'Save enabled (slow connection)')
+        ui.click(save)
+        reacts_while_held(manager, proxy_log, PROC_DOMAIN_MANAGED_SAVE, 'Saving…', guest, other,
+                          run_button)
+        # console-guest was the only running VM.
+        ui.wait_for(lambda: not ui.cell_exists(manager, 'Running') and not ui.cell_exists(manager, 'Saving…'),
+                    'no longer Running after Save (slow connection)', timeout=BOOT_TIMEOUT)
+        state = domstate(daemon)
+        assert state == 'shut off (saved)', state
+        ui.log('ok: Save through the slow connection: the window reacted while the reply was held, '
+               'then the state was saved')
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proxy.stop()
+
+
+def released(proxy_log, proc):
+    return sum(1 for _held, rel in delay_proxy.replies(proxy_log, proc) if rel is not None)
+
+
+def reacts_while_held(manager, proxy_log, proc, progress, busy_cell, other_cell, run_button):
+    """Right after an action was clicked on busy_cell: the list shows the
+    progress label and that VM's Run button is insensitive; selecting
+    other_cell (shut off) makes Run sensitive, and all of that happens while
+    the action's reply has not left the proxy.  Then the reply is seen
+    held for the proxy's delay."""
+    before = released(proxy_log, proc)
+    ui.wait_for(lambda: ui.cell_exists(manager, progress), 'the progress indication "%s"' % progress)
+    assert not run_button.sensitive, 'Run is sensitive while "%s"' % progress
+    # Another VM's row takes a click (focus moves the selection there)
+    # and the toolbar follows it: Run is allowed for that shut-off VM.
+    ui.select_cell(other_cell)
+    ui.wait_for(lambda: run_button.sensitive and ui.cell_exists(manager, progress),
+                'the toolbar following the selection to the other VM while "%s"' % progress)
+    assert released(proxy_log, proc) == before, \
+        'the reply had already arrived; the check proves nothing (%r)' % delay_proxy.replies(proxy_log, proc)
+    ui.screenshot('slow-connection-%s' % progress.rstrip('…').lower(), manager)
+    ui.log('ok: while the %s reply was held, the list showed "%s" and a click on another VM '
+           'moved the selection and updated the toolbar' % ('start' if proc == PROC_DOMAIN_CREATE else 'save',
+                                                            progress))
+    ui.select_cell(busy_cell)
+    ui.wait_for(lambda: released(proxy_log, proc) > before, 'the reply to leave the proxy', timeout=BOOT_TIMEOUT)
+    held, rel = delay_proxy.replies(proxy_log, proc)[-1]
+    assert rel - held >= PROXY_DELAY * 0.9, (held, rel)
+    ui.wait_for(lambda: not ui.cell_exists(manager, progress), 'the progress indication to go',
+                timeout=BOOT_TIMEOUT)
 
 
 if __name__ == '__main__':
