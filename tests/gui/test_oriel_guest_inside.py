@@ -382,6 +382,9 @@ def run_delayed(daemon):
     with open(path, 'w') as f:
         f.write(guest_xml('other-guest'))
     subprocess.run(['virsh', '-q', '-c', daemon.uri, 'define', path], check=True)
+    # The first instance must be gone from the bus before the second starts.
+    ui.wait_for(lambda: not any(a.name in ('oriel', 'Oriel') for a in tree.root.applications()),
+                'the previous oriel gone from AT-SPI')
     proxy_log = os.path.join(ui.SCREENS, 'delay-proxy.log')
     proxy = delay_proxy.DelayProxy(os.path.join(daemon.root, 'delay.sock'), daemon.rw_sock,
                                    proxy_log, PROXY_DELAY).start()

@@ -155,7 +155,8 @@ def main():
         app_env['GDK_SCALE'] = str(SCALE)
     for args, phase in ((['--connect', 'test:///default'], lambda p: run(p, kernel, initrd)),
                         ([], run_fallback),
-                        ([], run_remembered)):
+                        ([], run_remembered),
+                        (['--connect', 'test:///default', '--show', 'test'], run_show)):
         proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT, env=app_env)
         try:
             phase(proc)
@@ -439,6 +440,15 @@ def run_remembered(proc):
     wait_for(lambda: cell_exists(manager, 'test:///default'), 'the remembered connection')
     wait_for(lambda: cell_exists(manager, 'test'), 'its VM')
     log('ok: test:///default was remembered and reopened after a restart')
+    assert proc.poll() is None, 'oriel exited'
+
+
+def run_show(proc):
+    """--show NAME opens that VM's console window once its connection lists it."""
+    app = wait_for(lambda: next((a for a in tree.root.applications()
+                                 if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    child(app, roleName='frame', name='test (Running)')
+    log('ok: --show test opened the console window of "test"')
     assert proc.poll() is None, 'oriel exited'
 
 
