@@ -22,6 +22,7 @@ struct _OrielConnection {
   guint stats_source;
   gboolean sampling;     /* a stats sample is under way in a worker */
   gboolean opening;
+  GPtrArray *early_events; /* PendingEvent*, delivered before the list was applied */
 };
 
 G_DEFINE_TYPE (OrielConnection, oriel_connection, G_TYPE_OBJECT)
@@ -209,6 +210,13 @@ deliver_event (gpointer data)
   OrielConnection *self = ev->self;
   OrielDomain *domain;
 
+  if (self->conn == NULL && self->opening)
+    {
+      /* Registered in the open worker before the list was read: replayed
+       * once the list is in, so nothing between the two is lost. */
+      g_ptr_array_add (self->early_events, ev);
+      return G_SOURCE_REMOVE;
+    }
   if (self->conn == NULL)
     goto out;
   domain = g_hash_table_lookup (self->domains, ev->uuid);
@@ -288,6 +296,7 @@ oriel_connection_finalize (GObject *object)
   g_free (self->error_text);
   g_hash_table_unref (self->domains);
   g_ptr_array_unref (self->order);
+  g_ptr_array_unref (self->early_events);
   G_OBJECT_CLASS (oriel_connection_parent_class)->finalize (object);
 }
 
@@ -325,6 +334,7 @@ oriel_connection_init (OrielConnection *self)
   self->lifecycle_cb_id = -1;
   self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->order = g_ptr_array_new_with_free_func (g_object_unref);
+  self->early_events = g_ptr_array_new ();
 }
 
 OrielConnection *
@@ -369,6 +379,7 @@ stats_tick (gpointer data)
 
 typedef struct {
   virConnectPtr conn;
+  int lifecycle_cb_id;
   GPtrArray *domains;   /* DomainSnapshot* */
 } OpenResult;
 
@@ -377,6 +388,8 @@ open_result_free (gpointer data)
 {
   OpenResult *res = data;
 
+  if (res->conn != NULL && res->lifecycle_cb_id >= 0)
+    virConnectDomainEventDeregisterAny (res->conn, res->lifecycle_cb_id);
   if (res->conn != NULL)
     virConnectClose (res->conn);
   g_clear_pointer (&res->domains, g_ptr_array_unref);
@@ -388,23 +401,20 @@ open_result_free (gpointer data)
 static void
 attach (OrielConnection *self, OpenResult *res)
 {
-  virConnectPtr conn = g_steal_pointer (&res->conn);
+  g_autoptr (GPtrArray) early = g_steal_pointer (&self->early_events);
 
-  self->conn = conn;
+  self->conn = g_steal_pointer (&res->conn);
+  self->lifecycle_cb_id = res->lifecycle_cb_id;
+  res->lifecycle_cb_id = -1;
+  self->early_events = g_ptr_array_new ();
   g_clear_pointer (&self->error_text, g_free);
-  /* Remote connections notice a dead peer through keepalive; local
-   * drivers do not support it, which is fine. */
-  virConnectSetKeepAlive (conn, 5, 3);
-  virConnectRegisterCloseCallback (conn, close_cb, g_object_ref (self), g_object_unref);
-  self->lifecycle_cb_id =
-    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb),
-                                      g_object_ref (self), g_object_unref);
   for (guint i = 0; res->domains != NULL && i < res->domains->len; i++)
     {
       DomainSnapshot *snap = res->domains->pdata[i];
       oriel_connection_track_domain (self, snap->dom, snap->name, snap->state, snap->reason);
     }
+  for (guint i = 0; i < early->len; i++)
+    deliver_event (early->pdata[i]);
   oriel_connection_sample_stats (self);
   self->stats_source = g_timeout_add (STATS_INTERVAL_MS, stats_tick, self);
 }
@@ -453,8 +463,9 @@ list_all (virConnectPtr conn, const char *uri, GError **error)
   return result;
 }
 
-/* Worker: connects and reads the domain list with every state, so the
- * window is filled without a round trip on the main thread. */
+/* Worker: connects, registers for events (round trips too) and reads
+ * the domain list with every state, so the window is filled without a
+ * round trip on the main thread. */
 static void
 open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -462,6 +473,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   OpenResult *res = g_new0 (OpenResult, 1);
   g_autoptr (GPtrArray) doms = NULL;
 
+  res->lifecycle_cb_id = -1;
   res->conn = open_uri (task_data, &error);
   if (res->conn == NULL)
     {
@@ -469,6 +481,14 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
+  /* Remote connections notice a dead peer through keepalive; local
+   * drivers do not support it, which is fine. */
+  virConnectSetKeepAlive (res->conn, 5, 3);
+  virConnectRegisterCloseCallback (res->conn, close_cb, g_object_ref (source), g_object_unref);
+  res->lifecycle_cb_id =
+    virConnectDomainEventRegisterAny (res->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb),
+                                      g_object_ref (source), g_object_unref);
   doms = list_all (res->conn, task_data, &error);
   if (doms == NULL)
     {
@@ -518,8 +538,17 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   OrielConnection *self = ORIEL_CONNECTION (source);
 
-  self->opening = FALSE;
   oriel_connection_open_finish (self, result, NULL);
+  self->opening = FALSE;
+  /* A failed open leaves no events to replay. */
+  for (guint i = 0; i < self->early_events->len; i++)
+    {
+      PendingEvent *ev = self->early_events->pdata[i];
+      g_object_unref (ev->self);
+      g_free (ev->uuid);
+      g_free (ev);
+    }
+  g_ptr_array_set_size (self->early_events, 0);
   g_signal_emit (self, signals[SIGNAL_OPENED], 0);
 }
 
@@ -538,20 +567,37 @@ oriel_connection_is_opening (OrielConnection *self)
   return self->opening;
 }
 
+static void
+close_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  OpenResult *res = task_data;
+
+  /* Deregistering and the last close are round trips. */
+  virConnectUnregisterCloseCallback (res->conn, close_cb);
+  if (res->lifecycle_cb_id >= 0)
+    virConnectDomainEventDeregisterAny (res->conn, res->lifecycle_cb_id);
+  virConnectClose (res->conn);
+  res->conn = NULL;
+  g_task_return_boolean (task, TRUE);
+}
+
 void
 oriel_connection_close (OrielConnection *self)
 {
-  virConnectPtr conn = self->conn;
+  OpenResult *res;
+  GTask *task;
 
-  if (conn == NULL)
+  if (self->conn == NULL)
     return;
-  self->conn = NULL;
-  g_clear_handle_id (&self->stats_source, g_source_remove);
-  if (self->lifecycle_cb_id >= 0)
-    virConnectDomainEventDeregisterAny (conn, self->lifecycle_cb_id);
+  res = g_new0 (OpenResult, 1);
+  res->conn = g_steal_pointer (&self->conn);
+  res->lifecycle_cb_id = self->lifecycle_cb_id;
   self->lifecycle_cb_id = -1;
-  virConnectUnregisterCloseCallback (conn, close_cb);
-  virConnectClose (conn);
+  g_clear_handle_id (&self->stats_source, g_source_remove);
+  task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (task, res, open_result_free);
+  g_task_run_in_thread (task, close_thread);
+  g_object_unref (task);
   /* Open windows keep their OrielDomain; the list forgets it. */
   g_hash_table_remove_all (self->domains);
   g_ptr_array_set_size (self->order, 0);

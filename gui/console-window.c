@@ -723,7 +723,7 @@ oriel_console_window_new (OrielApplication *app, OrielConnection *conn, const ch
                                 g_settings_get_boolean (settings, "console-resize-guest"));
   g_signal_connect (settings, "changed", G_CALLBACK (setting_changed), self);
 
-  self->serial = oriel_serial_console_new (conn, uuid);
+  self->serial = oriel_serial_console_new (domain);
   gtk_widget_show_all (self->serial);
   gtk_stack_add_titled (self->stack, self->serial, "serial", _("Serial Console"));
   self->details = oriel_details_view_new (domain);

@@ -58,6 +58,8 @@ struct _OrielNewVmWizard {
   guint host_cpus;
   char *pool_name;
   guint64 pool_free_bytes;
+  char *conn_type;       /* virConnectGetType(), once the host facts are in */
+  char **networks;       /* active libvirt networks, likewise */
 };
 
 G_DEFINE_TYPE (OrielNewVmWizard, oriel_new_vm_wizard, GTK_TYPE_ASSISTANT)
@@ -626,22 +628,17 @@ suggest_name (OrielNewVmWizard *self)
 static void
 fill_networks (OrielNewVmWizard *self)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virNetworkPtr *nets = NULL;
-  int n = conn != NULL ? virConnectListAllNetworks (conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE) : -1;
   gboolean have_default = FALSE;
 
   self->filling = TRUE;
   gtk_combo_box_text_remove_all (self->network_combo);
-  for (int i = 0; i < n; i++)
+  for (guint i = 0; self->networks != NULL && self->networks[i] != NULL; i++)
     {
-      const char *name = virNetworkGetName (nets[i]);
+      const char *name = self->networks[i];
       g_autofree char *label = g_strdup_printf (_("Virtual network “%s”"), name);
       gtk_combo_box_text_append (self->network_combo, name, label);
       have_default |= g_str_equal (name, "default");
-      virNetworkFree (nets[i]);
     }
-  free (nets);
   gtk_combo_box_text_append (self->network_combo, "", _("User-mode networking (NAT, no setup)"));
   if (have_default)
     gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->network_combo), "default");
@@ -653,8 +650,7 @@ fill_networks (OrielNewVmWizard *self)
 static void
 fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  const char *type = conn != NULL ? virConnectGetType (conn) : NULL;
+  const char *type = self->conn_type;
   const char *net = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->network_combo));
 
   memset (spec, 0, sizeof *spec);
@@ -1036,24 +1032,51 @@ fill_physical_disks (OrielNewVmWizard *self)
 
 /* ---- setup ---- */
 
+/* What the wizard needs to know about the host, read once in a worker. */
+typedef struct {
+  virConnectPtr conn;
+  guint64 memory_mib;
+  guint cpus;
+  char *pool_name;
+  guint64 pool_free_bytes;
+  char *type;
+  GStrvBuilder *networks;
+} HostFacts;
+
 static void
-read_host_limits (OrielNewVmWizard *self)
+host_facts_free (gpointer data)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  HostFacts *facts = data;
+
+  virConnectClose (facts->conn);
+  g_free (facts->pool_name);
+  g_free (facts->type);
+  g_strv_builder_unref (facts->networks);
+  g_free (facts);
+}
+
+static void
+host_facts_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  HostFacts *facts = task_data;
   virNodeInfo node;
   virStoragePoolPtr pool;
   virStoragePoolInfo pinfo;
+  virNetworkPtr *nets = NULL;
+  const char *type = virConnectGetType (facts->conn);
+  int n;
 
-  if (virNodeGetInfo (conn, &node) == 0)
+  facts->type = g_strdup (type);
+  if (virNodeGetInfo (facts->conn, &node) == 0)
     {
-      self->host_memory_mib = node.memory / 1024;
-      self->host_cpus = node.cpus;
+      facts->memory_mib = node.memory / 1024;
+      facts->cpus = node.cpus;
     }
-  pool = virStoragePoolLookupByName (conn, "default");
+  pool = virStoragePoolLookupByName (facts->conn, "default");
   if (pool == NULL)
     {
       virStoragePoolPtr *pools = NULL;
-      int n = virConnectListAllStoragePools (conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+      n = virConnectListAllStoragePools (facts->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
       for (int i = 0; i < n; i++)
         {
           if (pool == NULL)
@@ -1065,11 +1088,68 @@ read_host_limits (OrielNewVmWizard *self)
     }
   if (pool != NULL)
     {
-      self->pool_name = g_strdup (virStoragePoolGetName (pool));
+      facts->pool_name = g_strdup (virStoragePoolGetName (pool));
       if (virStoragePoolGetInfo (pool, &pinfo) == 0)
-        self->pool_free_bytes = pinfo.available;
+        facts->pool_free_bytes = pinfo.available;
       virStoragePoolFree (pool);
     }
+  n = virConnectListAllNetworks (facts->conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE);
+  for (int i = 0; i < n; i++)
+    {
+      g_strv_builder_add (facts->networks, virNetworkGetName (nets[i]));
+      virNetworkFree (nets[i]);
+    }
+  free (nets);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+host_facts_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (source);
+  HostFacts *facts = g_task_get_task_data (G_TASK (result));
+  int page;
+
+  if (self->gone)
+    return;
+  self->host_memory_mib = facts->memory_mib;
+  self->host_cpus = facts->cpus;
+  self->pool_name = g_steal_pointer (&facts->pool_name);
+  self->pool_free_bytes = facts->pool_free_bytes;
+  self->conn_type = g_steal_pointer (&facts->type);
+  self->networks = g_strv_builder_end (facts->networks);
+  /* Pages shown before the facts came in are brought up to date. */
+  page = gtk_assistant_get_current_page (GTK_ASSISTANT (self));
+  if (page == PAGE_RESOURCES)
+    prepare_resources_page (self);
+  else if (page == PAGE_STORAGE)
+    prepare_storage_page (self);
+  else if (page == PAGE_FINISH)
+    {
+      fill_networks (self);
+      prepare_finish_page (self);
+    }
+  if (page >= 0)
+    validate_page (self, page);
+}
+
+static void
+read_host_facts (OrielNewVmWizard *self)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  HostFacts *facts;
+  GTask *task;
+
+  if (conn == NULL)
+    return;
+  facts = g_new0 (HostFacts, 1);
+  virConnectRef (conn);
+  facts->conn = conn;
+  facts->networks = g_strv_builder_new ();
+  task = g_task_new (self, NULL, host_facts_done, NULL);
+  g_task_set_task_data (task, facts, host_facts_free);
+  g_task_run_in_thread (task, host_facts_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -1114,6 +1194,8 @@ oriel_new_vm_wizard_finalize (GObject *object)
 
   g_free (self->detected_for_iso);
   g_free (self->pool_name);
+  g_free (self->conn_type);
+  g_strfreev (self->networks);
   G_OBJECT_CLASS (oriel_new_vm_wizard_parent_class)->finalize (object);
 }
 
@@ -1172,7 +1254,7 @@ oriel_new_vm_wizard_new (OrielApplication *app, OrielConnection *conn)
 
   self->app = app;
   self->conn = g_object_ref (conn);
-  read_host_limits (self);
+  read_host_facts (self);
   fill_recent_isos (self);
   fill_physical_disks (self);
   validate_page (self, PAGE_SOURCE);

@@ -424,6 +424,11 @@ def run_delayed(daemon):
         proc.terminate()
         proc.wait(10)
         proxy.stop()
+        log.close()
+    with open(log.name) as f:
+        output = f.read()
+    for marker in ('ERROR: AddressSanitizer', 'runtime error:', 'CRITICAL **', 'Gtk-ERROR'):
+        assert marker not in output, 'oriel reported "%s" on the slow connection:\n%s' % (marker, output)
 
 
 def released(proxy_log, proc):
