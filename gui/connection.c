@@ -225,8 +225,9 @@ deliver_event (gpointer data)
   else if (domain != NULL)
     {
       oriel_domain_refresh_state (domain);
+      /* A new definition, or the live XML of a started domain (ports). */
       if (ev->event == VIR_DOMAIN_EVENT_DEFINED || ev->event == VIR_DOMAIN_EVENT_STARTED)
-        oriel_domain_invalidate_xml (domain);
+        oriel_domain_fetch_xml (domain);
     }
   else
     {
@@ -601,28 +602,6 @@ oriel_connection_close (OrielConnection *self)
   /* Open windows keep their OrielDomain; the list forgets it. */
   g_hash_table_remove_all (self->domains);
   g_ptr_array_set_size (self->order, 0);
-}
-
-GPtrArray *
-oriel_connection_list_domains (OrielConnection *self, GError **error)
-{
-  return list_all (self->conn, self->uri, error);
-}
-
-virDomainPtr
-oriel_connection_lookup (OrielConnection *self, const char *uuid)
-{
-  if (self->conn == NULL || uuid == NULL)
-    return NULL;
-  return virDomainLookupByUUIDString (self->conn, uuid);
-}
-
-const OrielDomainStats *
-oriel_connection_get_stats (OrielConnection *self, const char *uuid)
-{
-  OrielDomain *domain = oriel_connection_get_domain (self, uuid);
-
-  return domain != NULL ? oriel_domain_get_stats (domain) : NULL;
 }
 
 /* ---- stats ---- */

@@ -53,15 +53,6 @@ OrielDomain *oriel_connection_find_domain_by_name (OrielConnection *self, const 
 OrielDomain *oriel_connection_track_domain (OrielConnection *self, virDomainPtr dom,
                                             const char *name, int state, int reason);
 
-/* Blocking; for worker threads. All domains, as new references (free
- * with virDomainFree). */
-GPtrArray *oriel_connection_list_domains (OrielConnection *self, GError **error);
-/* Blocking; for worker threads. New reference, or NULL if the domain is gone. */
-virDomainPtr oriel_connection_lookup (OrielConnection *self, const char *uuid);
-
-/* History for a domain's graphs; NULL if unknown. */
-const OrielDomainStats *oriel_connection_get_stats (OrielConnection *self,
-                                                    const char *uuid);
 /* Starts one sample of every running domain in a worker (also done every
  * second); "stats-updated" follows. */
 void oriel_connection_sample_stats (OrielConnection *self);

@@ -910,6 +910,12 @@ create_done (GObject *source, GAsyncResult *result, gpointer data)
                                     _("Could not start the virtual machine"), job->start_error);
   /* The "defined" event may still be on its way: add it to the model now
    * so the console window finds it. */
+  if (!oriel_connection_is_open (job->conn_owner))
+    {
+      if (!self->gone)
+        gtk_widget_destroy (GTK_WIDGET (self));
+      return;
+    }
   domain = oriel_connection_track_domain (job->conn_owner, job->dom, job->name, job->state,
                                           job->reason);
   self->finished = TRUE;

@@ -20,6 +20,7 @@ struct _OrielDomain {
   char *busy;
   OrielDomainStats stats;
   gboolean fetching_xml;
+  gboolean xml_stale;   /* changed while a fetch was under way */
   guint state_seq;      /* the newest state refresh wins */
   gboolean removed;
 };
@@ -188,12 +189,15 @@ xml_done (GObject *source, GAsyncResult *result, gpointer data)
 
   self->fetching_xml = FALSE;
   /* A failed read (the domain went away) keeps the last XML. */
-  if (xml == NULL)
-    return;
-  g_free (self->xml);
-  self->xml = g_strdup (xml);
-  free (xml);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_XML]);
+  if (xml != NULL)
+    {
+      g_free (self->xml);
+      self->xml = g_strdup (xml);
+      free (xml);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_XML]);
+    }
+  if (self->xml_stale)
+    oriel_domain_fetch_xml (self);
 }
 
 void
@@ -201,19 +205,18 @@ oriel_domain_fetch_xml (OrielDomain *self)
 {
   GTask *task;
 
-  if (self->fetching_xml || self->removed)
+  if (self->removed)
     return;
+  if (self->fetching_xml)
+    {
+      self->xml_stale = TRUE;
+      return;
+    }
   self->fetching_xml = TRUE;
+  self->xml_stale = FALSE;
   task = g_task_new (self, NULL, xml_done, NULL);
   g_task_run_in_thread (task, xml_thread);
   g_object_unref (task);
-}
-
-void
-oriel_domain_invalidate_xml (OrielDomain *self)
-{
-  /* Keep showing the old XML until the new one is here. */
-  oriel_domain_fetch_xml (self);
 }
 
 /* ---- state ---- */

@@ -32,14 +32,14 @@ const OrielDomainStats *oriel_domain_get_stats (OrielDomain *self);
 /* TRUE once the domain was undefined; the connection no longer has it. */
 gboolean oriel_domain_is_removed (OrielDomain *self);
 
-/* Fetches the XML in a worker thread; a fetch already under way is reused. */
+/* Fetches the XML in a worker thread; asked again while one is under way,
+ * it fetches once more after it. */
 void oriel_domain_fetch_xml (OrielDomain *self);
 /* Reads state and reason again in a worker thread. */
 void oriel_domain_refresh_state (OrielDomain *self);
 
 /* For the connection and the actions (main thread only). */
 void oriel_domain_update (OrielDomain *self, const char *name, int state, int reason);
-void oriel_domain_invalidate_xml (OrielDomain *self);
 void oriel_domain_set_busy (OrielDomain *self, const char *label);
 OrielDomainStats *oriel_domain_stats_mut (OrielDomain *self);
 void oriel_domain_stats_changed (OrielDomain *self);
