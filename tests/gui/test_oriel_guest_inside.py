@@ -436,32 +436,37 @@ def released(proxy_log, proc):
 
 
 def reacts_while_held(manager, proxy_log, proc, progress, busy_cell, other_cell, run_button):
-    """Right after an action was clicked on busy_cell: the list shows the
-    progress label and that VM's Run button is insensitive; selecting
-    other_cell (shut off) makes Run sensitive, and all of that happens while
-    the action's reply has not left the proxy.  Then the reply is seen
-    held for the proxy's delay."""
+    """Right after an action was clicked on busy_cell: that VM's Run button
+    goes insensitive; selecting other_cell (shut off) makes Run sensitive;
+    the list shows the progress label; and all of that happens while the
+    action's reply has not left the proxy (cheap checks first: the window
+    is the daemon's time plus the proxy's 2 s).  Then the reply is seen
+    held for the proxy's delay, and the progress label goes."""
     before = released(proxy_log, proc)
-    ui.wait_for(lambda: ui.cell_exists(manager, progress), 'the progress indication "%s"' % progress)
-    assert not run_button.sensitive, 'Run is sensitive while "%s"' % progress
+
+    def still_held(what):
+        assert released(proxy_log, proc) == before, \
+            'the reply arrived before %s; the check proves nothing (%r)' % (
+                what, delay_proxy.replies(proxy_log, proc))
+
+    ui.wait_for(lambda: not run_button.sensitive, 'Run insensitive while "%s"' % progress)
     # Another VM's row takes a click (focus moves the selection there)
     # and the toolbar follows it: Run is allowed for that shut-off VM.
     ui.select_cell(other_cell)
-    ui.wait_for(lambda: run_button.sensitive and ui.cell_exists(manager, progress),
-                'the toolbar following the selection to the other VM while "%s"' % progress)
-    assert released(proxy_log, proc) == before, \
-        'the reply had already arrived; the check proves nothing (%r)' % delay_proxy.replies(proxy_log, proc)
+    ui.wait_for(lambda: run_button.sensitive, 'the toolbar following the selection to the other VM')
+    still_held('the window reacted')
+    ui.wait_for(lambda: ui.cell_exists(manager, progress), 'the progress indication "%s"' % progress)
+    still_held('the progress indication was seen')
+    ui.log('ok: while the %s reply was held, a click on another VM moved the selection and updated '
+           'the toolbar, and the list showed "%s"' % ('start' if proc == PROC_DOMAIN_CREATE else 'save',
+                                                      progress))
     ui.screenshot('slow-connection-%s' % progress.rstrip('…').lower(), manager)
-    ui.log('ok: while the %s reply was held, the list showed "%s" and a click on another VM '
-           'moved the selection and updated the toolbar' % ('start' if proc == PROC_DOMAIN_CREATE else 'save',
-                                                            progress))
     ui.select_cell(busy_cell)
     ui.wait_for(lambda: released(proxy_log, proc) > before, 'the reply to leave the proxy', timeout=BOOT_TIMEOUT)
     held, rel = delay_proxy.replies(proxy_log, proc)[-1]
     assert rel - held >= PROXY_DELAY * 0.9, (held, rel)
     ui.wait_for(lambda: not ui.cell_exists(manager, progress), 'the progress indication to go',
                 timeout=BOOT_TIMEOUT)
-
 
 if __name__ == '__main__':
     try:
