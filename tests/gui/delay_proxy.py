@@ -9,9 +9,11 @@ Packets are framed as libvirt's RPC does (a 4-byte big-endian length that
 counts itself, then program, version, procedure, type, serial, status), so
 the log can name them.  File descriptors handed over with a packet
 (virDomainOpenGraphicsFD) travel with it.  The log has one JSON object a
-line: {"event": "held"|"released", "proc": N, "type": N, "serial": N,
-"time": wall-clock seconds}, so a test can ask whether a reply is being
-held right now (held_now()).
+line: {"event": "request"|"held"|"released", "proc": N, "type": N,
+"serial": N, "time": wall-clock seconds}, requests also with "domain" (the
+name, for procedures whose arguments start with a domain), so a test can
+tell when the client asked for something relative to when a reply was
+released (replies(), requests()).
 
 Used as a library by the GUI tests (DelayProxy) or as a program."""
 import array
@@ -24,8 +26,40 @@ import threading
 import time
 
 HEADER = struct.Struct('>IIIIiII')   # len, prog, vers, proc, type, serial, status
+CALL = 0
 REPLY = 1
 MAX_FDS = 16
+
+
+def split_packets(buf):
+    """(complete packets, rest of buf)."""
+    packets = []
+    while len(buf) >= 4:
+        (length,) = struct.unpack('>I', buf[:4])
+        if length < 4 or len(buf) < length:
+            break
+        packets.append(buf[:length])
+        buf = buf[length:]
+    return packets, buf
+
+
+def header_of(packet):
+    return HEADER.unpack(packet[:HEADER.size]) if len(packet) >= HEADER.size else None
+
+
+def domain_name(packet):
+    """The domain name if the arguments start with one (an XDR string)."""
+    body = packet[HEADER.size:]
+    if len(body) < 4:
+        return None
+    (n,) = struct.unpack('>I', body[:4])
+    if not 0 < n < 256 or len(body) < 4 + n:
+        return None
+    try:
+        name = body[4:4 + n].decode()
+    except UnicodeDecodeError:
+        return None
+    return name if name.isprintable() else None
 
 
 def recv_with_fds(sock, size=65536):
@@ -72,12 +106,18 @@ class Link:
                 pass
 
     def upstream(self):
-        """Client to daemon, unchanged and at once."""
+        """Client to daemon, unchanged and at once (framed only for the log)."""
+        buf = b''
         try:
             while True:
                 data, fds = recv_with_fds(self.client)
                 if not data:
                     break
+                packets, buf = split_packets(buf + data)
+                for packet in packets:
+                    header = header_of(packet)
+                    if header is not None and header[4] == CALL:
+                        self.proxy.log('request', header, domain=domain_name(packet))
                 send_with_fds(self.daemon, data, fds)
         except OSError:
             pass
@@ -91,14 +131,10 @@ class Link:
                 data, new_fds = recv_with_fds(self.daemon)
                 if not data:
                     break
-                buf += data
                 fds += new_fds
-                while len(buf) >= 4:
-                    (length,) = struct.unpack('>I', buf[:4])
-                    if length < 4 or len(buf) < length:
-                        break
-                    packet, buf = buf[:length], buf[length:]
-                    header = HEADER.unpack(packet[:HEADER.size]) if length >= HEADER.size else None
+                packets, buf = split_packets(buf + data)
+                for packet in packets:
+                    header = header_of(packet)
                     self.proxy.log('held', header)
                     with self.cond:
                         self.queue.append((time.monotonic() + self.proxy.delay, packet, fds, header))
@@ -161,12 +197,13 @@ class DelayProxy:
                 return
             self.links.append(Link(self, client))
 
-    def log(self, event, header):
+    def log(self, event, header, **extra):
         if header is None:
             return
         _length, _prog, _vers, proc, kind, serial, _status = header
-        line = json.dumps({'event': event, 'proc': proc, 'type': kind, 'serial': serial,
-                           'time': time.time()})
+        entry = {'event': event, 'proc': proc, 'type': kind, 'serial': serial, 'time': time.time()}
+        entry.update((k, v) for k, v in extra.items() if v is not None)
+        line = json.dumps(entry)
         with self.lock, open(self.log_path, 'a') as f:
             f.write(line + '\n')
 
@@ -183,20 +220,30 @@ def read_log(log_path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def held_now(log_path, proc):
-    """Replies to procedure proc that the proxy holds at this moment."""
-    held = 0
+def requests(log_path, proc, domain=None):
+    """Times at which the client called proc (on domain, if given)."""
+    return [e['time'] for e in read_log(log_path)
+            if e['event'] == 'request' and e['proc'] == proc and (domain is None or e.get('domain') == domain)]
+
+
+def pending_calls(log_path, ignore=()):
+    """Serials of calls whose reply has not left the proxy yet."""
+    pending = set()
     for e in read_log(log_path):
-        if e['proc'] == proc and e['type'] == REPLY:
-            held += 1 if e['event'] == 'held' else -1
-    return held
+        if e['proc'] in ignore:
+            continue
+        if e['event'] == 'request':
+            pending.add(e['serial'])
+        elif e['event'] == 'released' and e['type'] == REPLY:
+            pending.discard(e['serial'])
+    return pending
 
 
 def replies(log_path, proc):
     """(held_time, released_time or None) of every reply to proc, in order."""
     out = {}
     for e in read_log(log_path):
-        if e['proc'] == proc and e['type'] == REPLY:
+        if e['event'] != 'request' and e['proc'] == proc and e['type'] == REPLY:
             out.setdefault(e['serial'], [None, None])[0 if e['event'] == 'held' else 1] = e['time']
     return [tuple(v) for _k, v in sorted(out.items())]
 
