@@ -442,18 +442,11 @@ def released(proxy_log, proc):
     return sum(1 for _held, rel in delay_proxy.replies(proxy_log, proc) if rel is not None)
 
 
-def row_node(cell):
-    node = cell
-    while node.parent is not None and node.parent.roleName != 'tree table':
-        node = node.parent
-    return node
-
-
 def state_text_node(table, name_cell):
     """The text cell of the State column in name_cell's row: the table's
     children are each row's column cells in order, the State column's a
     container of the spinner and the text."""
-    row = row_node(name_cell)
+    row = ui.row_of(name_cell)
     state = table[row.indexInParent + 1]
     texts = [c for c in state if c.roleName == 'table cell' and c.name]
     return texts[-1] if texts else state
@@ -468,7 +461,7 @@ def slow_action(app, table, proxy_log, button, proc, progress, busy_cell, other_
     the test host does not decide the outcome.  Then the reply arrives,
     held for the proxy's delay, and the progress label goes."""
     what = 'start' if proc == PROC_DOMAIN_CREATE else 'save'
-    other = row_node(ui.child(table, roleName='table cell', name=other_name))
+    other = ui.row_of(ui.child(table, roleName='table cell', name=other_name))
     state_cell = state_text_node(table, busy_cell)
     # Nothing else in flight (the list's XML reads, say): a request for the
     # other VM's XML after the click then comes from the click.

@@ -104,14 +104,18 @@ def settle():
     time.sleep(0.4)
 
 
-def select_cell(cell):
-    """Selects a tree-view row.
-
-    The name cell sits inside a container cell (icon + text); the container
-    is the table's child."""
+def row_of(cell):
+    """The table's child that holds cell: the name cell sits inside a
+    container cell (icon + text), which is the table's child."""
     node = cell
     while node.parent is not None and node.parent.roleName != 'tree table':
         node = node.parent
+    return node
+
+
+def select_cell(cell):
+    """Selects a tree-view row."""
+    node = row_of(cell)
     table = node.parent
     assert table is not None, 'cell is not inside a tree table'
     # Focusing a cell moves the tree view's cursor (and selection) there.
