@@ -15,11 +15,11 @@
    fullscreen (left again through the revealed toolbar).
 3. A slow connection: a second oriel reaches the daemon through a proxy
    that holds every packet from the daemon for 2 s (delay_proxy.py).
-   During a Run and a Save the list shows the operation in progress
-   ("Starting…", "Saving…") with that VM's Run button insensitive, and
-   while the reply is still held in the proxy the window handles a click
-   on another VM (the selection moves, the toolbar follows it); then the
-   result arrives (running, then shut off with the state saved)."""
+   During a Run and a Save, while the reply is still held in the proxy,
+   the button goes insensitive, the list shows the operation in progress
+   ("Starting…", "Saving…") and a second click is handled (another VM
+   selected and opened: its XML request reaches the proxy first); then
+   the result arrives (running, then shut off with the state saved)."""
 import os
 import subprocess
 import time
