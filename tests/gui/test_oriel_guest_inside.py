@@ -18,7 +18,8 @@
    During a Run and a Save, while the reply is still held in the proxy,
    the button goes insensitive, the list shows the operation in progress
    ("Starting…", "Saving…") and a second click is handled (another VM
-   selected and opened: its XML request reaches the proxy first); then
+   selected and Delete pressed, whose question reads the VM's disks: that
+   request reaches the proxy first; the question is cancelled); then
    the result arrives (running, then shut off with the state saved)."""
 import os
 import subprocess
@@ -455,10 +456,10 @@ def slow_action(app, table, proxy_log, button, proc, progress, busy_cell, other_
     holds that action's reply, checks that the list shows the progress
     label with the button insensitive, and that the window handles a
     second click: the other VM is picked by typing its name into the
-    list (the tree view's search) and opened with Return.  That second
-    click is judged by the proxy's log, so the slowness of AT-SPI in the
-    test host does not decide the outcome: the other VM's console window
-    asks for its XML, and that request must reach the proxy before the
+    list (the tree view's search) and Delete pressed, whose question (then
+    cancelled) first reads the VM's disks.  That second click is judged by
+    the proxy's log, so the slowness of AT-SPI in the test host does not
+    decide the outcome: the XML request must reach the proxy before the
     held reply leaves it.  Then the reply arrives, held for the proxy's
     delay, and the progress label goes."""
     what = 'start' if proc == PROC_DOMAIN_CREATE else 'save'
@@ -475,17 +476,23 @@ def slow_action(app, table, proxy_log, button, proc, progress, busy_cell, other_
     insensitive_while_held = released(proxy_log, proc) == before
     # The second click, from the keyboard (X events, no AT-SPI round trips),
     # before the label is read: the window has the action's time in the
-    # daemon plus 2 s for both.
+    # daemon plus 2 s for both.  The other VM's name typed into the list's
+    # search selects it; Escape closes the search; Delete asks whether to
+    # delete it, after reading its disks (a request to the daemon).
     typing_delay, config.typingDelay = config.typingDelay, 0.01
     try:
         rawinput.typeText(other_name)
-        rawinput.pressKey('Return')
+        rawinput.pressKey('Escape')
+        rawinput.pressKey('Delete')
     finally:
         config.typingDelay = typing_delay
     ui.wait_for(lambda: state_cell.name == progress or released(proxy_log, proc) > before,
                 'the progress indication "%s"' % progress)
     progress_while_held = state_cell.name == progress and released(proxy_log, proc) == before
-    ui.child(app, roleName='frame', name='%s (Shut off)' % other_name)
+    question = ui.wait_for(lambda: next((d for d in app.findChildren(
+        lambda n: n.roleName in ('alert', 'dialog') and n.showing)
+        if ui.find(d, None, roleName='push button', name='Delete')), None),
+        'the question to delete %s' % other_name)
     ui.wait_for(lambda: released(proxy_log, proc) > before, 'the %s reply to leave the proxy' % what,
                 timeout=BOOT_TIMEOUT)
     held, rel = delay_proxy.replies(proxy_log, proc)[-1]
@@ -497,8 +504,9 @@ def slow_action(app, table, proxy_log, button, proc, progress, busy_cell, other_
     assert progress_while_held, 'the progress indication "%s" was first seen after the reply left the proxy' % progress
     assert insensitive_while_held, 'the button went insensitive only after the reply left the proxy'
     ui.log('ok: while the %s reply was held (%.1f s), the list showed "%s" with the button insensitive, '
-           'and a second click picked and opened another VM (its request %.1f s before the reply)'
+           'and a second click picked another VM and asked to delete it (its request %.1f s before the reply)'
            % (what, rel - held, progress, rel - asked[0]))
+    ui.click(ui.child(question, roleName='push button', name='Cancel'))
     ui.wait_for(lambda: state_cell.name != progress, 'the progress indication to go', timeout=BOOT_TIMEOUT)
 
 if __name__ == '__main__':
