@@ -3,6 +3,7 @@
  * libvirt's default event loop runs in a thread of its own; callbacks from
  * it are forwarded to the GTK main context before any widget sees them. */
 #include "connection.h"
+#include "domain-state.h"
 
 #include <glib/gi18n.h>
 #include <libvirt/virterror.h>
@@ -16,17 +17,20 @@ struct _OrielConnection {
   virConnectPtr conn;
   char *error_text;
   int lifecycle_cb_id;
-  GHashTable *stats;     /* uuid string -> OrielDomainStats* */
+  GHashTable *domains;   /* uuid string -> OrielDomain* */
+  GPtrArray *order;      /* OrielDomain*, in the order they were found */
   guint stats_source;
+  gboolean sampling;     /* a stats sample is under way in a worker */
   gboolean opening;
+  GPtrArray *early_events; /* PendingEvent*, delivered before the list was applied */
 };
 
 G_DEFINE_TYPE (OrielConnection, oriel_connection, G_TYPE_OBJECT)
 G_DEFINE_QUARK (oriel-libvirt-error-quark, oriel_libvirt_error)
 
-enum { SIGNAL_DOMAIN_EVENT, SIGNAL_STATS_UPDATED, SIGNAL_CLOSED, SIGNAL_OPENED, N_SIGNALS };
+enum { SIGNAL_DOMAIN_ADDED, SIGNAL_DOMAIN_REMOVED, SIGNAL_STATS_UPDATED, SIGNAL_CLOSED,
+       SIGNAL_OPENED, N_SIGNALS };
 static guint signals[N_SIGNALS];
-
 void
 oriel_set_libvirt_error (GError **error, const char *what)
 {
@@ -69,6 +73,102 @@ oriel_libvirt_events_init (void)
     }
 }
 
+static void
+conn_unref (gpointer conn)
+{
+  virConnectClose (conn);
+}
+
+/* ---- the domain model ---- */
+
+typedef struct {
+  virDomainPtr dom;
+  char *name;
+  int state;
+  int reason;
+} DomainSnapshot;
+
+static void
+domain_snapshot_free (gpointer data)
+{
+  DomainSnapshot *snap = data;
+
+  if (snap->dom != NULL)
+    virDomainFree (snap->dom);
+  g_free (snap->name);
+  g_free (snap);
+}
+
+/* Worker thread: takes over the reference to dom. */
+static DomainSnapshot *
+domain_snapshot_take (virDomainPtr dom)
+{
+  DomainSnapshot *snap = g_new0 (DomainSnapshot, 1);
+
+  snap->dom = dom;
+  snap->name = g_strdup (virDomainGetName (dom));
+  if (virDomainGetState (dom, &snap->state, &snap->reason, 0) < 0)
+    snap->state = -1, snap->reason = 0;
+  return snap;
+}
+
+OrielDomain *
+oriel_connection_track_domain (OrielConnection *self, virDomainPtr dom,
+                               const char *name, int state, int reason)
+{
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  OrielDomain *domain;
+
+  virDomainGetUUIDString (dom, uuid);
+  domain = g_hash_table_lookup (self->domains, uuid);
+  if (domain != NULL)
+    {
+      oriel_domain_update (domain, name, state, reason);
+      return domain;
+    }
+  domain = oriel_domain_new (dom, name, state, reason);
+  g_hash_table_insert (self->domains, g_strdup (uuid), domain);
+  g_ptr_array_add (self->order, g_object_ref (domain));
+  g_signal_emit (self, signals[SIGNAL_DOMAIN_ADDED], 0, domain);
+  return domain;
+}
+
+static void
+forget_domain (OrielConnection *self, const char *uuid)
+{
+  g_autoptr (OrielDomain) domain = NULL;
+  g_autofree char *key = NULL;
+
+  if (!g_hash_table_steal_extended (self->domains, uuid, (gpointer *) &key, (gpointer *) &domain))
+    return;
+  g_ptr_array_remove (self->order, domain);
+  oriel_domain_mark_removed (domain);
+  g_signal_emit (self, signals[SIGNAL_DOMAIN_REMOVED], 0, domain);
+}
+
+OrielDomain *
+oriel_connection_get_domain (OrielConnection *self, const char *uuid)
+{
+  return uuid != NULL ? g_hash_table_lookup (self->domains, uuid) : NULL;
+}
+
+OrielDomain *
+oriel_connection_find_domain_by_name (OrielConnection *self, const char *name)
+{
+  for (guint i = 0; i < self->order->len; i++)
+    if (g_strcmp0 (oriel_domain_get_name (self->order->pdata[i]), name) == 0)
+      return self->order->pdata[i];
+  return NULL;
+}
+
+GPtrArray *
+oriel_connection_get_domains (OrielConnection *self)
+{
+  return self->order;
+}
+
+/* ---- events ---- */
+
 typedef struct {
   OrielConnection *self;
   char *uuid;
@@ -76,14 +176,70 @@ typedef struct {
   int detail;
 } PendingEvent;
 
+static void
+new_domain_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  virConnectPtr conn = g_task_get_task_data (task);
+  virDomainPtr dom = virDomainLookupByUUIDString (conn, g_object_get_data (G_OBJECT (task), "uuid"));
+
+  if (dom == NULL)
+    g_task_return_new_error (task, ORIEL_LIBVIRT_ERROR, 0, "%s", virGetLastErrorMessage ());
+  else
+    g_task_return_pointer (task, domain_snapshot_take (dom), domain_snapshot_free);
+}
+
+static void
+new_domain_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielConnection *self = ORIEL_CONNECTION (source);
+  DomainSnapshot *snap = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* Gone again, or the connection was closed meanwhile. */
+  if (snap != NULL && self->conn != NULL)
+    oriel_connection_track_domain (self, snap->dom, snap->name, snap->state, snap->reason);
+  if (snap != NULL)
+    domain_snapshot_free (snap);
+}
+
+/* Main thread: the one place where lifecycle events reach the model.
+ * States are read again in a worker rather than guessed from the event. */
 static gboolean
 deliver_event (gpointer data)
 {
   PendingEvent *ev = data;
+  OrielConnection *self = ev->self;
+  OrielDomain *domain;
 
-  if (ev->self->conn != NULL)
-    g_signal_emit (ev->self, signals[SIGNAL_DOMAIN_EVENT], 0,
-                   ev->uuid, ev->event, ev->detail);
+  if (self->conn == NULL && self->opening)
+    {
+      /* Registered in the open worker before the list was read: replayed
+       * once the list is in, so nothing between the two is lost. */
+      g_ptr_array_add (self->early_events, ev);
+      return G_SOURCE_REMOVE;
+    }
+  if (self->conn == NULL)
+    goto out;
+  domain = g_hash_table_lookup (self->domains, ev->uuid);
+  if (ev->event == VIR_DOMAIN_EVENT_UNDEFINED)
+    forget_domain (self, ev->uuid);
+  else if (domain != NULL)
+    {
+      oriel_domain_refresh_state (domain);
+      /* A new definition, or the live XML of a started domain (ports). */
+      if (ev->event == VIR_DOMAIN_EVENT_DEFINED || ev->event == VIR_DOMAIN_EVENT_STARTED)
+        oriel_domain_fetch_xml (domain);
+    }
+  else
+    {
+      GTask *task = g_task_new (self, NULL, new_domain_done, NULL);
+
+      virConnectRef (self->conn);
+      g_task_set_task_data (task, self->conn, conn_unref);
+      g_object_set_data_full (G_OBJECT (task), "uuid", g_strdup (ev->uuid), g_free);
+      g_task_run_in_thread (task, new_domain_thread);
+      g_object_unref (task);
+    }
+out:
   g_object_unref (ev->self);
   g_free (ev->uuid);
   g_free (ev);
@@ -139,7 +295,9 @@ oriel_connection_finalize (GObject *object)
 
   g_free (self->uri);
   g_free (self->error_text);
-  g_hash_table_unref (self->stats);
+  g_hash_table_unref (self->domains);
+  g_ptr_array_unref (self->order);
+  g_ptr_array_unref (self->early_events);
   G_OBJECT_CLASS (oriel_connection_parent_class)->finalize (object);
 }
 
@@ -151,11 +309,14 @@ oriel_connection_class_init (OrielConnectionClass *klass)
   object_class->dispose = oriel_connection_dispose;
   object_class->finalize = oriel_connection_finalize;
 
-  /* (uuid, virDomainEventType, detail) */
-  signals[SIGNAL_DOMAIN_EVENT] =
-    g_signal_new ("domain-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
-                  G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
+  /* A domain appeared (defined, or found when the connection opened). */
+  signals[SIGNAL_DOMAIN_ADDED] =
+    g_signal_new ("domain-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, ORIEL_TYPE_DOMAIN);
+  /* A domain was undefined; it also emits "removed" itself. */
+  signals[SIGNAL_DOMAIN_REMOVED] =
+    g_signal_new ("domain-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, ORIEL_TYPE_DOMAIN);
   signals[SIGNAL_STATS_UPDATED] =
     g_signal_new ("stats-updated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -172,7 +333,9 @@ static void
 oriel_connection_init (OrielConnection *self)
 {
   self->lifecycle_cb_id = -1;
-  self->stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->order = g_ptr_array_new_with_free_func (g_object_unref);
+  self->early_events = g_ptr_array_new ();
 }
 
 OrielConnection *
@@ -215,20 +378,44 @@ stats_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Runs on the main thread once virConnectOpen succeeded. */
+typedef struct {
+  virConnectPtr conn;
+  int lifecycle_cb_id;
+  GPtrArray *domains;   /* DomainSnapshot* */
+} OpenResult;
+
 static void
-attach (OrielConnection *self, virConnectPtr conn)
+open_result_free (gpointer data)
 {
-  self->conn = conn;
+  OpenResult *res = data;
+
+  if (res->conn != NULL && res->lifecycle_cb_id >= 0)
+    virConnectDomainEventDeregisterAny (res->conn, res->lifecycle_cb_id);
+  if (res->conn != NULL)
+    virConnectClose (res->conn);
+  g_clear_pointer (&res->domains, g_ptr_array_unref);
+  g_free (res);
+}
+
+/* Runs on the main thread once virConnectOpen succeeded; takes over res's
+ * connection. */
+static void
+attach (OrielConnection *self, OpenResult *res)
+{
+  g_autoptr (GPtrArray) early = g_steal_pointer (&self->early_events);
+
+  self->conn = g_steal_pointer (&res->conn);
+  self->lifecycle_cb_id = res->lifecycle_cb_id;
+  res->lifecycle_cb_id = -1;
+  self->early_events = g_ptr_array_new ();
   g_clear_pointer (&self->error_text, g_free);
-  /* Remote connections notice a dead peer through keepalive; local
-   * drivers do not support it, which is fine. */
-  virConnectSetKeepAlive (conn, 5, 3);
-  virConnectRegisterCloseCallback (conn, close_cb, g_object_ref (self), g_object_unref);
-  self->lifecycle_cb_id =
-    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb),
-                                      g_object_ref (self), g_object_unref);
+  for (guint i = 0; res->domains != NULL && i < res->domains->len; i++)
+    {
+      DomainSnapshot *snap = res->domains->pdata[i];
+      oriel_connection_track_domain (self, snap->dom, snap->name, snap->state, snap->reason);
+    }
+  for (guint i = 0; i < early->len; i++)
+    deliver_event (early->pdata[i]);
   oriel_connection_sample_stats (self);
   self->stats_source = g_timeout_add (STATS_INTERVAL_MS, stats_tick, self);
 }
@@ -247,27 +434,73 @@ open_uri (const char *uri, GError **error)
 }
 
 static void
-conn_unref (gpointer conn)
-{
-  virConnectClose (conn);
-}
-
-static void
 domain_unref (gpointer dom)
 {
   virDomainFree (dom);
 }
 
+static GPtrArray *
+list_all (virConnectPtr conn, const char *uri, GError **error)
+{
+  virDomainPtr *doms = NULL;
+  GPtrArray *result;
+  int n;
+
+  if (conn == NULL)
+    {
+      g_set_error (error, ORIEL_LIBVIRT_ERROR, 0, _("Not connected to %s"), uri);
+      return NULL;
+    }
+  n = virConnectListAllDomains (conn, &doms, 0);
+  if (n < 0)
+    {
+      oriel_set_libvirt_error (error, _("Could not list the virtual machines"));
+      return NULL;
+    }
+  result = g_ptr_array_new_full (n, domain_unref);
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (result, doms[i]);
+  free (doms);
+  return result;
+}
+
+/* Worker: connects, registers for events (round trips too) and reads
+ * the domain list with every state, so the window is filled without a
+ * round trip on the main thread. */
 static void
 open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   GError *error = NULL;
-  virConnectPtr conn = open_uri (task_data, &error);
+  OpenResult *res = g_new0 (OpenResult, 1);
+  g_autoptr (GPtrArray) doms = NULL;
 
-  if (conn == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, conn, conn_unref);
+  res->lifecycle_cb_id = -1;
+  res->conn = open_uri (task_data, &error);
+  if (res->conn == NULL)
+    {
+      open_result_free (res);
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Remote connections notice a dead peer through keepalive; local
+   * drivers do not support it, which is fine. */
+  virConnectSetKeepAlive (res->conn, 5, 3);
+  virConnectRegisterCloseCallback (res->conn, close_cb, g_object_ref (source), g_object_unref);
+  res->lifecycle_cb_id =
+    virConnectDomainEventRegisterAny (res->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb),
+                                      g_object_ref (source), g_object_unref);
+  doms = list_all (res->conn, task_data, &error);
+  if (doms == NULL)
+    {
+      open_result_free (res);
+      g_task_return_error (task, error);
+      return;
+    }
+  res->domains = g_ptr_array_new_with_free_func (domain_snapshot_free);
+  for (guint i = 0; i < doms->len; i++)
+    g_ptr_array_add (res->domains, domain_snapshot_take (g_steal_pointer (&doms->pdata[i])));
+  g_task_return_pointer (task, res, open_result_free);
 }
 
 void
@@ -287,35 +520,17 @@ oriel_connection_open_finish (OrielConnection *self, GAsyncResult *result,
                               GError **error)
 {
   GError *local = NULL;
-  virConnectPtr conn = g_task_propagate_pointer (G_TASK (result), &local);
+  OpenResult *res = g_task_propagate_pointer (G_TASK (result), &local);
 
-  if (conn == NULL)
+  if (res == NULL)
     {
       g_free (self->error_text);
       self->error_text = g_strdup (local->message);
       g_propagate_error (error, local);
       return FALSE;
     }
-  attach (self, conn);
-  return TRUE;
-}
-
-gboolean
-oriel_connection_open_sync (OrielConnection *self, GError **error)
-{
-  GError *local = NULL;
-  virConnectPtr conn;
-
-  oriel_libvirt_events_init ();
-  conn = open_uri (self->uri, &local);
-  if (conn == NULL)
-    {
-      g_free (self->error_text);
-      self->error_text = g_strdup (local->message);
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  attach (self, conn);
+  attach (self, res);
+  open_result_free (res);
   return TRUE;
 }
 
@@ -324,8 +539,17 @@ open_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   OrielConnection *self = ORIEL_CONNECTION (source);
 
-  self->opening = FALSE;
   oriel_connection_open_finish (self, result, NULL);
+  self->opening = FALSE;
+  /* A failed open leaves no events to replay. */
+  for (guint i = 0; i < self->early_events->len; i++)
+    {
+      PendingEvent *ev = self->early_events->pdata[i];
+      g_object_unref (ev->self);
+      g_free (ev->uuid);
+      g_free (ev);
+    }
+  g_ptr_array_set_size (self->early_events, 0);
   g_signal_emit (self, signals[SIGNAL_OPENED], 0);
 }
 
@@ -344,74 +568,48 @@ oriel_connection_is_opening (OrielConnection *self)
   return self->opening;
 }
 
+static void
+close_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  OpenResult *res = task_data;
+
+  /* Deregistering and the last close are round trips. */
+  virConnectUnregisterCloseCallback (res->conn, close_cb);
+  if (res->lifecycle_cb_id >= 0)
+    virConnectDomainEventDeregisterAny (res->conn, res->lifecycle_cb_id);
+  virConnectClose (res->conn);
+  res->conn = NULL;
+  g_task_return_boolean (task, TRUE);
+}
+
 void
 oriel_connection_close (OrielConnection *self)
 {
-  virConnectPtr conn = self->conn;
-
-  if (conn == NULL)
-    return;
-  self->conn = NULL;
-  g_clear_handle_id (&self->stats_source, g_source_remove);
-  if (self->lifecycle_cb_id >= 0)
-    virConnectDomainEventDeregisterAny (conn, self->lifecycle_cb_id);
-  self->lifecycle_cb_id = -1;
-  virConnectUnregisterCloseCallback (conn, close_cb);
-  virConnectClose (conn);
-}
-
-GPtrArray *
-oriel_connection_list_domains (OrielConnection *self, GError **error)
-{
-  virDomainPtr *doms = NULL;
-  GPtrArray *result;
-  int n;
+  OpenResult *res;
+  GTask *task;
 
   if (self->conn == NULL)
-    {
-      g_set_error (error, ORIEL_LIBVIRT_ERROR, 0, _("Not connected to %s"), self->uri);
-      return NULL;
-    }
-  n = virConnectListAllDomains (self->conn, &doms, 0);
-  if (n < 0)
-    {
-      oriel_set_libvirt_error (error, _("Could not list the virtual machines"));
-      return NULL;
-    }
-  result = g_ptr_array_new_full (n, domain_unref);
-  for (int i = 0; i < n; i++)
-    g_ptr_array_add (result, doms[i]);
-  free (doms);
-  return result;
+    return;
+  res = g_new0 (OpenResult, 1);
+  res->conn = g_steal_pointer (&self->conn);
+  res->lifecycle_cb_id = self->lifecycle_cb_id;
+  self->lifecycle_cb_id = -1;
+  g_clear_handle_id (&self->stats_source, g_source_remove);
+  task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (task, res, open_result_free);
+  g_task_run_in_thread (task, close_thread);
+  g_object_unref (task);
+  /* Open windows keep their OrielDomain; the list forgets it. */
+  g_hash_table_remove_all (self->domains);
+  g_ptr_array_set_size (self->order, 0);
 }
 
-virDomainPtr
-oriel_connection_lookup (OrielConnection *self, const char *uuid)
-{
-  if (self->conn == NULL || uuid == NULL)
-    return NULL;
-  return virDomainLookupByUUIDString (self->conn, uuid);
-}
+/* ---- stats ---- */
 
-const OrielDomainStats *
-oriel_connection_get_stats (OrielConnection *self, const char *uuid)
-{
-  return g_hash_table_lookup (self->stats, uuid);
-}
-
-static OrielDomainStats *
-stats_for (OrielConnection *self, const char *uuid)
-{
-  OrielDomainStats *stats = g_hash_table_lookup (self->stats, uuid);
-
-  if (stats == NULL)
-    {
-      stats = g_new (OrielDomainStats, 1);
-      oriel_domain_stats_init (stats);
-      g_hash_table_insert (self->stats, g_strdup (uuid), stats);
-    }
-  return stats;
-}
+typedef struct {
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  OrielStatsSample sample;   /* valid only while the domain runs */
+} StatsEntry;
 
 /* Fills a sample from one bulk-stats record; FALSE if the driver left out
  * the CPU time (libvirt's test driver reports only the state). */
@@ -466,77 +664,105 @@ sample_from_info (virDomainPtr dom, OrielStatsSample *sample, int *state)
   return TRUE;
 }
 
-void
-oriel_connection_sample_stats (OrielConnection *self)
+static gboolean
+counts_as_active (int state)
 {
+  return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED || state == VIR_DOMAIN_BLOCKED;
+}
+
+/* Worker: one sample of every domain; returns a GArray of StatsEntry. */
+static void
+stats_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  virConnectPtr conn = task_data;
   virDomainStatsRecordPtr *records = NULL;
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  GHashTableIter iter;
-  gpointer key;
+  GArray *entries = g_array_new (FALSE, TRUE, sizeof (StatsEntry));
   int n;
 
-  if (self->conn == NULL)
-    return;
   /* One round trip for every domain, which matters on remote connections. */
-  n = virConnectGetAllDomainStats (self->conn,
+  n = virConnectGetAllDomainStats (conn,
                                    VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL
                                    | VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU,
                                    &records, 0);
   for (int i = 0; i < n; i++)
     {
-      char uuid[VIR_UUID_STRING_BUFLEN];
-      OrielStatsSample sample = { 0 };
-      OrielDomainStats *stats;
+      StatsEntry e = { 0 };
       int state = -1;
       gboolean ok;
 
-      if (virDomainGetUUIDString (records[i]->dom, uuid) < 0)
+      if (virDomainGetUUIDString (records[i]->dom, e.uuid) < 0)
         continue;
-      ok = sample_from_record (records[i], &sample, &state);
-      if (!ok && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
-                  || state == VIR_DOMAIN_BLOCKED || state < 0))
-        ok = sample_from_info (records[i]->dom, &sample, &state);
-      stats = stats_for (self, uuid);
-      g_hash_table_lookup_extended (self->stats, uuid, &key, NULL);
-      g_hash_table_add (seen, key);
-      if (ok && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
-                 || state == VIR_DOMAIN_BLOCKED))
-        oriel_domain_stats_add_sample (stats, &sample);
-      else
-        oriel_domain_stats_add_idle (stats);
+      ok = sample_from_record (records[i], &e.sample, &state);
+      if (!ok && (counts_as_active (state) || state < 0))
+        ok = sample_from_info (records[i]->dom, &e.sample, &state);
+      e.sample.valid = ok && counts_as_active (state);
+      g_array_append_val (entries, e);
     }
   if (records != NULL)
     virDomainStatsRecordListFree (records);
   if (n < 0)
     {
       /* Drivers without bulk stats: one call per domain. */
-      g_autoptr (GPtrArray) doms = oriel_connection_list_domains (self, NULL);
+      g_autoptr (GPtrArray) doms = list_all (conn, "", NULL);
       for (guint i = 0; doms != NULL && i < doms->len; i++)
         {
-          char uuid[VIR_UUID_STRING_BUFLEN];
-          OrielStatsSample sample = { 0 };
-          OrielDomainStats *stats;
+          StatsEntry e = { 0 };
           int state = -1;
 
-          if (virDomainGetUUIDString (doms->pdata[i], uuid) < 0)
+          if (virDomainGetUUIDString (doms->pdata[i], e.uuid) < 0)
             continue;
-          stats = stats_for (self, uuid);
-          g_hash_table_lookup_extended (self->stats, uuid, &key, NULL);
-          g_hash_table_add (seen, key);
-          if (sample_from_info (doms->pdata[i], &sample, &state)
-              && (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED
-                  || state == VIR_DOMAIN_BLOCKED))
-            oriel_domain_stats_add_sample (stats, &sample);
-          else
-            oriel_domain_stats_add_idle (stats);
+          e.sample.valid = sample_from_info (doms->pdata[i], &e.sample, &state)
+                           && counts_as_active (state);
+          g_array_append_val (entries, e);
         }
       if (doms == NULL)
-        return;
+        {
+          g_array_unref (entries);
+          g_task_return_new_error (task, ORIEL_LIBVIRT_ERROR, 0, "no stats");
+          return;
+        }
     }
-  /* Forget domains that are gone. */
-  g_hash_table_iter_init (&iter, self->stats);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (seen, key))
-      g_hash_table_iter_remove (&iter);
+  g_task_return_pointer (task, entries, (GDestroyNotify) g_array_unref);
+}
+
+static void
+stats_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielConnection *self = ORIEL_CONNECTION (source);
+  g_autoptr (GArray) entries = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  self->sampling = FALSE;
+  if (entries == NULL || self->conn == NULL)
+    return;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      StatsEntry *e = &g_array_index (entries, StatsEntry, i);
+      OrielDomain *domain = g_hash_table_lookup (self->domains, e->uuid);
+
+      if (domain == NULL)
+        continue;
+      if (e->sample.valid)
+        oriel_domain_stats_add_sample (oriel_domain_stats_mut (domain), &e->sample);
+      else
+        oriel_domain_stats_add_idle (oriel_domain_stats_mut (domain));
+      oriel_domain_stats_changed (domain);
+    }
   g_signal_emit (self, signals[SIGNAL_STATS_UPDATED], 0);
+}
+
+void
+oriel_connection_sample_stats (OrielConnection *self)
+{
+  GTask *task;
+
+  /* On a slow connection a sample may take longer than the interval:
+   * skip ticks rather than pile up requests. */
+  if (self->conn == NULL || self->sampling)
+    return;
+  self->sampling = TRUE;
+  task = g_task_new (self, NULL, stats_done, NULL);
+  virConnectRef (self->conn);
+  g_task_set_task_data (task, self->conn, conn_unref);
+  g_task_run_in_thread (task, stats_thread);
+  g_object_unref (task);
 }

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 #include <libvirt/libvirt.h>
+#include "oriel-domain.h"
 #include "vm-stats.h"
 
 G_BEGIN_DECLS
@@ -27,7 +28,8 @@ virConnectPtr oriel_connection_get_virconn (OrielConnection *self);
 /* Last error text if the open failed, else NULL. */
 const char *oriel_connection_get_error (OrielConnection *self);
 
-/* Opens in a worker thread (remote URIs may take seconds). */
+/* Opens in a worker thread (remote URIs may take seconds), reading the
+ * domain list there too. */
 void oriel_connection_open_async (OrielConnection *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
 gboolean oriel_connection_open_finish (OrielConnection *self, GAsyncResult *result,
@@ -35,18 +37,24 @@ gboolean oriel_connection_open_finish (OrielConnection *self, GAsyncResult *resu
 /* Starts opening in the background; "opened" is emitted when done. */
 void oriel_connection_open (OrielConnection *self);
 gboolean oriel_connection_is_opening (OrielConnection *self);
-gboolean oriel_connection_open_sync (OrielConnection *self, GError **error);
 void oriel_connection_close (OrielConnection *self);
 
-/* All domains, as new references (free with virDomainFree). */
-GPtrArray *oriel_connection_list_domains (OrielConnection *self, GError **error);
-/* New reference, or NULL if the domain is gone. */
-virDomainPtr oriel_connection_lookup (OrielConnection *self, const char *uuid);
+/* The domain model: the connection receives libvirt's lifecycle events
+ * and keeps one OrielDomain per domain up to date ("domain-added",
+ * "domain-removed", and each domain's notify signals). */
+/* OrielDomain*, owned by the connection; empty while not connected. */
+GPtrArray *oriel_connection_get_domains (OrielConnection *self);
+/* Owned by the connection, or NULL. */
+OrielDomain *oriel_connection_get_domain (OrielConnection *self, const char *uuid);
+/* Owned by the connection, or NULL. */
+OrielDomain *oriel_connection_find_domain_by_name (OrielConnection *self, const char *name);
+/* Adds a domain the caller just read (a definition that may be faster
+ * than its event), or updates it; returns the connection's object. */
+OrielDomain *oriel_connection_track_domain (OrielConnection *self, virDomainPtr dom,
+                                            const char *name, int state, int reason);
 
-/* History for a domain's graphs; NULL if never sampled. */
-const OrielDomainStats *oriel_connection_get_stats (OrielConnection *self,
-                                                    const char *uuid);
-/* Takes one sample of every running domain now (also done every second). */
+/* Starts one sample of every running domain in a worker (also done every
+ * second); "stats-updated" follows. */
 void oriel_connection_sample_stats (OrielConnection *self);
 
 G_END_DECLS

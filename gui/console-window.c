@@ -13,6 +13,7 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gi18n.h>
 #include <string.h>
+#include <unistd.h>
 #include <vncdisplay.h>
 
 struct _OrielConsoleWindow {
@@ -20,8 +21,10 @@ struct _OrielConsoleWindow {
 
   OrielApplication *app;
   OrielConnection *conn;
+  OrielDomain *domain;
   char *uuid;
   char *name;
+  guint display_seq;         /* the newest display lookup wins */
 
   GtkWidget *toolbar;
   GtkWidget *switcher;
@@ -48,12 +51,6 @@ struct _OrielConsoleWindow {
 
 G_DEFINE_TYPE (OrielConsoleWindow, oriel_console_window, GTK_TYPE_APPLICATION_WINDOW)
 
-static virDomainPtr
-lookup (OrielConsoleWindow *self)
-{
-  return oriel_connection_lookup (self->conn, self->uuid);
-}
-
 static void
 show_status (OrielConsoleWindow *self, const char *text)
 {
@@ -73,17 +70,17 @@ set_action_enabled (OrielConsoleWindow *self, const char *name, gboolean enabled
 static void
 update_state (OrielConsoleWindow *self)
 {
-  virDomainPtr dom = lookup (self);
   g_autofree char *title = NULL;
+  const char *busy = oriel_domain_get_busy (self->domain);
+  /* While an operation runs, the power buttons wait for it. */
+  gboolean idle = busy == NULL;
 
-  self->state = dom != NULL ? oriel_domain_get_state (dom) : -1;
-  if (dom != NULL)
-    virDomainFree (dom);
-  set_action_enabled (self, "run", oriel_domain_action_allowed (ORIEL_ACTION_RUN, self->state));
-  set_action_enabled (self, "pause", oriel_domain_action_allowed (ORIEL_ACTION_PAUSE, self->state));
-  set_action_enabled (self, "resume", oriel_domain_action_allowed (ORIEL_ACTION_RESUME, self->state));
-  set_action_enabled (self, "shutdown", oriel_domain_action_allowed (ORIEL_ACTION_SHUTDOWN, self->state));
-  set_action_enabled (self, "force-off", oriel_domain_action_allowed (ORIEL_ACTION_FORCE_OFF, self->state));
+  self->state = oriel_domain_get_state (self->domain);
+  set_action_enabled (self, "run", idle && oriel_domain_action_allowed (ORIEL_ACTION_RUN, self->state));
+  set_action_enabled (self, "pause", idle && oriel_domain_action_allowed (ORIEL_ACTION_PAUSE, self->state));
+  set_action_enabled (self, "resume", idle && oriel_domain_action_allowed (ORIEL_ACTION_RESUME, self->state));
+  set_action_enabled (self, "shutdown", idle && oriel_domain_action_allowed (ORIEL_ACTION_SHUTDOWN, self->state));
+  set_action_enabled (self, "force-off", idle && oriel_domain_action_allowed (ORIEL_ACTION_FORCE_OFF, self->state));
   /* Translators: window title, "<VM name> (<state>)" */
   title = g_strdup_printf (_("%s (%s)"), self->name, oriel_domain_state_label (self->state));
   gtk_window_set_title (GTK_WINDOW (self), title);
@@ -96,58 +93,77 @@ is_active_state (int state)
          || state == VIR_DOMAIN_BLOCKED || state == VIR_DOMAIN_SHUTDOWN;
 }
 
-/* Opens the VNC connection by the best route available: a socket handed
- * over by libvirt, the UNIX socket, or the TCP port from the XML. */
-static void
-connect_display (OrielConsoleWindow *self)
-{
-  virDomainPtr dom = lookup (self);
-  g_autofree char *xml = NULL;
-  g_autoptr (OrielDomainInfo) info = NULL;
-  g_autofree char *port = NULL;
+typedef struct {
+  guint seq;
+  OrielDomainInfo *info;
   int fd;
+} DisplayRoute;
 
-  if (vnc_display_is_open (VNC_DISPLAY (self->vnc)))
-    goto out;
-  if (dom == NULL)
-    {
-      show_status (self, _("The virtual machine no longer exists."));
-      goto out;
-    }
-  if (!is_active_state (oriel_domain_get_state (dom)))
-    {
-      show_status (self, _("The virtual machine is not running.\nPress Run to start it."));
-      goto out;
-    }
-  xml = virDomainGetXMLDesc (dom, 0);
-  info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+static void
+display_route_free (gpointer data)
+{
+  DisplayRoute *route = data;
+
+  g_clear_pointer (&route->info, oriel_domain_info_free);
+  if (route->fd >= 0)
+    close (route->fd);
+  g_free (route);
+}
+
+/* Worker: the live XML and, for VNC, a socket handed over by libvirt. */
+static void
+display_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  DisplayRoute *route = task_data;
+  virDomainPtr dom = oriel_domain_get_virdomain (ORIEL_DOMAIN (source));
+  char *xml = virDomainGetXMLDesc (dom, 0);
+
+  route->info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+  free (xml);
+  if (route->info != NULL && g_strcmp0 (route->info->graphics_type, "vnc") == 0)
+    route->fd = virDomainOpenGraphicsFD (dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+display_found (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (OrielConsoleWindow) self = data;
+  DisplayRoute *route = g_task_get_task_data (G_TASK (result));
+  OrielDomainInfo *info = route->info;
+  g_autofree char *port = NULL;
+
+  /* Superseded, the window is closing, or the VM stopped meanwhile. */
+  if (route->seq != self->display_seq || self->vnc == NULL
+      || vnc_display_is_open (VNC_DISPLAY (self->vnc)) || !is_active_state (self->state))
+    return;
   if (info == NULL || info->graphics_type == NULL)
     {
       show_status (self, _("This virtual machine has no graphical display.\n"
                            "Its serial console is in the “Serial Console” tab."));
-      goto out;
+      return;
     }
   if (g_strcmp0 (info->graphics_type, "vnc") != 0)
     {
       g_autofree char *msg = g_strdup_printf (_("The “%s” display type is not supported; only VNC is."),
                                               info->graphics_type);
       show_status (self, msg);
-      goto out;
+      return;
     }
-  show_status (self, _("Connecting to the display…"));
-  fd = virDomainOpenGraphicsFD (dom, 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
-  if (fd >= 0)
+  if (route->fd >= 0)
     {
+      int fd = route->fd;
+      route->fd = -1;
       if (!vnc_display_open_fd (VNC_DISPLAY (self->vnc), fd))
         show_status (self, _("Could not open the display."));
-      goto out;
+      return;
     }
   if (info->graphics_socket != NULL)
     {
       g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (info->graphics_socket);
       if (!vnc_display_open_addr (VNC_DISPLAY (self->vnc), addr, "localhost"))
         show_status (self, _("Could not open the display."));
-      goto out;
+      return;
     }
   if (info->graphics_port > 0)
     {
@@ -156,12 +172,40 @@ connect_display (OrielConsoleWindow *self)
                                   info->graphics_listen != NULL ? info->graphics_listen : "127.0.0.1",
                                   port))
         show_status (self, _("Could not open the display."));
-      goto out;
+      return;
     }
   show_status (self, _("The display of this virtual machine is not reachable."));
-out:
-  if (dom != NULL)
-    virDomainFree (dom);
+}
+
+/* Opens the VNC connection by the best route available: a socket handed
+ * over by libvirt, the UNIX socket, or the TCP port from the XML. The
+ * lookups run in a worker; display_found() finishes on the main loop. */
+static void
+connect_display (OrielConsoleWindow *self)
+{
+  DisplayRoute *route;
+  GTask *task;
+
+  if (vnc_display_is_open (VNC_DISPLAY (self->vnc)))
+    return;
+  if (oriel_domain_is_removed (self->domain))
+    {
+      show_status (self, _("The virtual machine no longer exists."));
+      return;
+    }
+  if (!is_active_state (self->state))
+    {
+      show_status (self, _("The virtual machine is not running.\nPress Run to start it."));
+      return;
+    }
+  show_status (self, _("Connecting to the display…"));
+  route = g_new0 (DisplayRoute, 1);
+  route->seq = ++self->display_seq;
+  route->fd = -1;
+  task = g_task_new (self->domain, NULL, display_found, g_object_ref (self));
+  g_task_set_task_data (task, route, display_route_free);
+  g_task_run_in_thread (task, display_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -321,26 +365,30 @@ vnc_pointer_ungrab (VncDisplay *vnc, OrielConsoleWindow *self)
   update_grab_hint (self);
 }
 
+/* The model changed: follow the state; starting and stopping connect
+ * and disconnect the display and the serial console. */
 static void
-domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
-              OrielConsoleWindow *self)
+domain_changed (OrielDomain *domain, GParamSpec *pspec, OrielConsoleWindow *self)
 {
-  if (g_strcmp0 (uuid, self->uuid) != 0)
-    return;
-  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+  gboolean was_active = is_active_state (self->state);
+  gboolean active;
+
+  if (g_strcmp0 (oriel_domain_get_name (domain), self->name) != 0)
     {
-      gtk_widget_destroy (GTK_WIDGET (self));
-      return;
+      g_free (self->name);
+      self->name = g_strdup (oriel_domain_get_name (domain));
     }
   update_state (self);
-  if (event == VIR_DOMAIN_EVENT_STARTED)
+  active = is_active_state (self->state);
+  if (active && !was_active)
     {
       connect_display (self);
       if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "serial") == 0)
         oriel_serial_console_connect (ORIEL_SERIAL_CONSOLE (self->serial));
     }
-  else if (event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_CRASHED)
+  else if (!active && was_active)
     {
+      self->display_seq++;
       vnc_display_close (VNC_DISPLAY (self->vnc));
       oriel_serial_console_disconnect (ORIEL_SERIAL_CONSOLE (self->serial));
       show_status (self, _("The virtual machine is not running.\nPress Run to start it."));
@@ -348,14 +396,15 @@ domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
 }
 
 static void
+domain_removed (OrielDomain *domain, OrielConsoleWindow *self)
+{
+  gtk_widget_destroy (GTK_WIDGET (self));
+}
+
+static void
 run_action (OrielConsoleWindow *self, OrielDomainAction action)
 {
-  virDomainPtr dom = lookup (self);
-
-  if (dom == NULL)
-    return;
-  oriel_domain_action_run (GTK_WINDOW (self), dom, action);
-  virDomainFree (dom);
+  oriel_domain_action_start (GTK_WINDOW (self), self->domain, action);
 }
 
 #define DEFINE_ACTION(fn, act) \
@@ -548,8 +597,8 @@ oriel_console_window_dispose (GObject *object)
 {
   OrielConsoleWindow *self = ORIEL_CONSOLE_WINDOW (object);
 
-  if (self->conn != NULL)
-    g_signal_handlers_disconnect_by_data (self->conn, self);
+  if (self->domain != NULL)
+    g_signal_handlers_disconnect_by_data (self->domain, self);
   if (self->app != NULL)
     g_signal_handlers_disconnect_by_data (oriel_application_get_settings (self->app), self);
   /* dispose may run more than once; the display widget dies with the
@@ -559,6 +608,7 @@ oriel_console_window_dispose (GObject *object)
       vnc_display_close (VNC_DISPLAY (self->vnc));
       self->vnc = NULL;
     }
+  g_clear_object (&self->domain);
   g_clear_object (&self->conn);
   G_OBJECT_CLASS (oriel_console_window_parent_class)->dispose (object);
 }
@@ -650,18 +700,18 @@ oriel_console_window_new (OrielApplication *app, OrielConnection *conn, const ch
 {
   static const char *const fullscreen_accels[] = { "F11", NULL };
   OrielConsoleWindow *self;
-  virDomainPtr dom = oriel_connection_lookup (conn, uuid);
+  OrielDomain *domain = oriel_connection_get_domain (conn, uuid);
   GSettings *settings = oriel_application_get_settings (app);
   g_autoptr (GAction) scaling = NULL, resize = NULL;
 
-  if (dom == NULL)
+  if (domain == NULL)
     return NULL;
   self = g_object_new (ORIEL_TYPE_CONSOLE_WINDOW, "application", app, NULL);
   self->app = app;
   self->conn = g_object_ref (conn);
+  self->domain = g_object_ref (domain);
   self->uuid = g_strdup (uuid);
-  self->name = g_strdup (virDomainGetName (dom));
-  virDomainFree (dom);
+  self->name = g_strdup (oriel_domain_get_name (domain));
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.fullscreen", fullscreen_accels);
 
   scaling = g_settings_create_action (settings, "console-scaling");
@@ -673,14 +723,15 @@ oriel_console_window_new (OrielApplication *app, OrielConnection *conn, const ch
                                 g_settings_get_boolean (settings, "console-resize-guest"));
   g_signal_connect (settings, "changed", G_CALLBACK (setting_changed), self);
 
-  self->serial = oriel_serial_console_new (conn, uuid);
+  self->serial = oriel_serial_console_new (domain);
   gtk_widget_show_all (self->serial);
   gtk_stack_add_titled (self->stack, self->serial, "serial", _("Serial Console"));
-  self->details = oriel_details_view_new (conn, uuid);
+  self->details = oriel_details_view_new (domain);
   gtk_widget_show_all (self->details);
   gtk_stack_add_titled (self->stack, self->details, "details", _("Details"));
 
-  g_signal_connect (conn, "domain-event", G_CALLBACK (domain_event), self);
+  g_signal_connect (domain, "notify", G_CALLBACK (domain_changed), self);
+  g_signal_connect (domain, "removed", G_CALLBACK (domain_removed), self);
   update_state (self);
   connect_display (self);
   return self;

@@ -9,8 +9,7 @@
 struct _OrielDetailsView {
   GtkBox parent_instance;
 
-  OrielConnection *conn;
-  char *uuid;
+  OrielDomain *domain;
   GtkGrid *grid;
   guint rows;
   GtkWidget *cpu_graph;
@@ -45,8 +44,7 @@ add_row (OrielDetailsView *self, const char *title, const char *value)
 void
 oriel_details_view_refresh (OrielDetailsView *self)
 {
-  virDomainPtr dom = oriel_connection_lookup (self->conn, self->uuid);
-  g_autofree char *xml = NULL;
+  const char *xml = oriel_domain_get_xml (self->domain);
   g_autoptr (OrielDomainInfo) info = NULL;
   g_autoptr (GString) disks = g_string_new (NULL);
   g_autoptr (GString) nics = g_string_new (NULL);
@@ -59,16 +57,16 @@ oriel_details_view_refresh (OrielDetailsView *self)
   g_list_free (children);
   self->rows = 0;
 
-  if (dom == NULL)
+  if (oriel_domain_is_removed (self->domain))
     {
       add_row (self, _("State"), _("The virtual machine no longer exists."));
+      gtk_widget_show_all (GTK_WIDGET (self->grid));
       return;
     }
-  xml = virDomainGetXMLDesc (dom, 0);
+  /* The XML arrives from a worker; until then the rows above it show. */
   info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
-  add_row (self, _("Name"), virDomainGetName (dom));
-  add_row (self, _("State"), oriel_domain_state_label (oriel_domain_get_state (dom)));
-  virDomainFree (dom);
+  add_row (self, _("Name"), oriel_domain_get_name (self->domain));
+  add_row (self, _("State"), oriel_domain_state_label (oriel_domain_get_state (self->domain)));
   if (info == NULL)
     {
       gtk_widget_show_all (GTK_WIDGET (self->grid));
@@ -112,9 +110,9 @@ oriel_details_view_refresh (OrielDetailsView *self)
 }
 
 static void
-stats_updated (OrielConnection *conn, OrielDetailsView *self)
+stats_updated (OrielDomain *domain, OrielDetailsView *self)
 {
-  const OrielDomainStats *stats = oriel_connection_get_stats (conn, self->uuid);
+  const OrielDomainStats *stats = oriel_domain_get_stats (domain);
   g_autofree char *cpu = NULL, *mem = NULL;
 
   oriel_stats_graph_set_ring (ORIEL_STATS_GRAPH (self->cpu_graph), stats ? &stats->cpu : NULL);
@@ -128,10 +126,10 @@ stats_updated (OrielConnection *conn, OrielDetailsView *self)
 }
 
 static void
-domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
-              OrielDetailsView *self)
+domain_changed (OrielDomain *domain, GParamSpec *pspec, OrielDetailsView *self)
 {
-  if (g_strcmp0 (uuid, self->uuid) == 0)
+  /* Progress of an operation is shown elsewhere. */
+  if (g_strcmp0 (pspec->name, "busy") != 0)
     oriel_details_view_refresh (self);
 }
 
@@ -140,24 +138,16 @@ oriel_details_view_dispose (GObject *object)
 {
   OrielDetailsView *self = ORIEL_DETAILS_VIEW (object);
 
-  if (self->conn != NULL)
-    g_signal_handlers_disconnect_by_data (self->conn, self);
-  g_clear_object (&self->conn);
+  if (self->domain != NULL)
+    g_signal_handlers_disconnect_by_data (self->domain, self);
+  g_clear_object (&self->domain);
   G_OBJECT_CLASS (oriel_details_view_parent_class)->dispose (object);
-}
-
-static void
-oriel_details_view_finalize (GObject *object)
-{
-  g_free (ORIEL_DETAILS_VIEW (object)->uuid);
-  G_OBJECT_CLASS (oriel_details_view_parent_class)->finalize (object);
 }
 
 static void
 oriel_details_view_class_init (OrielDetailsViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = oriel_details_view_dispose;
-  G_OBJECT_CLASS (klass)->finalize = oriel_details_view_finalize;
 }
 
 static GtkWidget *
@@ -203,15 +193,16 @@ oriel_details_view_init (OrielDetailsView *self)
 }
 
 GtkWidget *
-oriel_details_view_new (OrielConnection *conn, const char *uuid)
+oriel_details_view_new (OrielDomain *domain)
 {
   OrielDetailsView *self = g_object_new (ORIEL_TYPE_DETAILS_VIEW, NULL);
 
-  self->conn = g_object_ref (conn);
-  self->uuid = g_strdup (uuid);
-  g_signal_connect (conn, "stats-updated", G_CALLBACK (stats_updated), self);
-  g_signal_connect (conn, "domain-event", G_CALLBACK (domain_event), self);
+  self->domain = g_object_ref (domain);
+  g_signal_connect (domain, "stats-updated", G_CALLBACK (stats_updated), self);
+  g_signal_connect (domain, "notify", G_CALLBACK (domain_changed), self);
+  /* What the list read may be the inactive definition: read it again. */
+  oriel_domain_fetch_xml (domain);
   oriel_details_view_refresh (self);
-  stats_updated (conn, self);
+  stats_updated (domain, self);
   return GTK_WIDGET (self);
 }

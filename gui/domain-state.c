@@ -26,13 +26,3 @@ oriel_domain_state_label (int state)
       return _("Unknown");
     }
 }
-
-int
-oriel_domain_get_state (virDomainPtr dom)
-{
-  int state = -1, reason = 0;
-
-  if (virDomainGetState (dom, &state, &reason, 0) < 0)
-    return -1;
-  return state;
-}

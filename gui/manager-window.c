@@ -19,6 +19,9 @@ enum {
   COL_UUID,
   COL_CONN,
   COL_IS_CONN,
+  COL_DOMAIN,
+  COL_BUSY,
+  COL_PULSE,
   N_COLS
 };
 
@@ -34,6 +37,7 @@ struct _OrielManagerWindow {
   GtkTreeStore *store;
   GtkCellRenderer *cpu_renderer;
   GtkCellRenderer *mem_renderer;
+  guint pulse_source;   /* animates the spinners of busy rows */
   gint64 started_us;
   gboolean startup_reported;
 };
@@ -59,7 +63,7 @@ find_conn_row (OrielManagerWindow *self, OrielConnection *conn, GtkTreeIter *out
 }
 
 static gboolean
-find_vm_row (OrielManagerWindow *self, GtkTreeIter *parent, const char *uuid,
+find_vm_row (OrielManagerWindow *self, GtkTreeIter *parent, OrielDomain *domain,
              GtkTreeIter *out)
 {
   GtkTreeModel *model = GTK_TREE_MODEL (self->store);
@@ -67,38 +71,37 @@ find_vm_row (OrielManagerWindow *self, GtkTreeIter *parent, const char *uuid,
 
   while (valid)
     {
-      g_autofree char *row_uuid = NULL;
-      gtk_tree_model_get (model, out, COL_UUID, &row_uuid, -1);
-      if (g_strcmp0 (row_uuid, uuid) == 0)
+      g_autoptr (OrielDomain) row_domain = NULL;
+      gtk_tree_model_get (model, out, COL_DOMAIN, &row_domain, -1);
+      if (row_domain == domain)
         return TRUE;
       valid = gtk_tree_model_iter_next (model, out);
     }
   return FALSE;
 }
 
-/* The selected VM: its connection and a new domain reference. */
-static virDomainPtr
-selected_domain (OrielManagerWindow *self, OrielConnection **conn_out, char **uuid_out)
+/* The selected VM (a new reference) and its connection. */
+static OrielDomain *
+selected_domain (OrielManagerWindow *self, OrielConnection **conn_out)
 {
   GtkTreeSelection *sel = gtk_tree_view_get_selection (self->vm_view);
   GtkTreeModel *model;
   GtkTreeIter iter;
   g_autoptr (OrielConnection) conn = NULL;
-  g_autofree char *uuid = NULL;
+  OrielDomain *domain = NULL;
   gboolean is_conn;
-  virDomainPtr dom;
 
   if (!gtk_tree_selection_get_selected (sel, &model, &iter))
     return NULL;
-  gtk_tree_model_get (model, &iter, COL_CONN, &conn, COL_UUID, &uuid, COL_IS_CONN, &is_conn, -1);
-  if (is_conn || conn == NULL)
-    return NULL;
-  dom = oriel_connection_lookup (conn, uuid);
-  if (dom != NULL && conn_out != NULL)
-    *conn_out = g_object_ref (conn);
-  if (dom != NULL && uuid_out != NULL)
-    *uuid_out = g_steal_pointer (&uuid);
-  return dom;
+  gtk_tree_model_get (model, &iter, COL_CONN, &conn, COL_DOMAIN, &domain, COL_IS_CONN, &is_conn, -1);
+  if (is_conn || conn == NULL || domain == NULL)
+    {
+      g_clear_object (&domain);
+      return NULL;
+    }
+  if (conn_out != NULL)
+    *conn_out = g_steal_pointer (&conn);
+  return domain;
 }
 
 static OrielConnection *
@@ -128,18 +131,19 @@ update_actions (OrielManagerWindow *self)
   GtkTreeSelection *sel = gtk_tree_view_get_selection (self->vm_view);
   GtkTreeModel *model;
   GtkTreeIter iter;
-  gboolean have_vm = FALSE, is_conn = TRUE;
+  gboolean have_vm = FALSE, is_conn = TRUE, busy = FALSE;
   int state = -1;
   g_autoptr (OrielConnection) conn = NULL;
 
   if (gtk_tree_selection_get_selected (sel, &model, &iter))
     {
       gtk_tree_model_get (model, &iter, COL_IS_CONN, &is_conn, COL_STATE, &state,
-                          COL_CONN, &conn, -1);
-      have_vm = !is_conn;
+                          COL_CONN, &conn, COL_BUSY, &busy, -1);
+      /* While an operation runs on the VM, the others wait for it. */
+      have_vm = !is_conn && !busy;
     }
-  set_action_enabled (self, "open", have_vm);
-  set_action_enabled (self, "details", have_vm);
+  set_action_enabled (self, "open", !is_conn);
+  set_action_enabled (self, "details", !is_conn);
   set_action_enabled (self, "delete", have_vm);
   set_action_enabled (self, "run", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_RUN, state));
   set_action_enabled (self, "pause", have_vm && oriel_domain_action_allowed (ORIEL_ACTION_PAUSE, state));
@@ -152,9 +156,8 @@ update_actions (OrielManagerWindow *self)
 }
 
 static const char *
-os_icon_for_domain (virDomainPtr dom)
+os_icon_for_xml (const char *xml)
 {
-  g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
   g_autoptr (OrielDomainInfo) info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
   OrielOsFamily family = ORIEL_OS_FAMILY_OTHER;
 
@@ -174,24 +177,94 @@ os_icon_for_domain (virDomainPtr dom)
   return oriel_os_family_icon_name (family);
 }
 
+static gboolean
+pulse_busy_rows (gpointer data)
+{
+  OrielManagerWindow *self = data;
+  GtkTreeModel *model = GTK_TREE_MODEL (self->store);
+  GtkTreeIter conn, vm;
+  gboolean any = FALSE;
+
+  for (gboolean c = gtk_tree_model_get_iter_first (model, &conn); c;
+       c = gtk_tree_model_iter_next (model, &conn))
+    for (gboolean v = gtk_tree_model_iter_children (model, &vm, &conn); v;
+         v = gtk_tree_model_iter_next (model, &vm))
+      {
+        gboolean busy;
+        guint pulse;
+        gtk_tree_model_get (model, &vm, COL_BUSY, &busy, COL_PULSE, &pulse, -1);
+        if (busy)
+          gtk_tree_store_set (self->store, &vm, COL_PULSE, pulse + 1, -1);
+        any |= busy;
+      }
+  if (!any)
+    self->pulse_source = 0;
+  return any ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
 static void
 fill_vm_row (OrielManagerWindow *self, GtkTreeIter *iter, OrielConnection *conn,
-             virDomainPtr dom, gboolean with_icon)
+             OrielDomain *domain)
 {
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  int state = oriel_domain_get_state (dom);
+  int state = oriel_domain_get_state (domain);
+  const char *busy = oriel_domain_get_busy (domain);
 
-  virDomainGetUUIDString (dom, uuid);
   gtk_tree_store_set (self->store, iter,
-                      COL_NAME, virDomainGetName (dom),
+                      COL_NAME, oriel_domain_get_name (domain),
                       COL_STATE, state,
-                      COL_STATE_TEXT, oriel_domain_state_label (state),
-                      COL_UUID, uuid,
+                      COL_STATE_TEXT, busy != NULL ? busy : oriel_domain_state_label (state),
+                      COL_UUID, oriel_domain_get_uuid (domain),
                       COL_CONN, conn,
                       COL_IS_CONN, FALSE,
+                      COL_DOMAIN, domain,
+                      COL_BUSY, busy != NULL,
+                      COL_ICON, os_icon_for_xml (oriel_domain_get_xml (domain)),
                       -1);
-  if (with_icon)
-    gtk_tree_store_set (self->store, iter, COL_ICON, os_icon_for_domain (dom), -1);
+  if (busy != NULL && self->pulse_source == 0)
+    self->pulse_source = g_timeout_add (100, pulse_busy_rows, self);
+}
+
+static void
+domain_changed (OrielDomain *domain, GParamSpec *pspec, OrielManagerWindow *self)
+{
+  GtkTreeIter parent, iter;
+  GtkTreeModel *model = GTK_TREE_MODEL (self->store);
+
+  for (gboolean c = gtk_tree_model_get_iter_first (model, &parent); c;
+       c = gtk_tree_model_iter_next (model, &parent))
+    if (find_vm_row (self, &parent, domain, &iter))
+      {
+        g_autoptr (OrielConnection) conn = NULL;
+        gtk_tree_model_get (model, &iter, COL_CONN, &conn, -1);
+        fill_vm_row (self, &iter, conn, domain);
+        update_actions (self);
+        return;
+      }
+}
+
+static void
+append_vm_row (OrielManagerWindow *self, GtkTreeIter *parent, OrielConnection *conn,
+               OrielDomain *domain)
+{
+  GtkTreeIter child;
+
+  gtk_tree_store_append (self->store, &child, parent);
+  fill_vm_row (self, &child, conn, domain);
+  g_signal_connect_object (domain, "notify", G_CALLBACK (domain_changed), self, 0);
+  /* The OS icon comes from the XML, read in the background. */
+  if (oriel_domain_get_xml (domain) == NULL)
+    oriel_domain_fetch_xml (domain);
+}
+
+static void
+remove_vm_row (OrielManagerWindow *self, GtkTreeIter *iter)
+{
+  g_autoptr (OrielDomain) domain = NULL;
+
+  gtk_tree_model_get (GTK_TREE_MODEL (self->store), iter, COL_DOMAIN, &domain, -1);
+  if (domain != NULL)
+    g_signal_handlers_disconnect_by_data (domain, self);
+  gtk_tree_store_remove (self->store, iter);
 }
 
 /* Lets benchmarks measure cold start without scraping the screen: the
@@ -230,13 +303,12 @@ static void
 populate_connection (OrielManagerWindow *self, OrielConnection *conn)
 {
   GtkTreeIter parent, child;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) doms = NULL;
+  GPtrArray *doms;
 
   if (!find_conn_row (self, conn, &parent))
     return;
   while (gtk_tree_model_iter_children (GTK_TREE_MODEL (self->store), &child, &parent))
-    gtk_tree_store_remove (self->store, &child);
+    remove_vm_row (self, &child);
 
   if (!oriel_connection_is_open (conn))
     {
@@ -244,17 +316,10 @@ populate_connection (OrielManagerWindow *self, OrielConnection *conn)
       return;
     }
   gtk_tree_store_set (self->store, &parent, COL_STATE_TEXT, _("Connected"), -1);
-  doms = oriel_connection_list_domains (conn, &error);
-  if (doms == NULL)
-    {
-      oriel_error_dialog_show_gerror (GTK_WINDOW (self), _("Could not list the virtual machines"), error);
-      return;
-    }
+  /* The connection read the list in its worker when it opened. */
+  doms = oriel_connection_get_domains (conn);
   for (guint i = 0; i < doms->len; i++)
-    {
-      gtk_tree_store_append (self->store, &child, &parent);
-      fill_vm_row (self, &child, conn, doms->pdata[i], TRUE);
-    }
+    append_vm_row (self, &parent, conn, doms->pdata[i]);
   {
     g_autoptr (GtkTreePath) path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->store), &parent);
     gtk_tree_view_expand_row (self->vm_view, path, FALSE);
@@ -302,35 +367,26 @@ connection_opened (OrielConnection *conn, OrielManagerWindow *self)
 }
 
 static void
-domain_event (OrielConnection *conn, const char *uuid, int event, int detail,
-              OrielManagerWindow *self)
+domain_added (OrielConnection *conn, OrielDomain *domain, OrielManagerWindow *self)
 {
   GtkTreeIter parent, iter;
-  virDomainPtr dom;
+  g_autoptr (GtkTreePath) path = NULL;
 
-  if (!find_conn_row (self, conn, &parent))
+  if (!find_conn_row (self, conn, &parent) || find_vm_row (self, &parent, domain, &iter))
     return;
-  if (event == VIR_DOMAIN_EVENT_UNDEFINED)
-    {
-      if (find_vm_row (self, &parent, uuid, &iter))
-        gtk_tree_store_remove (self->store, &iter);
-      update_actions (self);
-      return;
-    }
-  dom = oriel_connection_lookup (conn, uuid);
-  if (dom == NULL)
-    return;
-  if (find_vm_row (self, &parent, uuid, &iter))
-    fill_vm_row (self, &iter, conn, dom, event == VIR_DOMAIN_EVENT_DEFINED);
-  else
-    {
-      g_autoptr (GtkTreePath) path = NULL;
-      gtk_tree_store_append (self->store, &iter, &parent);
-      fill_vm_row (self, &iter, conn, dom, TRUE);
-      path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->store), &parent);
-      gtk_tree_view_expand_row (self->vm_view, path, FALSE);
-    }
-  virDomainFree (dom);
+  append_vm_row (self, &parent, conn, domain);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->store), &parent);
+  gtk_tree_view_expand_row (self->vm_view, path, FALSE);
+  update_actions (self);
+}
+
+static void
+domain_removed (OrielConnection *conn, OrielDomain *domain, OrielManagerWindow *self)
+{
+  GtkTreeIter parent, iter;
+
+  if (find_conn_row (self, conn, &parent) && find_vm_row (self, &parent, domain, &iter))
+    remove_vm_row (self, &iter);
   update_actions (self);
 }
 
@@ -363,7 +419,8 @@ oriel_manager_window_add_connection (OrielManagerWindow *self, OrielConnection *
                           COL_CONN, conn,
                           COL_IS_CONN, TRUE,
                           -1);
-      g_signal_connect_object (conn, "domain-event", G_CALLBACK (domain_event), self, 0);
+      g_signal_connect_object (conn, "domain-added", G_CALLBACK (domain_added), self, 0);
+      g_signal_connect_object (conn, "domain-removed", G_CALLBACK (domain_removed), self, 0);
       g_signal_connect_object (conn, "stats-updated", G_CALLBACK (stats_updated), self, 0);
       g_signal_connect_object (conn, "closed", G_CALLBACK (connection_closed), self, 0);
       g_signal_connect_object (conn, "opened", G_CALLBACK (connection_opened), self, 0);
@@ -381,21 +438,25 @@ oriel_manager_window_remove_connection (OrielManagerWindow *self, OrielConnectio
 {
   GtkTreeIter iter;
 
+  GtkTreeIter child;
+
   g_signal_handlers_disconnect_by_data (conn, self);
   if (find_conn_row (self, conn, &iter))
-    gtk_tree_store_remove (self->store, &iter);
+    {
+      while (gtk_tree_model_iter_children (GTK_TREE_MODEL (self->store), &child, &iter))
+        remove_vm_row (self, &child);
+      gtk_tree_store_remove (self->store, &iter);
+    }
   update_actions (self);
 }
 
 static void
 run_action (OrielManagerWindow *self, OrielDomainAction action)
 {
-  virDomainPtr dom = selected_domain (self, NULL, NULL);
+  g_autoptr (OrielDomain) domain = selected_domain (self, NULL);
 
-  if (dom == NULL)
-    return;
-  oriel_domain_action_run (GTK_WINDOW (self), dom, action);
-  virDomainFree (dom);
+  if (domain != NULL)
+    oriel_domain_action_start (GTK_WINDOW (self), domain, action);
 }
 
 #define DEFINE_ACTION(fn, act) \
@@ -412,13 +473,10 @@ static void
 open_selected (OrielManagerWindow *self, const char *page)
 {
   g_autoptr (OrielConnection) conn = NULL;
-  g_autofree char *uuid = NULL;
-  virDomainPtr dom = selected_domain (self, &conn, &uuid);
+  g_autoptr (OrielDomain) domain = selected_domain (self, &conn);
 
-  if (dom == NULL)
-    return;
-  virDomainFree (dom);
-  oriel_application_open_console (self->app, conn, uuid, page);
+  if (domain != NULL)
+    oriel_application_open_console (self->app, conn, oriel_domain_get_uuid (domain), page);
 }
 
 static void
@@ -437,12 +495,10 @@ static void
 delete_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   OrielManagerWindow *self = data;
-  virDomainPtr dom = selected_domain (self, NULL, NULL);
+  g_autoptr (OrielDomain) domain = selected_domain (self, NULL);
 
-  if (dom == NULL)
-    return;
-  oriel_domain_delete_interactive (GTK_WINDOW (self), dom);
-  virDomainFree (dom);
+  if (domain != NULL)
+    oriel_domain_delete_interactive (GTK_WINDOW (self), domain);
 }
 
 static OrielConnection *
@@ -569,14 +625,12 @@ sparkline_data (GtkTreeViewColumn *col, GtkCellRenderer *cell, GtkTreeModel *mod
                 GtkTreeIter *iter, gpointer data)
 {
   OrielManagerWindow *self = data;
-  g_autoptr (OrielConnection) conn = NULL;
-  g_autofree char *uuid = NULL;
-  gboolean is_conn;
+  g_autoptr (OrielDomain) domain = NULL;
   const OrielDomainStats *stats = NULL;
 
-  gtk_tree_model_get (model, iter, COL_CONN, &conn, COL_UUID, &uuid, COL_IS_CONN, &is_conn, -1);
-  if (!is_conn && conn != NULL && uuid != NULL)
-    stats = oriel_connection_get_stats (conn, uuid);
+  gtk_tree_model_get (model, iter, COL_DOMAIN, &domain, -1);
+  if (domain != NULL)
+    stats = oriel_domain_get_stats (domain);
   if (stats == NULL)
     oriel_sparkline_renderer_set_ring (ORIEL_SPARKLINE_RENDERER (cell), NULL);
   else if (cell == self->cpu_renderer)
@@ -604,9 +658,18 @@ setup_columns (OrielManagerWindow *self)
   gtk_tree_view_column_add_attribute (col, cell, "text", COL_NAME);
   gtk_tree_view_append_column (self->vm_view, col);
 
+  /* A spinner next to the state while an operation runs ("Starting…"). */
+  col = gtk_tree_view_column_new ();
+  gtk_tree_view_column_set_title (col, _("State"));
+  cell = gtk_cell_renderer_spinner_new ();
+  gtk_tree_view_column_pack_start (col, cell, FALSE);
+  gtk_tree_view_column_add_attribute (col, cell, "active", COL_BUSY);
+  gtk_tree_view_column_add_attribute (col, cell, "visible", COL_BUSY);
+  gtk_tree_view_column_add_attribute (col, cell, "pulse", COL_PULSE);
   cell = gtk_cell_renderer_text_new ();
-  col = gtk_tree_view_column_new_with_attributes (_("State"), cell, "text", COL_STATE_TEXT, NULL);
-  gtk_tree_view_column_set_min_width (col, 110);
+  gtk_tree_view_column_pack_start (col, cell, TRUE);
+  gtk_tree_view_column_add_attribute (col, cell, "text", COL_STATE_TEXT);
+  gtk_tree_view_column_set_min_width (col, 130);
   gtk_tree_view_append_column (self->vm_view, col);
 
   self->cpu_renderer = oriel_sparkline_renderer_new (NULL);
@@ -642,6 +705,7 @@ oriel_manager_window_dispose (GObject *object)
       for (guint i = 0; i < conns->len; i++)
         g_signal_handlers_disconnect_by_data (conns->pdata[i], self);
     }
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_object (&self->store);
   G_OBJECT_CLASS (oriel_manager_window_parent_class)->dispose (object);
 }
@@ -695,7 +759,8 @@ oriel_manager_window_init (OrielManagerWindow *self)
 
   self->store = gtk_tree_store_new (N_COLS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
                                     G_TYPE_INT, G_TYPE_STRING, ORIEL_TYPE_CONNECTION,
-                                    G_TYPE_BOOLEAN);
+                                    G_TYPE_BOOLEAN, ORIEL_TYPE_DOMAIN, G_TYPE_BOOLEAN,
+                                    G_TYPE_UINT);
   gtk_tree_view_set_model (self->vm_view, GTK_TREE_MODEL (self->store));
   setup_columns (self);
   g_signal_connect (gtk_tree_view_get_selection (self->vm_view), "changed",

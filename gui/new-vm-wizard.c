@@ -51,11 +51,15 @@ struct _OrielNewVmWizard {
   gboolean name_edited;
   gboolean filling;         /* suppress change handlers while we set values */
   gboolean finished;
+  gboolean creating;     /* Finish is running in a worker */
+  gboolean gone;         /* disposed while it ran */
 
   guint64 host_memory_mib;
   guint host_cpus;
   char *pool_name;
   guint64 pool_free_bytes;
+  char *conn_type;       /* virConnectGetType(), once the host facts are in */
+  char **networks;       /* active libvirt networks, likewise */
 };
 
 G_DEFINE_TYPE (OrielNewVmWizard, oriel_new_vm_wizard, GTK_TYPE_ASSISTANT)
@@ -214,18 +218,14 @@ static const char *
 validate_finish (OrielNewVmWizard *self)
 {
   const char *name = entry_text (self->name_entry);
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virDomainPtr existing;
 
   if (name == NULL)
     return _("Enter a name for the virtual machine.");
   if (strchr (name, '/') != NULL)
     return _("The name may not contain “/”.");
-  if (conn != NULL && (existing = virDomainLookupByName (conn, name)) != NULL)
-    {
-      virDomainFree (existing);
-      return _("A virtual machine with this name already exists.");
-    }
+  /* The connection's model knows every name: no round trip per key. */
+  if (oriel_connection_find_domain_by_name (self->conn, name) != NULL)
+    return _("A virtual machine with this name already exists.");
   return NULL;
 }
 
@@ -611,7 +611,6 @@ prepare_storage_page (OrielNewVmWizard *self)
 static char *
 suggest_name (OrielNewVmWizard *self)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
   const char *base = self->chosen_os != NULL
                      ? osinfo_product_get_short_id (OSINFO_PRODUCT (self->chosen_os)) : NULL;
 
@@ -620,10 +619,8 @@ suggest_name (OrielNewVmWizard *self)
   for (int i = 1; i < 1000; i++)
     {
       g_autofree char *name = i == 1 ? g_strdup (base) : g_strdup_printf ("%s-%d", base, i);
-      virDomainPtr existing = conn != NULL ? virDomainLookupByName (conn, name) : NULL;
-      if (existing == NULL)
+      if (oriel_connection_find_domain_by_name (self->conn, name) == NULL)
         return g_steal_pointer (&name);
-      virDomainFree (existing);
     }
   return g_strdup (base);
 }
@@ -631,22 +628,17 @@ suggest_name (OrielNewVmWizard *self)
 static void
 fill_networks (OrielNewVmWizard *self)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virNetworkPtr *nets = NULL;
-  int n = conn != NULL ? virConnectListAllNetworks (conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE) : -1;
   gboolean have_default = FALSE;
 
   self->filling = TRUE;
   gtk_combo_box_text_remove_all (self->network_combo);
-  for (int i = 0; i < n; i++)
+  for (guint i = 0; self->networks != NULL && self->networks[i] != NULL; i++)
     {
-      const char *name = virNetworkGetName (nets[i]);
+      const char *name = self->networks[i];
       g_autofree char *label = g_strdup_printf (_("Virtual network “%s”"), name);
       gtk_combo_box_text_append (self->network_combo, name, label);
       have_default |= g_str_equal (name, "default");
-      virNetworkFree (nets[i]);
     }
-  free (nets);
   gtk_combo_box_text_append (self->network_combo, "", _("User-mode networking (NAT, no setup)"));
   if (have_default)
     gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->network_combo), "default");
@@ -658,8 +650,7 @@ fill_networks (OrielNewVmWizard *self)
 static void
 fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  const char *type = conn != NULL ? virConnectGetType (conn) : NULL;
+  const char *type = self->conn_type;
   const char *net = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->network_combo));
 
   memset (spec, 0, sizeof *spec);
@@ -773,15 +764,15 @@ remember_iso (OrielNewVmWizard *self, const char *path)
 
 /* Creates the new disk in the pool: qcow2 where the pool can make it
  * (sparse, snapshots), otherwise raw (Oriel's default pool makes raw
- * volumes only). *format_out receives the format used. */
+ * volumes only). *format_out receives the format used. Worker thread. */
 static virStorageVolPtr
-create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, char **format_out, GError **error)
+create_volume (virConnectPtr conn, const char *pool_name, const OrielVmSpec *spec,
+               char **format_out, GError **error)
 {
   static const struct { const char *format, *suffix; } kinds[] = {
     { "qcow2", ".qcow2" }, { "raw", ".img" },
   };
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, self->pool_name);
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
   virStorageVolPtr vol = NULL;
   g_autofree char *escaped = NULL;
 
@@ -808,71 +799,165 @@ create_volume (OrielNewVmWizard *self, const OrielVmSpec *spec, char **format_ou
   return vol;
 }
 
+/* Everything Finish does against libvirt, done in a worker. */
+typedef struct {
+  OrielVmSpec spec;
+  virConnectPtr conn;
+  OrielConnection *conn_owner;
+  char *pool_name;       /* NULL: no new disk */
+  gboolean customize;
+  /* results */
+  virDomainPtr dom;
+  char *name;
+  int state, reason;
+  const char *summary;   /* static, translated; set when it failed */
+  GError *error;
+  GError *start_error;   /* defined, but did not start */
+} CreateJob;
+
+static void
+create_job_free (gpointer data)
+{
+  CreateJob *job = data;
+
+  oriel_vm_spec_clear (&job->spec);
+  virConnectClose (job->conn);
+  g_clear_object (&job->conn_owner);
+  g_free (job->pool_name);
+  if (job->dom != NULL)
+    virDomainFree (job->dom);
+  g_free (job->name);
+  g_clear_error (&job->error);
+  g_clear_error (&job->start_error);
+  g_free (job);
+}
+
+static void
+create_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CreateJob *job = task_data;
+  virStorageVolPtr vol = NULL;
+  g_autofree char *xml = NULL;
+
+  if (job->pool_name != NULL)
+    {
+      vol = create_volume (job->conn, job->pool_name, &job->spec, &job->spec.new_disk_format,
+                           &job->error);
+      if (vol == NULL)
+        {
+          job->summary = _("Could not create the disk image");
+          goto out;
+        }
+      job->spec.new_disk_path = virStorageVolGetPath (vol);
+    }
+  xml = oriel_domain_xml_build (&job->spec, &job->error);
+  if (xml == NULL)
+    {
+      job->summary = _("The virtual machine cannot be created yet");
+      goto out;
+    }
+  job->dom = virDomainDefineXML (job->conn, xml);
+  if (job->dom == NULL)
+    {
+      oriel_set_libvirt_error (&job->error, _("libvirt rejected the configuration"));
+      job->summary = _("Could not create the virtual machine");
+      goto out;
+    }
+  /* The VM exists now; a failed start is reported, not rolled back. */
+  if (!job->customize && virDomainCreate (job->dom) < 0)
+    oriel_set_libvirt_error (&job->start_error,
+                             _("The virtual machine was created but could not start"));
+  job->name = g_strdup (virDomainGetName (job->dom));
+  if (virDomainGetState (job->dom, &job->state, &job->reason, 0) < 0)
+    job->state = -1, job->reason = 0;
+out:
+  if (vol != NULL && job->dom == NULL)
+    virStorageVolDelete (vol, 0);
+  if (vol != NULL)
+    virStorageVolFree (vol);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+set_creating (OrielNewVmWizard *self, gboolean creating)
+{
+  self->creating = creating;
+  /* The window keeps drawing; its buttons wait for the result. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self), !creating);
+  gtk_label_set_text (self->finish_error, creating ? _("Creating the virtual machine…") : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->finish_error), creating);
+}
+
+static void
+create_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (source);
+  CreateJob *job = g_task_get_task_data (G_TASK (result));
+  GtkWindow *parent = self->gone ? NULL : GTK_WINDOW (self);
+  OrielDomain *domain;
+
+  if (!self->gone)
+    set_creating (self, FALSE);
+  if (job->dom == NULL)
+    {
+      oriel_error_dialog_show_gerror (parent, job->summary, job->error);
+      return;
+    }
+  if (job->spec.source == ORIEL_SOURCE_ISO && job->spec.iso_path != NULL)
+    remember_iso (self, job->spec.iso_path);
+  if (job->start_error != NULL)
+    oriel_error_dialog_show_gerror (self->gone ? NULL : gtk_window_get_transient_for (GTK_WINDOW (self)),
+                                    _("Could not start the virtual machine"), job->start_error);
+  /* The "defined" event may still be on its way: add it to the model now
+   * so the console window finds it. */
+  if (!oriel_connection_is_open (job->conn_owner))
+    {
+      if (!self->gone)
+        gtk_widget_destroy (GTK_WIDGET (self));
+      return;
+    }
+  domain = oriel_connection_track_domain (job->conn_owner, job->dom, job->name, job->state,
+                                          job->reason);
+  self->finished = TRUE;
+  oriel_application_open_console (self->app, job->conn_owner, oriel_domain_get_uuid (domain),
+                                  job->customize ? "details" : "display");
+  if (!self->gone)
+    gtk_widget_destroy (GTK_WIDGET (self));
+}
+
 static void
 wizard_apply (GtkAssistant *assistant, OrielNewVmWizard *self)
 {
-  OrielVmSpec spec;
   g_autoptr (GError) error = NULL;
-  g_autofree char *xml = NULL;
-  virStorageVolPtr vol = NULL;
-  virDomainPtr dom = NULL;
-  char uuid[VIR_UUID_STRING_BUFLEN];
-  gboolean customize = gtk_toggle_button_get_active (self->customize_check);
-  const char *summary = NULL;
+  CreateJob *job;
+  GTask *task;
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
 
-  fill_spec (self, &spec);
-  if (!oriel_vm_spec_validate (&spec, &error))
+  if (self->creating)
+    return;
+  job = g_new0 (CreateJob, 1);
+  fill_spec (self, &job->spec);
+  if (!oriel_vm_spec_validate (&job->spec, &error) || conn == NULL)
     {
-      summary = _("The virtual machine cannot be created yet");
-      goto fail;
+      if (error == NULL)
+        g_set_error (&error, ORIEL_LIBVIRT_ERROR, 0, _("Not connected to %s"),
+                     oriel_connection_get_uri (self->conn));
+      oriel_error_dialog_show_gerror (GTK_WINDOW (self),
+                                      _("The virtual machine cannot be created yet"), error);
+      oriel_vm_spec_clear (&job->spec);
+      g_free (job);
+      return;
     }
-  if (creates_disk (self))
-    {
-      vol = create_volume (self, &spec, &spec.new_disk_format, &error);
-      if (vol == NULL)
-        {
-          summary = _("Could not create the disk image");
-          goto fail;
-        }
-      spec.new_disk_path = virStorageVolGetPath (vol);
-    }
-  xml = oriel_domain_xml_build (&spec, &error);
-  if (xml == NULL)
-    {
-      summary = _("The virtual machine cannot be created yet");
-      goto fail;
-    }
-  dom = virDomainDefineXML (oriel_connection_get_virconn (self->conn), xml);
-  if (dom == NULL)
-    {
-      oriel_set_libvirt_error (&error, _("libvirt rejected the configuration"));
-      summary = _("Could not create the virtual machine");
-      goto fail;
-    }
-  if (spec.source == ORIEL_SOURCE_ISO && spec.iso_path != NULL)
-    remember_iso (self, spec.iso_path);
-  if (!customize && virDomainCreate (dom) < 0)
-    {
-      /* The VM exists now; say so and show it rather than roll back. */
-      oriel_set_libvirt_error (&error, _("The virtual machine was created but could not start"));
-      oriel_error_dialog_show_gerror (gtk_window_get_transient_for (GTK_WINDOW (self)),
-                                      _("Could not start the virtual machine"), error);
-    }
-  virDomainGetUUIDString (dom, uuid);
-  self->finished = TRUE;
-  oriel_application_open_console (self->app, self->conn, uuid, customize ? "details" : "display");
-  goto out;
-
-fail:
-  if (vol != NULL)
-    virStorageVolDelete (vol, 0);
-  oriel_error_dialog_show_gerror (GTK_WINDOW (self), summary, error);
-out:
-  if (vol != NULL)
-    virStorageVolFree (vol);
-  if (dom != NULL)
-    virDomainFree (dom);
-  oriel_vm_spec_clear (&spec);
+  virConnectRef (conn);
+  job->conn = conn;
+  job->conn_owner = g_object_ref (self->conn);
+  job->pool_name = creates_disk (self) ? g_strdup (self->pool_name) : NULL;
+  job->customize = gtk_toggle_button_get_active (self->customize_check);
+  set_creating (self, TRUE);
+  task = g_task_new (self, NULL, create_done, NULL);
+  g_task_set_task_data (task, job, create_job_free);
+  g_task_run_in_thread (task, create_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -953,24 +1038,51 @@ fill_physical_disks (OrielNewVmWizard *self)
 
 /* ---- setup ---- */
 
+/* What the wizard needs to know about the host, read once in a worker. */
+typedef struct {
+  virConnectPtr conn;
+  guint64 memory_mib;
+  guint cpus;
+  char *pool_name;
+  guint64 pool_free_bytes;
+  char *type;
+  GStrvBuilder *networks;
+} HostFacts;
+
 static void
-read_host_limits (OrielNewVmWizard *self)
+host_facts_free (gpointer data)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  HostFacts *facts = data;
+
+  virConnectClose (facts->conn);
+  g_free (facts->pool_name);
+  g_free (facts->type);
+  g_strv_builder_unref (facts->networks);
+  g_free (facts);
+}
+
+static void
+host_facts_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  HostFacts *facts = task_data;
   virNodeInfo node;
   virStoragePoolPtr pool;
   virStoragePoolInfo pinfo;
+  virNetworkPtr *nets = NULL;
+  const char *type = virConnectGetType (facts->conn);
+  int n;
 
-  if (virNodeGetInfo (conn, &node) == 0)
+  facts->type = g_strdup (type);
+  if (virNodeGetInfo (facts->conn, &node) == 0)
     {
-      self->host_memory_mib = node.memory / 1024;
-      self->host_cpus = node.cpus;
+      facts->memory_mib = node.memory / 1024;
+      facts->cpus = node.cpus;
     }
-  pool = virStoragePoolLookupByName (conn, "default");
+  pool = virStoragePoolLookupByName (facts->conn, "default");
   if (pool == NULL)
     {
       virStoragePoolPtr *pools = NULL;
-      int n = virConnectListAllStoragePools (conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+      n = virConnectListAllStoragePools (facts->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
       for (int i = 0; i < n; i++)
         {
           if (pool == NULL)
@@ -982,11 +1094,68 @@ read_host_limits (OrielNewVmWizard *self)
     }
   if (pool != NULL)
     {
-      self->pool_name = g_strdup (virStoragePoolGetName (pool));
+      facts->pool_name = g_strdup (virStoragePoolGetName (pool));
       if (virStoragePoolGetInfo (pool, &pinfo) == 0)
-        self->pool_free_bytes = pinfo.available;
+        facts->pool_free_bytes = pinfo.available;
       virStoragePoolFree (pool);
     }
+  n = virConnectListAllNetworks (facts->conn, &nets, VIR_CONNECT_LIST_NETWORKS_ACTIVE);
+  for (int i = 0; i < n; i++)
+    {
+      g_strv_builder_add (facts->networks, virNetworkGetName (nets[i]));
+      virNetworkFree (nets[i]);
+    }
+  free (nets);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+host_facts_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (source);
+  HostFacts *facts = g_task_get_task_data (G_TASK (result));
+  int page;
+
+  if (self->gone)
+    return;
+  self->host_memory_mib = facts->memory_mib;
+  self->host_cpus = facts->cpus;
+  self->pool_name = g_steal_pointer (&facts->pool_name);
+  self->pool_free_bytes = facts->pool_free_bytes;
+  self->conn_type = g_steal_pointer (&facts->type);
+  self->networks = g_strv_builder_end (facts->networks);
+  /* Pages shown before the facts came in are brought up to date. */
+  page = gtk_assistant_get_current_page (GTK_ASSISTANT (self));
+  if (page == PAGE_RESOURCES)
+    prepare_resources_page (self);
+  else if (page == PAGE_STORAGE)
+    prepare_storage_page (self);
+  else if (page == PAGE_FINISH)
+    {
+      fill_networks (self);
+      prepare_finish_page (self);
+    }
+  if (page >= 0)
+    validate_page (self, page);
+}
+
+static void
+read_host_facts (OrielNewVmWizard *self)
+{
+  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
+  HostFacts *facts;
+  GTask *task;
+
+  if (conn == NULL)
+    return;
+  facts = g_new0 (HostFacts, 1);
+  virConnectRef (conn);
+  facts->conn = conn;
+  facts->networks = g_strv_builder_new ();
+  task = g_task_new (self, NULL, host_facts_done, NULL);
+  g_task_set_task_data (task, facts, host_facts_free);
+  g_task_run_in_thread (task, host_facts_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -1014,6 +1183,7 @@ oriel_new_vm_wizard_dispose (GObject *object)
 {
   OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (object);
 
+  self->gone = TRUE;
   g_clear_object (&self->conn);
   g_clear_object (&self->os_filter);
   g_clear_object (&self->os_store);
@@ -1030,6 +1200,8 @@ oriel_new_vm_wizard_finalize (GObject *object)
 
   g_free (self->detected_for_iso);
   g_free (self->pool_name);
+  g_free (self->conn_type);
+  g_strfreev (self->networks);
   G_OBJECT_CLASS (oriel_new_vm_wizard_parent_class)->finalize (object);
 }
 
@@ -1088,7 +1260,7 @@ oriel_new_vm_wizard_new (OrielApplication *app, OrielConnection *conn)
 
   self->app = app;
   self->conn = g_object_ref (conn);
-  read_host_limits (self);
+  read_host_facts (self);
   fill_recent_isos (self);
   fill_physical_disks (self);
   validate_page (self, PAGE_SOURCE);

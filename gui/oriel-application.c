@@ -13,6 +13,7 @@ struct _OrielApplication {
   GPtrArray *connections;     /* OrielConnection* */
   GHashTable *consoles;       /* "uri\nuuid" -> OrielConsoleWindow* (weak) */
   char **cmdline_uris;        /* --connect, replaces the saved list */
+  char *show_name;            /* --show, until that VM was listed */
   OrielManagerWindow *manager;
 };
 
@@ -21,6 +22,8 @@ G_DEFINE_TYPE (OrielApplication, oriel_application, GTK_TYPE_APPLICATION)
 static const GOptionEntry options[] = {
   { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, NULL,
     N_("Connect to URI instead of the saved connections (repeatable)"), N_("URI") },
+  { "show", 's', 0, G_OPTION_ARG_STRING, NULL,
+    N_("Open the console window of the virtual machine NAME once it is listed"), N_("NAME") },
   G_OPTION_ENTRY_NULL
 };
 
@@ -30,6 +33,7 @@ handle_local_options (GApplication *app, GVariantDict *dict)
   OrielApplication *self = ORIEL_APPLICATION (app);
 
   g_variant_dict_lookup (dict, "connect", "^as", &self->cmdline_uris);
+  g_variant_dict_lookup (dict, "show", "s", &self->show_name);
   return -1;
 }
 
@@ -199,6 +203,16 @@ oriel_application_startup (GApplication *app)
   oriel_libvirt_events_init ();
 }
 
+/* --show: the first VM of that name on any connection gets its window. */
+static void
+domain_listed (OrielConnection *conn, OrielDomain *domain, OrielApplication *self)
+{
+  if (self->show_name == NULL || g_strcmp0 (oriel_domain_get_name (domain), self->show_name) != 0)
+    return;
+  g_clear_pointer (&self->show_name, g_free);
+  oriel_application_open_console (self, conn, oriel_domain_get_uuid (domain), NULL);
+}
+
 static void
 oriel_application_activate (GApplication *app)
 {
@@ -223,6 +237,10 @@ oriel_application_activate (GApplication *app)
     oriel_application_add_connection (self, uris[i], FALSE);
   if (self->connections->len == 0)
     oriel_application_add_connection (self, ORIEL_DEFAULT_URI, FALSE);
+  /* The lists arrive from the connections' workers, after this. */
+  for (guint i = 0; self->show_name != NULL && i < self->connections->len; i++)
+    g_signal_connect_object (self->connections->pdata[i], "domain-added",
+                             G_CALLBACK (domain_listed), self, 0);
 
   self->manager = oriel_manager_window_new (self);
   g_object_add_weak_pointer (G_OBJECT (self->manager), (gpointer *) &self->manager);
@@ -250,6 +268,7 @@ oriel_application_finalize (GObject *object)
   g_ptr_array_unref (self->connections);
   g_hash_table_unref (self->consoles);
   g_strfreev (self->cmdline_uris);
+  g_free (self->show_name);
   G_OBJECT_CLASS (oriel_application_parent_class)->finalize (object);
 }
 

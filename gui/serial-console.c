@@ -1,7 +1,8 @@
 /* A VTE terminal attached to a domain's serial console stream.
  *
  * The stream is non-blocking and watched by libvirt's event loop thread;
- * bytes read there are handed to the main thread for the terminal. */
+ * bytes read there are handed to the main thread for the terminal.
+ * Opening and closing the stream are round trips: they run in workers. */
 #include "serial-console.h"
 
 #include <glib/gi18n.h>
@@ -10,8 +11,9 @@
 struct _OrielSerialConsole {
   GtkBox parent_instance;
 
-  OrielConnection *conn;
-  char *uuid;
+  OrielDomain *domain;
+  guint connect_seq;         /* the newest connect attempt wins */
+  gboolean connecting;
   GtkWidget *terminal;
   GtkLabel *status;
   GtkWidget *connect_button;
@@ -126,48 +128,87 @@ terminal_commit (VteTerminal *terminal, const char *text, guint size,
     set_status (self, _("Could not send input to the serial console."));
 }
 
-void
-oriel_serial_console_disconnect (OrielSerialConsole *self)
+static void
+release_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  virStreamPtr stream = task_data;
+
+  virStreamAbort (stream);
+  virStreamFree (stream);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Aborting a remote stream waits for the daemon's answer. */
+static void
+release_stream (virStreamPtr stream)
+{
+  GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_task_data (task, stream, NULL);
+  g_task_run_in_thread (task, release_thread);
+  g_object_unref (task);
+}
+
+static void
+drop_stream (OrielSerialConsole *self)
 {
   virStreamPtr stream = self->stream;
 
+  /* An attempt still under way is dropped when it completes. */
+  self->connect_seq++;
+  self->connecting = FALSE;
   if (stream == NULL)
     return;
   self->stream = NULL;
   virStreamEventRemoveCallback (stream);
-  virStreamAbort (stream);
-  virStreamFree (stream);
-  gtk_widget_set_sensitive (self->connect_button, TRUE);
+  release_stream (stream);
 }
 
 void
-oriel_serial_console_connect (OrielSerialConsole *self)
+oriel_serial_console_disconnect (OrielSerialConsole *self)
 {
-  virConnectPtr conn = oriel_connection_get_virconn (self->conn);
-  virDomainPtr dom = oriel_connection_lookup (self->conn, self->uuid);
-  virStreamPtr stream = NULL;
-  int state = -1;
-  g_autoptr (GError) error = NULL;
+  drop_stream (self);
+  gtk_widget_set_sensitive (self->connect_button, TRUE);
+}
 
-  if (self->stream != NULL)
-    return;
-  if (dom == NULL || conn == NULL)
-    {
-      set_status (self, _("The virtual machine is not available."));
-      goto out;
-    }
-  virDomainGetState (dom, &state, NULL, 0);
-  if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED && state != VIR_DOMAIN_BLOCKED)
-    {
-      set_status (self, _("The serial console is available while the virtual machine runs."));
-      goto out;
-    }
-  stream = virStreamNew (conn, VIR_STREAM_NONBLOCK);
+static void
+open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  virDomainPtr dom = oriel_domain_get_virdomain (ORIEL_DOMAIN (source));
+  virStreamPtr stream = virStreamNew (virDomainGetConnect (dom), VIR_STREAM_NONBLOCK);
+  GError *error = NULL;
+
   if (stream == NULL || virDomainOpenConsole (dom, NULL, stream, VIR_DOMAIN_CONSOLE_FORCE) < 0)
     {
       oriel_set_libvirt_error (&error, _("Could not open the serial console"));
+      if (stream != NULL)
+        virStreamFree (stream);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, stream, NULL);
+}
+
+static void
+opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (OrielSerialConsole) self = data;
+  g_autoptr (GError) error = NULL;
+  virStreamPtr stream = g_task_propagate_pointer (G_TASK (result), &error);
+  guint seq = GPOINTER_TO_UINT (g_task_get_task_data (G_TASK (result)));
+
+  if (seq != self->connect_seq || self->domain == NULL)
+    {
+      if (stream != NULL)
+        release_stream (stream);
+      return;
+    }
+  self->connecting = FALSE;
+  if (stream == NULL)
+    {
       set_status (self, error->message);
-      goto out;
+      gtk_widget_set_sensitive (self->connect_button, TRUE);
+      return;
     }
   self->weak_self = g_atomic_rc_box_new0 (GWeakRef);
   g_weak_ref_init (self->weak_self, self);
@@ -178,18 +219,40 @@ oriel_serial_console_connect (OrielSerialConsole *self)
       free_weak (self->weak_self);
       oriel_set_libvirt_error (&error, _("Could not watch the serial console"));
       set_status (self, error->message);
-      virStreamAbort (stream);
-      goto out;
+      gtk_widget_set_sensitive (self->connect_button, TRUE);
+      release_stream (stream);
+      return;
     }
-  self->stream = g_steal_pointer (&stream);
-  gtk_widget_set_sensitive (self->connect_button, FALSE);
+  self->stream = stream;
   set_status (self, _("Connected to the serial console. Keys typed here go to the guest."));
   gtk_widget_grab_focus (self->terminal);
-out:
-  if (stream != NULL)
-    virStreamFree (stream);
-  if (dom != NULL)
-    virDomainFree (dom);
+}
+
+void
+oriel_serial_console_connect (OrielSerialConsole *self)
+{
+  int state = oriel_domain_get_state (self->domain);
+  GTask *task;
+
+  if (self->stream != NULL || self->connecting)
+    return;
+  if (oriel_domain_is_removed (self->domain))
+    {
+      set_status (self, _("The virtual machine is not available."));
+      return;
+    }
+  if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED && state != VIR_DOMAIN_BLOCKED)
+    {
+      set_status (self, _("The serial console is available while the virtual machine runs."));
+      return;
+    }
+  self->connecting = TRUE;
+  gtk_widget_set_sensitive (self->connect_button, FALSE);
+  set_status (self, _("Connecting to the serial console…"));
+  task = g_task_new (self->domain, NULL, opened, g_object_ref (self));
+  g_task_set_task_data (task, GUINT_TO_POINTER (++self->connect_seq), NULL);
+  g_task_run_in_thread (task, open_thread);
+  g_object_unref (task);
 }
 
 static void
@@ -203,23 +266,16 @@ oriel_serial_console_dispose (GObject *object)
 {
   OrielSerialConsole *self = ORIEL_SERIAL_CONSOLE (object);
 
-  oriel_serial_console_disconnect (self);
-  g_clear_object (&self->conn);
+  /* The button may be gone already. */
+  drop_stream (self);
+  g_clear_object (&self->domain);
   G_OBJECT_CLASS (oriel_serial_console_parent_class)->dispose (object);
-}
-
-static void
-oriel_serial_console_finalize (GObject *object)
-{
-  g_free (ORIEL_SERIAL_CONSOLE (object)->uuid);
-  G_OBJECT_CLASS (oriel_serial_console_parent_class)->finalize (object);
 }
 
 static void
 oriel_serial_console_class_init (OrielSerialConsoleClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = oriel_serial_console_dispose;
-  G_OBJECT_CLASS (klass)->finalize = oriel_serial_console_finalize;
 }
 
 static void
@@ -250,12 +306,11 @@ oriel_serial_console_init (OrielSerialConsole *self)
 }
 
 GtkWidget *
-oriel_serial_console_new (OrielConnection *conn, const char *uuid)
+oriel_serial_console_new (OrielDomain *domain)
 {
   OrielSerialConsole *self = g_object_new (ORIEL_TYPE_SERIAL_CONSOLE, NULL);
 
-  self->conn = g_object_ref (conn);
-  self->uuid = g_strdup (uuid);
+  self->domain = g_object_ref (domain);
   set_status (self, _("Not connected."));
   return GTK_WIDGET (self);
 }

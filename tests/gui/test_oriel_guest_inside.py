@@ -12,7 +12,15 @@
    the VM is created in the daemon, boots through SeaBIOS, and its console
    window shows the guest's screen: the display widget's pixels match a
    gvnccapture screenshot of the VM's VNC server, in the window and in
-   fullscreen (left again through the revealed toolbar)."""
+   fullscreen (left again through the revealed toolbar).
+3. A slow connection: a second oriel reaches the daemon through a proxy
+   that holds every packet from the daemon for 2 s (delay_proxy.py).
+   During a Run and a Save, while the reply is still held in the proxy,
+   the button goes insensitive, the list shows the operation in progress
+   ("Starting…", "Saving…") and a second click is handled (another VM
+   selected and Delete pressed, whose question reads the VM's disks: that
+   request reaches the proxy first; the question is cancelled); then
+   the result arrives (running, then shut off with the state saved)."""
 import os
 import subprocess
 import time
@@ -27,20 +35,28 @@ sys.path.insert(0, os.path.join(HERE, '..', 'testhost'))
 
 import test_oriel_ui as ui  # noqa: E402
 from daemon_fixture import Daemon, demo_xml  # noqa: E402
+import delay_proxy  # noqa: E402
 import testhost  # noqa: E402
 from dogtail import tree, rawinput  # noqa: E402
+from dogtail.config import config  # noqa: E402
 from gi.repository import Gdk  # noqa: E402
 from PIL import Image  # noqa: E402
 
 BOOT_TIMEOUT = 300
+# libvirt's remote procedure numbers (remote_protocol.x).
+PROC_DOMAIN_CREATE = 9
+PROC_DOMAIN_MANAGED_SAVE = 182
+PROC_DOMAIN_GET_XML_DESC = 14
+PROC_GET_ALL_DOMAIN_STATS = 344
+PROXY_DELAY = 2.0
 # Everything runs on an emulated CPU in the test host: give each UI step
 # far more time than on the machine itself.
 ui.TIMEOUT = 180
 
 
-def guest_xml():
+def guest_xml(name='console-guest'):
     assets = testhost.read_manifest()
-    xml = demo_xml(name='console-guest', memory=128, kernel=assets['VMLINUZ_CLOUD'],
+    xml = demo_xml(name=name, memory=128, kernel=assets['VMLINUZ_CLOUD'],
                    initrd=assets['INITRAMFS_BUSYBOX'], cmdline='console=ttyS0 panic=-1')
     return xml.replace("<interface type='network'><source network='default'/><model type='virtio'/></interface>",
                        '')
@@ -72,6 +88,7 @@ def main():
         finally:
             proc.terminate()
             proc.wait(10)
+        run_delayed(daemon)
     print('PASS', flush=True)
 
 
@@ -358,6 +375,139 @@ def run_fullscreen(console, display, port, work):
     ui.wait_for(lambda: fullscreen.showing, 'the toolbar back after fullscreen')
     ui.log('ok: fullscreen and back through the revealed toolbar')
 
+
+def oriel_app():
+    return ui.wait_for(lambda: next((a for a in tree.root.applications()
+                                     if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+
+
+def define(daemon, name):
+    path = os.path.join(daemon.root, name + '.xml')
+    with open(path, 'w') as f:
+        f.write(guest_xml(name))
+    subprocess.run(['virsh', '-q', '-c', daemon.uri, 'define', path], check=True)
+
+
+def run_delayed(daemon):
+    # One more shut-off VM for each action's second click.
+    define(daemon, 'other-a')
+    define(daemon, 'other-b')
+    # The first instance must be gone from the bus before the second starts.
+    ui.wait_for(lambda: not any(a.name in ('oriel', 'Oriel') for a in tree.root.applications()),
+                'the previous oriel gone from AT-SPI')
+    proxy_log = os.path.join(ui.SCREENS, 'delay-proxy.log')
+    proxy = delay_proxy.DelayProxy(os.path.join(daemon.root, 'delay.sock'), daemon.rw_sock,
+                                   proxy_log, PROXY_DELAY).start()
+    log = open(os.path.join(ui.SCREENS, 'oriel-delayed-output.log'), 'w')
+    proc = subprocess.Popen([ui.ORIEL, '--connect', proxy.uri], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        app = oriel_app()
+        manager = ui.child(app, roleName='frame', name='Oriel')
+        table = ui.child(manager, roleName='tree table')
+        guest = ui.child(table, roleName='table cell', name='console-guest')
+        run_button = ui.child(manager, roleName='push button', name='Run')
+        save = ui.child(manager, roleName='push button', name='Save')
+        ui.select_cell(guest)
+        ui.wait_for(lambda: run_button.sensitive, 'Run enabled (slow connection)')
+
+        slow_action(app, table, proxy_log, run_button, PROC_DOMAIN_CREATE, 'Starting…', guest, 'other-a')
+        ui.wait_for(lambda: ui.cell_exists(table, 'Running'), 'Running after Run (slow connection)',
+                    timeout=BOOT_TIMEOUT)
+        state = domstate(daemon)
+        assert state.startswith('running'), state
+        ui.log('ok: the VM runs after Run through the slow connection')
+
+        ui.select_cell(guest)
+        ui.wait_for(lambda: save.sensitive, 'Save enabled (slow connection)')
+        slow_action(app, table, proxy_log, save, PROC_DOMAIN_MANAGED_SAVE, 'Saving…', guest, 'other-b')
+        # console-guest was the only running VM.
+        ui.wait_for(lambda: not ui.cell_exists(table, 'Running'), 'no longer Running after Save (slow connection)',
+                    timeout=BOOT_TIMEOUT)
+        state = domstate(daemon)
+        assert state == 'shut off (saved)', state
+        ui.log('ok: the state is saved after Save through the slow connection')
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proxy.stop()
+        log.close()
+    with open(log.name) as f:
+        output = f.read()
+    for marker in ('ERROR: AddressSanitizer', 'runtime error:', 'CRITICAL **', 'Gtk-ERROR'):
+        assert marker not in output, 'oriel reported "%s" on the slow connection:\n%s' % (marker, output)
+
+
+def released(proxy_log, proc):
+    return sum(1 for _held, rel in delay_proxy.replies(proxy_log, proc) if rel is not None)
+
+
+def state_text_node(table, name_cell):
+    """The text cell of the State column in name_cell's row: the table's
+    children are each row's column cells in order, the State column's a
+    container of the spinner and the text."""
+    row = ui.row_of(name_cell)
+    state = table[row.indexInParent + 1]
+    texts = [c for c in state if c.roleName == 'table cell' and c.name]
+    return texts[-1] if texts else state
+
+
+def slow_action(app, table, proxy_log, button, proc, progress, busy_cell, other_name):
+    """Clicks button (an action on busy_cell's VM) and, while the proxy
+    holds that action's reply, checks that the list shows the progress
+    label with the button insensitive, and that the window handles a
+    second click: the other VM is picked by typing its name into the
+    list (the tree view's search) and Delete pressed, whose question (then
+    cancelled) first reads the VM's disks.  That second click is judged by
+    the proxy's log, so the slowness of AT-SPI in the test host does not
+    decide the outcome: the XML request must reach the proxy before the
+    held reply leaves it.  Then the reply arrives, held for the proxy's
+    delay, and the progress label goes."""
+    what = 'start' if proc == PROC_DOMAIN_CREATE else 'save'
+    state_cell = state_text_node(table, busy_cell)
+    # Nothing else in flight (the list's XML reads, say): a request for the
+    # other VM's XML after the click then comes from the click.
+    ui.wait_for(lambda: not delay_proxy.pending_calls(proxy_log, ignore=(PROC_GET_ALL_DOMAIN_STATS,)),
+                'the connection idle before the %s' % what)
+    before = released(proxy_log, proc)
+    ui.select_cell(busy_cell)       # also gives the list the keyboard focus
+    clicked = time.time()
+    ui.click(button)
+    ui.wait_for(lambda: not button.sensitive, 'the button insensitive while "%s"' % progress)
+    insensitive_while_held = released(proxy_log, proc) == before
+    # The second click, from the keyboard (X events, no AT-SPI round trips),
+    # before the label is read: the window has the action's time in the
+    # daemon plus 2 s for both.  The other VM's name typed into the list's
+    # search selects it; Escape closes the search; Delete asks whether to
+    # delete it, after reading its disks (a request to the daemon).
+    typing_delay, config.typingDelay = config.typingDelay, 0.01
+    try:
+        rawinput.typeText(other_name)
+        rawinput.pressKey('Escape')
+        rawinput.pressKey('Delete')
+    finally:
+        config.typingDelay = typing_delay
+    ui.wait_for(lambda: state_cell.name == progress or released(proxy_log, proc) > before,
+                'the progress indication "%s"' % progress)
+    progress_while_held = state_cell.name == progress and released(proxy_log, proc) == before
+    question = ui.wait_for(lambda: next((d for d in app.findChildren(
+        lambda n: n.roleName in ('alert', 'dialog') and n.showing)
+        if ui.find(d, None, roleName='push button', name='Delete')), None),
+        'the question to delete %s' % other_name)
+    ui.wait_for(lambda: released(proxy_log, proc) > before, 'the %s reply to leave the proxy' % what,
+                timeout=BOOT_TIMEOUT)
+    held, rel = delay_proxy.replies(proxy_log, proc)[-1]
+    assert rel - held >= PROXY_DELAY * 0.9, (held, rel)
+    asked = [t for t in delay_proxy.requests(proxy_log, PROC_DOMAIN_GET_XML_DESC, other_name) if t > clicked]
+    assert asked and asked[0] < rel, \
+        'the second click was not handled while the %s reply was held (its request at %r, reply released at %.2f)' \
+        % (what, asked[:1], rel)
+    assert progress_while_held, 'the progress indication "%s" was first seen after the reply left the proxy' % progress
+    assert insensitive_while_held, 'the button went insensitive only after the reply left the proxy'
+    ui.log('ok: while the %s reply was held (%.1f s), the list showed "%s" with the button insensitive, '
+           'and a second click picked another VM and asked to delete it (its request %.1f s before the reply)'
+           % (what, rel - held, progress, rel - asked[0]))
+    ui.click(ui.child(question, roleName='push button', name='Cancel'))
+    ui.wait_for(lambda: state_cell.name != progress, 'the progress indication to go', timeout=BOOT_TIMEOUT)
 
 if __name__ == '__main__':
     try:

@@ -104,14 +104,18 @@ def settle():
     time.sleep(0.4)
 
 
-def select_cell(cell):
-    """Selects a tree-view row.
-
-    The name cell sits inside a container cell (icon + text); the container
-    is the table's child."""
+def row_of(cell):
+    """The table's child that holds cell: the name cell sits inside a
+    container cell (icon + text), which is the table's child."""
     node = cell
     while node.parent is not None and node.parent.roleName != 'tree table':
         node = node.parent
+    return node
+
+
+def select_cell(cell):
+    """Selects a tree-view row."""
+    node = row_of(cell)
     table = node.parent
     assert table is not None, 'cell is not inside a tree table'
     # Focusing a cell moves the tree view's cursor (and selection) there.
@@ -155,7 +159,8 @@ def main():
         app_env['GDK_SCALE'] = str(SCALE)
     for args, phase in ((['--connect', 'test:///default'], lambda p: run(p, kernel, initrd)),
                         ([], run_fallback),
-                        ([], run_remembered)):
+                        ([], run_remembered),
+                        (['--connect', 'test:///default', '--show', 'test'], run_show)):
         proc = subprocess.Popen([ORIEL] + args, stdout=app_log, stderr=subprocess.STDOUT, env=app_env)
         try:
             phase(proc)
@@ -439,6 +444,15 @@ def run_remembered(proc):
     wait_for(lambda: cell_exists(manager, 'test:///default'), 'the remembered connection')
     wait_for(lambda: cell_exists(manager, 'test'), 'its VM')
     log('ok: test:///default was remembered and reopened after a restart')
+    assert proc.poll() is None, 'oriel exited'
+
+
+def run_show(proc):
+    """--show NAME opens that VM's console window once its connection lists it."""
+    app = wait_for(lambda: next((a for a in tree.root.applications()
+                                 if a.name in ('oriel', 'Oriel')), None), 'the oriel application')
+    child(app, roleName='frame', name='test (Running)')
+    log('ok: --show test opened the console window of "test"')
     assert proc.poll() is None, 'oriel exited'
 
 
