@@ -2,6 +2,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -355,7 +356,7 @@ struct tpm_backend *tpm_swtpm_connect(const char *ctrl_path, GError **error)
     if ((caps & needed) != needed) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                     _("swtpm at %s lacks control commands the TPM device needs "
-                      "(capabilities 0x%" G_GINT64_MODIFIER "x)"), ctrl_path, caps);
+                      "(capabilities 0x%" PRIx64 ")"), ctrl_path, caps);
         goto fail;
     }
 

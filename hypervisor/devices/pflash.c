@@ -1,6 +1,7 @@
 #include "pflash.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -377,8 +378,8 @@ static bool pflash_load(void *opaque, struct state_in *in, uint32_t version, GEr
     state_in_bytes(in, buf, sizeof buf);
     uint64_t size = state_in_u64(in);
     if (size != fl->size)
-        return state_in_invalid(in, error, _("the flash %s has %" G_GUINT64_FORMAT
-                                             " bytes, the saved one %" G_GUINT64_FORMAT),
+        return state_in_invalid(in, error, _("the flash %s has %" PRIu64
+                                             " bytes, the saved one %" PRIu64),
                                 fl->path, fl->size, size);
     const void *data = state_in_ptr(in, fl->readonly ? 64 : size);
     if (!state_in_finish(in, error))
@@ -459,7 +460,7 @@ struct pflash *pflash_create(struct vm *vm, const struct pflash_config *c, GErro
     if (size == 0 || size % c->block_size || size % (uint64_t)page || size > (1ull << 30) ||
         c->base + size > (1ull << 32) || c->base % (uint64_t)page) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    _("The flash file %s has %" G_GUINT64_FORMAT " bytes: it must be a "
+                    _("The flash file %s has %" PRIu64 " bytes: it must be a "
                       "non-empty multiple of %u bytes that fits below 4 GiB"),
                     c->path, size, c->block_size);
         close(fd);
@@ -499,7 +500,7 @@ struct pflash *pflash_create(struct vm *vm, const struct pflash_config *c, GErro
      * is unmapped. */
     if (!iobus_register(vm_mmio_bus(vm), c->base, size, &pflash_ops, fl, fl->name)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    _("The flash %s at 0x%" G_GINT64_MODIFIER "x overlaps another device"),
+                    _("The flash %s at 0x%" PRIx64 " overlaps another device"),
                     c->path, c->base);
         pflash_free(fl);
         return NULL;
