@@ -3,6 +3,7 @@
  * import, the device classes Oriel does not manage). */
 #include "procedures.h"
 #include "host-info.h"
+#include "host-stats.h"
 #include "polkit-auth.h"
 #include "xen-xm-import.h"
 
@@ -171,6 +172,65 @@ p_node_get_free_memory (RpcCall *call, void *argp, void *retp, GError **error)
   return TRUE;
 }
 
+/* virNodeGet*Stats: nparams 0 asks how many counters there are; otherwise
+ * it must be that many, as libvirt's own drivers require. */
+static gboolean
+stats_reply (int n, const HostStat *stats, int nparams, remote_node_get_stats_field **val,
+             u_int *len, int *ret_nparams, GError **error)
+{
+  if (n < 0)
+    return FALSE;
+  if (nparams == 0)
+    {
+      *ret_nparams = n;
+      return TRUE;
+    }
+  if (nparams != n)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("invalid argument: nparams must be %d, not %d"), n, nparams);
+      return FALSE;
+    }
+  *val = g_new0 (remote_node_get_stats_field, n);
+  for (int i = 0; i < n; i++)
+    {
+      (*val)[i].field = g_strdup (stats[i].field);
+      (*val)[i].value = stats[i].value;
+    }
+  *len = (u_int) n;
+  *ret_nparams = n;
+  return TRUE;
+}
+
+static gboolean
+p_node_get_cpu_stats (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_node_get_cpu_stats_args *args = argp;
+  remote_node_get_cpu_stats_ret *ret = retp;
+  HostStat stats[HOST_STATS_MAX];
+  int n = host_cpu_stats (args->cpuNum, stats, error);
+  return stats_reply (n, stats, args->nparams, &ret->params.params_val, &ret->params.params_len,
+                      &ret->nparams, error);
+}
+
+static gboolean
+p_node_get_memory_stats (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_node_get_memory_stats_args *args = argp;
+  remote_node_get_memory_stats_ret *ret = retp;
+  HostStat stats[HOST_STATS_MAX];
+  int n = host_memory_stats (args->cellNum, stats, error);
+  return stats_reply (n, stats, args->nparams, &ret->params.params_val, &ret->params.params_len,
+                      &ret->nparams, error);
+}
+
+static gboolean
+p_get_sysinfo (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  ((remote_connect_get_sysinfo_ret *) retp)->sysinfo = host_sysinfo_xml ();
+  return TRUE;
+}
+
 static gboolean
 p_get_capabilities (RpcCall *call, void *argp, void *retp, GError **error)
 {
@@ -261,6 +321,12 @@ const RpcProcedure procedures_host[] = {
   PROC_ROW (CONNECT_IS_SECURE, 0, rpc_void, remote_connect_is_secure_ret, proc_int_one),
   PROC_ROW (NODE_GET_INFO, 0, rpc_void, remote_node_get_info_ret, p_node_get_info),
   PROC_ROW (NODE_GET_FREE_MEMORY, 0, rpc_void, remote_node_get_free_memory_ret, p_node_get_free_memory),
+  PROC_ROW (NODE_GET_CPU_STATS, 0, remote_node_get_cpu_stats_args, remote_node_get_cpu_stats_ret,
+            p_node_get_cpu_stats),
+  PROC_ROW (NODE_GET_MEMORY_STATS, 0, remote_node_get_memory_stats_args, remote_node_get_memory_stats_ret,
+            p_node_get_memory_stats),
+  PROC_ROW (CONNECT_GET_SYSINFO, 0, remote_connect_get_sysinfo_args, remote_connect_get_sysinfo_ret,
+            p_get_sysinfo),
   PROC_ROW (NODE_GET_SECURITY_MODEL, 0, rpc_void, remote_node_get_security_model_ret, p_node_get_security_model),
   PROC_ROW (CONNECT_GET_CAPABILITIES, 0, rpc_void, remote_connect_get_capabilities_ret, p_get_capabilities),
   PROC_ROW (CONNECT_GET_DOMAIN_CAPABILITIES, 0, remote_connect_get_domain_capabilities_args,

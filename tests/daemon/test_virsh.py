@@ -66,6 +66,46 @@ class VirshTest(unittest.TestCase):
         self.assertEqual(cpus, os.cpu_count())
         self.assertEqual(virsh(self.uri, "hostname").stdout.strip(), os.uname().nodename)
 
+    def test_node_stats_and_sysinfo(self):
+        """virsh nodecpustats, nodememstats and sysinfo show the host's own
+        counters and SMBIOS."""
+        def fields(out):
+            return {l.split(":")[0].strip(): int(l.split(":")[1].split()[0])
+                    for l in out.splitlines() if ":" in l}
+        cpu = fields(virsh(self.uri, "nodecpustats").stdout)
+        self.assertEqual(set(cpu), {"user", "system", "idle", "iowait"})
+        self.assertGreater(cpu["user"] + cpu["system"] + cpu["idle"], 0)
+        one = fields(virsh(self.uri, "nodecpustats", "--cpu", "0").stdout)
+        self.assertLessEqual(one["idle"], cpu["idle"] + 10**10)
+        r = virsh(self.uri, "nodecpustats", "--cpu", str(os.cpu_count() + 7), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no such CPU", r.stderr)
+
+        mem = fields(virsh(self.uri, "nodememstats").stdout)
+        self.assertEqual(set(mem), {"total", "free", "buffers", "cached"})
+        with open("/proc/meminfo") as f:
+            total = int(f.readline().split()[1])
+        self.assertEqual(mem["total"], total)
+        self.assertLess(mem["free"], mem["total"])
+        r = virsh(self.uri, "nodememstats", "--cell", "4095", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no such NUMA node", r.stderr)
+
+        sysinfo = ET.fromstring(virsh(self.uri, "sysinfo").stdout)
+        self.assertEqual(sysinfo.get("type"), "smbios")
+        self.assertIsNotNone(sysinfo.find("system"))
+        vendor = "/sys/class/dmi/id/sys_vendor"
+        if os.path.exists(vendor):
+            with open(vendor) as f:
+                self.assertEqual(sysinfo.find("system/entry[@name='manufacturer']").text, f.read().strip())
+        # The same through python3-libvirt.
+        conn = libvirt.open(self.uri)
+        try:
+            self.assertEqual(conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)["total"], total)
+            self.assertIn("user", conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS))
+        finally:
+            conn.close()
+
     def test_capabilities(self):
         caps = ET.fromstring(virsh(self.uri, "capabilities").stdout)
         guest = caps.find("guest")
