@@ -163,7 +163,10 @@ def run_windows11(daemon, work):
     cell = ui.wait_for(lambda: next((c for c in os_table.findChildren(
         lambda n: n.roleName == 'table cell' and n.name == 'Microsoft Windows 11')), None),
         'Windows 11 in the OS list')
-    ui.select_cell(cell)
+    # A flat list: its cells are the table's children; focusing one moves
+    # the tree view's cursor and selection there.
+    cell.grabFocus()
+    ui.wait_for(lambda: cell.selected, 'Windows 11 selected')
     ui.wait_for(lambda: ui.find(wizard, None, roleName='label',
                                 name='Defaults: sata disk bus, e1000e network card, UEFI firmware, '
                                      'USB tablet, Secure Boot, TPM 2.0.') is not None,
@@ -182,7 +185,18 @@ def run_windows11(daemon, work):
     ui.settle()
     ui.screenshot('daemon-wizard-win11-summary', wizard)
     ui.click(finish)
-    ui.wait_for(lambda: ui.cell_exists(manager, 'win11-gui'), 'the Windows 11 VM listed')
+    def listed_or_error():
+        if ui.cell_exists(manager, 'win11-gui'):
+            return True
+        error = ui.find(app, None, roleName='alert', name='Error')
+        if error is not None:
+            ui.click(ui.child(error, roleName='toggle button', name='Details'))
+            ui.settle()
+            texts = [n.name for n in error.findChildren(lambda n: n.roleName == 'label') if n.name]
+            texts += [t.text for t in error.findChildren(lambda n: n.roleName == 'text') if t.text]
+            raise AssertionError('the daemon refused the Windows 11 VM: %s' % ' / '.join(texts))
+        return None
+    ui.wait_for(listed_or_error, 'the Windows 11 VM listed')
     gui_xml = dumpxml(daemon, 'win11-gui')
 
     r = subprocess.run(['virt-install', '--connect', daemon.uri, '--osinfo', 'win11', '--name', 'win11-cli',
