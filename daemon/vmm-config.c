@@ -136,7 +136,7 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       || !check_value (_("kernel"), def->kernel, FALSE, error)
       || !check_value (_("initrd"), def->initrd, FALSE, error)
       || !check_value (_("kernel command line"), def->cmdline, FALSE, error)
-      || !check_value (_("loader"), def->loader, TRUE, error)
+      || !check_value (_("loader"), def->loader, domain_def_is_uefi (def), error)
       || !check_value (_("NVRAM"), def->nvram, TRUE, error))
     goto fail;
   if (!machine_config (s, def, error))

@@ -315,6 +315,16 @@ test_refusals (Fixture *f, gconstpointer data)
   g_assert_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED);
   g_clear_error (&error);
 
+  /* A path that would split the uefi = option list is refused at start. */
+  g_autoptr (DomainDef) comma = parse ("<os firmware='efi'><type machine='q35'>hvm</type></os>", NULL);
+  g_free (comma->name);
+  comma->name = g_strdup ("a,b");
+  fill_ok (f, comma);
+  g_assert_null (vmm_config_build (comma, "/c", &error));
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "a,b_VARS.fd"));
+  g_clear_error (&error);
+
   /* Refused by the parser. */
   static const struct { const char *os; const char *needle; } bad[] = {
     { "<os firmware='bios'><type>hvm</type></os>", "firmware 'bios'" },
