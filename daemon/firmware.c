@@ -313,7 +313,9 @@ firmware_fill_domain (DomainDef *def, const char *const *dirs, const char *nvram
                        _("unsupported configuration: Secure boot is supported with q35 machine types only"));
           return FALSE;
         }
-      if (def->smm != FEATURE_ON)
+      /* With firmware='efi' SMM follows the firmware's own needs (above),
+       * as in libvirt; an explicit secure loader must ask for it. */
+      if (!def->firmware && def->smm != FEATURE_ON)
         {
           g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
                        _("unsupported configuration: Secure boot requires SMM feature enabled"));
