@@ -191,6 +191,8 @@ main (int argc, char **argv)
   g_free (d.paths.state_dir);
   g_free (d.paths.image_dir);
   g_free (d.paths.vmm_path);
+  g_free (d.paths.save_dir);
+  g_free (d.paths.tpm_dir);
   g_free (d.paths.nvram_dir);
   g_strfreev (d.paths.firmware_dirs);
   return 0;
