@@ -197,7 +197,8 @@ descriptor_fits (const FirmwareDescriptor *fw, const DomainDef *def)
   return firmware_descriptor_supports_machine (fw, def->machine)
          && wanted (def->fw_secure_boot, fw->secure_boot)
          && wanted (def->fw_enrolled_keys, fw->enrolled_keys)
-         && wanted (def->loader_secure, fw->secure_boot)
+         /* <loader secure> is about flash writes restricted to SMM */
+         && wanted (def->loader_secure, fw->requires_smm)
          && !(fw->requires_smm && def->smm == FEATURE_OFF)
          && (!def->loader || g_str_equal (def->loader, fw->code))
          && (!def->nvram_template || g_str_equal (def->nvram_template, fw->vars));
@@ -271,12 +272,14 @@ firmware_fill_domain (DomainDef *def, const char *const *dirs, const char *nvram
       g_free (def->loader); def->loader = g_strdup (fw->code);
       g_free (def->loader_type); def->loader_type = g_strdup ("pflash");
       def->loader_readonly = FEATURE_ON;
-      def->loader_secure = fw->secure_boot ? FEATURE_ON : FEATURE_OFF;
       g_free (def->nvram_template); def->nvram_template = g_strdup (fw->vars);
       def->fw_secure_boot = fw->secure_boot ? FEATURE_ON : FEATURE_OFF;
       def->fw_enrolled_keys = fw->enrolled_keys ? FEATURE_ON : FEATURE_OFF;
       if (fw->requires_smm)
-        def->smm = FEATURE_ON;
+        {
+          def->smm = FEATURE_ON;
+          def->loader_secure = FEATURE_ON;
+        }
     }
   else if (!def->nvram_template)
     {

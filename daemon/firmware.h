@@ -30,8 +30,8 @@ gboolean firmware_descriptor_supports_machine (const FirmwareDescriptor *fw, con
 /* Complete def's UEFI boot as libvirt does when a domain is defined:
  * <os firmware='efi'> picks the first descriptor that fits the machine,
  * the <firmware> features, <loader secure> and SMM, and fills in
- * <firmware>, <loader> and <nvram template> (SMM turned on when the
- * firmware needs it); a pflash <loader> without a template gets the one
+ * <firmware>, <loader> and <nvram template> (SMM and <loader secure='yes'>
+ * when the firmware requires SMM); a pflash <loader> without a template gets the one
  * its descriptor names; a missing NVRAM path becomes
  * nvram_dir/NAME_VARS.fd.  Then checks the files (present, sizes that
  * fit together) and secure boot's needs (Q35, SMM).  Error: libvirt's

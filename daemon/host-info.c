@@ -147,7 +147,7 @@ format_os_caps (GString *s, const char *machine, const char *const *firmware_dir
         seen |= g_str_equal (codes->pdata[j], fw->code);
       if (!seen)
         g_ptr_array_add (codes, fw->code);
-      if (fw->secure_boot)
+      if (fw->requires_smm)   /* <loader secure='yes'>: flash writes only from SMM */
         secure = TRUE;
       else
         plain = TRUE;

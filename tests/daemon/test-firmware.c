@@ -200,12 +200,12 @@ test_autoselect_rules (Fixture *f, gconstpointer data)
   fill_ok (f, sb);
   g_assert_cmpstr (sb->nvram_template, ==, f->vars);
   g_assert_cmpint (sb->loader_secure, ==, FEATURE_ON);
-  /* No secure boot: the plain one, secure='no', SMM left alone. */
+  /* No secure boot: the plain one, <loader> without secure, SMM left alone. */
   g_autoptr (DomainDef) plain = parse ("<os firmware='efi'><type machine='q35'>hvm</type>"
                                        "<firmware><feature enabled='no' name='secure-boot'/></firmware></os>", NULL);
   fill_ok (f, plain);
   g_assert_cmpstr (plain->loader, ==, f->code);
-  g_assert_cmpint (plain->loader_secure, ==, FEATURE_OFF);
+  g_assert_cmpint (plain->loader_secure, ==, FEATURE_UNSET);
   g_assert_cmpint (plain->smm, ==, FEATURE_UNSET);
   g_autoptr (GError) error = NULL;
   g_autofree char *conf = vmm_config_build (plain, "/c", &error);
@@ -213,6 +213,13 @@ test_autoselect_rules (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (conf, "\nmachine = q35\n"));
   g_assert_nonnull (strstr (conf, ",vars="));
   g_assert_null (strstr (conf, "secure=on"));
+  /* <loader secure='no'> (flash not restricted to SMM) rules out firmware
+   * that requires SMM, as in libvirt. */
+  g_autoptr (DomainDef) notsmm = parse ("<os firmware='efi'><type machine='q35'>hvm</type>"
+                                        "<loader secure='no'/></os>", NULL);
+  fill_ok (f, notsmm);
+  g_assert_cmpstr (notsmm->loader, ==, f->code);
+  g_assert_cmpint (notsmm->loader_secure, ==, FEATURE_OFF);
   /* SMM switched off rules out firmware that requires it. */
   g_autoptr (DomainDef) nosmm = parse ("<os firmware='efi'><type machine='q35'>hvm</type></os>",
                                        "<features><smm state='off'/></features>");

@@ -248,7 +248,7 @@ class UefiTest(unittest.TestCase):
         # firmware='efi' on i440FX: the firmware without SMM; no machine line.
         self.conn.defineXML(uefi_xml("t-pc", machine="pc", features=""))
         loader = ET.fromstring(virsh(self.uri, "dumpxml", "t-pc").stdout).find("os/loader")
-        self.assertEqual((loader.text, loader.get("secure")), (CODE_PLAIN, "no"))
+        self.assertEqual((loader.text, loader.get("secure")), (CODE_PLAIN, None))
         conf = self.start_and_get_config("t-pc")
         self.assertFalse(any(l.startswith("machine") for l in conf), conf)
         self.assertIn("uefi = code=%s,vars=%s" % (CODE_PLAIN, self.nvram("t-pc")), conf)
