@@ -139,12 +139,12 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       || !check_value (_("loader"), def->loader, domain_def_is_uefi (def), error)
       || !check_value (_("NVRAM"), def->nvram, TRUE, error))
     goto fail;
-  if (!machine_config (s, def, error))
-    goto fail;
   g_string_append_printf (s, "name = %s\n", def->name);
   g_string_append_printf (s, "uuid = %s\n", uuid);
   g_string_append_printf (s, "memory = %" G_GUINT64_FORMAT "K\n", def->memory_kib);
   g_string_append_printf (s, "cpus = %u\n", def->vcpus);
+  if (!machine_config (s, def, error))
+    goto fail;
   if (def->kernel)
     g_string_append_printf (s, "kernel = %s\n", def->kernel);
   if (def->initrd)
