@@ -12,6 +12,8 @@ typedef struct {
   char *image_dir;     /* the 'default' storage pool */
   char *save_dir;      /* managed save images */
   char *tpm_dir;       /* per domain: its TPM's state (swtpm), UUID/tpm2 */
+  char *nvram_dir;     /* per domain: its UEFI variable store, NAME_VARS.fd */
+  char **firmware_dirs; /* firmware descriptors (*.json), earlier ones first */
   char *vmm_path;      /* oriel-vmm binary */
 } DaemonPaths;
 

@@ -21,8 +21,7 @@ typedef struct {
   char *type;          /* "user", "network" or "bridge" */
   char *source;        /* network or bridge name */
   char *mac;
-  char *model;         /* model the VMM runs: "virtio" or "e1000" */
-  char *requested_model; /* what the XML asked for, when it was mapped */
+  char *model;         /* "virtio", "e1000" or "e1000e" */
   char *live_target;   /* while running: the tap device of a bridge NIC */
 } DomainNic;
 
@@ -54,7 +53,15 @@ typedef struct {
 
   char *arch;
   char *machine;
+  char *firmware;         /* <os firmware='efi'>: chosen from the firmware descriptors */
+  FeatureState fw_secure_boot;   /* <firmware><feature name='secure-boot' enabled=/> */
+  FeatureState fw_enrolled_keys; /* <firmware><feature name='enrolled-keys' enabled=/> */
   char *loader;
+  char *loader_type;      /* "rom" or "pflash"; NULL: not given */
+  FeatureState loader_readonly;
+  FeatureState loader_secure;
+  char *nvram;            /* the domain's own UEFI variable store */
+  char *nvram_template;   /* what a missing nvram is copied from */
   char *kernel;
   char *initrd;
   char *cmdline;
@@ -86,7 +93,8 @@ typedef struct {
   GPtrArray *disks;       /* DomainDisk* */
   GPtrArray *nics;        /* DomainNic* */
   GPtrArray *inputs;      /* DomainInput* */
-  GPtrArray *controllers_xml; /* char*: passive controllers kept verbatim */
+  GPtrArray *controllers_xml; /* char*: controllers kept verbatim */
+  char *usb_model;        /* model of the USB controller, if given */
   gboolean has_serial;    /* one pty serial port (COM1) with its console */
   gboolean has_vnc;
   int vnc_port;           /* -1 = autoport */
@@ -98,6 +106,7 @@ typedef struct {
   char *balloon_model;
   gboolean has_rng;
   gboolean has_tpm;       /* <tpm model='tpm-crb'><backend type='emulator' version='2.0'/> */
+  gboolean tpm_persistent_state; /* <backend persistent_state='yes'>: undefine keeps it */
 
   /* Runtime facts; formatted only in live XML. */
   char *live_pty;
@@ -125,5 +134,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DomainDef, domain_def_free)
 void domain_uuid_format (const guint8 uuid[16], char out[37]);
 gboolean domain_uuid_parse (const char *s, guint8 uuid[16]);
 gboolean domain_name_is_valid (const char *name);
+/* The domain boots UEFI from flash: <loader type='pflash'>. */
+gboolean domain_def_is_uefi (const DomainDef *def);
+/* The machine is a Q35 one ("q35", "pc-q35-*"). */
+gboolean domain_def_is_q35 (const DomainDef *def);
+
 /* A random locally administered MAC in libvirt's usual 52:54:00 range. */
 char *domain_mac_generate (void);

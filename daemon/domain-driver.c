@@ -1,5 +1,6 @@
 #include "domain-driver.h"
 #include "domain-save.h"
+#include "firmware.h"
 #include "virt-error.h"
 #include "swtpm-process.h"
 #include "tap-device.h"
@@ -351,6 +352,8 @@ release_live_resources (DomainObj *dom)
 static gboolean
 acquire_live_resources (DomainObj *dom, GError **error)
 {
+  if (!firmware_nvram_prepare (dom->live, dom->daemon->paths.nvram_dir, error))
+    return FALSE;
   if (dom->live->has_tpm)
     {
       g_autofree char *state = domain_tpm_state_dir (dom);
@@ -486,10 +489,21 @@ static const VmmCallbacks vmm_callbacks = {
 /* ---------------------------------------------------------------- */
 /* define / undefine */
 
+/* Parse new domain XML and complete what the daemon chooses (firmware). */
+static DomainDef *
+parse_new_def (Daemon *d, const char *xml, GError **error)
+{
+  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  if (!def || !firmware_fill_domain (def, (const char *const *) d->paths.firmware_dirs,
+                                     d->paths.nvram_dir, error))
+    return NULL;
+  return g_steal_pointer (&def);
+}
+
 DomainObj *
 domain_define (Daemon *d, const char *xml, GError **error)
 {
-  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  g_autoptr (DomainDef) def = parse_new_def (d, xml, error);
   if (!def)
     return NULL;
   DomainObj *by_uuid = domain_lookup_uuid (d, def->uuid);
@@ -543,17 +557,45 @@ domain_define (Daemon *d, const char *xml, GError **error)
 }
 
 gboolean
-domain_undefine (DomainObj *dom, gboolean keep_tpm, GError **error)
+domain_undefine_check (DomainObj *dom, guint flags, GError **error)
 {
-  Daemon *d = dom->daemon;
   if (!dom->persistent)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
                    _("Requested operation is not valid: cannot undefine transient domain"));
       return FALSE;
     }
-  /* The TPM's state goes with the domain unless kept, as with libvirt. */
-  if (!keep_tpm)
+  /* A variable store outlives the domain only when asked to. */
+  const char *nvram = dom->def->nvram;
+  if (nvram && g_file_test (nvram, G_FILE_TEST_EXISTS)
+      && !(flags & (UNDEFINE_NVRAM | UNDEFINE_KEEP_NVRAM)))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: cannot undefine domain with nvram"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+domain_undefine (DomainObj *dom, guint flags, GError **error)
+{
+  Daemon *d = dom->daemon;
+  if (!domain_undefine_check (dom, flags, error))
+    return FALSE;
+  const char *nvram = dom->def->nvram;
+  if (nvram && (flags & UNDEFINE_NVRAM) && g_unlink (nvram) < 0 && errno != ENOENT)
+    {
+      int e = errno;
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot remove nvram file '%s': %s"),
+                   nvram, g_strerror (e));
+      return FALSE;
+    }
+  /* The TPM's state, as libvirt 9: a persistent_state='yes' one goes only
+   * with UNDEFINE_TPM, any other unless UNDEFINE_KEEP_TPM. */
+  gboolean remove_tpm = dom->def->tpm_persistent_state ? (flags & UNDEFINE_TPM) != 0
+                                                       : !(flags & UNDEFINE_KEEP_TPM);
+  if (remove_tpm)
     {
       g_autofree char *tpm = domain_tpm_state_dir (dom);
       if (!swtpm_state_remove (tpm, error))
@@ -874,7 +916,7 @@ DomainObj *
 domain_create_transient (Daemon *d, const char *xml, guint flags,
                          DomainDoneFn done, gpointer data, GError **error)
 {
-  g_autoptr (DomainDef) def = domain_def_parse (xml, strlen (xml), DOMAIN_PARSE_DEFAULT, error);
+  g_autoptr (DomainDef) def = parse_new_def (d, xml, error);
   if (!def)
     return NULL;
   DomainObj *dom = domain_obj_for_def (d, def, error);

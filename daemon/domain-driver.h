@@ -45,8 +45,12 @@ gboolean domain_is_active (DomainObj *dom);
 guint64 domain_cpu_time_ns (DomainObj *dom);
 
 DomainObj *domain_define (Daemon *d, const char *xml, GError **error);
-/* keep_tpm: leave the TPM's state (virsh undefine --keep-tpm). */
-gboolean domain_undefine (DomainObj *dom, gboolean keep_tpm, GError **error);
+/* flags: UNDEFINE_NVRAM / UNDEFINE_KEEP_NVRAM (a domain whose NVRAM file
+ * exists needs one of them), UNDEFINE_TPM / UNDEFINE_KEEP_TPM (see
+ * domain_undefine).  domain_undefine_check refuses what domain_undefine
+ * would, before anything is removed. */
+gboolean domain_undefine_check (DomainObj *dom, guint flags, GError **error);
+gboolean domain_undefine (DomainObj *dom, guint flags, GError **error);
 char *domain_tpm_state_dir (DomainObj *dom);
 gboolean domain_set_autostart (DomainObj *dom, gboolean autostart, GError **error);
 

@@ -24,7 +24,7 @@ nic_free (gpointer p)
 {
   DomainNic *n = p;
   g_free (n->type); g_free (n->source); g_free (n->mac);
-  g_free (n->model); g_free (n->requested_model); g_free (n->live_target);
+  g_free (n->model); g_free (n->live_target);
   g_free (n);
 }
 
@@ -57,7 +57,9 @@ domain_def_free (DomainDef *def)
     return;
   g_free (def->name); g_free (def->title); g_free (def->description);
   g_free (def->metadata_xml); g_free (def->arch); g_free (def->machine);
-  g_free (def->loader); g_free (def->kernel); g_free (def->initrd);
+  g_free (def->loader); g_free (def->loader_type); g_free (def->firmware);
+  g_free (def->nvram); g_free (def->nvram_template); g_free (def->usb_model);
+  g_free (def->kernel); g_free (def->initrd);
   g_free (def->hyperv_mode); g_free (def->hv_vendor_id); g_free (def->live_tpm_socket);
   g_free (def->cmdline); g_ptr_array_unref (def->boot_devs);
   g_free (def->cpu_xml); g_free (def->clock_offset); g_free (def->clock_xml);
@@ -224,9 +226,104 @@ yes (const char *v)
   return v && (strcmp (v, "yes") == 0 || strcmp (v, "on") == 0);
 }
 
+/* yes/no attributes of <loader>: absent is FEATURE_UNSET. */
+static gboolean
+parse_yes_no (xmlNode *n, const char *name, FeatureState *out, GError **error)
+{
+  g_autofree char *v = attr (n, name);
+  if (!v)
+    *out = FEATURE_UNSET;
+  else if (g_str_equal (v, "yes"))
+    *out = FEATURE_ON;
+  else if (g_str_equal (v, "no"))
+    *out = FEATURE_OFF;
+  else
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("invalid value '%s' for attribute '%s' of <%s>"), v, name,
+                   (const char *) n->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* <os><firmware>: the features a chosen firmware must (not) have. */
+static gboolean
+parse_firmware_features (DomainDef *def, xmlNode *fw, GError **error)
+{
+  for (xmlNode *c = fw->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (!is_el (c, "feature"))
+        return unsupported (error, (const char *) c->name, "firmware");
+      g_autofree char *name = attr (c, "name");
+      FeatureState *slot = NULL;
+      if (name && g_str_equal (name, "secure-boot"))
+        slot = &def->fw_secure_boot;
+      else if (name && g_str_equal (name, "enrolled-keys"))
+        slot = &def->fw_enrolled_keys;
+      else
+        return unsupported_value (error, _("firmware feature"), name ? name : "");
+      if (!parse_yes_no (c, "enabled", slot, error))
+        return FALSE;
+      if (*slot == FEATURE_UNSET)
+        return xml_error (error, _("missing 'enabled' in <firmware><feature>"));
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_loader (DomainDef *def, xmlNode *c, GError **error)
+{
+  g_free (def->loader);
+  def->loader = text (c);
+  if (!*def->loader)
+    g_clear_pointer (&def->loader, g_free);
+  g_free (def->loader_type);
+  def->loader_type = attr (c, "type");
+  if (def->loader_type && !g_str_equal (def->loader_type, "rom")
+      && !g_str_equal (def->loader_type, "pflash"))
+    return unsupported_value (error, _("loader type"), def->loader_type);
+  if (!parse_yes_no (c, "readonly", &def->loader_readonly, error)
+      || !parse_yes_no (c, "secure", &def->loader_secure, error))
+    return FALSE;
+  g_autofree char *format = attr (c, "format");
+  if (format && !g_str_equal (format, "raw"))
+    return unsupported_value (error, _("loader format"), format);
+  return TRUE;
+}
+
+static gboolean
+parse_nvram (DomainDef *def, xmlNode *c, GError **error)
+{
+  g_free (def->nvram);
+  def->nvram = text (c);
+  if (!*def->nvram)
+    g_clear_pointer (&def->nvram, g_free);
+  g_free (def->nvram_template);
+  def->nvram_template = attr (c, "template");
+  g_autofree char *format = attr (c, "format");
+  if (format && !g_str_equal (format, "raw"))
+    return unsupported_value (error, _("NVRAM format"), format);
+  for (xmlNode *s = c->children; s; s = s->next)
+    if (s->type == XML_ELEMENT_NODE)
+      return unsupported (error, (const char *) s->name, "nvram");
+  if (def->nvram && !g_path_is_absolute (def->nvram))
+    return unsupported_value (error, _("NVRAM path (absolute paths only)"), def->nvram);
+  if (def->nvram_template && !g_path_is_absolute (def->nvram_template))
+    return unsupported_value (error, _("NVRAM template (absolute paths only)"),
+                              def->nvram_template);
+  return TRUE;
+}
+
 static gboolean
 parse_os (DomainDef *def, xmlNode *os, GError **error)
 {
+  g_free (def->firmware);
+  def->firmware = attr (os, "firmware");
+  if (def->firmware && !g_str_equal (def->firmware, "efi"))
+    return unsupported_value (error, _("firmware"), def->firmware);
   for (xmlNode *c = os->children; c; c = c->next)
     {
       if (c->type != XML_ELEMENT_NODE)
@@ -242,7 +339,20 @@ parse_os (DomainDef *def, xmlNode *os, GError **error)
             return unsupported_value (error, _("architecture"), def->arch);
         }
       else if (is_el (c, "loader"))
-        { g_free (def->loader); def->loader = text (c); }
+        {
+          if (!parse_loader (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "nvram"))
+        {
+          if (!parse_nvram (def, c, error))
+            return FALSE;
+        }
+      else if (is_el (c, "firmware"))
+        {
+          if (!parse_firmware_features (def, c, error))
+            return FALSE;
+        }
       else if (is_el (c, "kernel"))
         { g_free (def->kernel); def->kernel = text (c); }
       else if (is_el (c, "initrd"))
@@ -272,7 +382,24 @@ parse_os (DomainDef *def, xmlNode *os, GError **error)
     }
   if (!def->arch)
     def->arch = g_strdup ("x86_64");
+  if ((def->nvram || def->nvram_template) && !domain_def_is_uefi (def) && !def->firmware)
+    return xml_error (error, _("<nvram> needs <loader type='pflash'> or <os firmware='efi'>"));
+  if (def->loader_secure == FEATURE_ON && !domain_def_is_uefi (def) && !def->firmware)
+    return xml_error (error, _("<loader secure='yes'> needs <loader type='pflash'>"));
   return TRUE;
+}
+
+gboolean
+domain_def_is_uefi (const DomainDef *def)
+{
+  return def->loader && def->loader_type && g_str_equal (def->loader_type, "pflash");
+}
+
+gboolean
+domain_def_is_q35 (const DomainDef *def)
+{
+  return def->machine && (g_str_equal (def->machine, "q35")
+                          || g_str_has_prefix (def->machine, "pc-q35-"));
 }
 
 const char *const domain_hyperv_names[HV_COUNT] = {
@@ -466,6 +593,7 @@ static gboolean
 parse_interface (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **error)
 {
   DomainNic *nic = g_new0 (DomainNic, 1);
+  gboolean upgrade_e1000e = FALSE;
   g_ptr_array_add (def->nics, nic);
   nic->type = attr (n, "type");
   if (!nic->type || !(g_str_equal (nic->type, "user") || g_str_equal (nic->type, "network")
@@ -475,14 +603,11 @@ parse_interface (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **er
     {
       if (c->type == XML_COMMENT_NODE && c->content)
         {
-          /* Our own note on a mapped model, so the mapping survives a
-           * round trip through the persistent configuration. */
+          /* The note older versions left when they ran e1000e as e1000:
+           * such a NIC is an e1000e again. */
           char requested[32];
           if (sscanf ((const char *) c->content, " model '%31[a-z0-9]' was requested", requested) == 1)
-            {
-              g_free (nic->requested_model);
-              nic->requested_model = g_strdup (requested);
-            }
+            upgrade_e1000e = g_str_equal (requested, "e1000e");
           continue;
         }
       if (c->type != XML_ELEMENT_NODE)
@@ -513,16 +638,13 @@ parse_interface (DomainDef *def, xmlNode *n, DomainParseFlags flags, GError **er
     return xml_error (error, _("missing <source bridge=...> in <interface type='bridge'>"));
   if (!nic->model)
     nic->model = g_strdup ("virtio");
-  if (g_str_equal (nic->model, "e1000e"))
+  if (upgrade_e1000e && g_str_equal (nic->model, "e1000"))
     {
-      /* No e1000e model exists yet: the closest emulated NIC stands in. */
-      g_free (nic->requested_model);
-      nic->requested_model = nic->model;
-      nic->model = g_strdup ("e1000");
+      g_free (nic->model);
+      nic->model = g_strdup ("e1000e");
     }
-  if (nic->requested_model && !g_str_equal (nic->requested_model, "e1000e"))
-    g_clear_pointer (&nic->requested_model, g_free);
-  if (!g_str_equal (nic->model, "virtio") && !g_str_equal (nic->model, "e1000"))
+  if (!g_str_equal (nic->model, "virtio") && !g_str_equal (nic->model, "e1000")
+      && !g_str_equal (nic->model, "e1000e"))
     return unsupported_value (error, _("NIC model"), nic->model);
   if (nic->mac)
     {
@@ -717,6 +839,14 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
           if (!t || !(g_str_equal (t, "usb") || g_str_equal (t, "sata") || g_str_equal (t, "ide")
                       || g_str_equal (t, "pci") || g_str_equal (t, "virtio-serial")))
             return unsupported_value (error, _("controller type"), t ? t : "");
+          if (g_str_equal (t, "usb"))
+            {
+              g_autofree char *idx = attr (c, "index");
+              if (idx && !g_str_equal (idx, "0"))
+                return unsupported_value (error, _("USB controller index (one USB controller)"), idx);
+              g_free (def->usb_model);
+              def->usb_model = attr (c, "model");
+            }
           g_ptr_array_add (def->controllers_xml, node_dump (c));
         }
       else if (is_el (c, "memballoon"))
@@ -771,6 +901,10 @@ parse_tpm (DomainDef *def, xmlNode *t, GError **error)
         return unsupported_value (error, _("TPM backend (emulator only)"), type ? type : "");
       if (version && !g_str_equal (version, "2.0"))
         return unsupported_value (error, _("TPM version (2.0 only)"), version);
+      FeatureState persistent;
+      if (!parse_yes_no (c, "persistent_state", &persistent, error))
+        return FALSE;
+      def->tpm_persistent_state = persistent == FEATURE_ON;
       for (xmlNode *d = c->children; d; d = d->next)
         if (d->type == XML_ELEMENT_NODE)
           return unsupported (error, (const char *) d->name, "backend");
@@ -1061,6 +1195,59 @@ format_features (GString *s, const DomainDef *def)
   g_string_append (s, "  </features>\n");
 }
 
+/* In libvirt's layout: <firmware>, <loader readonly secure type>, <nvram template>. */
+static void
+format_loader (GString *s, const DomainDef *def)
+{
+  if (def->fw_secure_boot || def->fw_enrolled_keys)
+    {
+      g_string_append (s, "    <firmware>\n");
+      if (def->fw_enrolled_keys)
+        g_string_append_printf (s, "      <feature enabled='%s' name='enrolled-keys'/>\n",
+                                def->fw_enrolled_keys == FEATURE_ON ? "yes" : "no");
+      if (def->fw_secure_boot)
+        g_string_append_printf (s, "      <feature enabled='%s' name='secure-boot'/>\n",
+                                def->fw_secure_boot == FEATURE_ON ? "yes" : "no");
+      g_string_append (s, "    </firmware>\n");
+    }
+  if (def->loader || def->loader_type || def->loader_readonly || def->loader_secure)
+    {
+      g_string_append (s, "    <loader");
+      if (def->loader_readonly)
+        g_string_append_printf (s, " readonly='%s'", def->loader_readonly == FEATURE_ON ? "yes" : "no");
+      if (def->loader_secure)
+        g_string_append_printf (s, " secure='%s'", def->loader_secure == FEATURE_ON ? "yes" : "no");
+      if (def->loader_type)
+        g_string_append_printf (s, " type='%s'", def->loader_type);
+      if (def->loader)
+        {
+          g_string_append_c (s, '>');
+          esc (s, def->loader);
+          g_string_append (s, "</loader>\n");
+        }
+      else
+        g_string_append (s, "/>\n");
+    }
+  if (def->nvram || def->nvram_template)
+    {
+      g_string_append (s, "    <nvram");
+      if (def->nvram_template)
+        {
+          g_string_append (s, " template='");
+          esc (s, def->nvram_template);
+          g_string_append_c (s, '\'');
+        }
+      if (def->nvram)
+        {
+          g_string_append_c (s, '>');
+          esc (s, def->nvram);
+          g_string_append (s, "</nvram>\n");
+        }
+      else
+        g_string_append (s, "/>\n");
+    }
+}
+
 char *
 domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
 {
@@ -1082,12 +1269,15 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
                           def->current_memory_kib);
   g_string_append_printf (s, "  <vcpu placement='static'>%u</vcpu>\n", def->vcpus);
 
-  g_string_append (s, "  <os>\n    <type arch='");
+  g_string_append (s, "  <os");
+  if (def->firmware)
+    g_string_append_printf (s, " firmware='%s'", def->firmware);
+  g_string_append (s, ">\n    <type arch='");
   esc (s, def->arch ? def->arch : "x86_64");
   g_string_append (s, "' machine='");
   esc (s, def->machine ? def->machine : "pc");
   g_string_append (s, "'>hvm</type>\n");
-  element (s, "    ", "loader", def->loader);
+  format_loader (s, def);
   element (s, "    ", "kernel", def->kernel);
   element (s, "    ", "initrd", def->initrd);
   element (s, "    ", "cmdline", def->cmdline);
@@ -1157,9 +1347,6 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
           esc (s, n->live_target);
           g_string_append (s, "'/>\n");
         }
-      if (n->requested_model)
-        g_string_append_printf (s, "      <!-- model '%s' was requested; Oriel emulates '%s' in its place -->\n",
-                                n->requested_model, n->model);
       g_string_append_printf (s, "      <model type='%s'/>\n", n->model);
       g_string_append (s, "    </interface>\n");
     }
@@ -1213,7 +1400,8 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
   if (def->has_balloon)
     g_string_append_printf (s, "    <memballoon model='%s'/>\n", def->balloon_model);
   if (def->has_tpm)
-    g_string_append (s, "    <tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'/>\n    </tpm>\n");
+    g_string_append_printf (s, "    <tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'%s/>\n    </tpm>\n",
+                            def->tpm_persistent_state ? " persistent_state='yes'" : "");
   if (def->has_rng)
     g_string_append (s, "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
   g_string_append (s, "  </devices>\n</domain>\n");

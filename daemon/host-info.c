@@ -1,5 +1,9 @@
 #include "host-info.h"
 #include "domain-def.h"
+#include "firmware.h"
+#include "virt-error.h"
+
+#include <glib/gi18n.h>
 
 #include <string.h>
 #include <unistd.h>
@@ -111,6 +115,8 @@ host_capabilities_xml (const guint8 host_uuid[16], const char *emulator)
     "      <emulator>%s</emulator>\n"
     "      <machine maxCpus='64'>pc-i440fx-oriel</machine>\n"
     "      <machine canonical='pc-i440fx-oriel' maxCpus='64'>pc</machine>\n"
+    "      <machine maxCpus='64'>pc-q35-oriel</machine>\n"
+    "      <machine canonical='pc-q35-oriel' maxCpus='64'>q35</machine>\n"
     "      <domain type='kvm'/>\n"
     "    </arch>\n"
     "    <features>\n"
@@ -124,29 +130,78 @@ host_capabilities_xml (const guint8 host_uuid[16], const char *emulator)
   return xml;
 }
 
-char *
-host_domain_capabilities_xml (const char *emulator, const char *machine)
+/* The <os> part: UEFI from the descriptors that fit the machine. */
+static void
+format_os_caps (GString *s, const char *machine, const char *const *firmware_dirs)
 {
+  g_autoptr (GPtrArray) fws = firmware_descriptors_load (firmware_dirs);
+  g_autoptr (GPtrArray) codes = g_ptr_array_new ();
+  gboolean secure = FALSE, plain = FALSE;
+  for (guint i = 0; i < fws->len; i++)
+    {
+      FirmwareDescriptor *fw = fws->pdata[i];
+      if (!firmware_descriptor_supports_machine (fw, machine))
+        continue;
+      gboolean seen = FALSE;
+      for (guint j = 0; j < codes->len; j++)
+        seen |= g_str_equal (codes->pdata[j], fw->code);
+      if (!seen)
+        g_ptr_array_add (codes, fw->code);
+      if (fw->requires_smm)   /* <loader secure='yes'>: flash writes only from SMM */
+        secure = TRUE;
+      else
+        plain = TRUE;
+    }
+  g_string_append (s, "  <os supported='yes'>\n");
+  if (codes->len)
+    g_string_append (s, "    <enum name='firmware'>\n      <value>efi</value>\n    </enum>\n");
+  else
+    g_string_append (s, "    <enum name='firmware'/>\n");
+  g_string_append (s, "    <loader supported='yes'>\n");
+  for (guint j = 0; j < codes->len; j++)
+    {
+      g_autofree char *e = g_markup_escape_text (codes->pdata[j], -1);
+      g_string_append_printf (s, "      <value>%s</value>\n", e);
+    }
+  g_string_append (s, "      <enum name='type'>\n        <value>rom</value>\n");
+  if (codes->len)
+    g_string_append (s, "        <value>pflash</value>\n");
+  g_string_append (s, "      </enum>\n      <enum name='readonly'>\n        <value>yes</value>\n"
+                      "      </enum>\n      <enum name='secure'>\n");
+  if (secure)
+    g_string_append (s, "        <value>yes</value>\n");
+  if (plain || !codes->len)
+    g_string_append (s, "        <value>no</value>\n");
+  g_string_append (s, "      </enum>\n    </loader>\n  </os>\n");
+}
+
+char *
+host_domain_capabilities_xml (const char *emulator, const char *machine,
+                              const char *const *firmware_dirs, GError **error)
+{
+  if (machine && !g_str_equal (machine, "pc") && !g_str_equal (machine, "q35")
+      && !g_str_has_prefix (machine, "pc-i440fx-") && !g_str_has_prefix (machine, "pc-q35-"))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("invalid argument: the machine '%s' is not supported by emulator '%s'"),
+                   machine, emulator);
+      return NULL;
+    }
   g_autofree char *esc_emu = g_markup_escape_text (emulator, -1);
-  return g_strdup_printf (
+  const char *canonical = firmware_canonical_machine (machine);
+  gboolean q35 = g_str_has_prefix (canonical, "pc-q35-");
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s,
     "<domainCapabilities>\n"
     "  <path>%s</path>\n"
     "  <domain>kvm</domain>\n"
     "  <machine>%s</machine>\n"
     "  <arch>x86_64</arch>\n"
     "  <vcpu max='64'/>\n"
-    "  <iothreads supported='no'/>\n"
-    "  <os supported='yes'>\n"
-    "    <enum name='firmware'/>\n"
-    "    <loader supported='yes'>\n"
-    "      <enum name='type'>\n"
-    "        <value>rom</value>\n"
-    "      </enum>\n"
-    "      <enum name='readonly'>\n"
-    "        <value>yes</value>\n"
-    "      </enum>\n"
-    "    </loader>\n"
-    "  </os>\n"
+    "  <iothreads supported='no'/>\n",
+    esc_emu, canonical);
+  format_os_caps (s, machine, firmware_dirs);
+  g_string_append (s,
     "  <cpu>\n"
     "    <mode name='host-passthrough' supported='yes'/>\n"
     "    <mode name='maximum' supported='no'/>\n"
@@ -159,8 +214,10 @@ host_domain_capabilities_xml (const char *emulator, const char *machine)
     "        <value>disk</value>\n"
     "        <value>cdrom</value>\n"
     "      </enum>\n"
-    "      <enum name='bus'>\n"
-    "        <value>ide</value>\n"
+    "      <enum name='bus'>\n");
+  if (!q35)
+    g_string_append (s, "        <value>ide</value>\n");
+  g_string_append (s,
     "        <value>sata</value>\n"
     "        <value>virtio</value>\n"
     "      </enum>\n"
@@ -186,7 +243,17 @@ host_domain_capabilities_xml (const char *emulator, const char *machine)
     "      </enum>\n"
     "    </rng>\n"
     "    <filesystem supported='no'/>\n"
-    "    <tpm supported='no'/>\n"
+    "    <tpm supported='yes'>\n"
+    "      <enum name='model'>\n"
+    "        <value>tpm-crb</value>\n"
+    "      </enum>\n"
+    "      <enum name='backendModel'>\n"
+    "        <value>emulator</value>\n"
+    "      </enum>\n"
+    "      <enum name='backendVersion'>\n"
+    "        <value>2.0</value>\n"
+    "      </enum>\n"
+    "    </tpm>\n"
     "    <redirdev supported='no'/>\n"
     "  </devices>\n"
     "  <features>\n"
@@ -194,7 +261,15 @@ host_domain_capabilities_xml (const char *emulator, const char *machine)
     "    <vmcoreinfo supported='no'/>\n"
     "    <genid supported='no'/>\n"
     "    <sev supported='no'/>\n"
+    "    <hyperv supported='yes'>\n"
+    "      <enum name='features'>\n");
+  for (int f = 0; f < HV_COUNT; f++)
+    if (f != HV_EVMCS)   /* refused at start: an Intel-only interface */
+      g_string_append_printf (s, "        <value>%s</value>\n", domain_hyperv_names[f]);
+  g_string_append (s,
+    "      </enum>\n"
+    "    </hyperv>\n"
     "  </features>\n"
-    "</domainCapabilities>\n",
-    esc_emu, machine ? machine : "pc-i440fx-oriel");
+    "</domainCapabilities>\n");
+  return g_string_free (s, FALSE);
 }

@@ -75,7 +75,8 @@ main (int argc, char **argv)
   gboolean verbose = FALSE, version = FALSE;
   g_autofree char *socket_dir = NULL, *config_dir = NULL, *state_dir = NULL;
   g_autofree char *image_dir = NULL, *save_dir = NULL, *vmm_path = NULL, *auth_rw = NULL;
-  g_autofree char *tpm_dir = NULL;
+  g_autofree char *tpm_dir = NULL, *nvram_dir = NULL;
+  g_auto (GStrv) firmware_dirs = NULL;
   GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log every connection and call"), NULL },
     { "socket-dir", 0, 0, G_OPTION_ARG_FILENAME, &socket_dir, N_("Directory of the listening sockets (default /var/run/libvirt)"), N_("DIR") },
@@ -84,6 +85,8 @@ main (int argc, char **argv)
     { "image-dir", 0, 0, G_OPTION_ARG_FILENAME, &image_dir, N_("Directory of the 'default' storage pool (default /var/lib/oriel/images)"), N_("DIR") },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, N_("Managed save images (default /var/lib/oriel/save)"), N_("DIR") },
     { "tpm-dir", 0, 0, G_OPTION_ARG_FILENAME, &tpm_dir, N_("TPM state of domains with a TPM (default /var/lib/oriel/swtpm)"), N_("DIR") },
+    { "nvram-dir", 0, 0, G_OPTION_ARG_FILENAME, &nvram_dir, N_("UEFI variable stores of domains (default /var/lib/oriel/nvram)"), N_("DIR") },
+    { "firmware-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &firmware_dirs, N_("Where firmware descriptors are read, repeatable, first wins (default /etc/qemu/firmware, /usr/share/qemu/firmware)"), N_("DIR") },
     { "auth-rw", 0, 0, G_OPTION_ARG_STRING, &auth_rw, N_("Who may use the read-write socket: none (root only, the default) or polkit (users polkit allows)"), N_("none|polkit") },
     { "vmm", 0, 0, G_OPTION_ARG_FILENAME, &vmm_path, N_("The oriel-vmm binary"), N_("PATH") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
@@ -121,6 +124,14 @@ main (int argc, char **argv)
   d.paths.image_dir = image_dir ? g_steal_pointer (&image_dir) : g_strdup ("/var/lib/oriel/images");
   d.paths.save_dir = save_dir ? g_steal_pointer (&save_dir) : g_strdup ("/var/lib/oriel/save");
   d.paths.tpm_dir = tpm_dir ? g_steal_pointer (&tpm_dir) : g_strdup ("/var/lib/oriel/swtpm");
+  d.paths.nvram_dir = nvram_dir ? g_steal_pointer (&nvram_dir) : g_strdup ("/var/lib/oriel/nvram");
+  if (firmware_dirs)
+    d.paths.firmware_dirs = g_steal_pointer (&firmware_dirs);
+  else
+    {
+      const char *const defaults[] = { "/etc/qemu/firmware", "/usr/share/qemu/firmware", NULL };
+      d.paths.firmware_dirs = g_strdupv ((char **) defaults);
+    }
   d.paths.vmm_path = vmm_path ? g_steal_pointer (&vmm_path) : g_strdup (ORIEL_VMM_DEFAULT);
   host_uuid (d.host_uuid);
   derive_uuid ("oriel-storage-pool-default", d.pool_uuid);
@@ -180,5 +191,9 @@ main (int argc, char **argv)
   g_free (d.paths.state_dir);
   g_free (d.paths.image_dir);
   g_free (d.paths.vmm_path);
+  g_free (d.paths.save_dir);
+  g_free (d.paths.tpm_dir);
+  g_free (d.paths.nvram_dir);
+  g_strfreev (d.paths.firmware_dirs);
   return 0;
 }

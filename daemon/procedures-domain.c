@@ -301,6 +301,14 @@ undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError
                    _("cannot both keep and remove the TPM state"));
       return FALSE;
     }
+  if ((flags & UNDEFINE_NVRAM) && (flags & UNDEFINE_KEEP_NVRAM))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("cannot both keep and remove the NVRAM file"));
+      return FALSE;
+    }
+  if (!domain_undefine_check (dom, flags, error))
+    return FALSE;
   if (domain_has_managed_save (dom))
     {
       if (!(flags & UNDEFINE_MANAGED_SAVE))
@@ -312,7 +320,7 @@ undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError
       if (!domain_managed_save_remove (dom, error))
         return FALSE;
     }
-  return domain_undefine (dom, (flags & UNDEFINE_KEEP_TPM) != 0, error);
+  return domain_undefine (dom, flags, error);
 }
 
 static gboolean

@@ -258,9 +258,11 @@ p_get_domain_capabilities (RpcCall *call, void *argp, void *retp, GError **error
                    _("unsupported configuration: virtualization type '%s'"), virttype);
       return FALSE;
     }
-  ((remote_connect_get_domain_capabilities_ret *) retp)->capabilities
-    = host_domain_capabilities_xml (DAEMON (call)->paths.vmm_path, args->machine ? *args->machine : NULL);
-  return TRUE;
+  Daemon *d = DAEMON (call);
+  char *xml = host_domain_capabilities_xml (d->paths.vmm_path, args->machine ? *args->machine : NULL,
+                                            (const char *const *) d->paths.firmware_dirs, error);
+  ((remote_connect_get_domain_capabilities_ret *) retp)->capabilities = xml;
+  return xml != NULL;
 }
 
 /* char<> with the trailing NUL counted, as libvirt sends security models. */

@@ -216,6 +216,32 @@ p_vol_create_xml (RpcCall *call, void *argp, void *retp, GError **error)
 }
 
 static gboolean
+p_vol_create_xml_from (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_storage_vol_create_xml_from_args *args = argp;
+  StoragePool *pool = get_pool (call, &args->pool, error);
+  if (!pool || !storage_pool_ensure (pool, error))
+    return FALSE;
+  g_autoptr (StorageVol) source = get_vol (call, &args->clonevol, error);
+  if (!source)
+    return FALSE;
+  g_autoptr (StorageVol) vol = storage_pool_clone_vol (pool, args->xml, source, error);
+  if (!vol)
+    return FALSE;
+  make_vol (&((remote_storage_vol_ret *) retp)->vol, pool, vol);
+  return TRUE;
+}
+
+static gboolean
+p_vol_resize (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_storage_vol_resize_args *args = argp;
+  g_autoptr (StorageVol) vol = get_vol (call, &args->vol, error);
+  return vol && storage_pool_resize_vol (daemon_storage_pool (DAEMON (call)), vol, args->capacity,
+                                         args->flags, error);
+}
+
+static gboolean
 p_vol_delete (RpcCall *call, void *argp, void *retp, GError **error)
 {
   g_autoptr (StorageVol) vol = get_vol (call, &((const remote_storage_vol_flags_args *) argp)->vol, error);
@@ -319,6 +345,9 @@ const RpcProcedure procedures_storage[] = {
             remote_storage_pool_list_all_volumes_ret, p_pool_list_all_volumes),
   PROC_ROW (STORAGE_VOL_CREATE_XML, W, remote_storage_vol_create_xml_args, remote_storage_vol_ret,
             p_vol_create_xml),
+  PROC_ROW (STORAGE_VOL_CREATE_XML_FROM, W, remote_storage_vol_create_xml_from_args, remote_storage_vol_ret,
+            p_vol_create_xml_from),
+  PROC_ROW (STORAGE_VOL_RESIZE, W, remote_storage_vol_resize_args, rpc_void, p_vol_resize),
   PROC_ROW (STORAGE_VOL_DELETE, W, remote_storage_vol_flags_args, rpc_void, p_vol_delete),
   PROC_ROW (STORAGE_VOL_LOOKUP_BY_NAME, 0, remote_storage_vol_lookup_by_name_args, remote_storage_vol_ret,
             p_vol_lookup_by_name),

@@ -47,6 +47,7 @@ storage_vol_free (StorageVol *vol)
     return;
   g_free (vol->name);
   g_free (vol->path);
+  g_free (vol->format);
   g_free (vol);
 }
 
@@ -66,8 +67,25 @@ vol_stat (StoragePool *pool, const char *name)
   StorageVol *v = g_new0 (StorageVol, 1);
   v->name = g_strdup (name);
   v->path = g_steal_pointer (&path);
+  v->physical = st.st_size;
   v->capacity = st.st_size;
   v->allocation = (guint64) st.st_blocks * 512;
+  v->format = g_strdup ("raw");
+  /* A qcow2 header: magic "QFI\xfb", the virtual size at byte 24. */
+  guint8 hdr[32];
+  int fd = open (v->path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      if (pread (fd, hdr, sizeof hdr, 0) == (ssize_t) sizeof hdr && memcmp (hdr, "QFI\xfb", 4) == 0)
+        {
+          guint64 be;
+          memcpy (&be, hdr + 24, 8);
+          v->capacity = GUINT64_FROM_BE (be);
+          g_free (v->format);
+          v->format = g_strdup ("qcow2");
+        }
+      close (fd);
+    }
   return v;
 }
 
@@ -164,20 +182,32 @@ parse_size (xmlNode *n, guint64 *bytes, GError **error)
   return ok;
 }
 
-StorageVol *
-storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error)
+typedef struct {
+  char *name;
+  char *format;          /* NULL: not given */
+  guint64 capacity, allocation;
+  gboolean have_capacity;
+} VolSpec;
+
+static void
+vol_spec_clear (VolSpec *v)
 {
+  g_free (v->name);
+  g_free (v->format);
+}
+
+static gboolean
+parse_vol_xml (const char *xml, VolSpec *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
   xmlDoc *doc = xmlReadMemory (xml, strlen (xml), "volume.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (!doc)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("XML error: malformed volume XML"));
-      return NULL;
+      return FALSE;
     }
   xmlNode *root = xmlDocGetRootElement (doc);
-  g_autofree char *name = NULL;
-  char *format = NULL;
-  guint64 capacity = 0, allocation = 0;
-  gboolean have_cap = FALSE, ok = TRUE;
+  gboolean ok = TRUE;
   if (!root || strcmp ((const char *) root->name, "volume") != 0)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("expected root element <volume>"));
@@ -191,22 +221,22 @@ storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error)
       if (g_str_equal (n, "name"))
         {
           xmlChar *t = xmlNodeGetContent (c);
-          g_free (name);
-          name = g_strstrip (g_strdup ((const char *) t));
+          g_free (out->name);
+          out->name = g_strstrip (g_strdup ((const char *) t));
           xmlFree (t);
         }
       else if (g_str_equal (n, "capacity"))
-        ok = have_cap = parse_size (c, &capacity, error);
+        ok = out->have_capacity = parse_size (c, &out->capacity, error);
       else if (g_str_equal (n, "allocation"))
-        ok = parse_size (c, &allocation, error);
+        ok = parse_size (c, &out->allocation, error);
       else if (g_str_equal (n, "target"))
         {
           for (xmlNode *t = c->children; t; t = t->next)
             if (t->type == XML_ELEMENT_NODE && g_str_equal ((const char *) t->name, "format"))
               {
                 xmlChar *ft = xmlGetProp (t, (const xmlChar *) "type");
-                g_free (format);
-                format = g_strdup ((const char *) ft);
+                g_free (out->format);
+                out->format = g_strdup ((const char *) ft);
                 xmlFree (ft);
               }
         }
@@ -220,25 +250,52 @@ storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error)
         }
     }
   xmlFreeDoc (doc);
-  g_autofree char *fmt = format;
-  if (!ok)
-    return NULL;
-  if (!vol_name_valid (name))
+  if (ok && !vol_name_valid (out->name))
     {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("invalid volume name '%s'"), name ? name : "");
-      return NULL;
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("invalid volume name '%s'"),
+                   out->name ? out->name : "");
+      ok = FALSE;
     }
-  if (!have_cap)
-    {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("missing <capacity> in volume XML"));
-      return NULL;
-    }
-  if (fmt && !g_str_equal (fmt, "raw"))
+  if (ok && out->format && !g_str_equal (out->format, "raw") && !g_str_equal (out->format, "qcow2"))
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
-                   _("unsupported configuration: volume format '%s' (the default pool creates raw volumes)"), fmt);
-      return NULL;
+                   _("unsupported configuration: volume format '%s' (the default pool creates raw and qcow2 volumes)"),
+                   out->format);
+      ok = FALSE;
     }
+  if (!ok)
+    vol_spec_clear (out);
+  return ok;
+}
+
+/* Runs qemu-img (the stock tool) with argv; its message becomes the error. */
+static gboolean
+qemu_img (const char *const *argv, GError **error)
+{
+  g_autofree char *err = NULL;
+  int status = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, &local))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR,
+                   _("cannot run qemu-img (package qemu-utils): %s"), local->message);
+      return FALSE;
+    }
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("qemu-img %s failed: %s"), argv[1],
+                   err && *err ? g_strstrip (err) : _("no message"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Claims the name: the file is created here, exclusively, so that two
+ * requests never write the same volume; the caller fills it. */
+static char *
+claim_path (StoragePool *pool, const char *name, GError **error)
+{
   g_autofree char *path = g_build_filename (pool->path, name, NULL);
   int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -250,19 +307,140 @@ storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error)
         g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot create %s: %s"), path, g_strerror (errno));
       return NULL;
     }
-  /* Sparse: blocks are allocated as the guest writes. */
-  int rc = ftruncate (fd, (off_t) capacity);
-  int e = errno;
-  if (rc == 0 && allocation > 0)
-    posix_fallocate (fd, 0, (off_t) MIN (allocation, capacity));
   close (fd);
-  if (rc < 0)
+  return g_steal_pointer (&path);
+}
+
+StorageVol *
+storage_pool_create_vol (StoragePool *pool, const char *xml, GError **error)
+{
+  VolSpec spec;
+  if (!parse_vol_xml (xml, &spec, error))
+    return NULL;
+  if (!spec.have_capacity)
     {
-      unlink (path);
-      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot size %s: %s"), path, g_strerror (e));
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("missing <capacity> in volume XML"));
+      vol_spec_clear (&spec);
       return NULL;
     }
-  return vol_stat (pool, name);
+  g_autofree char *path = claim_path (pool, spec.name, error);
+  gboolean ok = path != NULL;
+  if (ok && spec.format && g_str_equal (spec.format, "qcow2"))
+    {
+      /* Thin: clusters are allocated as the guest writes. */
+      g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, spec.capacity);
+      const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-o", "preallocation=off",
+                             path, size, NULL };
+      ok = qemu_img (argv, error);
+    }
+  else if (ok)
+    {
+      /* Sparse: blocks are allocated as the guest writes. */
+      int rc = truncate (path, (off_t) spec.capacity);
+      int e = errno;
+      if (rc == 0 && spec.allocation > 0)
+        {
+          int fd = open (path, O_WRONLY | O_CLOEXEC);
+          if (fd >= 0)
+            {
+              posix_fallocate (fd, 0, (off_t) MIN (spec.allocation, spec.capacity));
+              close (fd);
+            }
+        }
+      if (rc < 0)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot size %s: %s"), path, g_strerror (e));
+          ok = FALSE;
+        }
+    }
+  if (!ok && path)
+    unlink (path);
+  StorageVol *v = ok ? vol_stat (pool, spec.name) : NULL;
+  vol_spec_clear (&spec);
+  return v;
+}
+
+StorageVol *
+storage_pool_clone_vol (StoragePool *pool, const char *xml, StorageVol *source, GError **error)
+{
+  VolSpec spec;
+  if (!parse_vol_xml (xml, &spec, error))
+    return NULL;
+  const char *format = spec.format ? spec.format : source->format;
+  g_autofree char *path = claim_path (pool, spec.name, error);
+  gboolean ok = path != NULL;
+  if (ok)
+    {
+      const char *argv[] = { "qemu-img", "convert", "-q", "-f", source->format, "-O", format,
+                             source->path, path, NULL };
+      ok = qemu_img (argv, error);
+    }
+  if (ok && spec.have_capacity && spec.capacity > source->capacity)
+    {
+      g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, spec.capacity);
+      const char *argv[] = { "qemu-img", "resize", "-q", "-f", format, path, size, NULL };
+      ok = qemu_img (argv, error);
+    }
+  if (!ok && path)
+    unlink (path);
+  StorageVol *v = ok ? vol_stat (pool, spec.name) : NULL;
+  vol_spec_clear (&spec);
+  return v;
+}
+
+gboolean
+storage_pool_resize_vol (StoragePool *pool, StorageVol *vol, guint64 capacity, guint flags,
+                         GError **error)
+{
+  enum { RESIZE_ALLOCATE = 1, RESIZE_DELTA = 2, RESIZE_SHRINK = 4 };
+  if (flags & ~(guint) (RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x)"),
+                   flags & ~(guint) (RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK));
+      return FALSE;
+    }
+  if (flags & RESIZE_ALLOCATE)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_ARGUMENT_UNSUPPORTED,
+                   _("preallocation of the new capacity is not supported; volumes stay sparse"));
+      return FALSE;
+    }
+  guint64 target = capacity;
+  if (flags & RESIZE_DELTA)
+    {
+      /* libvirt: with SHRINK the delta is subtracted. */
+      if (flags & RESIZE_SHRINK)
+        target = capacity > vol->capacity ? 0 : vol->capacity - capacity;
+      else if (capacity > G_MAXUINT64 - vol->capacity)
+        target = G_MAXUINT64;
+      else
+        target = vol->capacity + capacity;
+    }
+  if (target < vol->capacity && !(flags & RESIZE_SHRINK))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("invalid argument: can't shrink capacity below existing capacity unless shrink flag explicitly specified"));
+      return FALSE;
+    }
+  if (target == 0)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("invalid argument: capacity must be greater than 0"));
+      return FALSE;
+    }
+  if (g_str_equal (vol->format, "qcow2"))
+    {
+      g_autofree char *size = g_strdup_printf ("%" G_GUINT64_FORMAT, target);
+      const char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2",
+                             target < vol->capacity ? "--shrink" : "-q", vol->path, size, NULL };
+      return qemu_img (argv, error);
+    }
+  if (truncate (vol->path, (off_t) target) < 0)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_SYSTEM_ERROR, _("cannot resize %s: %s"), vol->path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -330,9 +508,9 @@ storage_vol_xml (StoragePool *pool, StorageVol *vol)
                           "  <physical unit='bytes'>%" G_GUINT64_FORMAT "</physical>\n"
                           "  <target>\n"
                           "    <path>%s</path>\n"
-                          "    <format type='raw'/>\n"
+                          "    <format type='%s'/>\n"
                           "    <permissions>\n      <mode>0600</mode>\n      <owner>0</owner>\n      <group>0</group>\n    </permissions>\n"
                           "  </target>\n"
                           "</volume>\n",
-                          name, path, vol->capacity, vol->allocation, vol->capacity, path);
+                          name, path, vol->capacity, vol->allocation, vol->physical, path, vol->format);
 }

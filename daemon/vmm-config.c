@@ -71,6 +71,61 @@ hyperv_config (GString *s, const DomainDef *def, GError **error)
   return TRUE;
 }
 
+/* The chipset: i440FX stays oriel-vmm's default and is not written, so
+ * older VMMs run such domains as before; Q35 carries SMM. */
+static gboolean
+machine_config (GString *s, const DomainDef *def, GError **error)
+{
+  const char *m = def->machine;
+  gboolean q35 = domain_def_is_q35 (def);
+  if (m && !q35 && !g_str_equal (m, "pc") && !g_str_has_prefix (m, "pc-i440fx-"))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+                   _("unsupported configuration: machine type '%s' (Oriel has pc, pc-i440fx-*, q35 and pc-q35-*)"),
+                   m);
+      return FALSE;
+    }
+  if (def->smm == FEATURE_ON && !q35)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+                   _("unsupported configuration: SMM needs the Q35 machine (machine type '%s')"),
+                   m ? m : "pc");
+      return FALSE;
+    }
+  if (q35)
+    g_string_append_printf (s, "machine = q35%s\n", def->smm == FEATURE_ON ? ",smm=on" : "");
+  return TRUE;
+}
+
+/* The USB host controller; the USB tablet and keyboard attach to it.  A
+ * controller without a model, or a model oriel-vmm lacks (EHCI), leaves
+ * the VMM's default as before. */
+static gboolean
+usb_config (GString *s, const DomainDef *def, GError **error)
+{
+  const char *m = def->usb_model;
+  if (!m)
+    return TRUE;
+  if (g_str_equal (m, "qemu-xhci") || g_str_equal (m, "nec-xhci"))
+    g_string_append (s, "usb = xhci\n");
+  else if (g_str_equal (m, "piix3-uhci"))
+    g_string_append (s, "usb = uhci\n");
+  else if (g_str_equal (m, "none"))
+    {
+      for (guint i = 0; i < def->inputs->len; i++)
+        {
+          DomainInput *in = def->inputs->pdata[i];
+          if (g_str_equal (in->bus, "usb"))
+            {
+              g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("unsupported configuration: USB %s without a USB controller"), in->type);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
 char *
 vmm_config_build (const DomainDef *def, const char *control_path, GError **error)
 {
@@ -81,19 +136,40 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       || !check_value (_("kernel"), def->kernel, FALSE, error)
       || !check_value (_("initrd"), def->initrd, FALSE, error)
       || !check_value (_("kernel command line"), def->cmdline, FALSE, error)
-      || !check_value (_("loader"), def->loader, FALSE, error))
+      || !check_value (_("loader"), def->loader, domain_def_is_uefi (def), error)
+      || !check_value (_("NVRAM"), def->nvram, TRUE, error))
     goto fail;
   g_string_append_printf (s, "name = %s\n", def->name);
   g_string_append_printf (s, "uuid = %s\n", uuid);
   g_string_append_printf (s, "memory = %" G_GUINT64_FORMAT "K\n", def->memory_kib);
   g_string_append_printf (s, "cpus = %u\n", def->vcpus);
+  if (!machine_config (s, def, error))
+    goto fail;
   if (def->kernel)
     g_string_append_printf (s, "kernel = %s\n", def->kernel);
   if (def->initrd)
     g_string_append_printf (s, "initrd = %s\n", def->initrd);
   if (def->cmdline)
     g_string_append_printf (s, "cmdline = %s\n", def->cmdline);
-  if (def->loader)
+  if (domain_def_is_uefi (def))
+    {
+      /* firmware.c filled in the variable store and made it exist. */
+      if (!def->nvram)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                       _("internal error: no NVRAM file for the UEFI loader"));
+          goto fail;
+        }
+      g_string_append_printf (s, "uefi = code=%s,vars=%s%s\n", def->loader, def->nvram,
+                              def->loader_secure == FEATURE_ON ? ",secure=on" : "");
+    }
+  else if (def->firmware)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                   _("internal error: firmware '%s' was not resolved to a loader"), def->firmware);
+      goto fail;
+    }
+  else if (def->loader)
     g_string_append_printf (s, "bios = %s\n", def->loader);
   else if (!def->kernel)
     g_string_append (s, "bios = " ORIEL_BIOS_DEFAULT "\n");
@@ -171,6 +247,8 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
       /* Both 'user' and the 'default' NAT network are user-mode NAT. */
       g_string_append_printf (s, "net = user,mac=%s,model=%s\n", n->mac, n->model);
     }
+  if (!usb_config (s, def, error))
+    goto fail;
   g_string_append_printf (s, "serial = %s\n", def->has_serial ? "pty" : "none");
   if (def->has_vnc)
     {
@@ -202,12 +280,6 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
     g_string_append (s, "kvm-hidden\n");
   if (def->clock_offset && g_str_equal (def->clock_offset, "localtime"))
     g_string_append (s, "rtc-base = localtime\n");
-  if (def->smm == FEATURE_ON)
-    {
-      g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
-                   _("unsupported configuration: SMM needs the Q35 machine, which oriel-vmm does not have yet"));
-      goto fail;
-    }
   if (def->on_reboot && g_str_equal (def->on_reboot, "destroy"))
     g_string_append (s, "no-reboot\n");
   g_string_append_printf (s, "control = %s\n", control_path);

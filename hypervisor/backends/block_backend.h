@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <glib.h>
 
+#include "config/disk_config.h"
+
 struct block_backend;
 
 struct block_backend_ops {
@@ -30,6 +32,17 @@ struct block_backend {
 /* A raw image: regular file or block device.  Opened read-only when
  * readonly, so a read-only disk cannot be written even by a bug of ours. */
 struct block_backend *block_raw_open(const char *path, bool readonly, GError **error);
+
+/* A qcow2 image (version 2 or 3; backing files named with their format,
+ * raw or qcow2).  Images oriel-vmm cannot write correctly (encrypted,
+ * marked dirty or corrupt, unknown incompatible features, refcounts other
+ * than 16 bits) are refused with a message saying why. */
+struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error);
+
+/* The image in the format the user named (never guessed from the contents:
+ * a guest could write any format's header into a raw disk). */
+struct block_backend *block_open(const char *path, enum disk_format format, bool readonly,
+                                 GError **error);
 
 static inline int block_backend_preadv(struct block_backend *bb, const struct iovec *iov,
                                        int iovcnt, uint64_t offset)

@@ -196,9 +196,3 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
     r->bb.path = g_strdup(path);
     return &r->bb;
 }
-
-void block_backend_close(struct block_backend *bb)
-{
-    if (bb)
-        bb->ops->close(bb);
-}

@@ -1,4 +1,4 @@
-/* A disk as the user configured it (--disk path=P[,if=...][,format=raw]
+/* A disk as the user configured it (--disk path=P[,if=...][,format=raw|qcow2]
  * [,readonly=on][,serial=S][,discard=on]); the options parser fills it, the
  * device models (virtio-blk, later IDE/AHCI) consume it. */
 #pragma once
@@ -14,6 +14,7 @@ enum disk_interface {
 
 enum disk_format {
     DISK_FORMAT_RAW,
+    DISK_FORMAT_QCOW2,
 };
 
 /* virtio-blk GET_ID returns at most this many bytes of the serial. */

@@ -132,8 +132,12 @@ bool options_parse_disk(const char *s, struct disk_config *d, GError **error)
             else if (!strcmp(v, "ahci")) d->iface = DISK_IF_AHCI;
             else ok = invalid(error, _("--disk: unknown interface '%s' (virtio, ide or ahci)"), v);
         } else if (!strcmp(k, "format")) {
-            if (strcmp(v, "raw"))
-                ok = invalid(error, _("--disk: unsupported format '%s' (raw)"), v);
+            if (!strcmp(v, "raw"))
+                d->format = DISK_FORMAT_RAW;
+            else if (!strcmp(v, "qcow2"))
+                d->format = DISK_FORMAT_QCOW2;
+            else
+                ok = invalid(error, _("--disk: unsupported format '%s' (raw or qcow2)"), v);
         } else if (!strcmp(k, "readonly")) {
             ok = parse_onoff("readonly", v, &d->readonly, error);
         } else if (!strcmp(k, "discard")) {
@@ -519,7 +523,7 @@ char *options_help_text(void)
         "                           /var/cache/oriel/kernels for root)\n"
         "  --kernel-unpack host|guest\n"
         "                           who unpacks the bzImage (default host)\n"
-        "  --disk path=P[,if=virtio|ide|ahci][,format=raw][,readonly=on][,serial=S][,discard=on]\n"
+        "  --disk path=P[,if=virtio|ide|ahci][,format=raw|qcow2][,readonly=on][,serial=S][,discard=on]\n"
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"

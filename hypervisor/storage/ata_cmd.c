@@ -25,18 +25,13 @@ bool ata_drive_init(struct ata_drive *d, const struct disk_config *cfg, bool cdr
                     GError **error)
 {
     memset(d, 0, sizeof(*d));
-    if (cfg->format != DISK_FORMAT_RAW) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    _("Disk %s: only raw images are supported"), cfg->path ? cfg->path : "");
-        return false;
-    }
     if (!cdrom && !cfg->path) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     _("A hard disk needs an image file"));
         return false;
     }
     if (cfg->path) {
-        d->bb = block_raw_open(cfg->path, cdrom || cfg->readonly, error);
+        d->bb = block_open(cfg->path, cfg->format, cdrom || cfg->readonly, error);
         if (!d->bb)
             return false;
     }

@@ -67,12 +67,7 @@ static const struct virtio_device_ops blk_ops = {
 struct virtio_blk *virtio_blk_create(struct vm *vm, struct pci_bus *bus,
                                      const struct disk_config *cfg, GError **error)
 {
-    if (cfg->format != DISK_FORMAT_RAW) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    _("Disk %s: only raw images are supported"), cfg->path);
-        return NULL;
-    }
-    struct block_backend *bb = block_raw_open(cfg->path, cfg->readonly, error);
+    struct block_backend *bb = block_open(cfg->path, cfg->format, cfg->readonly, error);
     if (!bb)
         return NULL;
 

@@ -39,6 +39,7 @@ class Daemon:
         self.image_dir = os.path.join(self.root, "images")
         self.save_dir = os.path.join(self.root, "save")
         self.tpm_dir = os.path.join(self.root, "swtpm")
+        self.nvram_dir = os.path.join(self.root, "nvram")
         self.rw_sock = os.path.join(self.sock_dir, "virtorield-sock")
         self.ro_sock = os.path.join(self.sock_dir, "virtorield-sock-ro")
         self.uri = "oriel:///system?socket=" + self.rw_sock
@@ -57,7 +58,7 @@ class Daemon:
             [virtorield_path(), "--verbose", "--socket-dir", self.sock_dir,
              "--config-dir", self.config_dir, "--state-dir", self.state_dir,
              "--image-dir", self.image_dir, "--save-dir", self.save_dir,
-             "--tpm-dir", self.tpm_dir,
+             "--tpm-dir", self.tpm_dir, "--nvram-dir", self.nvram_dir,
              "--vmm", self.vmm] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -47,6 +47,12 @@ def xml_seeds(here):
         b"<features><acpi/></features><clock offset='utc'><timer name='rtc'/></clock><devices>"
         b"<disk type='block' device='cdrom'><target dev='hdc' bus='ide'/></disk><input type='tablet' bus='usb'/>"
         b"<controller type='usb' index='0'/><memballoon model='virtio'/></devices></domain>",
+        b"<domain type='kvm'><name>w</name><memory>1</memory><os firmware='efi'><type machine='q35'>hvm</type>"
+        b"<firmware><feature enabled='yes' name='enrolled-keys'/><feature enabled='no' name='secure-boot'/></firmware>"
+        b"<loader readonly='yes' secure='yes' type='pflash'>/c</loader><nvram template='/t'>/n_VARS.fd</nvram></os>"
+        b"<features><smm state='on'/></features><devices><controller type='usb' model='qemu-xhci'/>"
+        b"<interface type='user'><model type='e1000e'/></interface>"
+        b"<tpm model='tpm-crb'><backend type='emulator' version='2.0' persistent_state='yes'/></tpm></devices></domain>",
     ]
     return seeds
 

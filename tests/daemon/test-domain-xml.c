@@ -67,8 +67,7 @@ test_full_parse (void)
   g_assert_cmpstr (blk->target_bus, ==, "virtio");
   g_assert_cmpuint (def->nics->len, ==, 2);
   DomainNic *n0 = def->nics->pdata[0], *n1 = def->nics->pdata[1];
-  g_assert_cmpstr (n0->model, ==, "e1000");
-  g_assert_cmpstr (n0->requested_model, ==, "e1000e");
+  g_assert_cmpstr (n0->model, ==, "e1000e");
   g_assert_cmpstr (n0->mac, ==, "00:16:3e:aa:bb:cc");
   g_assert_cmpstr (n1->type, ==, "user");
   g_assert_true (g_str_has_prefix (n1->mac, "52:54:00:"));
@@ -92,7 +91,8 @@ test_roundtrip (void)
   g_assert_nonnull (strstr (a, "http://example.org/app"));
   g_assert_nonnull (strstr (a, "tickpolicy"));
   g_assert_nonnull (strstr (a, "ich9-ehci1"));
-  g_assert_nonnull (strstr (a, "e1000e"));   /* the mapping is said */
+  g_assert_nonnull (strstr (a, "<model type='e1000e'/>"));
+  g_assert_nonnull (strstr (a, "<loader readonly='yes' type='rom'>/usr/share/seabios/bios.bin</loader>"));
   g_assert_null (strstr (a, " id='"));
 }
 
@@ -174,7 +174,9 @@ test_vmm_config (void)
   g_assert_nonnull (strstr (conf, "\ndisk = path=/dev/sdz,if=virtio,format=raw,readonly=on\n"));
   g_assert_nonnull (strstr (conf, "\ncdrom = /iso/x.iso\n"));
   g_assert_nonnull (strstr (conf, "\nboot = cdrom,disk\n"));
-  g_assert_nonnull (strstr (conf, "\nnet = user,mac=00:16:3e:aa:bb:cc,model=e1000\n"));
+  g_assert_nonnull (strstr (conf, "\nnet = user,mac=00:16:3e:aa:bb:cc,model=e1000e\n"));
+  g_assert_null (strstr (conf, "machine"));   /* i440FX: the VMM's default */
+  g_assert_null (strstr (conf, "usb"));       /* EHCI: the VMM's default */
   g_assert_nonnull (strstr (conf, "\nserial = pty\n"));
   g_assert_nonnull (strstr (conf, "\nvnc = 127.0.0.1:5901\n"));
   g_assert_nonnull (strstr (conf, "\ncontrol = /run/oriel/u/ctl\n"));
@@ -362,6 +364,19 @@ test_windows_features (void)
   g_assert_null (vmm_config_build (smm, "/c", &error));
   g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "SMM"));
+  g_clear_error (&error);
+  /* On Q35 SMM goes through. */
+  g_autoptr (DomainDef) q35 = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory>"
+                                        "<os><type machine='pc-q35-7.2'>hvm</type></os>"
+                                        "<features><smm state='on'/></features></domain>");
+  g_autofree char *qc = vmm_config_build (q35, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (qc, "\nmachine = q35,smm=on\n"));
+  g_autoptr (DomainDef) odd = parse_ok ("<domain type='kvm'><name>x</name><memory>1024</memory>"
+                                        "<os><type machine='virt'>hvm</type></os></domain>");
+  g_assert_null (vmm_config_build (odd, "/c", &error));
+  g_assert_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "'virt'"));
 }
 
 

@@ -179,16 +179,25 @@ class VirshTest(unittest.TestCase):
         self.assertIn("XML error", r.stderr)
         self.assertNotIn("t-bad", virsh(self.uri, "list", "--all", "--name").stdout.split())
 
-    def test_e1000e_mapped_and_said(self):
+    def test_e1000e_kept(self):
         xml = demo_xml(name="t-nic").replace("<model type='virtio'/>", "<model type='e1000e'/>")
         with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
             f.write(xml)
             f.flush()
             virsh(self.uri, "define", f.name)
         out = virsh(self.uri, "dumpxml", "t-nic").stdout
-        self.assertIn("<model type='e1000'/>", out)
-        self.assertIn("e1000e", out)
+        self.assertIn("<model type='e1000e'/>", out)
         virsh(self.uri, "undefine", "t-nic")
+        # A definition from the time e1000e ran as e1000 (with a note) is e1000e again.
+        old = demo_xml(name="t-nic2").replace(
+            "<model type='virtio'/>",
+            "<!-- model 'e1000e' was requested; Oriel emulates 'e1000' in its place --><model type='e1000'/>")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+            f.write(old)
+            f.flush()
+            virsh(self.uri, "define", f.name)
+        self.assertIn("<model type='e1000e'/>", virsh(self.uri, "dumpxml", "t-nic2").stdout)
+        virsh(self.uri, "undefine", "t-nic2")
 
     def test_autostart_and_list_filters(self):
         self.define("t-auto")
@@ -249,15 +258,68 @@ class VirshTest(unittest.TestCase):
         r = virsh(self.uri, "vol-create-as", "default", "disk1.img", "1G", check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("exists", r.stderr)
-        r = virsh(self.uri, "vol-create-as", "default", "q.qcow2", "1G", "--format", "qcow2", check=False)
+        r = virsh(self.uri, "vol-create-as", "default", "v.vmdk", "1G", "--format", "vmdk", check=False)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("qcow2", r.stderr)
+        self.assertIn("volume format 'vmdk'", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.image_dir, "v.vmdk")))
         virsh(self.uri, "pool-refresh", "default")
         self.assertIn("running", virsh(self.uri, "pool-info", "default").stdout)
         virsh(self.uri, "vol-delete", "--pool", "default", "disk1.img")
         self.assertFalse(os.path.exists(path))
         r = virsh(self.uri, "vol-info", "--pool", "default", "disk1.img", check=False)
         self.assertIn("Storage volume not found", r.stderr)
+
+    def test_qcow2_volumes(self):
+        """qcow2 volumes: thin, shown with their virtual size and format,
+        resized, cloned (to qcow2 and to raw) and deleted; what qemu-img
+        says about them agrees."""
+        img = self.daemon.image_dir
+        q = os.path.join(img, "thin.qcow2")
+        virsh(self.uri, "vol-create-as", "default", "thin.qcow2", "4G", "--format", "qcow2")
+        info = subprocess.run(["qemu-img", "info", "--output=json", q], capture_output=True,
+                              text=True, check=True).stdout
+        self.assertIn('"format": "qcow2"', info)
+        self.assertIn('"virtual-size": %d' % (4 << 30), info)
+        self.assertLess(os.path.getsize(q), 1 << 20)      # thin
+        self.assertIn("4.00 GiB", virsh(self.uri, "vol-info", "--pool", "default", "thin.qcow2").stdout)
+        vol = ET.fromstring(virsh(self.uri, "vol-dumpxml", "--pool", "default", "thin.qcow2").stdout)
+        self.assertEqual(vol.find("target/format").get("type"), "qcow2")
+        self.assertEqual(int(vol.findtext("capacity")), 4 << 30)
+
+        virsh(self.uri, "vol-resize", "--pool", "default", "thin.qcow2", "6G")
+        self.assertIn("6.00 GiB", virsh(self.uri, "vol-info", "--pool", "default", "thin.qcow2").stdout)
+        r = virsh(self.uri, "vol-resize", "--pool", "default", "thin.qcow2", "1G", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("shrink", r.stderr)
+        virsh(self.uri, "vol-resize", "--pool", "default", "thin.qcow2", "--delta", "1G")
+        self.assertIn("7.00 GiB", virsh(self.uri, "vol-info", "--pool", "default", "thin.qcow2").stdout)
+
+        # Data written into the image survives a clone, in either format.
+        pattern = os.path.join(img, "pattern.raw")
+        with open(pattern, "wb") as f:
+            f.write(bytes(range(256)) * 4096)
+        subprocess.run(["qemu-img", "convert", "-n", "-f", "raw", "-O", "qcow2", pattern, q], check=True)
+        os.unlink(pattern)
+        virsh(self.uri, "vol-clone", "--pool", "default", "thin.qcow2", "copy.qcow2")
+        r = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", q,
+                            os.path.join(img, "copy.qcow2")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write("<volume><name>copy.raw</name><target><format type='raw'/></target></volume>")
+        try:
+            virsh(self.uri, "vol-create-from", "default", f.name, "--inputpool", "default", "thin.qcow2")
+        finally:
+            os.unlink(f.name)
+        raw = os.path.join(img, "copy.raw")
+        self.assertEqual(os.path.getsize(raw), 7 << 30)
+        with open(raw, "rb") as f:
+            self.assertEqual(f.read(1 << 20), bytes(range(256)) * 4096)
+        r = virsh(self.uri, "vol-clone", "--pool", "default", "thin.qcow2", "copy.raw", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("exists", r.stderr)
+        for name in ("thin.qcow2", "copy.qcow2", "copy.raw"):
+            virsh(self.uri, "vol-delete", "--pool", "default", name)
+            self.assertFalse(os.path.exists(os.path.join(img, name)))
 
     def test_network_default(self):
         self.assertRegex(virsh(self.uri, "net-list", "--all").stdout, r"default\s+active\s+yes\s+yes")

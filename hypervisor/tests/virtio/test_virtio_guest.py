@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """virtio devices with a real Linux guest, in the test host.
 
-First boot: virtio-blk with three disks (data,
-abuse victim, read-only with a serial number).  The guest writes and reads
+First boot: virtio-blk with four disks (data,
+abuse victim, read-only with a serial number, a qcow2 overlay on a raw
+base).  The guest writes and reads
 raw sectors and discards on the data disk, finds the serial and the
 read-only flag, fails to write the read-only disk; then the static program
 tests/guest-programs/virtio-abuse takes over the victim disk and sends
 broken rings and chains.  The VMM must stay up, the guest must still run
 commands, the data written must be in the image on the host, and the
-read-only image must be unchanged.
+read-only image must be unchanged.  Through the qcow2 overlay the guest
+reads the base's bytes and writes over them; afterwards `qemu-img check`
+finds the overlay clean, `qemu-img convert` reads the guest's data from it,
+and the base is unchanged.
 
 Second boot: virtio-net on user-mode NAT: DHCP gives 10.0.2.15, the guest
 reaches a TCP server on the test host's loopback through 10.0.2.2, a name
@@ -236,17 +240,24 @@ def inner(vmm_bin):
     make_image(victim, 1 << 20)
     make_image(ro, 1 << 20, b"R")
     ro_sum = sha(ro)
+    base = os.path.join(tmp, "base.raw")
+    overlay = os.path.join(tmp, "overlay.qcow2")
+    make_image(base, 4 << 20, b"B")
+    base_sum = sha(base)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", overlay],
+                   check=True)
     serial_path = os.path.join(tmp, "serial.sock")
     vmm = VMM(vmm_bin, ["--memory", "384M", "--cpus", "1", "--serial", "unix:" + serial_path,
                         "--disk", "path=%s,if=virtio,discard=on" % data,
                         "--disk", "path=%s,if=virtio" % victim,
-                        "--disk", "path=%s,if=virtio,readonly=on,serial=ORIEL-RO-1" % ro]
+                        "--disk", "path=%s,if=virtio,readonly=on,serial=ORIEL-RO-1" % ro,
+                        "--disk", "path=%s,if=virtio,format=qcow2" % overlay]
               + kernel_args(initrd=initrd))
     try:
         con = Stream(connect_unix(serial_path), "serial console")
         con.expect("ORIEL-GUEST-INIT", 300)
         sh = Shell(con)
-        for dev in ("vda", "vdb", "vdc"):
+        for dev in ("vda", "vdb", "vdc", "vdd"):
             n = 0
             while sh.run("test -b /dev/%s && echo yes" % dev) != "yes" and n < 100:
                 time.sleep(0.1)
@@ -265,6 +276,17 @@ def inner(vmm_bin):
         out = sh.run("blockdev --setrw /dev/vdc 2>&1; dd if=/tmp/p of=/dev/vdc bs=512 "
                      "conv=fsync oflag=direct 2>&1; echo rc=$?")
         check("rc=0" not in out, "write to the read-only disk succeeded: %r" % out)
+
+        # The qcow2 overlay: the base shows through; a write lands mid-cluster.
+        check(sh.run("cat /sys/block/vdd/size") == str((4 << 20) // 512), "vdd size")
+        back = sh.run("dd if=/dev/vdd bs=512 skip=3000 count=1 iflag=direct 2>/dev/null | head -c 8")
+        check(back == "BBBBBBBB", "base through the overlay: %r" % back)
+        sh.run("printf 'oriel-qcow2-data' > /tmp/q; dd if=/tmp/q of=/dev/vdd bs=512 seek=1001 "
+               "conv=sync,fsync oflag=direct 2>/dev/null")
+        back = sh.run("dd if=/dev/vdd bs=512 skip=1001 count=1 iflag=direct 2>/dev/null | head -c 16")
+        check(back == "oriel-qcow2-data", "qcow2 read back %r" % back)
+        back = sh.run("dd if=/dev/vdd bs=512 skip=1002 count=1 iflag=direct 2>/dev/null | head -c 4")
+        check(back == "BBBB", "base bytes next to the write: %r" % back)
 
         # The hostile driver, on the victim disk (the second virtio-blk).
         addr = sh.run("for d in /sys/bus/pci/devices/*; do "
@@ -296,6 +318,16 @@ def inner(vmm_bin):
         f.seek(512)
         check(f.read(16) == b"oriel-sector-one", "data not in the image on the host")
     check(sha(ro) == ro_sum, "read-only image changed")
+    check(sha(base) == base_sum, "the overlay's base image changed")
+    r = subprocess.run(["qemu-img", "check", "-q", "-f", "qcow2", overlay], capture_output=True, text=True)
+    check(r.returncode == 0, "qemu-img check of the overlay: %s%s" % (r.stdout, r.stderr))
+    flat = os.path.join(tmp, "flat.raw")
+    subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", overlay, flat], check=True)
+    with open(flat, "rb") as f:
+        f.seek(1001 * 512)
+        check(f.read(16) == b"oriel-qcow2-data", "the guest's write is not in the overlay")
+        f.seek(1002 * 512)
+        check(f.read(4) == b"BBBB", "the overlay lost the base's bytes")
 
     network(vmm_bin, initrd, tmp)
     tap_network(vmm_bin, initrd, tmp)
