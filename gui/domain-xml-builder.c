@@ -146,6 +146,28 @@ add_disk (xmlNodePtr devices, const char *type, const char *device,
     }
 }
 
+/* The enlightenments virt-manager turns on for Windows; Windows uses them
+ * only when all its prerequisites are there (stimer needs synic and the
+ * reference clock, synic needs vpindex). */
+static void
+add_hyperv (xmlNodePtr features)
+{
+  static const char *const on[] = {
+    "relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "stimer",
+    "reset", "frequencies", "tlbflush", "ipi",
+  };
+  xmlNodePtr hv = child (features, "hyperv", NULL);
+
+  attr (hv, "mode", "custom");
+  for (guint i = 0; i < G_N_ELEMENTS (on); i++)
+    {
+      xmlNodePtr n = child (hv, on[i], NULL);
+      attr (n, "state", "on");
+      if (g_str_equal (on[i], "spinlocks"))
+        attr (n, "retries", "8191");
+    }
+}
+
 static const char *
 image_format (const char *path)
 {
@@ -197,7 +219,19 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
     attr (os, "firmware", "efi");
   n = child (os, "type", "hvm");
   attr (n, "arch", "x86_64");
-  attr (n, "machine", "pc");
+  attr (n, "machine", oriel_machine_name (spec->hw.machine));
+  if (spec->hw.firmware == ORIEL_FIRMWARE_UEFI && spec->hw.secure_boot)
+    {
+      /* The daemon picks the firmware whose descriptor has both features:
+       * Debian's OVMF_CODE_4M.secboot.fd with OVMF_VARS_4M.ms.fd. */
+      xmlNodePtr fw = child (os, "firmware", NULL);
+      n = child (fw, "feature", NULL);
+      attr (n, "enabled", "yes");
+      attr (n, "name", "enrolled-keys");
+      n = child (fw, "feature", NULL);
+      attr (n, "enabled", "yes");
+      attr (n, "name", "secure-boot");
+    }
   if (spec->source == ORIEL_SOURCE_KERNEL)
     {
       child (os, "kernel", spec->kernel_path);
@@ -210,10 +244,27 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
   features = child (dom, "features", NULL);
   child (features, "acpi", NULL);
   child (features, "apic", NULL);
+  if (spec->hw.hyperv)
+    add_hyperv (features);
+  if (spec->hw.machine == ORIEL_MACHINE_Q35)
+    {
+      n = child (features, "vmport", NULL);
+      attr (n, "state", "off");
+      /* Secure Boot's variable store is writable only from SMM. */
+      n = child (features, "smm", NULL);
+      attr (n, "state", "on");
+    }
 
   n = child (dom, "clock", NULL);
   /* Windows keeps its RTC in local time; everything else in UTC. */
   attr (n, "offset", spec->hw.family == ORIEL_OS_FAMILY_WINDOWS ? "localtime" : "utc");
+  if (spec->hw.hyperv)
+    {
+      /* Hyper-V's reference clock: Windows then needs no PIT or HPET. */
+      xmlNodePtr t = child (n, "timer", NULL);
+      attr (t, "name", "hypervclock");
+      attr (t, "present", "yes");
+    }
   child (dom, "on_poweroff", "destroy");
   child (dom, "on_reboot", "restart");
   child (dom, "on_crash", "destroy");
@@ -279,6 +330,12 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
   attr (n, "type", "serial");
   attr (n, "port", "0");
 
+  if (spec->hw.usb == ORIEL_USB_XHCI)
+    {
+      n = child (devices, "controller", NULL);
+      attr (n, "type", "usb");
+      attr (n, "model", "qemu-xhci");
+    }
   if (spec->hw.usb_tablet)
     {
       n = child (devices, "input", NULL);
@@ -294,6 +351,15 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
   n = child (devices, "video", NULL);
   n = child (n, "model", NULL);
   attr (n, "type", "vga");
+  if (spec->hw.tpm)
+    {
+      xmlNodePtr backend;
+      n = child (devices, "tpm", NULL);
+      attr (n, "model", "tpm-crb");
+      backend = child (n, "backend", NULL);
+      attr (backend, "type", "emulator");
+      attr (backend, "version", "2.0");
+    }
   if (spec->hw.family == ORIEL_OS_FAMILY_LINUX)
     {
       n = child (devices, "rng", NULL);

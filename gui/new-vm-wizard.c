@@ -435,6 +435,20 @@ os_search_changed (GtkSearchEntry *entry, OrielNewVmWizard *self)
     gtk_tree_model_filter_refilter (GTK_TREE_MODEL_FILTER (self->os_filter));
 }
 
+
+/* ", Secure Boot, TPM 2.0, Hyper-V" for what the OS's platform adds. */
+static const char *
+platform_text (const OrielOsDefaults *hw)
+{
+  if (hw->secure_boot && hw->tpm)
+    return _(", Secure Boot, TPM 2.0");
+  if (hw->secure_boot)
+    return _(", Secure Boot");
+  if (hw->tpm)
+    return _(", TPM 2.0");
+  return "";
+}
+
 static void
 apply_os_defaults (OrielNewVmWizard *self)
 {
@@ -457,11 +471,12 @@ apply_os_defaults (OrielNewVmWizard *self)
   gtk_spin_button_set_value (self->disk_spin, (double) self->hw.disk_gib);
   self->filling = FALSE;
 
-  text = g_strdup_printf (_("Defaults: %s disk bus, %s network card, %s firmware%s."),
+  text = g_strdup_printf (_("Defaults: %s disk bus, %s network card, %s firmware%s%s."),
                           oriel_disk_bus_name (self->hw.disk_bus),
                           oriel_nic_model_name (self->hw.nic_model),
                           self->hw.firmware == ORIEL_FIRMWARE_UEFI ? "UEFI" : "BIOS",
-                          self->hw.usb_tablet ? _(", USB tablet") : "");
+                          self->hw.usb_tablet ? _(", USB tablet") : "",
+                          platform_text (&self->hw));
   gtk_label_set_text (self->os_selected, text);
 }
 
@@ -713,6 +728,8 @@ prepare_finish_page (OrielNewVmWizard *self)
   g_string_append_printf (summary, _("Firmware: %s; disk bus: %s; network card: %s\n"),
                           spec.hw.firmware == ORIEL_FIRMWARE_UEFI ? "UEFI" : "BIOS",
                           oriel_disk_bus_name (spec.hw.disk_bus), oriel_nic_model_name (spec.hw.nic_model));
+  if (spec.hw.machine == ORIEL_MACHINE_Q35)
+    g_string_append_printf (summary, _("Platform: Q35%s\n"), platform_text (&spec.hw));
   gtk_label_set_text (self->summary_label, summary->str);
   oriel_vm_spec_clear (&spec);
 }

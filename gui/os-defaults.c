@@ -60,6 +60,20 @@ oriel_os_family_from_osinfo (const char *family)
   return ORIEL_OS_FAMILY_OTHER;
 }
 
+/* Whether the OS (or one it derives from) lists the device with this
+ * libosinfo id, e.g. "http://pcisig.com/pci/8086/10d3" for the e1000e. */
+static gboolean
+os_has_device_id (OsinfoOs *os, const char *id)
+{
+  g_autoptr (OsinfoDeviceList) devices = osinfo_os_get_all_devices (os, NULL);
+  gint n = osinfo_list_get_length (OSINFO_LIST (devices));
+
+  for (gint i = 0; i < n; i++)
+    if (g_strcmp0 (osinfo_entity_get_id (osinfo_list_get_nth (OSINFO_LIST (devices), i)), id) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 os_has_device (OsinfoOs *os, const char *class, const char *name_part)
 {
@@ -169,6 +183,24 @@ oriel_os_defaults_for_os (OsinfoOs *os, OrielOsDefaults *out)
             out->firmware = ORIEL_FIRMWARE_UEFI;
         }
     }
+
+  /* An OS that cannot boot a BIOS any more (Windows 11) gets the platform
+   * it was certified on, as virt-manager picks it: Q35 with SMM so the
+   * firmware's variables can be protected, Secure Boot with Microsoft's
+   * keys, a TPM 2.0, and the PCIe-era devices its installer has drivers
+   * for. */
+  if (out->firmware == ORIEL_FIRMWARE_UEFI && family == ORIEL_OS_FAMILY_WINDOWS)
+    {
+      out->machine = ORIEL_MACHINE_Q35;
+      out->secure_boot = TRUE;
+      out->tpm = TRUE;
+      out->hyperv = TRUE;
+      if (os_has_device_id (os, "http://pcisig.com/pci/8086/10d3"))
+        out->nic_model = ORIEL_NIC_E1000E;
+      if (os_has_device_id (os, "http://pcisig.com/pci/1033/0194")
+          || os_has_device_id (os, "http://pcisig.com/pci/1b36/000d"))
+        out->usb = ORIEL_USB_XHCI;
+    }
 }
 
 OsinfoDb *
@@ -237,6 +269,13 @@ oriel_nic_model_name (OrielNicModel nic)
   switch (nic)
     {
     case ORIEL_NIC_VIRTIO: return "virtio";
+    case ORIEL_NIC_E1000E: return "e1000e";
     case ORIEL_NIC_E1000: default: return "e1000";
     }
+}
+
+const char *
+oriel_machine_name (OrielMachine machine)
+{
+  return machine == ORIEL_MACHINE_Q35 ? "q35" : "pc";
 }

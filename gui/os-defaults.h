@@ -27,7 +27,18 @@ typedef enum {
 typedef enum {
   ORIEL_NIC_VIRTIO,
   ORIEL_NIC_E1000,
+  ORIEL_NIC_E1000E,
 } OrielNicModel;
+
+typedef enum {
+  ORIEL_MACHINE_PC,     /* i440FX: every guest that still boots a BIOS */
+  ORIEL_MACHINE_Q35,    /* Q35 with SMM: what Secure Boot needs */
+} OrielMachine;
+
+typedef enum {
+  ORIEL_USB_UHCI,
+  ORIEL_USB_XHCI,
+} OrielUsbController;
 
 typedef struct {
   OrielOsFamily family;
@@ -38,6 +49,11 @@ typedef struct {
   OrielDiskBus disk_bus;
   OrielNicModel nic_model;
   gboolean usb_tablet;
+  OrielMachine machine;
+  gboolean secure_boot;      /* UEFI with Microsoft's keys enrolled */
+  gboolean tpm;              /* a TPM 2.0 whose state the daemon keeps */
+  gboolean hyperv;           /* Hyper-V enlightenments (Windows) */
+  OrielUsbController usb;
 } OrielOsDefaults;
 
 /* Defaults when nothing more is known than the family. */
@@ -62,5 +78,6 @@ const char *oriel_os_family_icon_name (OrielOsFamily family);
 
 const char *oriel_disk_bus_name (OrielDiskBus bus);
 const char *oriel_nic_model_name (OrielNicModel nic);
+const char *oriel_machine_name (OrielMachine machine);
 
 G_END_DECLS

@@ -103,6 +103,11 @@ test_iso_windows (void)
   assert_xp (&p, "/domain/devices/disk[@device='cdrom']/target/@bus", "sata");
   assert_xp (&p, "/domain/devices/disk[@device='cdrom']/target/@dev", "sdb");
   assert_xp (&p, "/domain/devices/disk[@device='cdrom']/source/@file", "/isos/Win10 & co.iso");
+  /* Windows 10 keeps the BIOS platform: no Q35, SMM, TPM or Secure Boot. */
+  assert_xp (&p, "/domain/os/type/@machine", "pc");
+  g_assert_cmpfloat (xcount (&p, "/domain/features/smm"), ==, 0);
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/tpm"), ==, 0);
+  g_assert_cmpfloat (xcount (&p, "/domain/os/firmware"), ==, 0);
   g_assert_cmpfloat (xcount (&p, "/domain/devices/disk[@device='cdrom']/readonly"), ==, 1);
   /* The installer boots first, the disk after it. */
   assert_xp (&p, "/domain/devices/disk[@device='cdrom']/boot/@order", "1");
@@ -219,6 +224,57 @@ test_kernel_linux (void)
   oriel_vm_spec_clear (&spec);
 }
 
+/* The Windows 11 platform: Q35 with SMM, UEFI with Secure Boot and
+ * Microsoft's keys, TPM 2.0 (CRB, emulated), Hyper-V enlightenments with
+ * their clock, e1000e, a USB tablet on xHCI, SATA disk and CD-ROM. */
+static void
+test_iso_windows11 (void)
+{
+  OrielVmSpec spec;
+  g_autofree char *xml = NULL;
+  g_autoptr (GError) error = NULL;
+  Parsed p;
+
+  base_spec (&spec, ORIEL_OS_FAMILY_WINDOWS);
+  spec.hw.firmware = ORIEL_FIRMWARE_UEFI;
+  spec.hw.machine = ORIEL_MACHINE_Q35;
+  spec.hw.secure_boot = TRUE;
+  spec.hw.tpm = TRUE;
+  spec.hw.hyperv = TRUE;
+  spec.hw.nic_model = ORIEL_NIC_E1000E;
+  spec.hw.usb = ORIEL_USB_XHCI;
+  spec.source = ORIEL_SOURCE_ISO;
+  spec.iso_path = g_strdup ("/isos/Win11.iso");
+  spec.new_disk_path = g_strdup ("/var/lib/oriel/images/guest-1.qcow2");
+  spec.os_id = g_strdup ("http://microsoft.com/win/11");
+  xml = oriel_domain_xml_build (&spec, &error);
+  g_assert_no_error (error);
+  p = parse (xml);
+
+  assert_xp (&p, "/domain/os/@firmware", "efi");
+  assert_xp (&p, "/domain/os/type/@machine", "q35");
+  assert_xp (&p, "/domain/os/firmware/feature[@name='secure-boot']/@enabled", "yes");
+  assert_xp (&p, "/domain/os/firmware/feature[@name='enrolled-keys']/@enabled", "yes");
+  assert_xp (&p, "/domain/features/smm/@state", "on");
+  assert_xp (&p, "/domain/features/hyperv/@mode", "custom");
+  assert_xp (&p, "/domain/features/hyperv/relaxed/@state", "on");
+  assert_xp (&p, "/domain/features/hyperv/spinlocks/@retries", "8191");
+  assert_xp (&p, "/domain/features/hyperv/synic/@state", "on");
+  assert_xp (&p, "/domain/features/hyperv/stimer/@state", "on");
+  assert_xp (&p, "/domain/clock/@offset", "localtime");
+  assert_xp (&p, "/domain/clock/timer[@name='hypervclock']/@present", "yes");
+  assert_xp (&p, "/domain/devices/tpm/@model", "tpm-crb");
+  assert_xp (&p, "/domain/devices/tpm/backend/@type", "emulator");
+  assert_xp (&p, "/domain/devices/tpm/backend/@version", "2.0");
+  assert_xp (&p, "/domain/devices/interface/model/@type", "e1000e");
+  assert_xp (&p, "/domain/devices/controller[@type='usb']/@model", "qemu-xhci");
+  assert_xp (&p, "/domain/devices/input[@type='tablet']/@bus", "usb");
+  assert_xp (&p, "/domain/devices/disk[@device='disk']/target/@bus", "sata");
+  assert_xp (&p, "/domain/devices/disk[@device='cdrom']/target/@bus", "sata");
+  parsed_free (&p);
+  oriel_vm_spec_clear (&spec);
+}
+
 static void
 test_physical_windows (void)
 {
@@ -317,6 +373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/iso-linux-uefi", test_iso_linux_uefi);
   g_test_add_func ("/domain-xml/import-other", test_import_other);
   g_test_add_func ("/domain-xml/kernel-linux", test_kernel_linux);
+  g_test_add_func ("/domain-xml/iso-windows11", test_iso_windows11);
   g_test_add_func ("/domain-xml/physical-windows", test_physical_windows);
   g_test_add_func ("/domain-xml/validation", test_validation);
   g_test_add_func ("/domain-xml/info", test_info_units_and_errors);

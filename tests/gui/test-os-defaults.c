@@ -58,8 +58,21 @@ test_windows_from_db (void)
   g_assert_cmpuint (d.memory_mib, >=, 2048);
   g_assert_cmpuint (d.disk_gib, >=, 20);
 
+  /* Windows 10 still boots a BIOS: the i440FX platform, as before. */
+  g_assert_cmpint (d.machine, ==, ORIEL_MACHINE_PC);
+  g_assert_false (d.tpm);
+
+  /* Windows 11: what virt-manager picks for it. */
   oriel_os_defaults_for_os (need_os ("http://microsoft.com/win/11"), &d);
   g_assert_cmpint (d.firmware, ==, ORIEL_FIRMWARE_UEFI);
+  g_assert_cmpint (d.machine, ==, ORIEL_MACHINE_Q35);
+  g_assert_true (d.secure_boot);
+  g_assert_true (d.tpm);
+  g_assert_true (d.hyperv);
+  g_assert_cmpint (d.disk_bus, ==, ORIEL_DISK_BUS_SATA);
+  g_assert_cmpint (d.nic_model, ==, ORIEL_NIC_E1000E);
+  g_assert_cmpint (d.usb, ==, ORIEL_USB_XHCI);
+  g_assert_cmpuint (d.memory_mib, >=, 4096);
 }
 
 static void
