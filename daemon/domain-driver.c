@@ -1,4 +1,5 @@
 #include "domain-driver.h"
+#include "domain-snapshot.h"
 #include "domain-save.h"
 #include "firmware.h"
 #include "virt-error.h"
@@ -161,14 +162,17 @@ domain_matches_filter (DomainObj *dom, guint flags)
       if (!((flags & LIST_DOMAINS_MANAGEDSAVE && saved) || (flags & LIST_DOMAINS_NO_MANAGEDSAVE && !saved)))
         return FALSE;
     }
-  /* Oriel keeps no snapshots or checkpoints. */
+  /* Oriel keeps no checkpoints. */
   if ((flags & (LIST_DOMAINS_AUTOSTART | LIST_DOMAINS_NO_AUTOSTART))
       && !((flags & LIST_DOMAINS_AUTOSTART && dom->autostart)
            || (flags & LIST_DOMAINS_NO_AUTOSTART && !dom->autostart)))
     return FALSE;
-  if ((flags & (LIST_DOMAINS_HAS_SNAPSHOT | LIST_DOMAINS_NO_SNAPSHOT))
-      && !(flags & LIST_DOMAINS_NO_SNAPSHOT))
-    return FALSE;
+  if (flags & (LIST_DOMAINS_HAS_SNAPSHOT | LIST_DOMAINS_NO_SNAPSHOT))
+    {
+      gboolean has = domain_snapshot_count (dom->daemon, dom->def->name) > 0;
+      if (!((flags & LIST_DOMAINS_HAS_SNAPSHOT && has) || (flags & LIST_DOMAINS_NO_SNAPSHOT && !has)))
+        return FALSE;
+    }
   if ((flags & (LIST_DOMAINS_HAS_CHECKPOINT | LIST_DOMAINS_NO_CHECKPOINT))
       && !(flags & LIST_DOMAINS_NO_CHECKPOINT))
     return FALSE;

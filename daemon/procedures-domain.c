@@ -1,6 +1,7 @@
 /* Domain procedures: listing, lookup, information, define/undefine and the
  * lifecycle calls (the slow ones reply asynchronously). */
 #include "procedures.h"
+#include "domain-snapshot.h"
 #include "domain-save.h"
 #include "console-stream.h"
 #include "vmm-process.h"
@@ -320,7 +321,20 @@ undefine (RpcCall *call, const remote_nonnull_domain *ref, guint32 flags, GError
       if (!domain_managed_save_remove (dom, error))
         return FALSE;
     }
-  return domain_undefine (dom, flags, error);
+  /* As libvirt: the snapshots' descriptions go only when asked to; the
+   * images keep the snapshots themselves. */
+  guint snapshots = domain_snapshot_count (DAEMON (call), dom->def->name);
+  if (snapshots > 0 && !(flags & UNDEFINE_SNAPSHOTS_METADATA))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: cannot delete inactive domain with %u snapshots"),
+                   snapshots);
+      return FALSE;
+    }
+  g_autofree char *name = g_strdup (dom->def->name);
+  if (!domain_undefine (dom, flags, error))
+    return FALSE;
+  return snapshots == 0 || domain_snapshot_forget_all (DAEMON (call), name, error);
 }
 
 static gboolean
@@ -540,12 +554,6 @@ const RpcProcedure procedures_domain[] = {
   PROC_ROW (DOMAIN_GET_MAX_MEMORY, 0, remote_domain_args, remote_domain_get_max_memory_ret, p_get_max_memory),
   PROC_ROW (DOMAIN_GET_MAX_VCPUS, 0, remote_domain_args, remote_num_ret, p_get_max_vcpus),
   PROC_ROW (DOMAIN_GET_VCPUS_FLAGS, 0, remote_domain_flags_args, remote_num_ret, p_get_vcpus_flags),
-  PROC_ROW (DOMAIN_SNAPSHOT_NUM, 0, remote_domain_flags_args, remote_num_ret, p_dom_empty),
-  PROC_ROW (DOMAIN_HAS_CURRENT_SNAPSHOT, 0, remote_domain_flags_args, remote_num_ret, p_dom_empty),
-  PROC_ROW (DOMAIN_SNAPSHOT_LIST_NAMES, 0, remote_domain_snapshot_list_names_args,
-            remote_domain_snapshot_list_names_ret, p_dom_empty),
-  PROC_ROW (DOMAIN_LIST_ALL_SNAPSHOTS, 0, remote_domain_list_all_snapshots_args,
-            remote_domain_list_all_snapshots_ret, p_dom_empty),
   PROC_ROW (DOMAIN_GET_MESSAGES, 0, remote_domain_flags_args, remote_domain_get_messages_ret, p_dom_empty),
   PROC_ROW (DOMAIN_DEFINE_XML, W, remote_domain_define_xml_args, remote_domain_ret, p_define_xml),
   PROC_ROW (DOMAIN_DEFINE_XML_FLAGS, W, remote_domain_define_xml_flags_args, remote_domain_ret,

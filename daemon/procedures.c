@@ -113,6 +113,7 @@ build_index (void)
     { procedures_stats, procedures_stats_count },
     { procedures_save, procedures_save_count },
     { procedures_graphics, procedures_graphics_count },
+    { procedures_snapshot, procedures_snapshot_count },
     { procedures_storage, procedures_storage_count },
     { procedures_network, procedures_network_count },
   };

@@ -62,6 +62,8 @@ extern const RpcProcedure procedures_stats[];
 extern const gsize procedures_stats_count;
 extern const RpcProcedure procedures_save[];
 extern const gsize procedures_save_count;
+extern const RpcProcedure procedures_snapshot[];
+extern const gsize procedures_snapshot_count;
 extern const RpcProcedure procedures_storage[];
 extern const gsize procedures_storage_count;
 extern const RpcProcedure procedures_network[];

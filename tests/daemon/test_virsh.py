@@ -321,6 +321,100 @@ class VirshTest(unittest.TestCase):
             virsh(self.uri, "vol-delete", "--pool", "default", name)
             self.assertFalse(os.path.exists(os.path.join(img, name)))
 
+    def test_snapshots(self):
+        """Internal snapshots of a shut-off domain with qcow2 disks: create,
+        list (flat, tree, roots, leaves), current, parent, dumpxml; revert
+        brings back the disk's contents and the definition; delete
+        re-parents; raw disks and undefine with snapshots are refused."""
+        img = self.daemon.image_dir
+        disk = os.path.join(img, "snap-a.qcow2")
+        virsh(self.uri, "vol-create-as", "default", "snap-a.qcow2", "64M", "--format", "qcow2")
+        disks = ("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                 "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % disk)
+        self.define("snapdom", disks=disks, memory=256)
+
+        def qemu_io(cmd):
+            r = subprocess.run(["qemu-io", "-f", "qcow2", "-c", cmd, disk], capture_output=True, text=True)
+            return r.returncode == 0 and "Pattern verification failed" not in r.stdout
+
+        self.assertTrue(qemu_io("write -P 0x11 0 1M"))
+        virsh(self.uri, "snapshot-create-as", "snapdom", "first", "--description", "pattern 11")
+        self.assertTrue(qemu_io("write -P 0x22 0 1M"))
+        # The definition changes too: more memory.
+        xml = virsh(self.uri, "dumpxml", "snapdom").stdout
+        root = ET.fromstring(xml)
+        for tag in ("memory", "currentMemory"):
+            el = root.find(tag)
+            if el is not None:
+                el.text = str(512 * 1024)
+                el.set("unit", "KiB")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write(ET.tostring(root, encoding="unicode"))
+        try:
+            virsh(self.uri, "define", f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(ET.fromstring(virsh(self.uri, "dumpxml", "snapdom").stdout).findtext("memory"),
+                         str(512 * 1024))
+        virsh(self.uri, "snapshot-create-as", "snapdom", "second")
+        out = virsh(self.uri, "snapshot-list", "snapdom").stdout
+        self.assertRegex(out, r"first\s+.*shutoff")
+        self.assertRegex(out, r"second\s+.*shutoff")
+        self.assertEqual(virsh(self.uri, "snapshot-current", "--name", "snapdom").stdout.strip(), "second")
+        self.assertEqual(virsh(self.uri, "snapshot-parent", "snapdom", "second").stdout.strip(), "first")
+        self.assertEqual(virsh(self.uri, "snapshot-list", "snapdom", "--roots", "--name").stdout.split(),
+                         ["first"])
+        self.assertEqual(virsh(self.uri, "snapshot-list", "snapdom", "--leaves", "--name").stdout.split(),
+                         ["second"])
+        self.assertIn("second", virsh(self.uri, "snapshot-list", "snapdom", "--tree").stdout)
+        info = virsh(self.uri, "snapshot-info", "snapdom", "first").stdout
+        self.assertRegex(info, r"Current:\s+no")
+        self.assertRegex(info, r"Children:\s+1")
+        snap = ET.fromstring(virsh(self.uri, "snapshot-dumpxml", "snapdom", "first").stdout)
+        self.assertEqual(snap.findtext("description"), "pattern 11")
+        self.assertEqual(snap.find("disks/disk").get("snapshot"), "internal")
+        self.assertEqual(snap.findtext("domain/memory"), str(256 * 1024))
+        images = subprocess.run(["qemu-img", "snapshot", "-l", disk], capture_output=True, text=True).stdout
+        self.assertIn("first", images)
+        self.assertIn("second", images)
+        self.assertIn("snapdom", virsh(self.uri, "list", "--all", "--with-snapshot", "--name").stdout)
+
+        virsh(self.uri, "snapshot-revert", "snapdom", "first")
+        self.assertTrue(qemu_io("read -P 0x11 0 1M"), "revert did not bring the disk back")
+        dom = ET.fromstring(virsh(self.uri, "dumpxml", "snapdom").stdout)
+        self.assertEqual(dom.findtext("memory"), str(256 * 1024))
+        self.assertEqual(virsh(self.uri, "snapshot-current", "--name", "snapdom").stdout.strip(), "first")
+        virsh(self.uri, "snapshot-revert", "snapdom", "second")
+        self.assertTrue(qemu_io("read -P 0x22 0 1M"))
+
+        virsh(self.uri, "snapshot-delete", "snapdom", "first")
+        self.assertNotIn("first", subprocess.run(["qemu-img", "snapshot", "-l", disk],
+                                                 capture_output=True, text=True).stdout)
+        r = virsh(self.uri, "snapshot-parent", "snapdom", "second", check=False)
+        self.assertIn("has no parent", r.stderr)
+        r = virsh(self.uri, "snapshot-create-as", "snapdom", "second", check=False)
+        self.assertIn("already exists", r.stderr)
+        r = virsh(self.uri, "snapshot-info", "snapdom", "nonesuch", check=False)
+        self.assertIn("no domain snapshot with matching name 'nonesuch'", r.stderr)
+
+        r = virsh(self.uri, "undefine", "snapdom", check=False)
+        self.assertIn("cannot delete inactive domain with 1 snapshots", r.stderr)
+        virsh(self.uri, "undefine", "snapdom", "--snapshots-metadata")
+        self.assertIn("second", subprocess.run(["qemu-img", "snapshot", "-l", disk],
+                                                capture_output=True, text=True).stdout)
+
+        # A raw disk cannot hold a snapshot.
+        virsh(self.uri, "vol-create-as", "default", "snap-raw.img", "16M")
+        raw = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+               "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % os.path.join(img, "snap-raw.img"))
+        self.define("snapraw", disks=raw)
+        r = virsh(self.uri, "snapshot-create-as", "snapraw", "x", check=False)
+        self.assertIn("internal snapshot for disk vda unsupported for storage type raw", r.stderr)
+        self.assertEqual(virsh(self.uri, "snapshot-list", "snapraw", "--name").stdout.strip(), "")
+        virsh(self.uri, "undefine", "snapraw")
+        for vol in ("snap-a.qcow2", "snap-raw.img"):
+            virsh(self.uri, "vol-delete", "--pool", "default", vol)
+
     def test_network_default(self):
         self.assertRegex(virsh(self.uri, "net-list", "--all").stdout, r"default\s+active\s+yes\s+yes")
         net = ET.fromstring(virsh(self.uri, "net-dumpxml", "default").stdout)
