@@ -22,8 +22,10 @@ def missing_tools():
 def run(*cmd, **kw):
     env = dict(os.environ, PATH=os.environ.get('PATH', '') + ':/usr/sbin:/sbin',
                MTOOLS_SKIP_CHECK='1', MTOOLSRC='/dev/null')
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env, text=True, **kw)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, **kw)
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s%s' % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
+    return proc
 
 
 def empty_hive(path):
