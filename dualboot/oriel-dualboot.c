@@ -36,7 +36,7 @@ static GOptionEntry entries[] = {
   { "sysfs", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_sysfs, NULL, NULL },
   { "include-loop", 0, 0, G_OPTION_ARG_NONE, &opt_loop, N_("Also list loop devices when scanning every disk"), NULL },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, N_("Print JSON"), NULL },
-  { NULL },
+  G_OPTION_ENTRY_NULL,
 };
 
 static const char *
