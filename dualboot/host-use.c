@@ -26,8 +26,21 @@ unescape_octal (const char *s)
   return g_string_free (out, FALSE);
 }
 
+/* The mount source: the field after the fstype that follows " - ". */
+static char *
+mount_source (const char *line)
+{
+  const char *sep = strstr (line, " - ");
+  g_auto (GStrv) f = NULL;
+
+  if (sep == NULL)
+    return NULL;
+  f = g_strsplit (sep + 3, " ", 3);
+  return g_strv_length (f) >= 2 ? unescape_octal (f[1]) : NULL;
+}
+
 GPtrArray *
-oriel_mountinfo_mount_points (const char *mountinfo, dev_t devnum)
+oriel_mountinfo_mount_points (const char *mountinfo, dev_t devnum, const char *device)
 {
   GPtrArray *points = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) lines = g_strsplit (mountinfo, "\n", -1);
@@ -43,6 +56,12 @@ oriel_mountinfo_mount_points (const char *mountinfo, dev_t devnum)
         continue;
       if (makedev (maj, min) == devnum)
         g_ptr_array_add (points, unescape_octal (f[4]));
+      else if (device != NULL)
+        {
+          g_autofree char *source = mount_source (lines[i]);
+          if (g_strcmp0 (source, device) == 0)
+            g_ptr_array_add (points, unescape_octal (f[4]));
+        }
     }
   return points;
 }
@@ -83,13 +102,13 @@ oriel_block_holders (const char *sysfs_root, const char *name)
 }
 
 OrielHostUse *
-oriel_host_use_query (dev_t devnum, const char *name, const char *sysfs_root)
+oriel_host_use_query (dev_t devnum, const char *name, const char *device, const char *sysfs_root)
 {
   OrielHostUse *use = g_new0 (OrielHostUse, 1);
   g_autofree char *mountinfo = NULL, *swaps = NULL;
 
   if (g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL))
-    use->mount_points = oriel_mountinfo_mount_points (mountinfo, devnum);
+    use->mount_points = oriel_mountinfo_mount_points (mountinfo, devnum, device);
   else
     use->mount_points = g_ptr_array_new_with_free_func (g_free);
   if (g_file_get_contents ("/proc/swaps", &swaps, NULL, NULL))

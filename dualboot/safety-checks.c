@@ -151,7 +151,7 @@ check_host_use (GPtrArray *checks, const OrielHostDisk *disk, const char *sysfs_
 
   if (disk->devnum != 0)
     {
-      g_autoptr (OrielHostUse) use = oriel_host_use_query (disk->devnum, disk->name, sysfs_root);
+      g_autoptr (OrielHostUse) use = oriel_host_use_query (disk->devnum, disk->name, disk->device, sysfs_root);
 
       if (use->holders->len > 0)
         {
@@ -175,7 +175,8 @@ check_host_use (GPtrArray *checks, const OrielHostDisk *disk, const char *sysfs_
 
       if (!oriel_part_role_is_exposed (p->role) || p->devnum == 0)
         continue;
-      use = oriel_host_use_query (p->devnum, p->device != NULL ? strrchr (p->device, '/') + 1 : NULL, sysfs_root);
+      use = oriel_host_use_query (p->devnum, p->device != NULL ? strrchr (p->device, '/') + 1 : NULL, p->device,
+                                  sysfs_root);
       title = partition_title (p);
       node = g_strdup (p->device != NULL ? p->device : "");
       /* The VM gets a copy of the ESP taken at start, so a host that has

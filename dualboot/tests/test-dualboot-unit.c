@@ -25,16 +25,21 @@ test_mountinfo (void)
     "31 22 259:3 / /media/user/Windows\\040Disk ro shared:3 - fuseblk /dev/nvme0n1p3 ro\n"
     "32 22 259:3 /Users /mnt/users ro shared:4 - fuseblk /dev/nvme0n1p3 ro\n"
     "garbage line\n"
-    "33 22 259:30 / /other rw - ext4 /dev/x rw\n";
-  g_autoptr (GPtrArray) esp = oriel_mountinfo_mount_points (text, makedev (259, 1));
-  g_autoptr (GPtrArray) win = oriel_mountinfo_mount_points (text, makedev (259, 3));
-  g_autoptr (GPtrArray) none = oriel_mountinfo_mount_points (text, makedev (259, 4));
+    "33 22 259:30 / /other rw - ext4 /dev/x rw\n"
+    "34 22 0:52 / /home/user/win rw,nosuid - fuse /dev/nvme0n1p3 rw,user_id=1000\n";
+  g_autoptr (GPtrArray) esp = oriel_mountinfo_mount_points (text, makedev (259, 1), NULL);
+  g_autoptr (GPtrArray) win = oriel_mountinfo_mount_points (text, makedev (259, 3), NULL);
+  g_autoptr (GPtrArray) win_fuse = oriel_mountinfo_mount_points (text, makedev (259, 3), "/dev/nvme0n1p3");
+  g_autoptr (GPtrArray) none = oriel_mountinfo_mount_points (text, makedev (259, 4), "/dev/nvme0n1p4");
 
   g_assert_cmpuint (esp->len, ==, 1);
   g_assert_cmpstr (esp->pdata[0], ==, "/boot/efi");
   g_assert_cmpuint (win->len, ==, 2);
   g_assert_cmpstr (win->pdata[0], ==, "/media/user/Windows Disk");
   g_assert_cmpstr (win->pdata[1], ==, "/mnt/users");
+  /* A user's FUSE mount has an anonymous major:minor; its source names it. */
+  g_assert_cmpuint (win_fuse->len, ==, 3);
+  g_assert_cmpstr (win_fuse->pdata[2], ==, "/home/user/win");
   g_assert_cmpuint (none->len, ==, 0);
 }
 
