@@ -243,6 +243,7 @@ cmd_scan (void)
   g_autofree char *recorded = NULL;
   OrielDualbootMode mode = ORIEL_DUALBOOT_MODE_REAL;
   int status = EXIT_OK;
+  guint with_windows = 0;
 
   if (opt_mode != NULL && g_str_equal (opt_mode, "trial"))
     mode = ORIEL_DUALBOOT_MODE_TRIAL;
@@ -287,6 +288,8 @@ cmd_scan (void)
             return EXIT_ERROR;
           continue;
         }
+      if (disk->windows != NULL)
+        with_windows++;
       /* The checks concern disks that hold Windows, or the disk asked for. */
       if (disk->windows != NULL || opt_device != NULL)
         checks = oriel_safety_checks_run (disk, &options);
@@ -310,6 +313,8 @@ cmd_scan (void)
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
+  if (!opt_json && opt_device == NULL && with_windows == 0)
+    g_print (_("No Windows installation was found on this computer's disks (%u looked at).\n"), devices->len);
   if (opt_json)
     {
       g_autoptr (JsonNode) root = json_builder_get_root (b);
