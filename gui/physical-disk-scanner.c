@@ -2,27 +2,40 @@
  * Everything here only reads. */
 #include "physical-disk-scanner.h"
 
-#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "fs-probe.h"
 
 OrielFsKind
-oriel_detect_filesystem (const guint8 *buf, gsize len)
+oriel_fs_kind_from_blkid_type (const char *type)
 {
-  if (len >= 11 && memcmp (buf + 3, "NTFS    ", 8) == 0)
-    return ORIEL_FS_NTFS;
-  if (len >= 11 && memcmp (buf + 3, "-FVE-FS-", 8) == 0)
-    return ORIEL_FS_BITLOCKER;
-  if (len >= 90 && memcmp (buf + 82, "FAT32   ", 8) == 0)
-    return ORIEL_FS_FAT;
-  if (len >= 62 && (memcmp (buf + 54, "FAT16   ", 8) == 0 || memcmp (buf + 54, "FAT12   ", 8) == 0))
-    return ORIEL_FS_FAT;
-  if (len >= 1082 && buf[1080] == 0x53 && buf[1081] == 0xef)
-    return ORIEL_FS_EXT;
-  if (len >= 4096 && (memcmp (buf + 4086, "SWAPSPACE2", 10) == 0 || memcmp (buf + 4086, "SWAP-SPACE", 10) == 0))
-    return ORIEL_FS_SWAP;
+  static const struct {
+    const char *type;
+    OrielFsKind kind;
+  } kinds[] = {
+    { "ntfs", ORIEL_FS_NTFS },
+    { "BitLocker", ORIEL_FS_BITLOCKER },
+    { "vfat", ORIEL_FS_FAT },
+    { "msdos", ORIEL_FS_FAT },
+    { "ext2", ORIEL_FS_EXT },
+    { "ext3", ORIEL_FS_EXT },
+    { "ext4", ORIEL_FS_EXT },
+    { "swap", ORIEL_FS_SWAP },
+  };
+
+  for (guint i = 0; type != NULL && i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_equal (type, kinds[i].type))
+      return kinds[i].kind;
   return ORIEL_FS_UNKNOWN;
+}
+
+OrielFsKind
+oriel_detect_filesystem (const char *device, gboolean *readable)
+{
+  g_autofree char *type = oriel_fs_probe_path (device, readable);
+
+  return oriel_fs_kind_from_blkid_type (type);
 }
 
 const char *
@@ -85,27 +98,6 @@ oriel_physical_disk_free (OrielPhysicalDisk *disk)
   g_free (disk);
 }
 
-/* Reads the first 4 KiB of a block device (read-only). */
-static void
-probe_device (const char *device, OrielFsKind *fs, gboolean *readable)
-{
-  guint8 buf[4096];
-  ssize_t got;
-  int fd = open (device, O_RDONLY | O_CLOEXEC);
-
-  *readable = FALSE;
-  *fs = ORIEL_FS_UNKNOWN;
-  if (fd < 0)
-    return;
-  got = pread (fd, buf, sizeof buf, 0);
-  close (fd);
-  if (got > 0)
-    {
-      *readable = TRUE;
-      *fs = oriel_detect_filesystem (buf, (gsize) got);
-    }
-}
-
 static gint
 compare_partitions (gconstpointer a, gconstpointer b)
 {
@@ -159,12 +151,12 @@ oriel_scan_physical_disks (const char *sysfs_root, const char *dev_root)
           p->name = g_strdup (child);
           p->device = g_build_filename (dev_root, child, NULL);
           p->size_bytes = read_u64 (part_size) * 512;
-          probe_device (p->device, &p->fs, &p->readable);
+          p->fs = oriel_detect_filesystem (p->device, &p->readable);
           g_ptr_array_add (disk->partitions, p);
         }
       g_ptr_array_sort (disk->partitions, compare_partitions);
       if (disk->partitions->len == 0)
-        probe_device (disk->device, &disk->fs, &disk->readable);
+        disk->fs = oriel_detect_filesystem (disk->device, &disk->readable);
       g_ptr_array_add (disks, disk);
     }
   return disks;

@@ -34,8 +34,11 @@ typedef struct {
   gboolean readable;
 } OrielPhysicalDisk;
 
-/* Recognises a filesystem from the first 4 KiB of a partition. */
-OrielFsKind oriel_detect_filesystem (const guint8 *buf, gsize len);
+/* Recognises the filesystem of a partition or disk with libblkid (through
+ * liboriel-dualboot); *readable is FALSE when it cannot be opened. */
+OrielFsKind oriel_detect_filesystem (const char *device, gboolean *readable);
+/* Maps libblkid's TYPE ("ntfs", "BitLocker", "vfat", "ext4", "swap"). */
+OrielFsKind oriel_fs_kind_from_blkid_type (const char *type);
 const char *oriel_fs_kind_label (OrielFsKind fs);
 /* TRUE for partitions that may hold a Windows installation. */
 gboolean oriel_fs_kind_is_windows (OrielFsKind fs);
