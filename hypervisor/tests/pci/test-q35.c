@@ -5,11 +5,13 @@
  * and the reset control register at 0xCF9. */
 #include <glib.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "pci/pci.h"
 #include "pci/q35_host.h"
 #include "devices/acpi_pm.h"
 #include "config/pc_layout.h"
+#include "core/vm_state.h"
 #include "tests/support/test_vm.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -322,6 +324,55 @@ static void test_rcba_pirq_masks(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_PIRQA_ROUT, 4), ==, 0x80808080);
 }
 
+/* Everything firmware and the OS programmed comes back in another VM:
+ * the window decodes, the PM block is where PMBASE says, SMRAM stays
+ * locked, PAM reaches the listener, SMI_EN and 0xCF9 as they were. */
+static void test_state_round_trip(void)
+{
+    struct fixture a = { 0 }, b = { 0 };
+    fixture_setup(&a, NULL);
+    fixture_setup(&b, NULL);
+    vm_state_register(a.vm, "acpi-pm", &acpi_pm_ich9_state_ops, a.pm);
+    vm_state_register(b.vm, "acpi-pm", &acpi_pm_ich9_state_ops, b.pm);
+
+    cfg_write(&a, 0, 0, Q35_MCH_PCIEXBAR, 0xe0000000u | Q35_MCH_PCIEXBAR_EN, 4);
+    cfg_write(&a, 0, 0, Q35_MCH_PAM0 + 1, 0x33, 1);
+    cfg_write(&a, 0, 0, Q35_MCH_SMRAM, Q35_SMRAM_G_SMRAME | Q35_SMRAM_D_LCK, 1);
+    cfg_write(&a, LPC, 0, Q35_LPC_PMBASE, 0xb000, 4);
+    cfg_write(&a, LPC, 0, Q35_LPC_ACPI_CNTL, Q35_LPC_ACPI_EN, 1);
+    test_pio_write(a.vm, 0xb000 + ACPI_PM_SMI_EN, ACPI_PM_GBL_SMI_EN | ACPI_PM_APMC_EN, 4);
+    test_pio_write(a.vm, PC_ACPI_SMI_CMD, PC_Q35_ACPI_ENABLE, 1);
+    test_pio_write(a.vm, 0xcf9, 0x02, 1);
+
+    g_autofree char *path = g_build_filename(g_get_tmp_dir(), "oriel-test-q35.sav", NULL);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(vm_state_save(a.vm, path, "q35", &err));
+    g_assert_no_error(err);
+    g_assert_true(vm_state_load(b.vm, path, &err));
+    g_assert_no_error(err);
+    g_unlink(path);
+
+    uint64_t base, size;
+    g_assert_true(q35_host_ecam(b.host, &base, &size));
+    g_assert_cmphex(base, ==, 0xe0000000u);
+    g_assert_cmphex(test_mmio_read(b.vm, 0xe0000000u + (LPC << 15), 4), ==, 0x29188086);
+    g_assert_cmphex(b.pam[1], ==, 0x33);
+    struct q35_smram s;
+    q35_host_smram(b.host, &s);
+    g_assert_true(s.locked && s.smram_enabled);
+    cfg_write(&b, 0, 0, Q35_MCH_SMRAM, Q35_SMRAM_D_OPEN, 1);   /* still locked */
+    q35_host_smram(b.host, &s);
+    g_assert_false(s.open);
+    g_assert_cmpuint(acpi_pm_base(b.pm), ==, 0xb000);
+    g_assert_cmphex(test_pio_read(b.vm, 0xb000 + ACPI_PM_SMI_EN, 4), ==,
+                    ACPI_PM_GBL_SMI_EN | ACPI_PM_APMC_EN);
+    g_assert_cmphex(test_pio_read(b.vm, 0xb004, 2) & ACPI_PM1_SCI_EN, ==, ACPI_PM1_SCI_EN);
+    g_assert_cmphex(test_pio_read(b.vm, 0xcf9, 1), ==, 0x02);
+
+    fixture_teardown(&a, NULL);
+    fixture_teardown(&b, NULL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -335,5 +386,6 @@ int main(int argc, char **argv)
     ADD("firmware-setup", test_firmware_setup);
     ADD("reset-control", test_reset_control);
     ADD("rcba-pirq", test_rcba_pirq_masks);
+    g_test_add_func("/q35/state-round-trip", test_state_round_trip);
     return g_test_run();
 }
