@@ -7,8 +7,10 @@
     spaces), a disk on the ICH9 AHCI read back; a reboot through the reset
     control register 0xCF9 (reboot=pci) brings the kernel up again, and an
     ACPI power-off through the relocated PM block ends the VMM with 0;
-(b) SeaBIOS boots GRUB from a CD-ROM on the ICH9 AHCI to the same
-    guest, which powers off through ACPI."""
+(b) SeaBIOS boots GRUB from a CD-ROM on the ICH9 AHCI (read through
+    SeaBIOS's AHCI driver and its ECAM configuration accesses) to the
+    cloud kernel, which sees the same chipset and powers off through
+    ACPI."""
 
 import os
 import sys
@@ -105,9 +107,6 @@ def seabios_cdrom(vmm_bin, iso):
         fwtest.expect_boot(vmm, con, "Q35CD")
         sh = Shell(con)
         check_chipset(sh)
-        load_modules(sh)
-        bound = sh.run("ls /sys/bus/pci/drivers/ahci 2>/dev/null | grep -c : || true", timeout=120)
-        check(bound == "1", "PCI devices bound to the ahci driver: %r" % bound)
         con.send("poweroff -f\n")
         rc = vmm.wait(120)
         check(rc == 0, "oriel-vmm exit status %d after ACPI power-off" % rc)
@@ -122,4 +121,7 @@ def inner(vmm_bin, media):
 
 
 if __name__ == "__main__":
-    fwtest.main(__file__, inner, ["Q35CD"], flavour="generic", extra_modules=[AHCI])
+    # The CD carries the small cloud kernel: everything GRUB loads goes
+    # through the BIOS.  The direct boot builds its own initrd with the
+    # generic kernel's AHCI driver.
+    fwtest.main(__file__, inner, ["Q35CD"])
