@@ -141,6 +141,12 @@ static void smram_update_lock(struct q35_host *h)
     }
 }
 
+static void notify_smram(struct q35_host *h)
+{
+    if (h->ops->smram_changed)
+        h->ops->smram_changed(h->opaque);
+}
+
 static bool overlaps(unsigned offset, unsigned size, unsigned reg, unsigned len)
 {
     return offset < reg + len && offset + size > reg;
@@ -153,13 +159,17 @@ static void mch_config_written(struct pci_device *d, unsigned offset, unsigned s
         ecam_update(h);
     if (overlaps(offset, size, Q35_MCH_PAM0, Q35_MCH_PAM6 - Q35_MCH_PAM0 + 1))
         notify_pam(h);
-    if (overlaps(offset, size, Q35_MCH_SMRAM, 2))
+    if (overlaps(offset, size, Q35_MCH_SMRAM, 2)) {
         smram_update_lock(h);
+        notify_smram(h);
+    }
     /* Writing the query value asks for the extended TSEG size (QEMU's
      * protocol, which OVMF uses to size TSEG beyond 8 MiB). */
     if (overlaps(offset, size, Q35_MCH_EXT_TSEG_MB, 2) &&
         pci_get_word(&d->config[Q35_MCH_EXT_TSEG_MB]) == Q35_MCH_EXT_TSEG_QUERY)
         pci_set_word(&d->config[Q35_MCH_EXT_TSEG_MB], Q35_MCH_EXT_TSEG_MBYTES);
+    if (overlaps(offset, size, Q35_MCH_EXT_TSEG_MB, 2))
+        notify_smram(h);
 }
 
 void q35_host_smram(struct q35_host *h, struct q35_smram *out)
@@ -215,6 +225,7 @@ static void mch_reset(struct q35_host *h)
     smram_update_lock(h);
     ecam_update(h);
     notify_pam(h);
+    notify_smram(h);
 }
 
 static bool mch_save(struct pci_device *d, struct state_out *o, GError **error)
@@ -228,6 +239,7 @@ static bool mch_load(struct pci_device *d, struct state_in *in, uint32_t version
     smram_update_lock(h);
     ecam_update(h);
     notify_pam(h);
+    notify_smram(h);
     return true;
 }
 

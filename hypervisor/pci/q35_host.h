@@ -66,6 +66,10 @@ struct q35_host_ops {
     /* The PM block's ports: where PMBASE points, and whether ACPI_EN
      * lets it decode. */
     void (*pm_base_changed)(void *opaque, uint16_t base, bool enabled);
+    /* Optional: SMRAM, ESMRAMC or the extended TSEG size may have changed
+     * (guest write, reset, restore); q35_host_smram() tells how.  Where
+     * the SMM address space will follow the MCH. */
+    void (*smram_changed)(void *opaque);
 };
 
 /* The MCH and LPC functions on bus (made with pci_bus_new()), the ECAM

@@ -24,7 +24,14 @@ struct fixture {
     struct acpi_pm *pm;
     uint8_t pam[7];
     unsigned pam_calls;
+    unsigned smram_calls;
 };
+
+static void smram_changed(void *opaque)
+{
+    struct fixture *f = opaque;
+    f->smram_calls++;
+}
 
 static void pam_changed(void *opaque, const uint8_t *pam)
 {
@@ -41,7 +48,8 @@ static void pm_base_changed(void *opaque, uint16_t base, bool enabled)
 }
 
 static const struct q35_host_ops ops = { .pam_changed = pam_changed,
-                                         .pm_base_changed = pm_base_changed };
+                                         .pm_base_changed = pm_base_changed,
+                                         .smram_changed = smram_changed };
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
@@ -175,7 +183,9 @@ static void test_smram_lock(struct fixture *f, gconstpointer data)
     cfg_write(f, 0, 0, Q35_MCH_SMRAM, Q35_SMRAM_G_SMRAME | Q35_SMRAM_D_OPEN | 0x5, 1);
     g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_SMRAM, 1), ==,
                     Q35_SMRAM_G_SMRAME | Q35_SMRAM_D_OPEN | Q35_SMRAM_DEFAULT);
+    unsigned calls = f->smram_calls;
     cfg_write(f, 0, 0, Q35_MCH_ESMRAMC, Q35_ESMRAMC_T_EN | 2u << 1, 1);
+    g_assert_cmpuint(f->smram_calls, ==, calls + 1);
     q35_host_smram(f->host, &s);
     g_assert_true(s.smram_enabled && s.open && s.tseg_enabled && !s.locked);
     g_assert_cmpuint(s.tseg_size, ==, 8 * MIB);
@@ -206,7 +216,9 @@ static void test_smram_lock(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(s.tseg_size, ==, Q35_MCH_EXT_TSEG_MBYTES * MIB);
 
     /* Only a platform reset unlocks. */
+    calls = f->smram_calls;
     test_vm_platform_reset(f->vm);
+    g_assert_cmpuint(f->smram_calls, >, calls);
     q35_host_smram(f->host, &s);
     g_assert_false(s.locked || s.open || s.smram_enabled || s.tseg_enabled);
     cfg_write(f, 0, 0, Q35_MCH_SMRAM, Q35_SMRAM_D_OPEN, 1);
