@@ -23,6 +23,7 @@
 
 #define PMBASE_MASK     0xff80u     /* 128 ports */
 #define RCBA_WMASK      0xffffc001u
+#define RCBA_SIZE       0x4000u
 
 #define RCR_SYS_RST  0x02
 #define RCR_RST_CPU  0x04
@@ -39,6 +40,9 @@ struct q35_host {
     /* Where the ECAM window is registered (bus lock held to change). */
     bool ecam_mapped;
     uint64_t ecam_base, ecam_size;
+    /* The root complex register block, while RCBA enables it. */
+    bool rcba_mapped;
+    uint64_t rcba_base;
 };
 
 /* ---- the ECAM window ------------------------------------------------------ */
@@ -256,10 +260,39 @@ static void notify_pm_base(struct q35_host *h)
         h->ops->pm_base_changed(h->opaque, base, enabled);
 }
 
+/* The chipset configuration registers behind RCBA (function disable,
+ * HPET and GPIO configuration ...) are not modelled: while enabled the
+ * block reads as zero and ignores writes, rather than as nothing there. */
+static uint64_t rcba_read(void *opaque, uint64_t offset, unsigned size) { return 0; }
+static void rcba_write(void *opaque, uint64_t offset, uint64_t value, unsigned size) { }
+static const struct io_ops rcba_ops = { .read = rcba_read, .write = rcba_write };
+
+static void rcba_update(struct q35_host *h)
+{
+    uint32_t rcba = pci_get_long(&h->lpc.config[Q35_LPC_RCBA]);
+    bool enable = rcba & Q35_LPC_RCBA_EN;
+    uint64_t base = rcba & ~(uint32_t)(RCBA_SIZE - 1);
+    if (h->rcba_mapped && enable && base == h->rcba_base)
+        return;
+    if (h->rcba_mapped)
+        iobus_unregister(vm_mmio_bus(h->vm), h->rcba_base, &h->rcba_mapped);
+    h->rcba_mapped = false;
+    if (!enable || base == 0)
+        return;
+    if (!iobus_register(vm_mmio_bus(h->vm), base, RCBA_SIZE, &rcba_ops, &h->rcba_mapped, "ich9-rcba")) {
+        g_debug("q35: RCBA at 0x%" G_GINT64_MODIFIER "x overlaps, not decoding", base);
+        return;
+    }
+    h->rcba_mapped = true;
+    h->rcba_base = base;
+}
+
 static void lpc_config_written(struct pci_device *d, unsigned offset, unsigned size)
 {
     if (overlaps(offset, size, Q35_LPC_PMBASE, 4) || overlaps(offset, size, Q35_LPC_ACPI_CNTL, 1))
         notify_pm_base(d->opaque);
+    if (overlaps(offset, size, Q35_LPC_RCBA, 4))
+        rcba_update(d->opaque);
 }
 
 static void init_lpc(struct pci_device *d)
@@ -294,6 +327,7 @@ static void lpc_reset(struct q35_host *h)
     }
     pci_set_long(&c[Q35_LPC_RCBA], 0);
     notify_pm_base(h);
+    rcba_update(h);
 }
 
 static uint8_t rcr_read(void *opaque)
@@ -326,6 +360,7 @@ static bool lpc_load(struct pci_device *d, struct state_in *in, uint32_t version
         return state_in_invalid(in, error, _("truncated"));
     __atomic_store_n(&h->rcr, rcr & (RCR_SYS_RST | RCR_FULL_RST), __ATOMIC_RELAXED);
     notify_pm_base(h);
+    rcba_update(h);
     return true;
 }
 

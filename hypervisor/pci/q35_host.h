@@ -10,7 +10,10 @@
  *
  * LPC: PMBASE (0x40) and ACPI_CNTL (0x44) place and enable the ACPI PM
  * block (through a listener), the PIRQA-H routing registers (0x60-0x63,
- * 0x68-0x6B), RCBA (0xF0), and the reset control register at port 0xCF9. */
+ * 0x68-0x6B; in APIC mode the PIRQs reach GSI 16-23 whatever they say, as
+ * the DSDT's _PRT tells the OS), RCBA (0xF0: a 16 KiB block of chipset
+ * registers that reads as zero), and the reset control register at port
+ * 0xCF9. */
 #pragma once
 
 #include <stdbool.h>

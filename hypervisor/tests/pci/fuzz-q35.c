@@ -98,6 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 6:
+            if (take(&in, 1) & 1) {
+                /* RCBA anywhere, then an access where it may now be. */
+                test_pio_write(vm, 0xcf8, 0x80000000u | Q35_LPC_SLOT << 11 | Q35_LPC_RCBA, 4);
+                test_pio_write(vm, 0xcfc, take(&in, 4), 4);
+                uint32_t rcba = (uint32_t)test_pio_read(vm, 0xcfc, 4) & ~0x3fffu;
+                test_mmio_write(vm, rcba + (take(&in, 2) & 0x3fff), take(&in, 4), MIN(sz, 4u));
+            }
             test_pio_write(vm, PC_ACPI_SMI_CMD + (take(&in, 1) & 1), take(&in, 1), 1);
             test_pio_write(vm, 0xcf9, take(&in, 1), 1);
             break;

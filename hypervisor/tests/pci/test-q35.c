@@ -331,6 +331,17 @@ static void test_rcba_pirq_masks(struct fixture *f, gconstpointer data)
 {
     cfg_write(f, LPC, 0, Q35_LPC_RCBA, 0xffffffff, 4);
     g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_RCBA, 4), ==, 0xffffc001);
+    /* The block decodes where RCBA says while enabled. */
+    g_assert_cmphex(test_mmio_read(f->vm, 0xfed1c000 + 0x3404, 4), ==, 0xffffffff);
+    cfg_write(f, LPC, 0, Q35_LPC_RCBA, 0xfed1c000 | Q35_LPC_RCBA_EN, 4);
+    g_assert_cmphex(test_mmio_read(f->vm, 0xfed1c000 + 0x3404, 4), ==, 0);
+    test_mmio_write(f->vm, 0xfed1c000 + 0x3404, 0x80, 4);
+    g_assert_cmphex(test_mmio_read(f->vm, 0xfed1c000 + 0x3404, 4), ==, 0);
+    cfg_write(f, LPC, 0, Q35_LPC_RCBA, 0xfed1c000, 4);
+    g_assert_cmphex(test_mmio_read(f->vm, 0xfed1c000 + 0x3404, 4), ==, 0xffffffff);
+    cfg_write(f, LPC, 0, Q35_LPC_RCBA, 0xfed1c000 | Q35_LPC_RCBA_EN, 4);
+    test_vm_platform_reset(f->vm);
+    g_assert_cmphex(test_mmio_read(f->vm, 0xfed1c000, 4), ==, 0xffffffff);
     cfg_write(f, LPC, 0, Q35_LPC_PIRQE_ROUT + 3, 0xff, 1);
     g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_PIRQE_ROUT + 3, 1), ==, 0x8f);
     g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_PIRQA_ROUT, 4), ==, 0x80808080);
