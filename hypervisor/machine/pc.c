@@ -39,7 +39,8 @@ struct serial_port {
     unsigned irq;
 };
 
-/* The i440FX/PIIX3 PC: the common machine first, then what is the PC's. */
+/* A PC on either chipset (pc_chipset.h): the common machine first, then
+ * what is the PC's. */
 struct pc {
     struct machine base;
     const struct pc_chipset_ops *chipset;
