@@ -4,7 +4,9 @@
 (a) a directly booted Debian kernel sees the Q35 chipset: MCH 8086:29C0 at
     00:00.0, ICH9 LPC 8086:2918 at 00:1F.0 and SATA 8086:2922 at 00:1F.2,
     the MCFG table and its configuration window in use (4 KiB config
-    spaces), a disk on the ICH9 AHCI read back; a reboot through the reset
+    spaces, extended space read through ECAM), a disk on the ICH9 AHCI
+    read back; the VM is saved and restored into a new VMM (the window,
+    the PM block and the AHCI disk work there); a reboot through the reset
     control register 0xCF9 (reboot=pci) brings the kernel up again, and an
     ACPI power-off through the relocated PM block ends the VMM with 0;
 (b) SeaBIOS boots GRUB from a CD-ROM on the ICH9 AHCI (read through
@@ -49,6 +51,22 @@ def check_chipset(sh):
     check(size == "4096", "config space of 00:00.0 is %r bytes: ECAM not in use" % size)
     iomem = sh.run("grep -i mmconfig /proc/iomem || true")
     check("b0000000" in iomem, "ECAM window not in /proc/iomem: %r" % iomem)
+    check_ecam_alive(sh)
+
+
+def check_ecam_alive(sh):
+    # Linux reads offsets from 256 up through ECAM only: 0 there (no
+    # extended capabilities) means the window decodes, all ones it does not.
+    ext = sh.run("od -An -tx4 -j256 -N4 /sys/bus/pci/devices/0000:00:00.0/config")
+    check(ext == "00000000", "extended config space of 00:00.0 reads %r" % ext)
+
+
+def read_disk(sh):
+    sh.run("n=0; while [ ! -b /dev/sda ] && [ $n -lt 200 ]; do usleep 50000; n=$((n+1)); done")
+    # Uncached, so the AHCI controller really reads it.
+    magic = sh.run("echo 3 > /proc/sys/vm/drop_caches; "
+                   "dd if=/dev/sda bs=512 count=1 2>/dev/null | head -c %d" % len(DISK_MAGIC))
+    check(magic == DISK_MAGIC.decode(), "sda starts with %r" % magic)
 
 
 def direct_boot(vmm_bin, tmp):
@@ -63,24 +81,40 @@ def direct_boot(vmm_bin, tmp):
     with open(disk, "wb") as f:
         f.write(DISK_MAGIC + b"\0" * (1024 * 1024 - len(DISK_MAGIC)))
 
+    args = ["--machine", "q35", "--memory", "512M", "--disk", "path=%s,if=ahci" % disk,
+            "--kernel", a["VMLINUZ_GENERIC"], "--initrd", initrd,
+            "--cmdline", "console=ttyS0 quiet reboot=pci"]
+    state = os.path.join(tmp, "q35.sav")
+
     serial = os.path.join("/tmp", "oriel-q35-serial-%d.sock" % os.getpid())
-    vmm = vmmtest.VMM(vmm_bin, [
-        "--machine", "q35", "--memory", "512M", "--serial", "unix:" + serial,
-        "--disk", "path=%s,if=ahci" % disk,
-        "--kernel", a["VMLINUZ_GENERIC"], "--initrd", initrd,
-        "--cmdline", "console=ttyS0 quiet reboot=pci"], name="q35-direct")
+    vmm = vmmtest.VMM(vmm_bin, ["--serial", "unix:" + serial] + args, name="q35-direct")
     try:
+        ctl = vmmtest.Control(vmm.control_path)
         con = vmmtest.Stream(vmmtest.connect_unix(serial), "serial console")
         con.expect("ORIEL-GUEST-INIT", 600)
         log("direct boot: init after %.2f s" % (time.monotonic() - vmm.started))
         sh = Shell(con)
         check_chipset(sh)
         load_modules(sh)
-        sh.run("n=0; while [ ! -b /dev/sda ] && [ $n -lt 200 ]; do usleep 50000; n=$((n+1)); done")
-        magic = sh.run("dd if=/dev/sda bs=512 count=1 2>/dev/null | head -c %d" % len(DISK_MAGIC))
-        check(magic == DISK_MAGIC.decode(), "sda starts with %r" % magic)
+        read_disk(sh)
         sda = sh.run("readlink -f /sys/block/sda/device")
         check("0000:00:1f.2" in sda, "sda is not on the ICH9 SATA function: %r" % sda)
+        ctl.command("stop")
+        ctl.command("save", filename=state)
+        ctl.command("quit")
+        check(vmm.wait(60) == 0, "saved VMM exit status")
+    finally:
+        vmm.kill()
+
+    serial = os.path.join("/tmp", "oriel-q35-serial-r-%d.sock" % os.getpid())
+    vmm = vmmtest.VMM(vmm_bin, ["--serial", "unix:" + serial, "--restore", state] + args,
+                      name="q35-restored")
+    try:
+        con = vmmtest.Stream(vmmtest.connect_unix(serial), "serial console")
+        sh = Shell(con)
+        check(sh.run("echo restored$((40+2))") == "restored42", "no shell after restore")
+        check_ecam_alive(sh)
+        read_disk(sh)
 
         # Reset control register: the kernel writes 0x06 to 0xCF9; the VM
         # restarts and the same kernel boots again.
@@ -92,6 +126,7 @@ def direct_boot(vmm_bin, tmp):
         sh = Shell(con)
         got = pci_id(sh, "00:00.0")
         check(got == ["0x8086", "0x29c0"], "after reboot 00:00.0 is %r" % got)
+        check_ecam_alive(sh)
 
         # ACPI S5 through PM1a_CNT at the PMBASE the VMM programmed.
         con.send("poweroff -f\n")
