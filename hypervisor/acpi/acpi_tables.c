@@ -200,9 +200,25 @@ static bool build_dsdt(struct acpi_blob *b, const struct acpi_platform *p, size_
     return true;
 }
 
+uint16_t acpi_platform_pm_base(const struct acpi_platform *p)
+{
+    return p->pm_base ? p->pm_base : PC_ACPI_PM_BASE;
+}
+
+uint16_t acpi_platform_pm_len(const struct acpi_platform *p)
+{
+    return p->pm_len ? p->pm_len : PC_ACPI_PM_LEN;
+}
+
 static size_t build_fadt(struct acpi_blob *b, const struct acpi_platform *p,
                          size_t facs, size_t dsdt)
 {
+    /* Offsets inside the block are the same on PIIX4 and ICH9. */
+    uint32_t pm = acpi_platform_pm_base(p);
+    uint32_t pm1_evt = pm + (PC_ACPI_PM1_EVT - PC_ACPI_PM_BASE);
+    uint32_t pm1_cnt = pm + (PC_ACPI_PM1_CNT - PC_ACPI_PM_BASE);
+    uint32_t pm_tmr = pm + (PC_ACPI_PM_TMR - PC_ACPI_PM_BASE);
+    uint32_t gpe0 = pm + (PC_ACPI_GPE0 - PC_ACPI_PM_BASE);
     size_t t = table_begin(b, "FACP", FADT_REVISION, 8);
     reserve(b, FADT_LEN - HEADER_LEN, 1);
     uint8_t *f = at(b, t);
@@ -213,12 +229,12 @@ static size_t build_fadt(struct acpi_blob *b, const struct acpi_platform *p,
     f[45] = 0;                                       /* PM profile: unspecified */
     put_le(f + 46, PC_ACPI_SCI_IRQ, 2);
     put_le(f + 48, PC_ACPI_SMI_CMD, 4);
-    f[52] = ACPI_PM_ACPI_ENABLE;
-    f[53] = ACPI_PM_ACPI_DISABLE;
-    put_le(f + 56, PC_ACPI_PM1_EVT, 4);              /* PM1a_EVT_BLK */
-    put_le(f + 64, PC_ACPI_PM1_CNT, 4);              /* PM1a_CNT_BLK */
-    put_le(f + 76, PC_ACPI_PM_TMR, 4);               /* PM_TMR_BLK */
-    put_le(f + 80, PC_ACPI_GPE0, 4);                 /* GPE0_BLK */
+    f[52] = p->acpi_enable ? p->acpi_enable : ACPI_PM_ACPI_ENABLE;
+    f[53] = p->acpi_disable ? p->acpi_disable : ACPI_PM_ACPI_DISABLE;
+    put_le(f + 56, pm1_evt, 4);                      /* PM1a_EVT_BLK */
+    put_le(f + 64, pm1_cnt, 4);                      /* PM1a_CNT_BLK */
+    put_le(f + 76, pm_tmr, 4);                       /* PM_TMR_BLK */
+    put_le(f + 80, gpe0, 4);                         /* GPE0_BLK */
     f[88] = ACPI_PM1_EVT_LEN;
     f[89] = ACPI_PM1_CNT_LEN;
     f[91] = ACPI_PM_TMR_LEN;
@@ -246,10 +262,10 @@ static size_t build_fadt(struct acpi_blob *b, const struct acpi_platform *p,
 
     pointer(b, ACPI_BLOB_TABLES, t + 140, 8, dsdt);  /* X_DSDT */
     f = at(b, t);
-    gas(f + 148, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, PC_ACPI_PM1_EVT);
-    gas(f + 172, ACPI_PM1_CNT_LEN * 8, GAS_ACCESS_WORD, PC_ACPI_PM1_CNT);
-    gas(f + 208, ACPI_PM_TMR_LEN * 8, GAS_ACCESS_DWORD, PC_ACPI_PM_TMR);
-    gas(f + 220, ACPI_GPE0_LEN * 8, GAS_ACCESS_BYTE, PC_ACPI_GPE0);
+    gas(f + 148, ACPI_PM1_EVT_LEN * 8, GAS_ACCESS_WORD, pm1_evt);
+    gas(f + 172, ACPI_PM1_CNT_LEN * 8, GAS_ACCESS_WORD, pm1_cnt);
+    gas(f + 208, ACPI_PM_TMR_LEN * 8, GAS_ACCESS_DWORD, pm_tmr);
+    gas(f + 220, ACPI_GPE0_LEN * 8, GAS_ACCESS_BYTE, gpe0);
     memcpy(f + 268, "OrielVMM", 8);                  /* hypervisor vendor identity */
     table_end(b, t);
     return t;
@@ -309,6 +325,22 @@ static size_t build_tpm2(struct acpi_blob *b)
     return t;
 }
 
+/* MCFG (PCI Firmware Specification 3.0, 4.1.2): one configuration
+ * window for segment 0, from bus 0. */
+static size_t build_mcfg(struct acpi_blob *b, const struct acpi_platform *p)
+{
+    size_t t = table_begin(b, "MCFG", 1, 8);
+    uint8_t body[8 + 16] = { 0 };     /* reserved, then one allocation */
+    uint64_t buses = p->ecam_size >> 20;
+    put_le(body + 8, p->ecam_base, 8);
+    put_le(body + 16, 0, 2);          /* segment group */
+    body[18] = 0;                     /* start bus */
+    body[19] = (uint8_t)(MIN(MAX(buses, 1u), 256u) - 1);   /* end bus */
+    append(b, body, sizeof(body));
+    table_end(b, t);
+    return t;
+}
+
 static size_t build_xsdt(struct acpi_blob *b, const size_t *tables, unsigned n, bool wide)
 {
     unsigned w = wide ? 8 : 4;
@@ -348,12 +380,14 @@ static bool build_all(struct acpi_blob *b, const struct acpi_platform *p, GError
         blob_clear(b);
         return false;
     }
-    size_t sdt[3];
+    size_t sdt[4];
     unsigned n = 0;
     sdt[n++] = build_fadt(b, p, facs, dsdt);
     sdt[n++] = build_madt(b, p);
     if (p->has_tpm_crb)
         sdt[n++] = build_tpm2(b);
+    if (p->ecam_base)
+        sdt[n++] = build_mcfg(b, p);
     size_t xsdt = build_xsdt(b, sdt, n, true);
     size_t rsdt = build_xsdt(b, sdt, n, false);
     build_rsdp(b, rsdt, xsdt);

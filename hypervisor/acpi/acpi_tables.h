@@ -1,5 +1,6 @@
 /* The ACPI tables of the Oriel PC: RSDP, RSDT/XSDT, FADT, FACS, MADT, DSDT,
- * and TPM2 with a TPM.
+ * TPM2 with a TPM, and MCFG on a chipset with a PCI Express configuration
+ * window (Q35).  The chipset describes itself in struct acpi_platform.
  *
  * Two ways to hand them to the guest:
  *  - acpi_tables_install() writes them, checksummed, into the legacy BIOS
@@ -24,6 +25,12 @@ struct acpi_platform {
     bool has_pci;               /* \_SB.PCI0 root bridge with _CRS and _PRT */
     bool has_com1, has_com2, has_i8042, has_rtc, has_pvpanic, has_fw_cfg;
     bool has_tpm_crb;           /* TPM 2.0 CRB at TPM_CRB_BASE: TPM2 table, MSFT0101 */
+    /* The chipset's differences; zeros describe the i440FX. */
+    bool pcie;                  /* PCI0 is a PCI Express root (PNP0A08, _CID PNP0A03) */
+    uint64_t ecam_base;         /* != 0: PCI Express configuration window (MCFG) */
+    uint64_t ecam_size;         /* bytes; 1 MiB per bus from bus 0 */
+    uint16_t pm_base, pm_len;   /* ACPI PM block; 0: PC_ACPI_PM_BASE, PC_ACPI_PM_LEN */
+    uint8_t acpi_enable, acpi_disable;  /* SMI_CMD values; 0: ACPI_PM_ACPI_ENABLE/DISABLE */
     /* 64-bit PCI MMIO window; both 0 selects acpi_pci_mmio64_window(). */
     uint64_t pci_mmio64_base, pci_mmio64_size;
     uint64_t rsdp_addr;         /* out: guest-physical address of the RSDP */
@@ -54,6 +61,10 @@ void acpi_fw_cfg_files_clear(struct acpi_fw_cfg_files *f);
 /* The DSDT's AML body (everything after the 36-byte table header); exposed
  * for tests.  p's 64-bit window fields must already be filled in. */
 uint8_t *acpi_dsdt_aml(const struct acpi_platform *p, size_t *len, GError **error);
+
+/* The PM block's first port as the tables describe it. */
+uint16_t acpi_platform_pm_base(const struct acpi_platform *p);
+uint16_t acpi_platform_pm_len(const struct acpi_platform *p);
 
 /* Sum of len bytes modulo 256: zero for a correctly checksummed table. */
 uint8_t acpi_checksum(const void *data, size_t len);

@@ -98,8 +98,13 @@ static void legacy_devices(struct aml *a, const struct acpi_platform *p)
     aml_name_integer(a, "_UID", 1);
     aml_name(a, "_CRS");
     aml_rt_open(a);
-    aml_res_io(a, PC_ACPI_PM_BASE, PC_ACPI_PM_BASE, 1, PC_ACPI_PM_LEN);
+    uint16_t pm = acpi_platform_pm_base(p);
+    aml_res_io(a, pm, pm, 1, (uint8_t)acpi_platform_pm_len(p));
     aml_res_io(a, PC_ACPI_SMI_CMD, PC_ACPI_SMI_CMD, 1, 2);
+    /* The configuration window is the chipset's, not a PCI BAR: an OS
+     * checks it is reserved before trusting MCFG. */
+    if (p->ecam_base)
+        aml_res_memory32_fixed(a, (uint32_t)p->ecam_base, (uint32_t)p->ecam_size, true);
     aml_rt_close(a);
     aml_close(a);
 }
@@ -125,7 +130,12 @@ static void pci_routing(struct aml *a)
 static void pci_root(struct aml *a, const struct acpi_platform *p)
 {
     aml_device_open(a, "PCI0");
-    aml_name_eisaid(a, "_HID", "PNP0A03");
+    if (p->pcie) {
+        aml_name_eisaid(a, "_HID", "PNP0A08");
+        aml_name_eisaid(a, "_CID", "PNP0A03");
+    } else {
+        aml_name_eisaid(a, "_HID", "PNP0A03");
+    }
     aml_name_integer(a, "_BBN", 0);
     aml_name_integer(a, "_UID", 0);
 

@@ -1,4 +1,5 @@
 #include "options.h"
+#include "pc_layout.h"
 #include "chardev_spec.h"
 
 #include <errno.h>
@@ -299,7 +300,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm",
+        "rtc-base", "tpm", "machine",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -411,11 +412,32 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (strcmp(value, "utc") && strcmp(value, "localtime"))
             return invalid(error, _("--rtc-base must be 'utc' or 'localtime', not '%s'"), value);
         o->rtc_localtime = !strcmp(value, "localtime");
+    } else if (!strcmp(name, "machine")) {
+        return options_parse_machine(value, &o->machine, &o->smm, error);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
         return invalid(error, _("Unknown option --%s"), name);
     }
+    return true;
+}
+
+bool options_parse_machine(const char *s, enum machine_type *type, bool *smm, GError **error)
+{
+    g_auto(GStrv) items = g_strsplit(s, ",", -1);
+    if (!items[0] || (strcmp(items[0], "pc") && strcmp(items[0], "q35")))
+        return invalid(error, _("--machine must be 'pc' or 'q35', not '%s'"), items[0] ? items[0] : "");
+    bool want_smm = false;
+    for (char **i = items + 1; *i; i++) {
+        if (!strcmp(*i, "smm=on"))
+            want_smm = true;
+        else if (!strcmp(*i, "smm=off"))
+            want_smm = false;
+        else
+            return invalid(error, _("--machine: unknown setting '%s' (smm=on or smm=off)"), *i);
+    }
+    *type = !strcmp(items[0], "q35") ? MACHINE_Q35 : MACHINE_PC;
+    *smm = want_smm;
     return true;
 }
 
@@ -502,6 +524,22 @@ bool options_validate(const struct vmm_options *o, GError **error)
         return invalid(error, _("--memory must be a whole number of MiB, at least 16M"));
     if (o->memory > (1ULL << 40))
         return invalid(error, _("--memory must be at most 1T"));
+    /* The option is fixed so that callers can use it already; the second
+     * address space and SMI delivery it needs are not there yet. */
+    if (o->smm)
+        return unavailable(error, "--machine ...,smm=on");
+    if (o->machine == MACHINE_Q35) {
+        /* RAM below 4 GiB ends at 3 GiB on this platform; on Q35 it must
+         * also leave the ECAM window free. */
+        if (o->memory > PC_Q35_ECAM_BASE)
+            return invalid(error, _("--machine q35 takes at most 2816M of --memory yet (more would "
+                                    "cover the PCI Express configuration window at 0x%llx)"),
+                           (unsigned long long)PC_Q35_ECAM_BASE);
+        for (guint i = 0; i < o->disks->len; i++)
+            if (g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE)
+                return invalid(error, _("--machine q35 has no IDE controller: use if=ahci "
+                                        "or if=virtio"));
+    }
     return true;
 }
 
@@ -543,6 +581,8 @@ char *options_help_text(void)
         "                           reenlightenment, tlbflush, ipi, avic, time\n"
         "  --kvm-hidden             do not show the KVM signature (nor kvmclock)\n"
         "  --rtc-base utc|localtime what the real-time clock keeps (default utc)\n"
+        "  --machine pc|q35[,smm=on]\n"
+        "                           chipset: i440FX (pc, default) or Q35 with ICH9\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"

@@ -19,6 +19,12 @@ enum options_error_code {
 
 #define OPTIONS_MAX_CPUS 64
 
+/* --machine: the chipset the VM is built on. */
+enum machine_type {
+    MACHINE_PC,     /* i440FX/PIIX3 (default) */
+    MACHINE_Q35,    /* Q35 MCH and ICH9 */
+};
+
 struct vmm_options {
     char *name;
     char *uuid;
@@ -43,6 +49,8 @@ struct vmm_options {
     struct cpu_config cpu;      /* --hyperv, --kvm-hidden */
     char *tpm_swtpm;            /* --tpm swtpm=PATH: swtpm's control socket */
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
+    enum machine_type machine;  /* --machine pc|q35 */
+    bool smm;                   /* --machine ...,smm=on: System Management Mode */
     bool help;
     bool version;
 };
@@ -68,6 +76,7 @@ bool options_validate(const struct vmm_options *o, GError **error);
 bool options_parse_size(const char *s, uint64_t *bytes, GError **error);
 bool options_parse_disk(const char *s, struct disk_config *d, GError **error);
 bool options_parse_net(const char *s, struct net_config *n, GError **error);
+bool options_parse_machine(const char *s, enum machine_type *type, bool *smm, GError **error);
 
 /* The --help text (translated). */
 char *options_help_text(void);

@@ -51,6 +51,19 @@
 #define PC_PCI_INTX_GSI_BASE 16
 #define PC_PCI_INTX_GSI(slot, pin) (PC_PCI_INTX_GSI_BASE + (((slot) + (pin)) % 8))
 
+/* --- Q35 (MCH and ICH9) ------------------------------------------------- */
+/* PCI Express enhanced configuration window (ECAM): where SeaBIOS and OVMF
+ * program PCIEXBAR, and where the VMM puts it for a directly booted
+ * kernel.  256 MiB: buses 0-255, 4 KiB per function. */
+#define PC_Q35_ECAM_BASE    0xb0000000ULL
+#define PC_Q35_ECAM_SIZE    0x10000000ULL
+/* The LPC bridge's power management block once firmware relocated it
+ * (PMBASE); ICH9 decodes 128 ports there. */
+#define PC_Q35_PM_LEN       0x80
+/* SMI_CMD values that switch ACPI mode on and off on ICH9 platforms. */
+#define PC_Q35_ACPI_ENABLE  0x02
+#define PC_Q35_ACPI_DISABLE 0x03
+
 /* --- Interrupt controllers and firmware ---------------------------------- */
 #define PC_IOAPIC_ADDR  0xfec00000ULL
 #define PC_IOAPIC_PINS  24

@@ -15,6 +15,8 @@
 #define REG_PM_TMR    0x08
 #define REG_GPE0_STS  (PC_ACPI_GPE0 - PC_ACPI_PM_BASE)
 #define REG_GPE0_EN   (REG_GPE0_STS + 4)
+#define REG_SMI_EN    ACPI_PM_SMI_EN
+#define REG_SMI_STS   ACPI_PM_SMI_STS
 
 /* Status bits that can raise the SCI when their enable bit is set. */
 #define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
@@ -25,7 +27,12 @@
 
 struct acpi_pm {
     struct vm *vm;
+    struct acpi_pm_config cfg;
     GMutex lock;            /* vCPU threads and the main loop both come in */
+    uint16_t base;          /* where the ports are registered; 0: nowhere */
+    uint32_t smi_en, smi_sts;   /* ICH9 */
+    void (*smi_fn)(void *opaque);
+    void *smi_opaque;
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     uint32_t gpe0_sts, gpe0_en;
     uint8_t apm_status;     /* 0xB3: scratch byte the OS and firmware share */
@@ -80,6 +87,10 @@ static uint8_t read_byte(struct acpi_pm *pm, unsigned reg, uint32_t tmr)
         return (uint8_t)(pm->gpe0_sts >> (8 * (reg - REG_GPE0_STS)));
     case REG_GPE0_EN ... REG_GPE0_EN + 3:
         return (uint8_t)(pm->gpe0_en >> (8 * (reg - REG_GPE0_EN)));
+    case REG_SMI_EN ... REG_SMI_EN + 3:
+        return pm->cfg.ich9 ? (uint8_t)(pm->smi_en >> (8 * (reg - REG_SMI_EN))) : 0;
+    case REG_SMI_STS ... REG_SMI_STS + 3:
+        return pm->cfg.ich9 ? (uint8_t)(pm->smi_sts >> (8 * (reg - REG_SMI_STS))) : 0;
     default:
         return 0;
     }
@@ -142,6 +153,14 @@ static bool write_byte(struct acpi_pm *pm, unsigned reg, uint8_t v)
     case REG_GPE0_EN ... REG_GPE0_EN + 3:
         set_byte32(&pm->gpe0_en, reg - REG_GPE0_EN, v);
         break;
+    case REG_SMI_EN ... REG_SMI_EN + 3:
+        if (pm->cfg.ich9)
+            set_byte32(&pm->smi_en, reg - REG_SMI_EN, v);
+        break;
+    case REG_SMI_STS ... REG_SMI_STS + 3:
+        if (pm->cfg.ich9)
+            pm->smi_sts &= ~((uint32_t)v << (8 * (reg - REG_SMI_STS)));
+        break;
     default:
         break;  /* the timer is read-only; holes ignore writes */
     }
@@ -163,8 +182,26 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 
 static const struct io_ops pm_ops = { .read = pm_read, .write = pm_write };
 
-/* SMI_CMD (0xB2) and the APM status byte (0xB3).  There is no SMM: the
- * ACPI enable/disable handshake is done here directly. */
+/* A command written to SMI_CMD (lock held).  On ICH9 it is an SMI when
+ * enabled; the ACPI handshake is done here directly, as the SMM handler of
+ * real firmware would. */
+static void apm_command(struct acpi_pm *pm, uint8_t v)
+{
+    if (pm->cfg.ich9 && (pm->smi_en & ACPI_PM_APMC_EN)) {
+        pm->smi_sts |= ACPI_PM_APM_STS;
+        if ((pm->smi_en & ACPI_PM_GBL_SMI_EN) && pm->smi_fn) {
+            pm->smi_en &= ~ACPI_PM_EOS;
+            pm->smi_fn(pm->smi_opaque);
+        }
+    }
+    if (v == pm->cfg.acpi_enable)
+        pm->pm1_cnt |= ACPI_PM1_SCI_EN;
+    else if (v == pm->cfg.acpi_disable)
+        pm->pm1_cnt &= (uint16_t)~ACPI_PM1_SCI_EN;
+}
+
+/* SMI_CMD (0xB2) and the APM status byte (0xB3).  There is no SMM yet:
+ * the ACPI enable/disable handshake is done here directly. */
 static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
 {
     struct acpi_pm *pm = opaque;
@@ -186,10 +223,7 @@ static void smi_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
         if (offset + i == 1) {
             pm->apm_status = v;
         } else if (offset + i == 0) {
-            if (v == ACPI_PM_ACPI_ENABLE)
-                pm->pm1_cnt |= ACPI_PM1_SCI_EN;
-            else if (v == ACPI_PM_ACPI_DISABLE)
-                pm->pm1_cnt &= (uint16_t)~ACPI_PM1_SCI_EN;
+            apm_command(pm, v);
         }
     }
     update_sci(pm);
@@ -223,6 +257,8 @@ static void pm_reset(void *opaque)
     pm->pm1_sts = pm->pm1_en = pm->pm1_cnt = 0;
     pm->gpe0_sts = pm->gpe0_en = 0;
     pm->apm_status = 0;
+    pm->smi_sts = 0;
+    pm->smi_en = pm->smi_fn ? 0 : ACPI_PM_APMC_EN;
     pm->tmr_start_ns = now_ns();
     update_sci(pm);
     g_mutex_unlock(&pm->lock);
@@ -278,21 +314,67 @@ const struct vm_state_ops acpi_pm_state_ops = {
     .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
 };
 
+static bool ich9_save(void *opaque, struct state_out *o, GError **error)
+{
+    struct acpi_pm *pm = opaque;
+    if (!pm_save(pm, o, error))
+        return false;
+    g_mutex_lock(&pm->lock);
+    state_out_u32(o, pm->smi_en);
+    state_out_u32(o, pm->smi_sts);
+    g_mutex_unlock(&pm->lock);
+    return true;
+}
+
+/* The ports come back with the LPC bridge's PMBASE, loaded before. */
+static bool ich9_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    struct acpi_pm *pm = opaque;
+    if (!pm_load(pm, in, version, error))
+        return false;
+    uint32_t en = state_in_u32(in), sts = state_in_u32(in);
+    if (in->short_read)
+        return state_in_invalid(in, error, _("truncated"));
+    g_mutex_lock(&pm->lock);
+    pm->smi_en = en;
+    pm->smi_sts = sts;
+    g_mutex_unlock(&pm->lock);
+    return true;
+}
+
+const struct vm_state_ops acpi_pm_ich9_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = ich9_save, .load = ich9_load,
+};
+
 struct acpi_pm *acpi_pm_create(struct vm *vm)
+{
+    static const struct acpi_pm_config piix4 = {
+        .base = PC_ACPI_PM_BASE, .len = PC_ACPI_PM_LEN,
+        .acpi_enable = ACPI_PM_ACPI_ENABLE, .acpi_disable = ACPI_PM_ACPI_DISABLE,
+    };
+    return acpi_pm_create_with(vm, &piix4);
+}
+
+struct acpi_pm *acpi_pm_create_with(struct vm *vm, const struct acpi_pm_config *cfg)
 {
     struct acpi_pm *pm = g_new0(struct acpi_pm, 1);
     pm->vm = vm;
+    pm->cfg = *cfg;
     g_mutex_init(&pm->lock);
     pm->tmr_start_ns = now_ns();
+    if (cfg->ich9)
+        pm->smi_en = ACPI_PM_APMC_EN;
 
     struct iobus *pio = vm_pio_bus(vm);
-    if (!iobus_register(pio, PC_ACPI_PM_BASE, PC_ACPI_PM_LEN, &pm_ops, pm, "acpi-pm")) {
+    if (cfg->base && !iobus_register(pio, cfg->base, cfg->len, &pm_ops, pm, "acpi-pm")) {
         g_mutex_clear(&pm->lock);
         g_free(pm);
         return NULL;
     }
+    pm->base = cfg->base;
     if (!iobus_register(pio, PC_ACPI_SMI_CMD, 2, &smi_ops, pm, "acpi-smi-cmd")) {
-        iobus_unregister(pio, PC_ACPI_PM_BASE, pm);
+        if (pm->base)
+            iobus_unregister(pio, pm->base, pm);
         g_mutex_clear(&pm->lock);
         g_free(pm);
         return NULL;
@@ -302,12 +384,47 @@ struct acpi_pm *acpi_pm_create(struct vm *vm)
     return pm;
 }
 
+void acpi_pm_set_base(struct acpi_pm *pm, uint16_t base, bool enabled)
+{
+    struct iobus *pio = vm_pio_bus(pm->vm);
+    uint16_t want = enabled ? base : 0;
+    g_mutex_lock(&pm->lock);
+    if (want != pm->base) {
+        if (pm->base)
+            iobus_unregister(pio, pm->base, pm);
+        pm->base = 0;
+        if (want && (uint32_t)want + pm->cfg.len <= 0x10000 &&
+            iobus_register(pio, want, pm->cfg.len, &pm_ops, pm, "acpi-pm"))
+            pm->base = want;
+        else if (want)
+            g_debug("acpi-pm: ports 0x%x are taken, the PM block does not decode", want);
+    }
+    g_mutex_unlock(&pm->lock);
+}
+
+uint16_t acpi_pm_base(struct acpi_pm *pm)
+{
+    g_mutex_lock(&pm->lock);
+    uint16_t base = pm->base;
+    g_mutex_unlock(&pm->lock);
+    return base;
+}
+
+void acpi_pm_set_smi_handler(struct acpi_pm *pm, void (*fn)(void *opaque), void *opaque)
+{
+    g_mutex_lock(&pm->lock);
+    pm->smi_fn = fn;
+    pm->smi_opaque = opaque;
+    g_mutex_unlock(&pm->lock);
+}
+
 void acpi_pm_free(struct acpi_pm *pm)
 {
     if (!pm)
         return;
     struct iobus *pio = vm_pio_bus(pm->vm);
-    iobus_unregister(pio, PC_ACPI_PM_BASE, pm);
+    if (pm->base)
+        iobus_unregister(pio, pm->base, pm);
     iobus_unregister(pio, PC_ACPI_SMI_CMD, pm);
     g_mutex_clear(&pm->lock);
     g_free(pm);

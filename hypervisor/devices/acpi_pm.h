@@ -1,6 +1,7 @@
 /* PIIX4-style ACPI power management block: PM1a event and control
  * registers, the ACPI PM timer, GPE0, and the SMI command port through
- * which the OS switches to ACPI mode.
+ * which the OS switches to ACPI mode.  The ICH9 flavour (Q35) adds SMI_EN
+ * and SMI_STS, and its ports move where the LPC bridge's PMBASE says.
  *
  * Ports (pc_layout.h): PC_ACPI_PM_BASE + 0x00 PM1a_STS (2, write 1 to
  * clear), + 0x02 PM1a_EN (2), + 0x04 PM1a_CNT (2), + 0x08 PM_TMR (4),
@@ -36,15 +37,50 @@
 #define ACPI_PM1_SLP_TYP_MASK (7u << ACPI_PM1_SLP_TYP_SHIFT)
 #define ACPI_PM1_SLP_EN       (1u << 13)
 
+/* ICH9 SMI control (PMBASE + 0x30 SMI_EN, + 0x34 SMI_STS). */
+#define ACPI_PM_SMI_EN        0x30
+#define ACPI_PM_SMI_STS       0x34
+#define ACPI_PM_GBL_SMI_EN    (1u << 0)
+#define ACPI_PM_EOS           (1u << 1)
+#define ACPI_PM_APMC_EN       (1u << 5)
+#define ACPI_PM_APM_STS       (1u << 5)
+
 struct acpi_pm;
 
-/* Register the block on vm's port I/O bus, the power-button hook and a
- * reset handler.  Returns NULL if the ports are already taken. */
+/* Where the block is and which flavour it is. */
+struct acpi_pm_config {
+    uint16_t base;          /* first port; 0: not decoding until acpi_pm_set_base() */
+    uint16_t len;           /* ports decoded from base */
+    uint8_t acpi_enable;    /* SMI_CMD values of the ACPI mode handshake */
+    uint8_t acpi_disable;
+    bool ich9;              /* SMI_EN and SMI_STS */
+};
+
+/* The i440FX's block: PC_ACPI_PM_BASE, ACPI_PM_ACPI_ENABLE/DISABLE. */
 struct acpi_pm *acpi_pm_create(struct vm *vm);
+/* Register the block on vm's port I/O bus (and SMI_CMD at
+ * PC_ACPI_SMI_CMD), the power-button hook and a reset handler.  Returns
+ * NULL if the ports are already taken. */
+struct acpi_pm *acpi_pm_create_with(struct vm *vm, const struct acpi_pm_config *cfg);
+
+/* Move the block (ICH9 PMBASE and ACPI_EN): it decodes at base when
+ * enabled, nowhere otherwise.  A base whose ports are taken leaves the
+ * block not decoding. */
+void acpi_pm_set_base(struct acpi_pm *pm, uint16_t base, bool enabled);
+/* The first port the block decodes, 0 when it does not. */
+uint16_t acpi_pm_base(struct acpi_pm *pm);
+
+/* ICH9: called (lock held) when a write to SMI_CMD raises an SMI, i.e.
+ * APMC_EN and GBL_SMI_EN are set; where System Management Mode will hook
+ * in.  Without a handler, SMI_EN reads APMC_EN set after reset, which
+ * tells firmware that there is no SMM setup to do. */
+void acpi_pm_set_smi_handler(struct acpi_pm *pm, void (*fn)(void *opaque), void *opaque);
 
 /* Its state section; machine assembly registers it (opaque: struct acpi_pm). */
 struct vm_state_ops;
 extern const struct vm_state_ops acpi_pm_state_ops;
+/* The ICH9 flavour's, with SMI_EN and SMI_STS. */
+extern const struct vm_state_ops acpi_pm_ich9_state_ops;
 
 /* Unregister the ports and free; the powerdown hook and reset handler
  * registered with vm must not run afterwards (the VM goes first). */

@@ -1,7 +1,7 @@
 /* What every chipset fills in, for machine.c to answer main() and the
  * control socket without knowing which chipset it is.
  *
- * A chipset is one file (pc.c for i440FX/PIIX3; a Q35 would be q35.c)
+ * A chipset is one file (pc.c for i440FX/PIIX3, q35.c for Q35/ICH9)
  * whose create function builds the VM, creates and wires its devices
  * through a device registry, fills struct machine and returns it, and a
  * call in machine_create() (with the option that chooses it). */
@@ -39,3 +39,4 @@ void machine_clear(struct machine *m);
 
 /* The chipsets. */
 struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **error);
+struct machine *q35_create(const struct vmm_options *o, int kvm_fd, GError **error);

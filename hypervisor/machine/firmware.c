@@ -116,7 +116,7 @@ static bool add_fw_cfg_items(struct firmware *fw, const struct firmware_config *
 
     struct smbios_info si = {
         .manufacturer = "Oriel",
-        .product = "Oriel PC (i440FX + PIIX, 1996)",
+        .product = c->smbios_product ? c->smbios_product : "Oriel PC (i440FX + PIIX, 1996)",
         .version = ORIEL_VERSION,
         .name = c->name,
         .bios_vendor = "Oriel",

@@ -29,6 +29,7 @@ struct firmware_config {
     const char *name;            /* VM name: SMBIOS product name, or NULL */
     const struct acpi_platform *acpi;  /* tables served to firmware, or NULL */
     struct upper_memory *upper_memory; /* put under PAM control */
+    const char *smbios_product;  /* the machine's SMBIOS product name */
 };
 
 /* The shadow segment's size at the top of the BIOS image. */

@@ -6,8 +6,13 @@
 
 struct machine *machine_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
-    /* The one chipset so far; a second comes with an option to pick it. */
-    return pc_create(o, kvm_fd, error);
+    switch (o->machine) {
+    case MACHINE_Q35:
+        return q35_create(o, kvm_fd, error);
+    case MACHINE_PC:
+    default:
+        return pc_create(o, kvm_fd, error);
+    }
 }
 
 void machine_destroy(struct machine *m)

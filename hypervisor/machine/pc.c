@@ -1,5 +1,6 @@
 #include <inttypes.h>
 #include "chipset.h"
+#include "pc_chipset.h"
 #include "config/pc_layout.h"
 #include "core/e820.h"
 #include "bootorder.h"
@@ -38,9 +39,12 @@ struct serial_port {
     unsigned irq;
 };
 
-/* The i440FX/PIIX3 PC: the common machine first, then what is the PC's. */
+/* A PC on either chipset (pc_chipset.h): the common machine first, then
+ * what is the PC's. */
 struct pc {
     struct machine base;
+    const struct pc_chipset_ops *chipset;
+    void *chipset_state;
     struct serial_port com[2];
     struct i8042 *i8042;
     struct rtc_cmos *rtc;
@@ -218,11 +222,9 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
 
 static bool add_pci_devices(struct pc *pc, GError **error)
 {
-    pc->pci = pci_bus_create(pc->base.vm);
-    if (!pc->pci) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create the PCI bus"));
+    pc->pci = pc->chipset->create_bus(pc->base.vm, pc->base.opts, &pc->chipset_state, error);
+    if (!pc->pci)
         return false;
-    }
     for (guint i = 0; i < pc->base.opts->disks->len; i++) {
         const struct disk_config *d = &g_array_index(pc->base.opts->disks, struct disk_config, i);
         if (d->iface != DISK_IF_VIRTIO)
@@ -266,12 +268,10 @@ static bool add_tpm(struct pc *pc, GError **error)
 
 static bool add_acpi(struct pc *pc, GError **error)
 {
-    pc->acpi_pm = acpi_pm_create(pc->base.vm);
-    if (!pc->acpi_pm) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
+    pc->acpi_pm = pc->chipset->create_acpi_pm(pc->chipset_state, pc->base.vm, pc->base.registry,
+                                              error);
+    if (!pc->acpi_pm)
         return false;
-    }
-    device_registry_add(pc->base.registry, "acpi-pm", pc->acpi_pm, &acpi_pm_state_ops, NULL, NULL);
     pc->acpi = (struct acpi_platform){
         .ncpus = vm_cpu_count(pc->base.vm),
         .has_pci = true,
@@ -283,6 +283,7 @@ static bool add_acpi(struct pc *pc, GError **error)
         .has_fw_cfg = pc->base.opts->bios != NULL,
         .has_tpm_crb = pc->tpm != NULL,
     };
+    pc->chipset->describe_acpi(pc->chipset_state, &pc->acpi);
     pc->have_acpi = true;
     /* Firmware gets the tables through fw_cfg (firmware.c) and owns the
      * BIOS area. */
@@ -339,11 +340,18 @@ static bool boot_linux(void *opaque, GError **error)
     struct pc *pc = opaque;
     struct guest_memory *m = vm_memory(pc->base.vm);
 
+    if (pc->chipset->firmware_setup)
+        pc->chipset->firmware_setup(pc->chipset_state);
     if (pc->have_acpi && !pc->base.opts->bios && !acpi_tables_install(m, &pc->acpi, error))
         return false;
 
     struct e820_entry e820[E820_MAX_ENTRIES];
-    unsigned n = e820_build(m, e820, G_N_ELEMENTS(e820));
+    unsigned n = e820_build(m, e820, G_N_ELEMENTS(e820) - 1);
+    /* The PCI Express configuration window is the chipset's: reserved,
+     * as firmware reports it. */
+    if (n && pc->have_acpi && pc->acpi.ecam_base)
+        e820[n++] = (struct e820_entry){ .addr = pc->acpi.ecam_base, .size = pc->acpi.ecam_size,
+                                         .type = E820_RESERVED };
     struct linux_e820 table[E820_MAX_ENTRIES];
     for (unsigned i = 0; i < n; i++)
         table[i] = (struct linux_e820){ e820[i].addr, e820[i].size, e820[i].type };
@@ -376,17 +384,75 @@ static bool boot_linux(void *opaque, GError **error)
     return linux_setup_bsp(vm_vcpu(pc->base.vm, 0), &layout, error);
 }
 
+/* --- the i440FX and PIIX3 ------------------------------------------------- */
+
+static struct pci_bus *i440fx_create_bus(struct vm *vm, const struct vmm_options *o, void **state,
+                                         GError **error)
+{
+    struct pci_bus *bus = pci_bus_create(vm);
+    if (!bus)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create the PCI bus"));
+    *state = bus;
+    return bus;
+}
+
+static struct acpi_pm *piix4_create_acpi_pm(void *state, struct vm *vm, struct device_registry *r,
+                                            GError **error)
+{
+    struct acpi_pm *pm = acpi_pm_create(vm);
+    if (!pm) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
+        return NULL;
+    }
+    device_registry_add(r, "acpi-pm", pm, &acpi_pm_state_ops, NULL, NULL);
+    return pm;
+}
+
+static void i440fx_describe_acpi(void *state, struct acpi_platform *p)
+{
+    (void)state;
+    (void)p;    /* the defaults are the i440FX's */
+}
+
 static void pam_changed(void *opaque, const uint8_t *pam)
 {
     upper_memory_set_pam(opaque, pam);
 }
 
+static void i440fx_listen_pam(void *state, struct upper_memory *um)
+{
+    pci_host_set_pam_listener(pci_bus_host(state), pam_changed, um);
+}
+
+static void i440fx_free(void *state)
+{
+    (void)state;    /* the bus stays with the VM's buses */
+}
+
+static const struct pc_chipset_ops i440fx_ops = {
+    .name = "pc",
+    .smbios_product = "Oriel PC (i440FX + PIIX, 1996)",
+    .storage = { .has_ide = true, .sata_slot = -1 },
+    .create_bus = i440fx_create_bus,
+    .create_acpi_pm = piix4_create_acpi_pm,
+    .describe_acpi = i440fx_describe_acpi,
+    .listen_pam = i440fx_listen_pam,
+    .free = i440fx_free,
+};
+
 static void pc_destroy(struct machine *m);
 
 struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
+    return pc_create_chipset(o, kvm_fd, &i440fx_ops, error);
+}
+
+struct machine *pc_create_chipset(const struct vmm_options *o, int kvm_fd,
+                                  const struct pc_chipset_ops *chipset, GError **error)
+{
     struct pc *pc = g_new0(struct pc, 1);
     machine_init(&pc->base, o);
+    pc->chipset = chipset;
     pc->base.destroy = pc_destroy;
     pc->blks = g_ptr_array_new();
 
@@ -414,8 +480,8 @@ struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **erro
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_tpm(pc, error) ||
         !add_acpi(pc, error))
         goto fail;
-    pc->base.devices = pc_devices_create(pc->base.vm, pc->pci, o, pc->i8042, pc->upper_memory, &pc->base,
-                                    error);
+    pc->base.devices = pc_devices_create(pc->base.vm, pc->pci, o, &chipset->storage, pc->i8042,
+                                         pc->upper_memory, &pc->base, error);
     if (!pc->base.devices)
         goto fail;
     if (o->bios) {
@@ -434,13 +500,14 @@ struct machine *pc_create(const struct vmm_options *o, int kvm_fd, GError **erro
             .name = o->name,
             .acpi = pc->have_acpi ? &pc->acpi : NULL,
             .upper_memory = pc->upper_memory,
+            .smbios_product = chipset->smbios_product,
         };
         pc->firmware = firmware_create(pc->base.vm, &fc, error);
         if (!pc->firmware)
             goto fail;
         device_registry_add(pc->base.registry, "fw-cfg", firmware_fw_cfg(pc->firmware),
                             &fw_cfg_state_ops, NULL, NULL);
-        pci_host_set_pam_listener(pci_bus_host(pc->pci), pam_changed, pc->upper_memory);
+        chipset->listen_pam(pc->chipset_state, pc->upper_memory);
     } else if (pc->kernel) {
         vm_set_boot_handler(pc->base.vm, boot_linux, pc);
     }
@@ -470,6 +537,8 @@ static void pc_destroy(struct machine *m)
     pc_devices_free(pc->base.devices);
     machine_clear(&pc->base);
     firmware_free(pc->firmware);
+    if (pc->chipset_state)
+        pc->chipset->free(pc->chipset_state);
     upper_memory_free(pc->upper_memory);
     if (pc->kernel)
         g_mapped_file_unref(pc->kernel);

@@ -1,5 +1,6 @@
 #include "pc_devices.h"
 #include "chipset.h"
+#include "pc_chipset.h"
 #include "bootorder.h"
 #include "upper_memory.h"
 #include "devices/i8042.h"
@@ -21,6 +22,7 @@ struct pc_devices {
     struct usb_uhci *uhci;
     struct i8042 *kbd;
     struct machine_drive *cdrom;   /* in the machine's drive list */
+    int cdrom_ahci_port;           /* >= 0: --cdrom is on this AHCI port, not IDE */
     GPtrArray *cdrom_paths;   /* firmware device paths, attachment order */
     GPtrArray *disk_paths;
 };
@@ -113,9 +115,17 @@ static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_opti
 }
 
 static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
-                     const struct vmm_options *o, struct machine *m, GError **error)
+                     const struct vmm_options *o, const struct pc_storage_layout *layout,
+                     struct machine *m, GError **error)
 {
     unsigned port = 0;
+    /* The chipset's own SATA function is there whatever is attached. */
+    if (layout->sata_slot >= 0) {
+        d->ahci = ahci_create_at(vm, bus, AHCI_DEFAULT_PORTS, layout->sata_slot,
+                                 layout->sata_func, error);
+        if (!d->ahci)
+            return false;
+    }
     for (guint i = 0; i < o->disks->len; i++) {
         const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
         if (dc->iface != DISK_IF_AHCI)
@@ -138,28 +148,46 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         machine_drive_add(m, machine_drive_name("sd", port), "ahci", dc->path, dc->readonly, false);
         port++;
     }
+    if (o->cdrom && !layout->has_ide) {
+        if (port == AHCI_DEFAULT_PORTS) {
+            g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID,
+                        _("Too many AHCI disks: no port left for the CD-ROM"));
+            return false;
+        }
+        struct disk_config cd = { .path = o->cdrom, .readonly = true };
+        if (!ahci_attach(d->ahci, port, &cd, true, error)) {
+            g_prefix_error(error, "%s: ", o->cdrom);
+            return false;
+        }
+        g_ptr_array_add(d->cdrom_paths, ahci_boot_path(d->ahci, port));
+        d->cdrom = machine_drive_add(m, g_strdup("cdrom"), "ahci", o->cdrom, true, true);
+        d->cdrom_ahci_port = (int)port;
+    }
     return true;
 }
 
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
-                                     const struct vmm_options *o, struct i8042 *kbd,
+                                     const struct vmm_options *o,
+                                     const struct pc_storage_layout *layout, struct i8042 *kbd,
                                      struct upper_memory *um, struct machine *m, GError **error)
 {
     struct pc_devices *d = g_new0(struct pc_devices, 1);
     d->kbd = kbd;
+    d->cdrom_ahci_port = -1;
     d->cdrom_paths = g_ptr_array_new_with_free_func(g_free);
     d->disk_paths = g_ptr_array_new_with_free_func(g_free);
 
     bool want_ide = o->bios || o->cdrom;
     for (guint i = 0; i < o->disks->len; i++)
         want_ide |= g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE;
+    want_ide &= layout->has_ide;
 
     /* The VGA first, so it gets the first free slot as on a PC. */
     if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
         goto fail;
     if (want_ide && !add_ide(d, vm, bus, o, m, error))
         goto fail;
-    if (!add_ahci(d, vm, bus, o, m, error) || !add_e1000s(vm, bus, o, error))
+    if (!add_ahci(d, vm, bus, o, layout, m, error) || !add_e1000s(vm, bus, o, error))
         goto fail;
     return d;
 
@@ -196,10 +224,11 @@ char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *c
     return s;
 }
 
-/* The CD-ROM of --cdrom: IDE secondary master (add_ide). */
+/* The CD-ROM of --cdrom: IDE secondary master (add_ide), or an AHCI
+ * port (add_ahci). */
 static bool have_cdrom(struct pc_devices *d, GError **error)
 {
-    if (d->ide && d->cdrom_paths->len > 0)
+    if ((d->ide || d->cdrom_ahci_port >= 0) && d->cdrom_paths->len > 0)
         return true;
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("This machine has no CD-ROM drive"));
     return false;
@@ -207,7 +236,11 @@ static bool have_cdrom(struct pc_devices *d, GError **error)
 
 bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error)
 {
-    if (!have_cdrom(d, error) || !ide_cdrom_change_media(d->ide, 1, 0, path, error))
+    if (!have_cdrom(d, error))
+        return false;
+    if (d->cdrom_ahci_port >= 0 ? !ahci_cdrom_change_media(d->ahci, (unsigned)d->cdrom_ahci_port,
+                                                           path, error)
+                                : !ide_cdrom_change_media(d->ide, 1, 0, path, error))
         return false;
     g_free(d->cdrom->file);
     d->cdrom->file = g_strdup(path);
@@ -216,7 +249,11 @@ bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GErr
 
 bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error)
 {
-    if (!have_cdrom(d, error) || !ide_cdrom_eject(d->ide, 1, 0, force, error))
+    if (!have_cdrom(d, error))
+        return false;
+    if (d->cdrom_ahci_port >= 0 ? !ahci_cdrom_eject(d->ahci, (unsigned)d->cdrom_ahci_port, force,
+                                                    error)
+                                : !ide_cdrom_eject(d->ide, 1, 0, force, error))
         return false;
     g_clear_pointer(&d->cdrom->file, g_free);
     return true;

@@ -1,7 +1,8 @@
 /* The PC devices for unmodified guests, created from the options: the
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
  * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
- * if=ide; always with --bios); AHCI (--disk if=ahci); e1000 NICs (--net
+ * if=ide; always with --bios) or, on Q35, the ICH9 SATA function at 1F.2
+ * (--cdrom too); AHCI (--disk if=ahci); e1000 NICs (--net
  * ...,model=e1000); and the i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
 #pragma once
@@ -18,10 +19,14 @@ struct display;
 struct pc_devices;
 struct upper_memory;
 struct machine;
+struct pc_storage_layout;
 
-/* The IDE and AHCI drives are added to m's drives as they are attached. */
+/* The IDE and AHCI drives are added to m's drives as they are attached;
+ * layout says which controllers the chipset has (pc_chipset.h).  Without
+ * IDE, --cdrom is an ATAPI drive on the AHCI port after the disks. */
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
-                                     const struct vmm_options *o, struct i8042 *kbd,
+                                     const struct vmm_options *o,
+                                     const struct pc_storage_layout *layout, struct i8042 *kbd,
                                      struct upper_memory *um, struct machine *m, GError **error);
 /* After vm_destroy(). */
 void pc_devices_free(struct pc_devices *d);

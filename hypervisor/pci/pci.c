@@ -17,7 +17,9 @@ struct pci_bus {
     uint32_t config_address;    /* the 0xCF8 register */
     struct pci_device *dev[PCI_MAX_SLOTS * PCI_MAX_FUNCS]; /* by devfn */
     uint64_t io_next, mmio_next;
-    struct pci_host *host;
+    struct pci_host *host;      /* i440FX only */
+    const struct pci_reset_control *rc;
+    void *rc_opaque;
 
     /* INTx: how many devices assert each shared IOAPIC input.  A leaf lock,
      * so device code may raise INTx while holding its own lock. */
@@ -225,6 +227,25 @@ void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned func,
     g_mutex_unlock(&bus->lock);
 }
 
+uint32_t pci_config_read_ext(struct pci_bus *bus, unsigned slot, unsigned func,
+                             unsigned offset, unsigned size)
+{
+    if (offset < PCI_CONFIG_SIZE || offset + size > PCIE_CONFIG_SIZE ||
+        (size != 1 && size != 2 && size != 4))
+        return pci_config_read(bus, slot, func, offset, size);
+    /* Extended space: 0 where a function answers, all ones where none. */
+    if (pci_config_read(bus, slot, func, PCI_VENDOR_ID, 2) == 0xffff)
+        return 0xffffffffu >> (32 - 8 * MIN(size, 4u));
+    return 0;
+}
+
+void pci_config_write_ext(struct pci_bus *bus, unsigned slot, unsigned func,
+                          unsigned offset, uint32_t value, unsigned size)
+{
+    if (offset < PCI_CONFIG_SIZE)
+        pci_config_write(bus, slot, func, offset, value, size);
+}
+
 /* ---- INTx ------------------------------------------------------------------ */
 
 int pci_device_intx_gsi(const struct pci_device *dev)
@@ -422,8 +443,8 @@ static uint64_t cf8_read(void *opaque, uint64_t offset, unsigned size)
     struct pci_bus *bus = opaque;
     if (offset == 0 && size == 4)
         return __atomic_load_n(&bus->config_address, __ATOMIC_RELAXED);
-    if (offset == 1 && size == 1)
-        return pci_host_rcr_read(bus->host);
+    if (offset == 1 && size == 1 && bus->rc)
+        return bus->rc->read(bus->rc_opaque);
     return ~0ull;
 }
 
@@ -434,8 +455,8 @@ static void cf8_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
      * to 0xCF9 is the PIIX3 reset control register. */
     if (offset == 0 && size == 4)
         __atomic_store_n(&bus->config_address, (uint32_t)value & 0x80fffffcu, __ATOMIC_RELAXED);
-    else if (offset == 1 && size == 1)
-        pci_host_rcr_write(bus->host, (uint8_t)value);
+    else if (offset == 1 && size == 1 && bus->rc)
+        bus->rc->write(bus->rc_opaque, (uint8_t)value);
 }
 
 static bool decode_address(struct pci_bus *bus, uint64_t offset,
@@ -468,7 +489,26 @@ static void cfc_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 static const struct io_ops cf8_ops = { .read = cf8_read, .write = cf8_write };
 static const struct io_ops cfc_ops = { .read = cfc_read, .write = cfc_write };
 
+static uint8_t piix3_rcr_read(void *opaque) { return pci_host_rcr_read(opaque); }
+static void piix3_rcr_write(void *opaque, uint8_t v) { pci_host_rcr_write(opaque, v); }
+static const struct pci_reset_control piix3_rcr = { .read = piix3_rcr_read, .write = piix3_rcr_write };
+
 struct pci_bus *pci_bus_create(struct vm *vm)
+{
+    struct pci_bus *bus = pci_bus_new(vm);
+    bus->host = pci_host_create(bus, vm);
+    pci_bus_set_reset_control(bus, &piix3_rcr, bus->host);
+    return bus;
+}
+
+void pci_bus_set_reset_control(struct pci_bus *bus, const struct pci_reset_control *rc,
+                               void *opaque)
+{
+    bus->rc_opaque = opaque;
+    bus->rc = rc;
+}
+
+struct pci_bus *pci_bus_new(struct vm *vm)
 {
     struct pci_bus *bus = g_new0(struct pci_bus, 1);
     bus->vm = vm;
@@ -480,7 +520,6 @@ struct pci_bus *pci_bus_create(struct vm *vm)
         !iobus_register(vm_pio_bus(vm), PC_PCI_CONFIG_PORT + 4, 4, &cfc_ops, bus, "pci-config-data"))
         g_error("PCI configuration ports already claimed");
     pci_state_register_bus(vm, bus);
-    bus->host = pci_host_create(bus, vm);
     return bus;
 }
 

@@ -115,9 +115,23 @@ struct pci_device {
  * bridge (00.0) and the PIIX3 ISA bridge (01.0), which also owns the reset
  * control register at 0xCF9. */
 struct pci_bus *pci_bus_create(struct vm *vm);
+/* Bus 0 without chipset functions, for a chipset that brings its own
+ * (q35_host.h); it installs the reset control register with
+ * pci_bus_set_reset_control(). */
+struct pci_bus *pci_bus_new(struct vm *vm);
+
+/* The reset control register that shares 0xCF8-0xCFF (a byte at 0xCF9),
+ * owned by the chipset's ISA or LPC bridge. */
+struct pci_reset_control {
+    uint8_t (*read)(void *opaque);
+    void (*write)(void *opaque, uint8_t value);
+};
+void pci_bus_set_reset_control(struct pci_bus *bus, const struct pci_reset_control *rc,
+                               void *opaque);
 void pci_bus_free(struct pci_bus *bus);
 struct vm *pci_bus_vm(struct pci_bus *bus);
-/* The chipset's host bridge and ISA bridge (devices/pci_host.h). */
+/* The i440FX host bridge and ISA bridge (pci_host.h); NULL on a bus made
+ * with pci_bus_new(). */
 struct pci_host *pci_bus_host(struct pci_bus *bus);
 
 /* Zero the header and set IDs, class (base << 16 | sub << 8 | prog-if),
@@ -172,6 +186,17 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned slot, unsigned func,
                          unsigned offset, unsigned size);
 void pci_config_write(struct pci_bus *bus, unsigned slot, unsigned func,
                       unsigned offset, uint32_t value, unsigned size);
+
+/* An access through the PCI Express enhanced configuration window
+ * (4 KiB per function): the first 256 bytes are the configuration space
+ * above; the extended space of these conventional functions reads as 0
+ * (no extended capabilities) and ignores writes.  Absent functions read
+ * as all ones. */
+#define PCIE_CONFIG_SIZE 4096
+uint32_t pci_config_read_ext(struct pci_bus *bus, unsigned slot, unsigned func,
+                             unsigned offset, unsigned size);
+void pci_config_write_ext(struct pci_bus *bus, unsigned slot, unsigned func,
+                          unsigned offset, uint32_t value, unsigned size);
 
 /* For restoring a saved VM: take a saved configuration space the way
  * guest writes would (only writable bits; write-one-to-clear bits as

@@ -860,6 +860,12 @@ static void ahci_platform_reset(void *opaque)
 
 struct ahci *ahci_create(struct vm *vm, struct pci_bus *bus, unsigned nports, GError **error)
 {
+    return ahci_create_at(vm, bus, nports, -1, 0, error);
+}
+
+struct ahci *ahci_create_at(struct vm *vm, struct pci_bus *bus, unsigned nports, int slot,
+                            unsigned func, GError **error)
+{
     if (nports == 0 || nports > AHCI_MAX_PORTS) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     _("An AHCI controller has 1 to %u ports, not %u"), AHCI_MAX_PORTS, nports);
@@ -894,7 +900,9 @@ struct ahci *ahci_create(struct vm *vm, struct pci_bus *bus, unsigned nports, GE
     pci_device_set_bar(p, ABAR_BAR, PCI_BAR_MEM32, false, ABAR_SIZE, &abar_ops, a);
     p->opaque = a;
     p->state = &ahci_state_ops;
-    if (!pci_register_device(bus, p, error)) {
+    bool registered = slot < 0 ? pci_register_device(bus, p, error)
+                                : pci_register_device_at(bus, p, (unsigned)slot, func, error);
+    if (!registered) {
         for (unsigned i = 0; i < nports; i++)
             dma_sg_free(&a->port[i].sg);
         g_mutex_clear(&a->lock);
@@ -927,6 +935,9 @@ unsigned ahci_pci_slot(const struct ahci *a)
 
 char *ahci_boot_path(const struct ahci *a, unsigned port)
 {
+    if (a->pci.func)
+        return g_strdup_printf("/pci@i0cf8/sata@%x,%x/drive@%x/disk@0", a->pci.slot, a->pci.func,
+                               port);
     return g_strdup_printf("/pci@i0cf8/sata@%x/drive@%x/disk@0", a->pci.slot, port);
 }
 

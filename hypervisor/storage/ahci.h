@@ -23,6 +23,10 @@ struct pci_device;
 
 /* Put an HBA with nports ports (1-32) on the next free PCI slot. */
 struct ahci *ahci_create(struct vm *vm, struct pci_bus *bus, unsigned nports, GError **error);
+/* The same at a fixed PCI address (the ICH9's SATA function is 1F.2);
+ * slot < 0: the next free slot. */
+struct ahci *ahci_create_at(struct vm *vm, struct pci_bus *bus, unsigned nports, int slot,
+                            unsigned func, GError **error);
 /* At VM teardown only: the HBA's reset handler stays registered. */
 void ahci_free(struct ahci *ahci);
 

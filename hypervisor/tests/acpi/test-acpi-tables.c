@@ -53,6 +53,7 @@ static uint64_t scan_rsdp(const struct guest_memory *m)
 
 struct found_tables {
     const uint8_t *fadt, *madt, *dsdt, *facs, *tpm2;
+    const uint8_t *mcfg;
 };
 
 static void check_madt(const uint8_t *t, unsigned ncpus)
@@ -105,8 +106,10 @@ static void check_madt(const uint8_t *t, unsigned ncpus)
     g_assert_true(sci_override);
 }
 
-static void check_fadt(const struct guest_memory *m, const uint8_t *f, struct found_tables *ft)
+static void check_fadt(const struct guest_memory *m, const uint8_t *f, struct found_tables *ft,
+                       const struct acpi_platform *p)
 {
+    const unsigned pm = acpi_platform_pm_base(p) - PC_ACPI_PM_BASE;   /* relocation */
     g_assert_cmpuint(le(f + 4, 4), ==, 276);
     g_assert_cmpuint(f[8], ==, 6);
     uint64_t facs = le(f + 36, 4);
@@ -122,12 +125,12 @@ static void check_fadt(const struct guest_memory *m, const uint8_t *f, struct fo
 
     g_assert_cmpuint(le(f + 46, 2), ==, PC_ACPI_SCI_IRQ);
     g_assert_cmpuint(le(f + 48, 4), ==, PC_ACPI_SMI_CMD);
-    g_assert_cmpuint(f[52], ==, ACPI_PM_ACPI_ENABLE);
-    g_assert_cmpuint(f[53], ==, ACPI_PM_ACPI_DISABLE);
-    g_assert_cmpuint(le(f + 56, 4), ==, PC_ACPI_PM1_EVT);
-    g_assert_cmpuint(le(f + 64, 4), ==, PC_ACPI_PM1_CNT);
-    g_assert_cmpuint(le(f + 76, 4), ==, PC_ACPI_PM_TMR);
-    g_assert_cmpuint(le(f + 80, 4), ==, PC_ACPI_GPE0);
+    g_assert_cmpuint(f[52], ==, p->acpi_enable ? p->acpi_enable : ACPI_PM_ACPI_ENABLE);
+    g_assert_cmpuint(f[53], ==, p->acpi_disable ? p->acpi_disable : ACPI_PM_ACPI_DISABLE);
+    g_assert_cmpuint(le(f + 56, 4), ==, PC_ACPI_PM1_EVT + pm);
+    g_assert_cmpuint(le(f + 64, 4), ==, PC_ACPI_PM1_CNT + pm);
+    g_assert_cmpuint(le(f + 76, 4), ==, PC_ACPI_PM_TMR + pm);
+    g_assert_cmpuint(le(f + 80, 4), ==, PC_ACPI_GPE0 + pm);
     g_assert_cmpuint(f[88], ==, 4);
     g_assert_cmpuint(f[89], ==, 2);
     g_assert_cmpuint(f[91], ==, 4);
@@ -143,15 +146,16 @@ static void check_fadt(const struct guest_memory *m, const uint8_t *f, struct fo
     g_assert_cmpuint(le(f + 120, 8), ==, PC_RESET_PORT);
     g_assert_cmpuint(f[128], ==, 0x06);
     /* Extended blocks agree with the 32-bit ones. */
-    g_assert_cmpuint(le(f + 148 + 4, 8), ==, PC_ACPI_PM1_EVT);
+    g_assert_cmpuint(le(f + 148 + 4, 8), ==, PC_ACPI_PM1_EVT + pm);
     g_assert_cmpuint(f[148 + 1], ==, 32);
-    g_assert_cmpuint(le(f + 172 + 4, 8), ==, PC_ACPI_PM1_CNT);
-    g_assert_cmpuint(le(f + 208 + 4, 8), ==, PC_ACPI_PM_TMR);
-    g_assert_cmpuint(le(f + 220 + 4, 8), ==, PC_ACPI_GPE0);
+    g_assert_cmpuint(le(f + 172 + 4, 8), ==, PC_ACPI_PM1_CNT + pm);
+    g_assert_cmpuint(le(f + 208 + 4, 8), ==, PC_ACPI_PM_TMR + pm);
+    g_assert_cmpuint(le(f + 220 + 4, 8), ==, PC_ACPI_GPE0 + pm);
 }
 
 /* Walk RSDP -> XSDT/RSDT -> FADT/MADT -> DSDT/FACS checking everything. */
-static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp_addr, unsigned ncpus)
+static struct found_tables check_all_of(const struct guest_memory *m, uint64_t rsdp_addr,
+                                        unsigned ncpus, const struct acpi_platform *p)
 {
     struct found_tables ft = { 0 };
     g_assert_cmpuint(rsdp_addr % 16, ==, 0);
@@ -181,6 +185,9 @@ static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp
         } else if (memcmp(h, "APIC", 4) == 0) {
             g_assert_null(ft.madt);
             ft.madt = table_at(m, a, "APIC");
+        } else if (memcmp(h, "MCFG", 4) == 0) {
+            g_assert_null(ft.mcfg);
+            ft.mcfg = table_at(m, a, "MCFG");
         } else if (memcmp(h, "TPM2", 4) == 0) {
             /* A client TPM, its CRB control area, started through the CRB. */
             g_assert_null(ft.tpm2);
@@ -196,9 +203,16 @@ static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp
     }
     g_assert_nonnull(ft.fadt);
     g_assert_nonnull(ft.madt);
-    check_fadt(m, ft.fadt, &ft);
+    check_fadt(m, ft.fadt, &ft, p);
     check_madt(ft.madt, ncpus);
+    g_assert_true((ft.mcfg != NULL) == (p->ecam_base != 0));
     return ft;
+}
+
+static struct found_tables check_all(const struct guest_memory *m, uint64_t rsdp_addr, unsigned ncpus)
+{
+    const struct acpi_platform i440fx = { .ncpus = ncpus };
+    return check_all_of(m, rsdp_addr, ncpus, &i440fx);
 }
 
 static struct acpi_platform full_platform(unsigned ncpus)
@@ -224,6 +238,55 @@ static void test_install(void)
     p.has_tpm_crb = false;
     g_assert_true(acpi_tables_install(&m, &p, &error));
     g_assert_null(check_all(&m, p.rsdp_addr, 2).tpm2);
+    guest_memory_free(&m);
+}
+
+static bool contains(const uint8_t *hay, size_t n, const void *needle, size_t len)
+{
+    for (size_t i = 0; i + len <= n; i++)
+        if (memcmp(hay + i, needle, len) == 0)
+            return true;
+    return false;
+}
+
+/* The Q35 description: PM block elsewhere with ICH9's SMI_CMD values,
+ * PCI0 a PCI Express root, MCFG for the configuration window, which the
+ * motherboard resources reserve. */
+static void test_q35(void)
+{
+    struct guest_memory m;
+    g_assert_true(guest_memory_alloc(&m, 512 * MIB, NULL));
+    struct acpi_platform p = full_platform(2);
+    p.pcie = true;
+    p.ecam_base = PC_Q35_ECAM_BASE;
+    p.ecam_size = PC_Q35_ECAM_SIZE;
+    p.pm_base = 0xb000;
+    p.pm_len = PC_Q35_PM_LEN;
+    p.acpi_enable = PC_Q35_ACPI_ENABLE;
+    p.acpi_disable = PC_Q35_ACPI_DISABLE;
+    g_autoptr(GError) error = NULL;
+    g_assert_true(acpi_tables_install(&m, &p, &error));
+    g_assert_no_error(error);
+    struct found_tables ft = check_all_of(&m, p.rsdp_addr, 2, &p);
+    g_assert_nonnull(ft.mcfg);
+    g_assert_cmpuint(le(ft.mcfg + 4, 4), ==, 60);
+    g_assert_cmphex(le(ft.mcfg + 44, 8), ==, PC_Q35_ECAM_BASE);
+    g_assert_cmpuint(le(ft.mcfg + 52, 2), ==, 0);     /* segment */
+    g_assert_cmpuint(ft.mcfg[54], ==, 0);
+    g_assert_cmpuint(ft.mcfg[55], ==, 255);
+
+    size_t dlen = le(ft.dsdt + 4, 4);
+    static const uint8_t pnp0a08[4] = { 0x41, 0xd0, 0x0a, 0x08 };
+    static const uint8_t pnp0a03[4] = { 0x41, 0xd0, 0x0a, 0x03 };
+    g_assert_true(contains(ft.dsdt, dlen, pnp0a08, 4));
+    g_assert_true(contains(ft.dsdt, dlen, pnp0a03, 4));   /* _CID */
+    /* Memory32Fixed over the window, and the PM ports at their base. */
+    uint8_t fixed[12] = { 0x86, 0x09, 0x00, 0x01 };
+    fixed[4] = 0x00; fixed[5] = 0x00; fixed[6] = 0x00; fixed[7] = 0xb0;
+    fixed[8] = 0x00; fixed[9] = 0x00; fixed[10] = 0x00; fixed[11] = 0x10;
+    g_assert_true(contains(ft.dsdt, dlen, fixed, sizeof(fixed)));
+    static const uint8_t io[8] = { 0x47, 0x01, 0x00, 0xb0, 0x00, 0xb0, 0x01, 0x80 };
+    g_assert_true(contains(ft.dsdt, dlen, io, sizeof(io)));
     guest_memory_free(&m);
 }
 
@@ -526,6 +589,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/acpi/install", test_install);
     g_test_add_func("/acpi/prt", test_prt);
+    g_test_add_func("/acpi/q35", test_q35);
     g_test_add_func("/acpi/large-memory", test_large_memory);
     g_test_add_func("/acpi/bad-cpus", test_bad_cpus);
     g_test_add_func("/acpi/iasl-roundtrip", test_iasl);

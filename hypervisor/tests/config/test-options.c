@@ -171,6 +171,48 @@ static void test_unavailable(void)
     options_clear(&o);
 }
 
+static void test_machine(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_cmpint(o.machine, ==, MACHINE_PC);
+    g_assert_true(parse(&o, &error, "--kernel", "k", "--machine", "q35", NULL));
+    g_assert_cmpint(o.machine, ==, MACHINE_Q35);
+    g_assert_false(o.smm);
+    g_assert_true(options_validate(&o, &error));
+    g_assert_true(parse(&o, &error, "--machine", "pc,smm=off", NULL));
+    g_assert_cmpint(o.machine, ==, MACHINE_PC);
+    /* smm=on parses and is kept, but there is no SMM yet. */
+    g_assert_true(parse(&o, &error, "--machine", "q35,smm=on", NULL));
+    g_assert_true(o.smm);
+    g_assert_false(options_validate(&o, &error));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_UNAVAILABLE);
+    g_assert_nonnull(strstr(error->message, "smm=on"));
+    g_clear_error(&error);
+
+    /* Q35 has no IDE, and RAM must leave the ECAM window free. */
+    g_assert_true(parse(&o, &error, "--machine", "q35", "--disk", "path=a,if=ide", NULL));
+    g_assert_false(options_validate(&o, &error));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "IDE"));
+    g_clear_error(&error);
+    options_clear(&o);
+    options_init(&o);
+    g_assert_true(parse(&o, &error, "--kernel", "k", "--machine", "q35", "--memory", "3G", NULL));
+    g_assert_false(options_validate(&o, &error));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_true(parse(&o, &error, "--memory", "2816M", NULL));
+    g_assert_true(options_validate(&o, &error));
+    options_clear(&o);
+
+    expect_bad("--machine", "isapc");
+    expect_bad("--machine", "q35,smm=maybe");
+    expect_bad("--machine", "q35,acpi=off");
+    expect_bad("--machine", "");
+}
+
 static void test_config_file(void)
 {
     g_autoptr(GError) error = NULL;
@@ -269,5 +311,6 @@ int main(int argc, char **argv)
     g_test_add_func("/options/bad-values", test_bad_values);
     g_test_add_func("/options/unavailable", test_unavailable);
     g_test_add_func("/options/config-file", test_config_file);
+    g_test_add_func("/options/machine", test_machine);
     return g_test_run();
 }
