@@ -44,10 +44,6 @@ enum {
 #define EERD_START (1u << 0)
 #define EERD_DONE  (1u << 4)
 
-#define MDIC_OP_WRITE (1u << 26)
-#define MDIC_OP_READ  (2u << 26)
-#define MDIC_READY    (1u << 28)
-#define MDIC_ERROR    (1u << 30)
 
 #define ICR_TXDW   (1u << 0)
 #define ICR_TXQE   (1u << 1)
@@ -69,7 +65,6 @@ enum {
 #define DESC_SIZE E1000_DESC_SIZE
 #define RCTL_EN E1000_RCTL_EN
 
-#define PHY_ADDR 1
 #define NREGS (E1000_MMIO_SIZE / 4)
 
 struct e1000 {
@@ -81,7 +76,7 @@ struct e1000 {
 
     uint32_t regs[NREGS];
     uint16_t eeprom[E1000_EEPROM_WORDS];
-    uint16_t phy[32];
+    uint16_t phy[E1000_PHY_REGS];
     uint32_t ioaddr;
 
     /* Microwire EEPROM shift state. */
@@ -187,42 +182,6 @@ static void eerd_write(struct e1000 *e, uint32_t v)
     set_reg(e, R_EERD, (v & 0xff00) | EERD_DONE | (uint32_t)data << 16);
 }
 
-static void phy_reset(struct e1000 *e)
-{
-    memset(e->phy, 0, sizeof(e->phy));
-    e->phy[0x00] = 0x1140;      /* autonegotiation on, full duplex, 1000 Mb/s */
-    e->phy[0x01] = 0x796d;      /* link up, autonegotiation complete */
-    e->phy[0x02] = 0x0141;      /* M88E1011 identifier */
-    e->phy[0x03] = 0x0c20;
-    e->phy[0x04] = 0x0de1;
-    e->phy[0x05] = 0x45e1;      /* link partner ability */
-    e->phy[0x06] = 0x0007;
-    e->phy[0x09] = 0x0e00;
-    e->phy[0x0a] = 0x3c00;      /* partner 1000BASE-T full duplex */
-    e->phy[0x0f] = 0x3000;
-    e->phy[0x10] = 0x0068;
-    e->phy[0x11] = 0xbc00;      /* 1000 Mb/s, full duplex, resolved, link */
-}
-
-static void mdic_write(struct e1000 *e, uint32_t v)
-{
-    unsigned phy = (v >> 21) & 0x1f, r = (v >> 16) & 0x1f;
-    uint32_t res = v & ~(MDIC_READY | MDIC_ERROR);
-    if (phy != PHY_ADDR) {
-        res |= MDIC_ERROR;
-    } else if ((v & (3u << 26)) == MDIC_OP_READ) {
-        res = (res & ~0xffffu) | e->phy[r];
-    } else if ((v & (3u << 26)) == MDIC_OP_WRITE) {
-        uint16_t d = (uint16_t)v;
-        if (r == 0x00)
-            d &= ~(0x8000 | 0x0200);    /* reset and restart-autoneg complete at once */
-        if (r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
-            r != 0x0f && r != 0x11)
-            e->phy[r] = d;
-    }
-    set_reg(e, R_MDIC, res | MDIC_READY);
-}
-
 /* ---- reset ------------------------------------------------------------------ */
 
 static void set_mac_filter(struct e1000 *e)
@@ -240,7 +199,7 @@ static void device_reset(struct e1000 *e)
     set_reg(e, R_EECD, EECD_PRES);
     set_reg(e, R_PBA, 0x00100030);
     set_mac_filter(e);
-    phy_reset(e);
+    e1000_phy_reset(e->phy, 0x0141, 0x0c20);  /* M88E1011 */
     e->ee_in = 0;
     e->ee_in_bits = 0;
     e->ee_out_bit = -1;
@@ -458,7 +417,7 @@ static void reg_write(struct e1000 *e, unsigned off, uint32_t v)
         eerd_write(e, v);
         return;
     case R_MDIC:
-        mdic_write(e, v);
+        set_reg(e, R_MDIC, e1000_mdic(e->phy, v));
         return;
     case R_ICR:
         set_reg(e, R_ICR, reg(e, R_ICR) & ~v);
@@ -531,14 +490,7 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
         return;
     unsigned off = (unsigned)offset & ~3u;
     g_mutex_lock(&e->lock);
-    uint32_t v = (uint32_t)value;
-    if (size < 4 || (offset & 3)) {
-        /* Narrow writes merge into the register as stored. */
-        unsigned shift = (offset & 3) * 8;
-        uint32_t mask = (size >= 4 ? 0xffffffffu : ((1u << (size * 8)) - 1)) << shift;
-        v = (reg(e, off) & ~mask) | (((uint32_t)value << shift) & mask);
-    }
-    reg_write(e, off, v);
+    reg_write(e, off, e1000_merge_write(reg(e, off), offset, value, size));
     g_mutex_unlock(&e->lock);
 }
 
@@ -676,9 +628,8 @@ static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t ver
         mask_registers(e);
         /* Only what MDIC writes can change; the rest is the PHY's own. */
         for (unsigned r = 0; r < G_N_ELEMENTS(phy); r++)
-            if (r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
-                r != 0x0f && r != 0x11)
-                e->phy[r] = r == 0 ? phy[r] & ~(0x8000 | 0x0200) : phy[r];
+            if (e1000_phy_writable(r))
+                e->phy[r] = e1000_phy_restored(r, phy[r]);
         e->rx_starved = false;
         update_irq(e);
         schedule_tx(e);
@@ -693,18 +644,6 @@ static const struct pci_state_ops e1000_state_ops = {
     .version = 1, .save = e1000_save, .load = e1000_load,
 };
 
-/* A locally administered unicast MAC in the 52:54:00 range. */
-static void make_mac(uint8_t mac[6])
-{
-    uint32_t r = g_random_int();
-    mac[0] = 0x52;
-    mac[1] = 0x54;
-    mac[2] = 0x00;
-    mac[3] = (uint8_t)r;
-    mac[4] = (uint8_t)(r >> 8);
-    mac[5] = (uint8_t)(r >> 16);
-}
-
 struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
                                       const uint8_t *mac, struct net_backend *backend,
                                       GError **error)
@@ -716,7 +655,7 @@ struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
     if (mac)
         memcpy(e->mac, mac, 6);
     else
-        make_mac(e->mac);
+        e1000_make_mac(e->mac);
     e1000_tx_init(&e->tx);
     eeprom_init(e);
     device_reset(e);

@@ -24,6 +24,77 @@ void e1000_nvm_set_checksum(uint16_t *words)
     words[E1000_NVM_CHECKSUM_WORD] = (uint16_t)(E1000_NVM_SUM - sum);
 }
 
+void e1000_make_mac(uint8_t mac[6])
+{
+    uint32_t r = g_random_int();
+    mac[0] = 0x52;
+    mac[1] = 0x54;
+    mac[2] = 0x00;
+    mac[3] = (uint8_t)r;
+    mac[4] = (uint8_t)(r >> 8);
+    mac[5] = (uint8_t)(r >> 16);
+}
+
+uint32_t e1000_merge_write(uint32_t old, uint64_t offset, uint64_t value, unsigned size)
+{
+    if (size >= 4 && !(offset & 3))
+        return (uint32_t)value;
+    unsigned shift = (offset & 3) * 8;
+    uint32_t mask = (size >= 4 ? 0xffffffffu : ((1u << (size * 8)) - 1)) << shift;
+    return (old & ~mask) | (((uint32_t)value << shift) & mask);
+}
+
+/* ---- PHY ----------------------------------------------------------------------- */
+
+#define PHY_ADDR 1
+#define MDIC_OP_WRITE (1u << 26)
+#define MDIC_OP_READ  (2u << 26)
+#define MDIC_READY    (1u << 28)
+#define MDIC_ERROR    (1u << 30)
+#define PHY_CTRL_SELF_CLEARING (0x8000 | 0x0200)   /* reset, restart autoneg */
+
+void e1000_phy_reset(uint16_t *phy, uint16_t id1, uint16_t id2)
+{
+    memset(phy, 0, E1000_PHY_REGS * sizeof(*phy));
+    phy[0x00] = 0x1140;     /* autonegotiation on, full duplex, 1000 Mb/s */
+    phy[0x01] = 0x796d;     /* link up, autonegotiation complete */
+    phy[0x02] = id1;
+    phy[0x03] = id2;
+    phy[0x04] = 0x0de1;
+    phy[0x05] = 0x45e1;     /* link partner ability */
+    phy[0x06] = 0x0007;
+    phy[0x09] = 0x0e00;
+    phy[0x0a] = 0x3c00;     /* partner 1000BASE-T full duplex */
+    phy[0x0f] = 0x3000;
+    phy[0x10] = 0x0068;
+    phy[0x11] = 0xbc00;     /* 1000 Mb/s, full duplex, resolved, link */
+}
+
+bool e1000_phy_writable(unsigned r)
+{
+    return r < E1000_PHY_REGS && r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 &&
+           r != 0x0a && r != 0x0f && r != 0x11;
+}
+
+uint16_t e1000_phy_restored(unsigned r, uint16_t v)
+{
+    /* Reset and restart-autonegotiation complete at once. */
+    return r == 0 ? v & ~PHY_CTRL_SELF_CLEARING : v;
+}
+
+uint32_t e1000_mdic(uint16_t *phy, uint32_t v)
+{
+    unsigned addr = (v >> 21) & 0x1f, r = (v >> 16) & 0x1f;
+    uint32_t res = v & ~(MDIC_READY | MDIC_ERROR);
+    if (addr != PHY_ADDR)
+        res |= MDIC_ERROR;
+    else if ((v & (3u << 26)) == MDIC_OP_READ)
+        res = (res & ~0xffffu) | phy[r];
+    else if ((v & (3u << 26)) == MDIC_OP_WRITE && e1000_phy_writable(r))
+        phy[r] = e1000_phy_restored(r, (uint16_t)v);
+    return res | MDIC_READY;
+}
+
 bool e1000_ring_map(struct guest_memory *mem, uint32_t bal, uint32_t bah, uint32_t len,
                     uint32_t head, uint32_t tail, struct e1000_ring *r)
 {

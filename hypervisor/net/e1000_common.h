@@ -38,6 +38,29 @@ struct state_in;
 /* Set word 0x3f so that words 0..0x3f add up to 0xbaba. */
 void e1000_nvm_set_checksum(uint16_t *words);
 
+/* A locally administered unicast MAC in the 52:54:00 range. */
+void e1000_make_mac(uint8_t mac[6]);
+
+/* A 32-bit register after a guest write of size bytes at offset (any
+ * alignment inside it): narrow writes merge into the value as stored. */
+uint32_t e1000_merge_write(uint32_t old, uint64_t offset, uint64_t value, unsigned size);
+
+/* ---- the PHY behind MDIC ------------------------------------------------------- */
+
+/* A Marvell-style copper PHY at MDIO address 1, always linked at
+ * 1000 Mb/s full duplex with autonegotiation complete; the chips differ in
+ * the identifier in registers 2 and 3. */
+#define E1000_PHY_REGS 32
+void e1000_phy_reset(uint16_t *phy, uint16_t id1, uint16_t id2);
+/* Whether a guest may change register r (the rest report the PHY's own
+ * state). */
+bool e1000_phy_writable(unsigned r);
+/* A guest write of MDIC: performs the read or write; returns MDIC as it
+ * then reads (ready, error for other PHY addresses). */
+uint32_t e1000_mdic(uint16_t *phy, uint32_t v);
+/* A register value restored from a saved state, as a write would leave it. */
+uint16_t e1000_phy_restored(unsigned r, uint16_t v);
+
 /* A descriptor ring as the guest programmed it: base (BAL/BAH, 16-byte
  * aligned), length in bytes (a multiple of 128), head and tail indices.
  * False when any of it is out of range: the caller then leaves the ring

@@ -52,10 +52,6 @@ enum {
 #define CTRL_EXT_EIAME  (1u << 24)
 #define CTRL_EXT_IAME   (1u << 27)
 
-#define MDIC_OP_WRITE (1u << 26)
-#define MDIC_OP_READ  (2u << 26)
-#define MDIC_READY    (1u << 28)
-#define MDIC_ERROR    (1u << 30)
 
 /* Interrupt causes (ICR, ICS, IMS, IMC, IAM, EIAC). */
 #define ICR_TXDW   (1u << 0)
@@ -86,7 +82,6 @@ enum {
 #define RXD_STA_IXSM 0x04
 #define RXD_ERR_RXE  0x80
 
-#define PHY_ADDR 1
 #define NREGS (E1000E_MMIO_SIZE / 4)
 
 struct e1000e {
@@ -99,7 +94,7 @@ struct e1000e {
 
     uint32_t regs[NREGS];
     uint16_t nvm[E1000E_NVM_WORDS];
-    uint16_t phy[32];
+    uint16_t phy[E1000_PHY_REGS];
     uint32_t ioaddr;
     uint32_t msix_raised;       /* ICR bits 20..24 whose vector has fired */
 
@@ -195,47 +190,6 @@ static void eerd_write(struct e1000e *e, uint32_t v)
     set_reg(e, R_EERD, (v & 0xfffc) | EERD_DONE | (uint32_t)data << 16);
 }
 
-static void phy_reset(struct e1000e *e)
-{
-    memset(e->phy, 0, sizeof(e->phy));
-    e->phy[0x00] = 0x1140;      /* autonegotiation on, full duplex, 1000 Mb/s */
-    e->phy[0x01] = 0x796d;      /* link up, autonegotiation complete */
-    e->phy[0x02] = 0x0141;      /* BME1000 (82574's PHY), revision 1 */
-    e->phy[0x03] = 0x0cb1;
-    e->phy[0x04] = 0x0de1;
-    e->phy[0x05] = 0x45e1;      /* link partner ability */
-    e->phy[0x06] = 0x0007;
-    e->phy[0x09] = 0x0e00;
-    e->phy[0x0a] = 0x3c00;      /* partner 1000BASE-T full duplex */
-    e->phy[0x0f] = 0x3000;
-    e->phy[0x10] = 0x0068;
-    e->phy[0x11] = 0xbc00;      /* 1000 Mb/s, full duplex, resolved, link */
-}
-
-/* The registers that report the PHY's own state. */
-static bool phy_writable(unsigned r)
-{
-    return r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
-           r != 0x0f && r != 0x11;
-}
-
-static void mdic_write(struct e1000e *e, uint32_t v)
-{
-    unsigned phy = (v >> 21) & 0x1f, r = (v >> 16) & 0x1f;
-    uint32_t res = v & ~(MDIC_READY | MDIC_ERROR);
-    if (phy != PHY_ADDR) {
-        res |= MDIC_ERROR;
-    } else if ((v & (3u << 26)) == MDIC_OP_READ) {
-        res = (res & ~0xffffu) | e->phy[r];
-    } else if ((v & (3u << 26)) == MDIC_OP_WRITE && phy_writable(r)) {
-        uint16_t d = (uint16_t)v;
-        if (r == 0x00)
-            d &= ~(0x8000 | 0x0200);    /* reset and restart-autoneg complete at once */
-        e->phy[r] = d;
-    }
-    set_reg(e, R_MDIC, res | MDIC_READY);
-}
-
 /* ---- reset --------------------------------------------------------------------- */
 
 /* Called with the lock held. */
@@ -249,7 +203,7 @@ static void device_reset(struct e1000e *e)
     set_reg(e, R_RAL0, (uint32_t)e->mac[0] | e->mac[1] << 8 | e->mac[2] << 16 |
                        (uint32_t)e->mac[3] << 24);
     set_reg(e, R_RAH0, (uint32_t)e->mac[4] | e->mac[5] << 8 | 1u << 31);
-    phy_reset(e);
+    e1000_phy_reset(e->phy, 0x0141, 0x0cb1);  /* BME1000, revision 1 (82574L) */
     e1000_tx_reset(&e->tx);
     e->msix_raised = 0;
     update_irq(e);
@@ -486,7 +440,7 @@ static void reg_write(struct e1000e *e, unsigned off, uint32_t v)
         eerd_write(e, v);
         return;
     case R_MDIC:
-        mdic_write(e, v);
+        set_reg(e, R_MDIC, e1000_mdic(e->phy, v));
         return;
     case R_CTRL_EXT:
         set_reg(e, R_CTRL_EXT, v & ~CTRL_EXT_EE_RST);
@@ -565,14 +519,7 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
         return;
     unsigned off = (unsigned)offset & ~3u;
     g_mutex_lock(&e->lock);
-    uint32_t v = (uint32_t)value;
-    if (size < 4 || (offset & 3)) {
-        /* Narrow writes merge into the register as stored. */
-        unsigned shift = (offset & 3) * 8;
-        uint32_t mask = (size >= 4 ? 0xffffffffu : ((1u << (size * 8)) - 1)) << shift;
-        v = (reg(e, off) & ~mask) | (((uint32_t)value << shift) & mask);
-    }
-    reg_write(e, off, v);
+    reg_write(e, off, e1000_merge_write(reg(e, off), offset, value, size));
     g_mutex_unlock(&e->lock);
 }
 
@@ -692,8 +639,8 @@ static bool e1000e_load(struct pci_device *dev, struct state_in *in, uint32_t ve
         mask_registers(e);
         /* Only what MDIC writes can change; the rest is the PHY's own. */
         for (unsigned r = 0; r < G_N_ELEMENTS(phy); r++)
-            if (phy_writable(r))
-                e->phy[r] = r == 0 ? phy[r] & ~(0x8000 | 0x0200) : phy[r];
+            if (e1000_phy_writable(r))
+                e->phy[r] = e1000_phy_restored(r, phy[r]);
         e->msix_raised = raised & (((1u << IVAR_CAUSES) - 1) * ICR_RXQ0);
         e->rx_starved = false;
         update_irq(e);
@@ -710,18 +657,6 @@ static const struct pci_state_ops e1000e_state_ops = {
 };
 
 /* ---- creation ------------------------------------------------------------------ */
-
-/* A locally administered unicast MAC in the 52:54:00 range. */
-static void make_mac(uint8_t mac[6])
-{
-    uint32_t r = g_random_int();
-    mac[0] = 0x52;
-    mac[1] = 0x54;
-    mac[2] = 0x00;
-    mac[3] = (uint8_t)r;
-    mac[4] = (uint8_t)(r >> 8);
-    mac[5] = (uint8_t)(r >> 16);
-}
 
 /* A PCI Express endpoint capability (version 1, x1 link at 2.5 GT/s), so
  * drivers see the device as the PCIe function it is. */
@@ -753,7 +688,7 @@ struct e1000e *e1000e_create_on_backend(struct vm *vm, struct pci_bus *bus,
     if (mac)
         memcpy(e->mac, mac, 6);
     else
-        make_mac(e->mac);
+        e1000_make_mac(e->mac);
     e1000_tx_init(&e->tx);
     nvm_init(e);
 
