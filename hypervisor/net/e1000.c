@@ -1,6 +1,7 @@
-/* Intel 82540EM model: register file, Microwire EEPROM, MDIO PHY, and the
- * legacy/extended descriptor rings (with checksum offload and TCP
- * segmentation, which Linux's e1000 driver uses on this chip). */
+/* Intel 82540EM model: register file, Microwire EEPROM, interrupts and the
+ * ring walks; the PHY, the transmit offloads (checksums and TCP
+ * segmentation, which Linux's e1000 driver uses on this chip) and the
+ * receive filter are in e1000_common.c. */
 #include "e1000.h"
 #include "e1000_common.h"
 #include "pci/pci.h"
