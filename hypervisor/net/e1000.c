@@ -15,7 +15,7 @@
 /* Register offsets (bytes into BAR0). */
 enum {
     R_CTRL = 0x0000, R_STATUS = 0x0008, R_EECD = 0x0010, R_EERD = 0x0014,
-    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020,
+    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020, R_VET = 0x0038,
     R_ICR = 0x00c0, R_ITR = 0x00c4, R_ICS = 0x00c8, R_IMS = 0x00d0, R_IMC = 0x00d8,
     R_RCTL = 0x0100, R_TCTL = 0x0400, R_PBA = 0x1000,
     R_RDBAL = 0x2800, R_RDBAH = 0x2804, R_RDLEN = 0x2808, R_RDH = 0x2810, R_RDT = 0x2818,
@@ -27,6 +27,7 @@ enum {
 
 #define CTRL_SLU     (1u << 6)
 #define CTRL_RST     (1u << 26)
+#define CTRL_VME     (1u << 30)
 #define CTRL_PHY_RST (1u << 31)
 
 #define STATUS_FD    (1u << 0)
@@ -197,6 +198,7 @@ static void device_reset(struct e1000 *e)
 {
     memset(e->regs, 0, sizeof(e->regs));
     set_reg(e, R_CTRL, CTRL_SLU | (2u << 8));
+    set_reg(e, R_VET, 0x8100);
     set_reg(e, R_EECD, EECD_PRES);
     set_reg(e, R_PBA, 0x00100030);
     set_mac_filter(e);
@@ -236,6 +238,7 @@ static void process_tx(struct e1000 *e)
         return;
     uint8_t *ring = r.desc;
     unsigned n = r.n, head = r.head, tail = r.tail;
+    e->tx.tpid = reg(e, R_CTRL) & CTRL_VME ? (uint16_t)reg(e, R_VET) : 0;
     bool did = false;
     for (unsigned budget = n; head != tail && budget; budget--) {
         uint8_t d[DESC_SIZE];
@@ -642,7 +645,7 @@ static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t ver
 }
 
 static const struct pci_state_ops e1000_state_ops = {
-    .version = 1, .save = e1000_save, .load = e1000_load,
+    .version = 2, .save = e1000_save, .load = e1000_load,
 };
 
 struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,

@@ -9,6 +9,7 @@
 
 #define TXD_CMD_EOP  0x01
 #define TXD_CMD_IC   0x04
+#define TXD_CMD_VLE  0x40
 #define TXD_CMD_DEXT 0x20
 #define TXD_CMD_TSE  0x04   /* in extended data descriptors */
 #define TXD_POPTS_IXSM 0x01
@@ -166,6 +167,7 @@ static void end_frame(struct e1000_tx *t)
     t->tse = false;
     t->legacy_ic = false;
     t->popts = 0;
+    t->vle = false;
 }
 
 void e1000_tx_reset(struct e1000_tx *t)
@@ -174,10 +176,23 @@ void e1000_tx_reset(struct e1000_tx *t)
     end_frame(t);
 }
 
-static void send_checked(uint8_t *frame, size_t len, e1000_send_fn send, void *opaque)
+/* Send one frame, with the 802.1Q tag after the MAC addresses if asked. */
+static void send_checked(const struct e1000_tx *t, uint8_t *frame, size_t len,
+                         e1000_send_fn send, void *opaque)
 {
-    if (len > 0 && len <= E1000_MAX_FRAME)
+    if (len < 12 || len > E1000_MAX_FRAME)
+        return;
+    if (!t->vle || !t->tpid) {
         send(opaque, frame, len);
+        return;
+    }
+    uint8_t *tagged = g_malloc(len + 4);
+    memcpy(tagged, frame, 12);
+    put_be16(tagged + 12, t->tpid);
+    put_be16(tagged + 14, t->vlan);
+    memcpy(tagged + 16, frame + 12, len - 12);
+    send(opaque, tagged, len + 4);
+    g_free(tagged);
 }
 
 static void send_offloaded(struct e1000_tx *t, e1000_send_fn send, void *opaque)
@@ -191,7 +206,7 @@ static void send_offloaded(struct e1000_tx *t, e1000_send_fn send, void *opaque)
     }
     if (t->popts & TXD_POPTS_TXSM)
         insert_csum(frame, len, c->tucss, c->tucse, c->tucso, 0);
-    send_checked(frame, len, send, opaque);
+    send_checked(t, frame, len, send, opaque);
 }
 
 /* TCP segmentation: the header (hdrlen bytes) is repeated before each mss
@@ -250,7 +265,7 @@ static void send_tso(struct e1000_tx *t, e1000_send_fn send, void *opaque)
             put_be16(seg + c->tucso, seed);
             insert_csum(seg, len, c->tucss, 0, c->tucso, (uint32_t)(len - c->tucss));
         }
-        send_checked(seg, len, send, opaque);
+        send_checked(t, seg, len, send, opaque);
         off += chunk;
         nseg++;
     }
@@ -264,7 +279,7 @@ static void frame_done(struct e1000_tx *t, e1000_send_fn send, void *opaque)
             send_tso(t, send, opaque);
         } else if (t->legacy_ic) {
             insert_csum(t->buf, t->len, t->legacy_css, 0, t->legacy_cso, 0);
-            send_checked(t->buf, t->len, send, opaque);
+            send_checked(t, t->buf, t->len, send, opaque);
         } else {
             send_offloaded(t, send, opaque);
         }
@@ -307,6 +322,8 @@ void e1000_tx_descriptor(struct e1000_tx *t, struct guest_memory *mem, const uin
             t->legacy_ic = cmd & TXD_CMD_IC;
             t->legacy_cso = d[10];
             t->legacy_css = d[13];
+            t->vle = cmd & TXD_CMD_VLE;
+            t->vlan = (uint16_t)(d[14] | d[15] << 8);
         }
         gather(t, mem, addr, ctl & 0xffff, E1000_MAX_FRAME);
         if (cmd & TXD_CMD_EOP)
@@ -329,6 +346,8 @@ void e1000_tx_descriptor(struct e1000_tx *t, struct guest_memory *mem, const uin
         if (t->len == 0 && !t->overflow) {
             t->tse = cmd & TXD_CMD_TSE;
             t->popts = d[13];
+            t->vle = cmd & TXD_CMD_VLE;
+            t->vlan = (uint16_t)(d[14] | d[15] << 8);
         }
         gather(t, mem, addr, ctl & 0xfffff, t->tse ? E1000_MAX_TSO : E1000_MAX_FRAME);
         if (cmd & TXD_CMD_EOP)
@@ -345,6 +364,8 @@ void e1000_tx_save(const struct e1000_tx *t, struct state_out *o)
     state_out_bytes(o, b, sizeof(b));
     state_out_u32(o, (uint32_t)t->len);
     state_out_bytes(o, t->buf, t->len);
+    state_out_bool(o, t->vle);
+    state_out_u16(o, t->vlan);
 }
 
 bool e1000_tx_load(struct e1000_tx *t, struct state_in *in, GError **error)
@@ -363,6 +384,8 @@ bool e1000_tx_load(struct e1000_tx *t, struct state_in *in, GError **error)
     t->overflow = b[5];
     state_in_bytes(in, t->buf, len);
     t->len = len;
+    t->vle = state_in_bool(in);
+    t->vlan = state_in_u16(in);
     return true;
 }
 

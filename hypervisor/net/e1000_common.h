@@ -92,6 +92,11 @@ struct e1000_tx {
     uint8_t legacy_cso, legacy_css;
     bool legacy_ic;
     bool overflow;              /* the frame is dropped at its end */
+    bool vle;                   /* the frame's descriptor asked for a VLAN tag */
+    uint16_t vlan;              /* its tag control (priority, VLAN ID) */
+    /* Set by the NIC before each ring walk: the tag protocol ID (VET)
+     * while CTRL.VME enables tag insertion, else 0. */
+    uint16_t tpid;
 };
 
 /* Sends one finished frame (len <= E1000_MAX_FRAME). */

@@ -16,7 +16,7 @@
 /* Register offsets (bytes into BAR0). */
 enum {
     R_CTRL = 0x0000, R_STATUS = 0x0008, R_EECD = 0x0010, R_EERD = 0x0014,
-    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020,
+    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020, R_VET = 0x0038,
     R_ICR = 0x00c0, R_ICS = 0x00c8, R_IMS = 0x00d0, R_IMC = 0x00d8,
     R_EIAC = 0x00dc, R_IAM = 0x00e0, R_IVAR = 0x00e4,
     R_RCTL = E1000_REG_RCTL, R_TCTL = 0x0400, R_PBA = 0x1000, R_EEMNGCTL = 0x1010,
@@ -31,6 +31,7 @@ enum {
 #define CTRL_GIO_MASTER_DISABLE (1u << 2)
 #define CTRL_SLU     (1u << 6)
 #define CTRL_RST     (1u << 26)
+#define CTRL_VME     (1u << 30)
 #define CTRL_PHY_RST (1u << 31)
 
 #define STATUS_FD    (1u << 0)
@@ -197,6 +198,7 @@ static void device_reset(struct e1000e *e)
 {
     memset(e->regs, 0, sizeof(e->regs));
     set_reg(e, R_CTRL, CTRL_SLU | (2u << 8));
+    set_reg(e, R_VET, 0x8100);
     set_reg(e, R_EECD, EECD_PRES | EECD_AUTO_RD);
     set_reg(e, R_EEMNGCTL, EEMNGCTL_CFG_DONE0);
     set_reg(e, R_PBA, 0x00140014);
@@ -243,6 +245,7 @@ static void process_tx(struct e1000e *e)
         !e1000_ring_map(vm_memory(e->vm), reg(e, R_TDBAL), reg(e, R_TDBAH), reg(e, R_TDLEN),
                         reg(e, R_TDH), reg(e, R_TDT), &r))
         return;
+    e->tx.tpid = reg(e, R_CTRL) & CTRL_VME ? (uint16_t)reg(e, R_VET) : 0;
     bool did = false;
     for (unsigned budget = r.n; r.head != r.tail && budget; budget--) {
         uint8_t *slot = r.desc + (size_t)r.head * E1000_DESC_SIZE;

@@ -454,6 +454,42 @@ static void test_tx_frame(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(rd(f, GPTC), ==, 0);
 }
 
+/* VLAN tag insertion: with CTRL.VME a descriptor's VLE puts the 802.1Q
+ * tag (VET, then its special field) after the MAC addresses; without
+ * VME the frame leaves as it is. */
+static void test_tx_vlan(struct fixture *f, gconstpointer data)
+{
+    (void)data;
+    tx_setup(f, TX_RING, NDESC * 16);
+    uint8_t frame[64];
+    for (unsigned i = 0; i < sizeof(frame); i++)
+        frame[i] = (uint8_t)(i + 1);
+    guest_memory_write(mem(f), TX_BUF, frame, sizeof(frame));
+    wr(f, CTRL, rd(f, CTRL) | 1u << 30);            /* VME */
+    put_desc(f, TX_RING, 0, TX_BUF, 64 | 1u << 20 | 0x69u << 24, 0x2005u << 16);
+    put_desc(f, TX_RING, 1, TX_BUF, 64 | 0x49u << 24, 0x0007u << 16);     /* legacy */
+    wr(f, TDT, 2);
+    struct wait_sent w = { f, 2 };
+    g_assert_true(test_vm_run_until(f->vm, sent_enough, &w, 2000));
+    static const uint8_t tag0[4] = { 0x81, 0x00, 0x20, 0x05 }, tag1[4] = { 0x81, 0x00, 0x00, 0x07 };
+    for (unsigned i = 0; i < 2; i++) {
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(sent(f, i), &n);
+        g_assert_cmpuint(n, ==, 68);
+        g_assert_cmpmem(p, 12, frame, 12);
+        g_assert_cmpmem(p + 12, 4, i ? tag1 : tag0, 4);
+        g_assert_cmpmem(p + 16, 52, frame + 12, 52);
+    }
+    wr(f, CTRL, rd(f, CTRL) & ~(1u << 30));
+    put_desc(f, TX_RING, 2, TX_BUF, 64 | 0x49u << 24, 0x0007u << 16);
+    wr(f, TDT, 3);
+    w.n = 3;
+    g_assert_true(test_vm_run_until(f->vm, sent_enough, &w, 2000));
+    gsize n;
+    const uint8_t *p = g_bytes_get_data(sent(f, 2), &n);
+    g_assert_cmpmem(p, n, frame, sizeof(frame));
+}
+
 /* An IPv4/TCP send of 2500 bytes with MSS 1000: three segments, each with
  * its IP length and ID, sequence number and valid checksums. */
 static void test_tx_tso(struct fixture *f, gconstpointer data)
@@ -748,6 +784,7 @@ int main(int argc, char **argv)
     ADD("/e1000e/msix", test_msix);
     ADD("/e1000e/tx/frame", test_tx_frame);
     ADD("/e1000e/tx/tso", test_tx_tso);
+    ADD("/e1000e/tx/vlan", test_tx_vlan);
     ADD("/e1000e/rx/extended", test_rx_extended);
     ADD("/e1000e/rx/legacy-multi", test_rx_legacy_multi);
     ADD("/e1000e/hostile/rings", test_hostile_rings);
