@@ -1,5 +1,5 @@
 /* A NIC as the user configured it (--net user[,hostfwd=tcp::HP-:GP][,mac=M]
- * [,model=virtio|e1000] or --net tap=IFNAME[,mac=M][,model=...]); the options
+ * [,model=virtio|e1000|e1000e] or --net tap=IFNAME[,mac=M][,model=...]); the options
  * parser fills it, net_backend_open() and the NIC models consume it. */
 #pragma once
 
@@ -15,6 +15,7 @@ enum net_backend_kind {
 enum net_model {
     NET_MODEL_VIRTIO,
     NET_MODEL_E1000,
+    NET_MODEL_E1000E,
 };
 
 /* hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT */

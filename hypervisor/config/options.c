@@ -264,8 +264,10 @@ bool options_parse_net(const char *s, struct net_config *n, GError **error)
                     n->model = NET_MODEL_VIRTIO;
                 else if (!strcmp(v, "e1000"))
                     n->model = NET_MODEL_E1000;
+                else if (!strcmp(v, "e1000e"))
+                    n->model = NET_MODEL_E1000E;
                 else
-                    ok = invalid(error, _("--net: unknown model '%s' (virtio or e1000)"), v);
+                    ok = invalid(error, _("--net: unknown model '%s' (virtio, e1000 or e1000e)"), v);
             } else {
                 ok = invalid(error, _("--net: unknown key '%s'"), k);
             }
@@ -566,8 +568,8 @@ char *options_help_text(void)
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"
         "  --boot cdrom,disk[,menu] firmware boot order; menu: offer the boot menu\n"
-        "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M][,model=virtio|e1000]\n"
-        "  --net tap=IFNAME[,mac=M][,model=virtio|e1000]\n"
+        "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M][,model=virtio|e1000|e1000e]\n"
+        "  --net tap=IFNAME[,mac=M][,model=virtio|e1000|e1000e]\n"
         "                           add a network card (repeatable)\n"
         "  --serial stdio|pty|file:PATH|unix:PATH|none\n"
         "                           where the first serial port goes\n"

@@ -153,7 +153,8 @@ void control_query_net(struct machine *machine, JsonObject *args, struct control
         json_builder_set_member_name(b, "id");
         json_builder_add_string_value(b, id);
         json_builder_set_member_name(b, "model");
-        json_builder_add_string_value(b, n->model == NET_MODEL_E1000 ? "e1000" : "virtio");
+        json_builder_add_string_value(b, n->model == NET_MODEL_E1000 ? "e1000" :
+                                         n->model == NET_MODEL_E1000E ? "e1000e" : "virtio");
         json_builder_set_member_name(b, "backend");
         json_builder_add_string_value(b, n->backend == NET_BACKEND_TAP ? "tap" : "user");
         if (n->mac_set) {

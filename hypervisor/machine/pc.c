@@ -238,7 +238,7 @@ static bool add_pci_devices(struct pc *pc, GError **error)
     }
     for (guint i = 0; i < pc->base.opts->nets->len; i++) {
         const struct net_config *n = &g_array_index(pc->base.opts->nets, struct net_config, i);
-        if (n->model == NET_MODEL_E1000)
+        if (n->model == NET_MODEL_E1000 || n->model == NET_MODEL_E1000E)
             continue;   /* pc_devices.c */
         if (!virtio_net_create(pc->base.vm, pc->pci, n, error))
             return false;

@@ -7,6 +7,7 @@
 #include "storage/ide.h"
 #include "storage/ahci.h"
 #include "net/e1000.h"
+#include "net/e1000e.h"
 #include "usb/usb_uhci.h"
 #include "display/display.h"
 #include "input/input.h"
@@ -109,6 +110,8 @@ static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_opti
     for (guint i = 0; i < o->nets->len; i++) {
         const struct net_config *n = &g_array_index(o->nets, struct net_config, i);
         if (n->model == NET_MODEL_E1000 && !e1000_create(vm, bus, n, error))
+            return false;
+        if (n->model == NET_MODEL_E1000E && !e1000e_create(vm, bus, n, error))
             return false;
     }
     return true;

@@ -2,8 +2,8 @@
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
  * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
  * if=ide; always with --bios) or, on Q35, the ICH9 SATA function at 1F.2
- * (--cdrom too); AHCI (--disk if=ahci); e1000 NICs (--net
- * ...,model=e1000); and the i8042 keyboard fed from the display's input
+ * (--cdrom too); AHCI (--disk if=ahci); e1000 and e1000e NICs (--net
+ * ...,model=e1000|e1000e); and the i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
 #pragma once
 

@@ -1,7 +1,9 @@
-/* Intel 82540EM model: register file, Microwire EEPROM, MDIO PHY, and the
- * legacy/extended descriptor rings (with checksum offload and TCP
- * segmentation, which Linux's e1000 driver uses on this chip). */
+/* Intel 82540EM model: register file, Microwire EEPROM, interrupts and the
+ * ring walks; the PHY, the transmit offloads (checksums and TCP
+ * segmentation, which Linux's e1000 driver uses on this chip) and the
+ * receive filter are in e1000_common.c. */
 #include "e1000.h"
+#include "e1000_common.h"
 #include "pci/pci.h"
 #include "core/vm.h"
 #include "core/state_stream.h"
@@ -13,7 +15,7 @@
 /* Register offsets (bytes into BAR0). */
 enum {
     R_CTRL = 0x0000, R_STATUS = 0x0008, R_EECD = 0x0010, R_EERD = 0x0014,
-    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020,
+    R_CTRL_EXT = 0x0018, R_MDIC = 0x0020, R_VET = 0x0038,
     R_ICR = 0x00c0, R_ITR = 0x00c4, R_ICS = 0x00c8, R_IMS = 0x00d0, R_IMC = 0x00d8,
     R_RCTL = 0x0100, R_TCTL = 0x0400, R_PBA = 0x1000,
     R_RDBAL = 0x2800, R_RDBAH = 0x2804, R_RDLEN = 0x2808, R_RDH = 0x2810, R_RDT = 0x2818,
@@ -25,6 +27,7 @@ enum {
 
 #define CTRL_SLU     (1u << 6)
 #define CTRL_RST     (1u << 26)
+#define CTRL_VME     (1u << 30)
 #define CTRL_PHY_RST (1u << 31)
 
 #define STATUS_FD    (1u << 0)
@@ -43,10 +46,6 @@ enum {
 #define EERD_START (1u << 0)
 #define EERD_DONE  (1u << 4)
 
-#define MDIC_OP_WRITE (1u << 26)
-#define MDIC_OP_READ  (2u << 26)
-#define MDIC_READY    (1u << 28)
-#define MDIC_ERROR    (1u << 30)
 
 #define ICR_TXDW   (1u << 0)
 #define ICR_TXQE   (1u << 1)
@@ -55,48 +54,20 @@ enum {
 #define ICR_RXO    (1u << 6)
 #define ICR_RXT0   (1u << 7)
 
-#define RCTL_EN    (1u << 1)
-#define RCTL_UPE   (1u << 3)
-#define RCTL_MPE   (1u << 4)
-#define RCTL_BAM   (1u << 15)
-#define RCTL_BSEX  (1u << 25)
-#define RCTL_SECRC (1u << 26)
 
 #define TCTL_EN    (1u << 1)
 
 /* Descriptor bits. */
-#define TXD_CMD_EOP  0x01
-#define TXD_CMD_IC   0x04
-#define TXD_CMD_RS   0x08
-#define TXD_CMD_DEXT 0x20
-#define TXD_CMD_TSE  0x04   /* in extended data descriptors */
 #define TXD_STA_DD   0x01
-#define TXD_POPTS_IXSM 0x01
-#define TXD_POPTS_TXSM 0x02
-#define TUCMD_IP     0x02
-#define TUCMD_TCP    0x01
 
 #define RXD_STA_DD   0x01
 #define RXD_STA_EOP  0x02
 #define RXD_STA_IXSM 0x04
 
-#define DESC_SIZE 16
-/* A frame larger than a jumbo frame is never legitimate; a TSO payload is
- * bounded by the IP length field. */
-#define MAX_FRAME  16384
-#define MAX_TSO    (65536 + 256)
-#define MIN_FRAME  60
+#define DESC_SIZE E1000_DESC_SIZE
+#define RCTL_EN E1000_RCTL_EN
 
-#define PHY_ADDR 1
 #define NREGS (E1000_MMIO_SIZE / 4)
-
-struct tx_context {
-    uint8_t ipcss, ipcso, tucss, tucso;
-    uint16_t ipcse, tucse;
-    uint32_t paylen;
-    uint8_t hdrlen, tucmd;
-    uint16_t mss;
-};
 
 struct e1000 {
     struct pci_device pci;
@@ -107,7 +78,7 @@ struct e1000 {
 
     uint32_t regs[NREGS];
     uint16_t eeprom[E1000_EEPROM_WORDS];
-    uint16_t phy[32];
+    uint16_t phy[E1000_PHY_REGS];
     uint32_t ioaddr;
 
     /* Microwire EEPROM shift state. */
@@ -117,15 +88,7 @@ struct e1000 {
     uint16_t ee_word;
     bool ee_reading;
 
-    /* Transmit: the frame being gathered across descriptors. */
-    struct tx_context ctx;
-    uint8_t *tx_buf;
-    size_t tx_len;
-    bool tx_tse;
-    uint8_t tx_popts;
-    uint8_t tx_legacy_cso, tx_legacy_css;
-    bool tx_legacy_ic;
-    bool tx_overflow;
+    struct e1000_tx tx;         /* the frame being gathered across descriptors */
 
     GSource *tx_source;         /* idle source on the main loop */
     GSource *resume_source;
@@ -158,10 +121,7 @@ static void eeprom_init(struct e1000 *e)
     e->eeprom[0x0c] = 0x8086;   /* subsystem vendor */
     e->eeprom[0x0d] = E1000_DEVICE_ID;
     e->eeprom[0x0e] = E1000_VENDOR_ID;
-    uint16_t sum = 0;
-    for (unsigned i = 0; i < E1000_EEPROM_WORDS - 1; i++)
-        sum = (uint16_t)(sum + e->eeprom[i]);
-    e->eeprom[E1000_EEPROM_WORDS - 1] = (uint16_t)(E1000_EEPROM_SUM - sum);
+    e1000_nvm_set_checksum(e->eeprom);
 }
 
 /* Microwire, 64 words, 6 address bits: start bit, opcode 10 (read),
@@ -224,42 +184,6 @@ static void eerd_write(struct e1000 *e, uint32_t v)
     set_reg(e, R_EERD, (v & 0xff00) | EERD_DONE | (uint32_t)data << 16);
 }
 
-static void phy_reset(struct e1000 *e)
-{
-    memset(e->phy, 0, sizeof(e->phy));
-    e->phy[0x00] = 0x1140;      /* autonegotiation on, full duplex, 1000 Mb/s */
-    e->phy[0x01] = 0x796d;      /* link up, autonegotiation complete */
-    e->phy[0x02] = 0x0141;      /* M88E1011 identifier */
-    e->phy[0x03] = 0x0c20;
-    e->phy[0x04] = 0x0de1;
-    e->phy[0x05] = 0x45e1;      /* link partner ability */
-    e->phy[0x06] = 0x0007;
-    e->phy[0x09] = 0x0e00;
-    e->phy[0x0a] = 0x3c00;      /* partner 1000BASE-T full duplex */
-    e->phy[0x0f] = 0x3000;
-    e->phy[0x10] = 0x0068;
-    e->phy[0x11] = 0xbc00;      /* 1000 Mb/s, full duplex, resolved, link */
-}
-
-static void mdic_write(struct e1000 *e, uint32_t v)
-{
-    unsigned phy = (v >> 21) & 0x1f, r = (v >> 16) & 0x1f;
-    uint32_t res = v & ~(MDIC_READY | MDIC_ERROR);
-    if (phy != PHY_ADDR) {
-        res |= MDIC_ERROR;
-    } else if ((v & (3u << 26)) == MDIC_OP_READ) {
-        res = (res & ~0xffffu) | e->phy[r];
-    } else if ((v & (3u << 26)) == MDIC_OP_WRITE) {
-        uint16_t d = (uint16_t)v;
-        if (r == 0x00)
-            d &= ~(0x8000 | 0x0200);    /* reset and restart-autoneg complete at once */
-        if (r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
-            r != 0x0f && r != 0x11)
-            e->phy[r] = d;
-    }
-    set_reg(e, R_MDIC, res | MDIC_READY);
-}
-
 /* ---- reset ------------------------------------------------------------------ */
 
 static void set_mac_filter(struct e1000 *e)
@@ -274,222 +198,31 @@ static void device_reset(struct e1000 *e)
 {
     memset(e->regs, 0, sizeof(e->regs));
     set_reg(e, R_CTRL, CTRL_SLU | (2u << 8));
+    set_reg(e, R_VET, 0x8100);
     set_reg(e, R_EECD, EECD_PRES);
     set_reg(e, R_PBA, 0x00100030);
     set_mac_filter(e);
-    phy_reset(e);
+    e1000_phy_reset(e->phy, 0x0141, 0x0c20);  /* M88E1011 */
     e->ee_in = 0;
     e->ee_in_bits = 0;
     e->ee_out_bit = -1;
     e->ee_reading = false;
-    memset(&e->ctx, 0, sizeof(e->ctx));
-    e->tx_len = 0;
-    e->tx_overflow = false;
+    e1000_tx_reset(&e->tx);
     update_irq(e);
 }
 
 /* ---- transmit ----------------------------------------------------------------- */
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)p[i] << 8 | p[i + 1];
-    if (len & 1)
-        sum += (uint32_t)p[len - 1] << 8;
-    return sum;
-}
 
-static uint16_t csum_fold(uint32_t sum)
+static void send_frame(void *opaque, uint8_t *frame, size_t len)
 {
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-static void put_be16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
-static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-/* Insert the ones-complement checksum of frame[start, end] (end 0 = to the
- * end of the frame) at offset at, adding extra to the sum.  Offsets that do
- * not fit the frame are ignored, as the guest got them wrong. */
-static void insert_csum(uint8_t *frame, size_t len, unsigned start, unsigned end,
-                        unsigned at, uint32_t extra)
-{
-    size_t stop = end ? (size_t)end + 1 : len;
-    if (stop > len)
-        stop = len;
-    if (start >= stop || (size_t)at + 2 > len)
-        return;
-    uint32_t sum = csum_add(extra, frame + start, stop - start);
-    put_be16(frame + at, (uint16_t)~csum_fold(sum));
-}
-
-static void send_frame(struct e1000 *e, uint8_t *frame, size_t len)
-{
-    if (len == 0 || len > MAX_FRAME)
-        return;
+    struct e1000 *e = opaque;
     struct iovec v = { frame, len };
     net_backend_send(e->backend, &v, 1);
     set_reg(e, R_GPTC, reg(e, R_GPTC) + 1);
     set_reg(e, R_TPT, reg(e, R_TPT) + 1);
 }
 
-static void send_offloaded(struct e1000 *e, uint8_t *frame, size_t len)
-{
-    const struct tx_context *c = &e->ctx;
-    if (e->tx_popts & TXD_POPTS_IXSM) {
-        if ((size_t)c->ipcso + 2 <= len) {
-            frame[c->ipcso] = frame[c->ipcso + 1] = 0;
-            insert_csum(frame, len, c->ipcss, c->ipcse, c->ipcso, 0);
-        }
-    }
-    if (e->tx_popts & TXD_POPTS_TXSM)
-        insert_csum(frame, len, c->tucss, c->tucse, c->tucso, 0);
-    send_frame(e, frame, len);
-}
-
-/* TCP segmentation: the header (hdrlen bytes) is repeated before each mss
- * bytes of payload; lengths, IP ID, sequence numbers, flags and checksums
- * are fixed per segment.  The driver seeds the TCP checksum with the
- * pseudo-header sum without the length. */
-static void send_tso(struct e1000 *e)
-{
-    const struct tx_context *c = &e->ctx;
-    size_t hdrlen = c->hdrlen, mss = c->mss;
-    if (hdrlen == 0 || hdrlen > e->tx_len || mss == 0 || hdrlen + mss > MAX_FRAME ||
-        c->tucss >= hdrlen || (size_t)c->tucso + 2 > hdrlen || c->ipcss + 20u > hdrlen)
-        return;
-    bool ipv4 = c->tucmd & TUCMD_IP, tcp = c->tucmd & TUCMD_TCP;
-    if (tcp && (size_t)c->tucss + 20 > hdrlen)
-        return;
-    uint8_t *seg = g_malloc(hdrlen + mss);
-    uint8_t *hdr = e->tx_buf;
-    uint16_t seed = get_be16(hdr + c->tucso);
-    uint16_t ip_id = get_be16(hdr + c->ipcss + 4);
-    uint32_t seq = tcp ? (uint32_t)get_be16(hdr + c->tucss + 4) << 16 |
-                         get_be16(hdr + c->tucss + 6) : 0;
-    uint8_t flags = tcp ? hdr[c->tucss + 13] : 0;
-    size_t off = hdrlen;
-    unsigned nseg = 0;
-    while (off < e->tx_len && nseg < 1024) {
-        size_t chunk = MIN(mss, e->tx_len - off);
-        bool last = off + chunk >= e->tx_len;
-        memcpy(seg, hdr, hdrlen);
-        memcpy(seg + hdrlen, e->tx_buf + off, chunk);
-        size_t len = hdrlen + chunk;
-        if (ipv4) {
-            put_be16(seg + c->ipcss + 2, (uint16_t)(len - c->ipcss));
-            put_be16(seg + c->ipcss + 4, (uint16_t)(ip_id + nseg));
-        } else {
-            put_be16(seg + c->ipcss + 4, (uint16_t)(len - c->ipcss - 40));
-        }
-        if (tcp) {
-            uint32_t s = seq + (uint32_t)(off - hdrlen);
-            put_be16(seg + c->tucss + 4, (uint16_t)(s >> 16));
-            put_be16(seg + c->tucss + 6, (uint16_t)s);
-            if (!last)
-                seg[c->tucss + 13] = flags & ~0x09;    /* no FIN or PSH before the end */
-        } else if ((size_t)c->tucss + 6 <= hdrlen) {
-            put_be16(seg + c->tucss + 4, (uint16_t)(len - c->tucss));
-        }
-        if (e->tx_popts & TXD_POPTS_IXSM && ipv4) {
-            seg[c->ipcso] = seg[c->ipcso + 1] = 0;
-            insert_csum(seg, len, c->ipcss, c->ipcse, c->ipcso, 0);
-        }
-        if (e->tx_popts & TXD_POPTS_TXSM) {
-            put_be16(seg + c->tucso, seed);
-            insert_csum(seg, len, c->tucss, 0, c->tucso, (uint32_t)(len - c->tucss));
-        }
-        send_frame(e, seg, len);
-        off += chunk;
-        nseg++;
-    }
-    g_free(seg);
-}
-
-static void tx_frame_done(struct e1000 *e)
-{
-    if (!e->tx_overflow) {
-        if (e->tx_tse) {
-            send_tso(e);
-        } else if (e->tx_legacy_ic) {
-            insert_csum(e->tx_buf, e->tx_len, e->tx_legacy_css, 0, e->tx_legacy_cso, 0);
-            send_frame(e, e->tx_buf, e->tx_len);
-        } else {
-            send_offloaded(e, e->tx_buf, e->tx_len);
-        }
-    }
-    e->tx_len = 0;
-    e->tx_overflow = false;
-    e->tx_tse = false;
-    e->tx_legacy_ic = false;
-    e->tx_popts = 0;
-}
-
-static void tx_gather(struct e1000 *e, uint64_t addr, size_t len, size_t limit)
-{
-    if (e->tx_overflow)
-        return;
-    if (len > limit - e->tx_len) {
-        e->tx_overflow = true;   /* an oversize frame is dropped whole */
-        return;
-    }
-    if (len == 0)
-        return;
-    if (!guest_memory_read(vm_memory(e->vm), addr, e->tx_buf + e->tx_len, len)) {
-        e->tx_overflow = true;   /* outside RAM: drop the frame */
-        return;
-    }
-    e->tx_len += len;
-}
-
-static void tx_descriptor(struct e1000 *e, uint8_t *d)
-{
-    uint64_t addr;
-    memcpy(&addr, d, 8);
-    addr = GUINT64_FROM_LE(addr);
-    uint32_t ctl;
-    memcpy(&ctl, d + 8, 4);
-    ctl = GUINT32_FROM_LE(ctl);
-    uint8_t cmd = (uint8_t)(ctl >> 24);
-
-    if (!(cmd & TXD_CMD_DEXT)) {
-        /* Legacy descriptor. */
-        size_t len = ctl & 0xffff;
-        if (e->tx_len == 0) {
-            e->tx_legacy_ic = cmd & TXD_CMD_IC;
-            e->tx_legacy_cso = d[10];
-            e->tx_legacy_css = d[13];
-        }
-        tx_gather(e, addr, len, MAX_FRAME);
-        if (cmd & TXD_CMD_EOP)
-            tx_frame_done(e);
-    } else if (((ctl >> 20) & 0xf) == 0) {
-        /* Context descriptor. */
-        struct tx_context *c = &e->ctx;
-        c->ipcss = d[0];
-        c->ipcso = d[1];
-        c->ipcse = (uint16_t)(d[2] | d[3] << 8);
-        c->tucss = d[4];
-        c->tucso = d[5];
-        c->tucse = (uint16_t)(d[6] | d[7] << 8);
-        c->paylen = ctl & 0xfffff;
-        c->tucmd = cmd;
-        c->hdrlen = d[13];
-        c->mss = (uint16_t)(d[14] | d[15] << 8);
-    } else if (((ctl >> 20) & 0xf) == 1) {
-        /* Data descriptor. */
-        size_t len = ctl & 0xfffff;
-        if (e->tx_len == 0 && !e->tx_overflow) {
-            e->tx_tse = cmd & TXD_CMD_TSE;
-            e->tx_popts = d[13];
-        }
-        tx_gather(e, addr, len, e->tx_tse ? MAX_TSO : MAX_FRAME);
-        if (cmd & TXD_CMD_EOP)
-            tx_frame_done(e);
-    }
-    /* Other descriptor types are skipped. */
-}
 
 /* Walk the transmit ring from TDH to TDT.  Ring length and pointers are
  * checked every time, since the guest may change them between walks; a
@@ -499,22 +232,18 @@ static void process_tx(struct e1000 *e)
     if (!(reg(e, R_TCTL) & TCTL_EN) ||
         !(e->pci.config[PCI_COMMAND] & PCI_COMMAND_MASTER))
         return;
-    uint32_t rlen = reg(e, R_TDLEN);
-    unsigned n = rlen / DESC_SIZE;
-    if (n == 0 || rlen % 128)
+    struct e1000_ring r;
+    if (!e1000_ring_map(vm_memory(e->vm), reg(e, R_TDBAL), reg(e, R_TDBAH), reg(e, R_TDLEN),
+                        reg(e, R_TDH), reg(e, R_TDT), &r))
         return;
-    uint64_t base = (uint64_t)reg(e, R_TDBAH) << 32 | (reg(e, R_TDBAL) & ~0xfu);
-    uint8_t *ring = guest_memory_ptr(vm_memory(e->vm), base, rlen);
-    if (!ring)
-        return;
-    uint32_t head = reg(e, R_TDH), tail = reg(e, R_TDT);
-    if (head >= n || tail >= n)
-        return;
+    uint8_t *ring = r.desc;
+    unsigned n = r.n, head = r.head, tail = r.tail;
+    e->tx.tpid = reg(e, R_CTRL) & CTRL_VME ? (uint16_t)reg(e, R_VET) : 0;
     bool did = false;
     for (unsigned budget = n; head != tail && budget; budget--) {
         uint8_t d[DESC_SIZE];
         memcpy(d, ring + (size_t)head * DESC_SIZE, DESC_SIZE);
-        tx_descriptor(e, d);
+        e1000_tx_descriptor(&e->tx, vm_memory(e->vm), d, send_frame, e);
         /* Report completion: DD in the status byte (RS or not; drivers
          * that did not ask simply do not look). */
         ring[(size_t)head * DESC_SIZE + 12] |= TXD_STA_DD;
@@ -573,52 +302,7 @@ static void schedule_rx_resume(struct e1000 *e)
 
 /* ---- receive ------------------------------------------------------------------ */
 
-static uint32_t crc32_le(const uint8_t *p, size_t len)
-{
-    uint32_t crc = 0xffffffff;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
-    }
-    return ~crc;
-}
-
-static size_t rx_buffer_size(uint32_t rctl)
-{
-    unsigned bs = (rctl >> 16) & 3;
-    if (rctl & RCTL_BSEX)
-        return bs == 0 ? 2048 : (size_t)32768 >> bs;
-    return (size_t)2048 >> bs;
-}
-
-static bool rx_accept(struct e1000 *e, const uint8_t *f)
-{
-    uint32_t rctl = reg(e, R_RCTL);
-    if (rctl & RCTL_UPE)
-        return true;
-    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    if (memcmp(f, bcast, 6) == 0)
-        return rctl & RCTL_BAM;
-    if (f[0] & 1) {
-        if (rctl & RCTL_MPE)
-            return true;
-        static const unsigned shift[4] = { 4, 3, 2, 0 };
-        unsigned mo = (rctl >> 12) & 3;
-        unsigned h = ((f[4] >> shift[mo]) | (unsigned)f[5] << (8 - shift[mo])) & 0xfff;
-        return (reg(e, R_MTA + (h >> 5) * 4) >> (h & 31)) & 1;
-    }
-    for (unsigned i = 0; i < 16; i++) {
-        uint32_t lo = reg(e, R_RAL0 + i * 8), hi = reg(e, R_RAH0 + i * 8);
-        if (!(hi & (1u << 31)))
-            continue;
-        uint8_t a[6] = { (uint8_t)lo, (uint8_t)(lo >> 8), (uint8_t)(lo >> 16),
-                         (uint8_t)(lo >> 24), (uint8_t)hi, (uint8_t)(hi >> 8) };
-        if (memcmp(f, a, 6) == 0)
-            return true;
-    }
-    return false;
-}
+/* ---- receive ------------------------------------------------------------------ */
 
 static bool net_receive(void *opaque, const uint8_t *frame, size_t len)
 {
@@ -627,32 +311,21 @@ static bool net_receive(void *opaque, const uint8_t *frame, size_t len)
     g_mutex_lock(&e->lock);
     uint32_t rctl = reg(e, R_RCTL);
     if (!(rctl & RCTL_EN) || !(e->pci.config[PCI_COMMAND] & PCI_COMMAND_MASTER) ||
-        len < 14 || len > MAX_FRAME || !rx_accept(e, frame))
+        len < 14 || len > E1000_MAX_FRAME || !e1000_rx_accept(e->regs, frame))
         goto out;   /* receiver off or not for us: the frame is gone */
 
-    uint32_t rlen = reg(e, R_RDLEN);
-    unsigned n = rlen / DESC_SIZE;
-    uint64_t base = (uint64_t)reg(e, R_RDBAH) << 32 | (reg(e, R_RDBAL) & ~0xfu);
-    uint8_t *ring = n && rlen % 128 == 0 ?
-                    guest_memory_ptr(vm_memory(e->vm), base, rlen) : NULL;
-    uint32_t head = reg(e, R_RDH), tail = reg(e, R_RDT);
-    if (!ring || head >= n || tail >= n)
+    struct e1000_ring r;
+    if (!e1000_ring_map(vm_memory(e->vm), reg(e, R_RDBAL), reg(e, R_RDBAH), reg(e, R_RDLEN),
+                        reg(e, R_RDH), reg(e, R_RDT), &r))
         goto out;   /* a broken ring drops */
+    uint8_t *ring = r.desc;
+    unsigned n = r.n, head = r.head, tail = r.tail;
 
     /* The frame as the wire had it: padded to the minimum, with its FCS
      * unless the driver asked to strip it. */
-    uint8_t buf[MAX_FRAME + 4];
-    size_t flen = MAX(len, (size_t)MIN_FRAME);
-    memcpy(buf, frame, len);
-    memset(buf + len, 0, flen - len);
-    if (!(rctl & RCTL_SECRC)) {
-        uint32_t crc = crc32_le(buf, flen);
-        for (unsigned i = 0; i < 4; i++)
-            buf[flen + i] = (uint8_t)(crc >> (8 * i));
-        flen += 4;
-    }
-
-    size_t bsize = rx_buffer_size(rctl);
+    uint8_t buf[E1000_MAX_FRAME + 4];
+    size_t flen = e1000_rx_wire_frame(buf, frame, len, rctl);
+    size_t bsize = e1000_rx_buffer_size(rctl);
     unsigned need = (unsigned)((flen + bsize - 1) / bsize);
     unsigned avail = (tail + n - head) % n;
     if (avail < need) {
@@ -748,7 +421,7 @@ static void reg_write(struct e1000 *e, unsigned off, uint32_t v)
         eerd_write(e, v);
         return;
     case R_MDIC:
-        mdic_write(e, v);
+        set_reg(e, R_MDIC, e1000_mdic(e->phy, v));
         return;
     case R_ICR:
         set_reg(e, R_ICR, reg(e, R_ICR) & ~v);
@@ -821,14 +494,7 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
         return;
     unsigned off = (unsigned)offset & ~3u;
     g_mutex_lock(&e->lock);
-    uint32_t v = (uint32_t)value;
-    if (size < 4 || (offset & 3)) {
-        /* Narrow writes merge into the register as stored. */
-        unsigned shift = (offset & 3) * 8;
-        uint32_t mask = (size >= 4 ? 0xffffffffu : ((1u << (size * 8)) - 1)) << shift;
-        v = (reg(e, off) & ~mask) | (((uint32_t)value << shift) & mask);
-    }
-    reg_write(e, off, v);
+    reg_write(e, off, e1000_merge_write(reg(e, off), offset, value, size));
     g_mutex_unlock(&e->lock);
 }
 
@@ -903,12 +569,7 @@ static bool e1000_save(struct pci_device *dev, struct state_out *o, GError **err
     state_out_u8(o, (uint8_t)(e->ee_out_bit + 1));
     state_out_u16(o, e->ee_word);
     state_out_bool(o, e->ee_reading);
-    state_out_bytes(o, &e->ctx, sizeof(e->ctx));
-    const uint8_t tx[] = { e->tx_tse, e->tx_popts, e->tx_legacy_cso, e->tx_legacy_css,
-                           e->tx_legacy_ic, e->tx_overflow };
-    state_out_bytes(o, tx, sizeof(tx));
-    state_out_u32(o, (uint32_t)e->tx_len);
-    state_out_bytes(o, e->tx_buf, e->tx_len);
+    e1000_tx_save(&e->tx, o);
     bool ok = net_backend_save(e->backend, o, error);
     g_mutex_unlock(&e->lock);
     return ok;
@@ -945,25 +606,6 @@ static bool load_eeprom_state(struct e1000 *e, struct state_in *in, GError **err
     return true;
 }
 
-static bool load_tx_state(struct e1000 *e, struct state_in *in, GError **error)
-{
-    state_in_bytes(in, &e->ctx, sizeof(e->ctx));
-    uint8_t tx[6];
-    state_in_bytes(in, tx, sizeof(tx));
-    uint32_t len = state_in_u32(in);
-    if (len > (tx[0] ? MAX_TSO : MAX_FRAME))
-        return state_in_invalid(in, error, _("a %u-byte frame in the making"), len);
-    e->tx_tse = tx[0];
-    e->tx_popts = tx[1];
-    e->tx_legacy_cso = tx[2];
-    e->tx_legacy_css = tx[3];
-    e->tx_legacy_ic = tx[4];
-    e->tx_overflow = tx[5];
-    state_in_bytes(in, e->tx_buf, len);
-    e->tx_len = len;
-    return true;
-}
-
 static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t version,
                        GError **error)
 {
@@ -982,7 +624,7 @@ static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t ver
     for (unsigned i = 0; i < G_N_ELEMENTS(phy); i++)
         phy[i] = state_in_u16(in);
     e->ioaddr = state_in_u32(in);
-    ok = ok && load_eeprom_state(e, in, error) && load_tx_state(e, in, error) &&
+    ok = ok && load_eeprom_state(e, in, error) && e1000_tx_load(&e->tx, in, error) &&
          net_backend_load(e->backend, in, error);
     if (ok && in->short_read)
         ok = state_in_invalid(in, error, _("truncated"));
@@ -990,9 +632,8 @@ static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t ver
         mask_registers(e);
         /* Only what MDIC writes can change; the rest is the PHY's own. */
         for (unsigned r = 0; r < G_N_ELEMENTS(phy); r++)
-            if (r != 0x01 && r != 0x02 && r != 0x03 && r != 0x05 && r != 0x0a &&
-                r != 0x0f && r != 0x11)
-                e->phy[r] = r == 0 ? phy[r] & ~(0x8000 | 0x0200) : phy[r];
+            if (e1000_phy_writable(r))
+                e->phy[r] = e1000_phy_restored(r, phy[r]);
         e->rx_starved = false;
         update_irq(e);
         schedule_tx(e);
@@ -1004,20 +645,8 @@ static bool e1000_load(struct pci_device *dev, struct state_in *in, uint32_t ver
 }
 
 static const struct pci_state_ops e1000_state_ops = {
-    .version = 1, .save = e1000_save, .load = e1000_load,
+    .version = 2, .save = e1000_save, .load = e1000_load,
 };
-
-/* A locally administered unicast MAC in the 52:54:00 range. */
-static void make_mac(uint8_t mac[6])
-{
-    uint32_t r = g_random_int();
-    mac[0] = 0x52;
-    mac[1] = 0x54;
-    mac[2] = 0x00;
-    mac[3] = (uint8_t)r;
-    mac[4] = (uint8_t)(r >> 8);
-    mac[5] = (uint8_t)(r >> 16);
-}
 
 struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
                                       const uint8_t *mac, struct net_backend *backend,
@@ -1030,8 +659,8 @@ struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
     if (mac)
         memcpy(e->mac, mac, 6);
     else
-        make_mac(e->mac);
-    e->tx_buf = g_malloc(MAX_TSO);
+        e1000_make_mac(e->mac);
+    e1000_tx_init(&e->tx);
     eeprom_init(e);
     device_reset(e);
 
@@ -1044,7 +673,7 @@ struct e1000 *e1000_create_on_backend(struct vm *vm, struct pci_bus *bus,
     d->state = &e1000_state_ops;
     if (!pci_register_device(bus, d, error)) {
         net_backend_close(backend);
-        g_free(e->tx_buf);
+        e1000_tx_free(&e->tx);
         g_mutex_clear(&e->lock);
         g_free(e);
         return NULL;
@@ -1085,7 +714,7 @@ void e1000_free(struct e1000 *e)
     }
     g_mutex_unlock(&e->lock);
     net_backend_close(e->backend);
-    g_free(e->tx_buf);
+    e1000_tx_free(&e->tx);
     g_mutex_clear(&e->lock);
     g_free(e);
 }

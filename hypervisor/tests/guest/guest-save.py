@@ -14,9 +14,10 @@ did not go back, both vCPUs run, and the VMM answers its queries.
 Restoring a truncated copy, or with another vCPU count, exits with status
 2 and says why; --paused stays paused until cont.
 
-Then a guest whose drivers run the e1000 NIC and the USB tablet (Debian's
-generic kernel) is saved and restored: the network works through the
-e1000 and the tablet enumerates again through the restored UHCI.  Last, a
+Then a guest whose drivers run the e1000 and e1000e NICs and the USB
+tablet (Debian's generic kernel) is saved and restored: the network works
+through the e1000 and the e1000e (on MSI-X) and the tablet enumerates
+again through the restored UHCI.  Last, a
 guest started with --paused (it boots only after cont) with an IDE disk,
 an ISO in the IDE CD-ROM and an AHCI disk writes to both disks before and
 after a restore and reads the CD after it.  (Refusing a device without
@@ -37,7 +38,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "storage"))
 from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check,  # noqa: E402
                      connect_unix, initrd_with_modules, kernel_args, log, main)
 from test_virtio_guest import loopback_server  # noqa: E402
-from test_nic_usb_guest import USB_MODULES, wait_guest  # noqa: E402
+from test_nic_usb_guest import E1000E_MODULE, USB_MODULES, wait_guest  # noqa: E402
 from test_storage_guest import by_size, make_iso, md5, random_image  # noqa: E402
 
 HEADER = "<domain type='oriel'><name>saved \u00e9t\u00e9</name></domain>"
@@ -228,12 +229,22 @@ def attach_restored(vmm, serial):
     return Stream(connect_unix(serial), "serial console")
 
 
+def use_nic(sh, old, new):
+    """Move 10.0.2.15 and the default route from interface OLD to NEW;
+    both stay up, so a restored NIC is used as the save left it."""
+    sh.run("ip addr flush dev %s; ip link set %s up; "
+           "ip addr add 10.0.2.15/24 dev %s; ip route add default via 10.0.2.2"
+           % (old, new, new))
+    check(wait_guest(sh, "grep -q 1 /sys/class/net/%s/carrier" % new), "no link on %s" % new)
+
+
 def scenario_e1000_usb(vmm_bin):
-    """The e1000 NIC and a USB tablet the guest's drivers run, with
-    Debian's generic kernel: both work after a restore (the tablet is
-    enumerated again through the restored controller)."""
+    """The e1000 and e1000e NICs and a USB tablet the guest's drivers run,
+    with Debian's generic kernel: all work after a restore (the tablet is
+    enumerated again through the restored controller).  Both NATs hand out
+    the same addresses, so one NIC at a time carries 10.0.2.15."""
     tmp = tempfile.mkdtemp(prefix="oriel-save-nic-")
-    initrd = initrd_with_modules(tmp, USB_MODULES, kernel="generic")
+    initrd = initrd_with_modules(tmp, USB_MODULES + [E1000E_MODULE], kernel="generic")
     srv = loopback_server()
     port = srv.getsockname()[1]
     state = os.path.join(tmp, "nic.sav")
@@ -242,6 +253,7 @@ def scenario_e1000_usb(vmm_bin):
         serial = os.path.join(tmp, "serial-%s.sock" % name)
         vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial,
                             "--net", "user,model=e1000",
+                            "--net", "user,model=e1000e",
                             "--vnc", "unix:" + os.path.join(tmp, "vnc-%s.sock" % name),
                             "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
                             "--cmdline", "console=ttyS0 quiet"] + list(extra), name=name)
@@ -265,6 +277,11 @@ def scenario_e1000_usb(vmm_bin):
         check(usbdev and " " not in usbdev and "\n" not in usbdev, "USB devices %r" % usbdev)
         out = sh.run("echo before | nc -w 10 10.0.2.2 %d" % port, timeout=60)
         check(out == "pong:before", "e1000 before saving: %r" % out)
+        sh.run("insmod /lib/modules/$(uname -r)/%s" % E1000E_MODULE)
+        check(wait_guest(sh, "test -e /sys/class/net/eth1"), "no eth1 from e1000e")
+        use_nic(sh, "eth0", "eth1")
+        out = sh.run("echo before-e | nc -w 10 10.0.2.2 %d" % port, timeout=60)
+        check(out == "pong:before-e", "e1000e before saving: %r" % out)
         save_and_quit(vmm, ctl, state)
     finally:
         vmm.kill()
@@ -273,6 +290,9 @@ def scenario_e1000_usb(vmm_bin):
     try:
         con = attach_restored(vmm, serial)
         sh = Shell(con)
+        out = sh.run("echo after-e | nc -w 10 10.0.2.2 %d" % port, timeout=60)
+        check(out == "pong:after-e", "e1000e after restoring: %r" % out)
+        use_nic(sh, "eth1", "eth0")
         out = sh.run("echo after | nc -w 10 10.0.2.2 %d" % port, timeout=60)
         check(out == "pong:after", "e1000 after restoring: %r" % out)
         # Enumerate the tablet again: control transfers through the
@@ -284,7 +304,7 @@ def scenario_e1000_usb(vmm_bin):
         check(wait_guest(sh, "test -e %s:1.0" % dev, 300),
               "the tablet did not come back through the restored controller: %s"
               % sh.run("dmesg | tail -5"))
-        log("e1000 and the USB tablet work after restoring")
+        log("e1000, e1000e and the USB tablet work after restoring")
         con.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "exit status after poweroff")
     finally:

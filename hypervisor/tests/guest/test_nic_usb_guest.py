@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""The e1000 NIC and the USB tablet with Debian's generic kernel, in the
-test host.
+"""The e1000 and e1000e NICs and the USB tablet with Debian's generic
+kernel, in the test host.
 
 The guest's e1000 driver binds to the NIC, gets 10.0.2.15 from user-mode
 NAT's DHCP server with udhcpc, then moves data both ways through TCP
 (large enough that the driver uses TSO and checksum offload) to a server
-on the test host's loopback; the bytes are compared by SHA-256.  Next the
+on the test host's loopback; the bytes are compared by SHA-256.  Then the
+e1000 interface goes down, Linux's e1000e driver is loaded for the second
+NIC (an 82574L with its own user-mode NAT) and the same checks run through
+it, with the driver on MSI-X.  Next the
 VNC pointer drives the PS/2 mouse (psmouse's evdev device sees the relative
 moves and the click).  Then
 uhci-hcd and usbhid are loaded, the tablet must appear in
@@ -37,6 +40,7 @@ USB_MODULES = [
     "kernel/drivers/input/evdev.ko",
 ]
 PS2_MOUSE_MODULE = "kernel/drivers/input/mouse/psmouse.ko"
+E1000E_MODULE = "kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko"
 
 DHCP_SCRIPT = ("#!/bin/sh\n"
                "[ \"$1\" = bound ] || exit 0\n"
@@ -188,13 +192,35 @@ def wait_guest(sh, cond, tries=100):
     return False
 
 
+def nic_checks(sh, dev, model, up, down):
+    """DHCP on DEV, then TCP both ways through it (the guest's TCP stack
+    segments the upload through the NIC's TSO)."""
+    sh.run("ip link set %s up" % dev)
+    check(wait_guest(sh, "grep -q 1 /sys/class/net/%s/carrier" % dev), "no link on %s" % dev)
+    out = sh.run("udhcpc -i %s -s /tmp/dhcp.sh -q -n -t 10 -T 2 2>&1; "
+                 "ip -4 addr show dev %s" % (dev, dev), timeout=120)
+    check("10.0.2.15" in out, "no DHCP lease on %s: %r" % (model, out))
+    log("DHCP lease on %s" % model)
+    port = up.getsockname()[1]
+    want = sh.run("head -c 300000 /dev/urandom > /tmp/blob; "
+                  "sha256sum /tmp/blob | cut -d' ' -f1")
+    got = sh.run("(echo 300000; cat /tmp/blob) | nc -w 30 10.0.2.2 %d" % port, timeout=120)
+    check(got == want, "upload through %s: sent %r, server saw %r" % (model, want, got))
+    port = down.getsockname()[1]
+    got = sh.run("nc -w 30 10.0.2.2 %d | sha256sum | cut -d' ' -f1" % port, timeout=120)
+    check(got == hashlib.sha256(DOWNLOAD).hexdigest(), "download through %s: %r" % (model, got))
+    log("TCP both ways through %s" % model)
+
+
 def inner(vmm_bin):
     tmp = tempfile.mkdtemp(prefix="oriel-nic-usb-")
-    initrd = initrd_with_modules(tmp, USB_MODULES + [PS2_MOUSE_MODULE], kernel="generic")
+    initrd = initrd_with_modules(tmp, USB_MODULES + [PS2_MOUSE_MODULE, E1000E_MODULE],
+                                 kernel="generic")
     up, down = servers()
     serial_path = os.path.join(tmp, "serial.sock")
     vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
                         "--net", "user,model=e1000",
+                        "--net", "user,model=e1000e",
                         "--vnc", "unix:" + os.path.join(tmp, "vnc.sock"),
                         "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
                         "--cmdline", "console=ttyS0 quiet"], name="nic-usb")
@@ -207,25 +233,30 @@ def inner(vmm_bin):
         check(drv == "e1000", "eth0 driven by %r" % drv)
         mac = sh.run("cat /sys/class/net/eth0/address")
         check(mac.startswith("52:54:00:"), "guest MAC %r (from the EEPROM)" % mac)
-        sh.run("printf '%s' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ip link set eth0 up"
-               % DHCP_SCRIPT.replace("\n", "\\n"))
-        check(wait_guest(sh, "grep -q 1 /sys/class/net/eth0/carrier"), "no link on eth0")
-        out = sh.run("udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 2>&1; "
-                     "ip -4 addr show dev eth0", timeout=120)
-        check("10.0.2.15" in out, "no DHCP lease: %r" % out)
-        log("DHCP lease on e1000")
+        sh.run("printf '%s' > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh" % DHCP_SCRIPT.replace("\n", "\\n"))
+        nic_checks(sh, "eth0", "e1000", up, down)
 
-        # Upload: the guest's TCP stack segments through the NIC (TSO).
-        port = up.getsockname()[1]
-        want = sh.run("head -c 300000 /dev/urandom > /tmp/blob; "
-                      "sha256sum /tmp/blob | cut -d' ' -f1")
-        got = sh.run("(echo 300000; cat /tmp/blob) | nc -w 30 10.0.2.2 %d" % port, timeout=120)
-        check(got == want, "upload through e1000: sent %r, server saw %r" % (want, got))
-        # Download: receive path.
-        port = down.getsockname()[1]
-        got = sh.run("nc -w 30 10.0.2.2 %d | sha256sum | cut -d' ' -f1" % port, timeout=120)
-        check(got == hashlib.sha256(DOWNLOAD).hexdigest(), "download through e1000: %r" % got)
-        log("TCP both ways through e1000")
+        # The 82574L: eth0 steps aside (both NATs hand out 10.0.2.15), the
+        # e1000e driver binds to the second NIC and runs it on MSI-X.
+        sh.run("ip link set eth0 down; ip addr flush dev eth0")
+        sh.run("insmod /lib/modules/$(uname -r)/%s" % E1000E_MODULE)
+        check(wait_guest(sh, "test -e /sys/class/net/eth1"),
+              "no eth1 from e1000e: %r" % sh.run("dmesg | grep -i e1000e | tail"))
+        drv = sh.run("basename $(readlink /sys/class/net/eth1/device/driver)")
+        check(drv == "e1000e", "eth1 driven by %r" % drv)
+        dev_id = sh.run("cat /sys/class/net/eth1/device/device")
+        check(dev_id == "0x10d3", "eth1 is PCI device %r" % dev_id)
+        mac = sh.run("cat /sys/class/net/eth1/address")
+        check(mac.startswith("52:54:00:"), "e1000e MAC %r (from the NVM)" % mac)
+        nic_checks(sh, "eth1", "e1000e", up, down)
+        # Its three vectors (eth1-rx-0, eth1-tx-0, eth1 for the rest), and
+        # the transfers went through the first two.
+        irqs = sh.run("grep eth1 /proc/interrupts").splitlines()
+        count = {l.split()[-1]: int(l.split()[1]) for l in irqs}
+        check(sorted(count) == ["eth1", "eth1-rx-0", "eth1-tx-0"] and
+              "MSI" in irqs[0] and count["eth1-rx-0"] > 0 and count["eth1-tx-0"] > 0,
+              "e1000e MSI-X vectors in /proc/interrupts: %r" % irqs)
+        log("e1000e on MSI-X: %r" % count)
 
         # Before any tablet is configured the VNC pointer drives the PS/2
         # mouse: relative moves and buttons on psmouse's evdev device.
