@@ -1,7 +1,8 @@
 /* The PC devices for unmodified guests, created from the options: the
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
  * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
- * if=ide; always with --bios); AHCI (--disk if=ahci); e1000 NICs (--net
+ * if=ide; always with --bios); AHCI (--disk if=ahci); one NVMe controller
+ * per --disk if=nvme; e1000 NICs (--net
  * ...,model=e1000); and the i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
 #pragma once
@@ -19,7 +20,7 @@ struct pc_devices;
 struct upper_memory;
 struct machine;
 
-/* The IDE and AHCI drives are added to m's drives as they are attached. */
+/* The IDE, AHCI and NVMe drives are added to m's drives as they are attached. */
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o, struct i8042 *kbd,
                                      struct upper_memory *um, struct machine *m, GError **error);
@@ -30,7 +31,7 @@ void pc_devices_free(struct pc_devices *d);
 struct display *pc_devices_display(struct pc_devices *d);
 
 /* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom): the CD-ROM, the
- * IDE and AHCI disks, then extra_disks (NULL-terminated firmware paths of
+ * IDE, AHCI and NVMe disks, then extra_disks (NULL-terminated firmware paths of
  * disks made elsewhere, e.g. virtio-blk).  Free with g_free(). */
 char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks);
 
