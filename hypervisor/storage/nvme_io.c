@@ -190,8 +190,8 @@ static uint16_t dataset_management(struct nvme *n, const struct nvme_cmd *c)
         if (!lba_range_ok(n, slba, nlb))
             return NVME_LBA_RANGE;
     }
-    /* Deallocated blocks read as zeroes (DLFEAT), which punching holes
-     * gives; a backend that cannot leaves the data, which is allowed. */
+    /* Deallocated blocks read as zeroes (DLFEAT): punched holes, or
+     * written zeroes where the file system cannot punch them. */
     for (unsigned i = 0; i < nr; i++) {
         const uint8_t *r = n->page + i * DSM_RANGE_SIZE;
         uint32_t nlb;
@@ -200,9 +200,10 @@ static uint16_t dataset_management(struct nvme *n, const struct nvme_cmd *c)
         memcpy(&slba, r + 8, 8);
         nlb = GUINT32_FROM_LE(nlb);
         slba = GUINT64_FROM_LE(slba);
-        if (nlb)
-            block_backend_discard(n->bb, slba << NVME_LBA_SHIFT,
-                                  (uint64_t)nlb << NVME_LBA_SHIFT);
+        uint64_t off = slba << NVME_LBA_SHIFT, len = (uint64_t)nlb << NVME_LBA_SHIFT;
+        if (nlb && block_backend_discard(n->bb, off, len) < 0 &&
+            block_backend_write_zeroes(n->bb, off, len) < 0)
+            return NVME_WRITE_FAULT;
     }
     return NVME_SUCCESS;
 }

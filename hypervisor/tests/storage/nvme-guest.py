@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "firmware"))
@@ -44,9 +45,10 @@ def by_serial(sh, serial):
 
 
 def inner(vmm_bin, media):
-    tmp = os.path.dirname(media["NVME"])
-    boot = os.path.join(tmp, "nvme-boot.img")
+    boot = os.path.join(os.path.dirname(media["NVME"]), "nvme-boot.img")
     shutil.copyfile(media["NVME"], boot)
+    # The test host's own file system (the media share cannot punch holes).
+    tmp = tempfile.mkdtemp(prefix="oriel-nvme-")
     data = os.path.join(tmp, "nvme-data.img")
     ro = os.path.join(tmp, "nvme-ro.img")
     pattern = os.urandom(DATA_SIZE)
@@ -93,8 +95,8 @@ def inner(vmm_bin, media):
         check(got == md5(ro_bytes), "read-only disk reads %s" % got)
         log("whole-disk reads match the images")
 
-        # 64 KiB of a pattern: PRP lists, then a flush.
-        sh.run("i=0; while [ $i -lt 4096 ]; do printf 'oriel-nvme-%%05d\\n' $i; i=$((i+1)); done "
+        # 64 KiB of a pattern (16-byte lines): PRP lists, then a flush.
+        sh.run("i=0; while [ $i -lt 4096 ]; do printf 'oriel-nvm-%%05d\\n' $i; i=$((i+1)); done "
                "> /tmp/pat; dd if=/tmp/pat of=/dev/%s bs=64k seek=%d oflag=direct conv=fsync "
                "2>/dev/null; sync" % (dev, WRITE_AT // 65536), timeout=120)
         back = sh.run("dd if=/dev/%s bs=64k skip=%d count=1 iflag=direct 2>/dev/null | md5sum | "
@@ -121,7 +123,7 @@ def inner(vmm_bin, media):
 
     with open(data, "rb") as f:
         img = f.read()
-    expect = b"".join(b"oriel-nvme-%05d\n" % i for i in range(4096))
+    expect = b"".join(b"oriel-nvm-%05d\n" % i for i in range(4096))
     check(img[WRITE_AT:WRITE_AT + len(expect)] == expect, "written pattern not in the image")
     check(img[DISCARD_AT:DISCARD_AT + DISCARD_LEN] == bytes(DISCARD_LEN), "discarded range not zero")
     check(img[:WRITE_AT] == pattern[:WRITE_AT], "data before the write changed")
