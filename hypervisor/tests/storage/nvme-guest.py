@@ -7,8 +7,9 @@ driver (nvme-core and nvme, loaded from the initramfs) binds to all three
 controllers, with MSI-X.  On the data disk (discard=on) the guest reads
 the image's random pattern whole, writes a pattern with direct I/O and a
 flush, and deallocates a range with blkdiscard; the read-only disk is
-read-only to the block layer.  After power-off the host finds the
-written pattern and the zeroed range in the image."""
+read-only to the block layer.  The VM is saved and restored into a new
+process, where the driver goes on reading and writing.  After power-off
+the host finds the written patterns and the zeroed range in the image."""
 
 import hashlib
 import os
@@ -20,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "firmware"))
 import fwtest  # noqa: E402
 from fwtest import check, log  # noqa: E402
-from vmmtest import Shell  # noqa: E402
+from vmmtest import Control, Shell  # noqa: E402
 
 # SeaBIOS's 128 KiB build leaves NVMe out.
 BIOS_NVME = "/usr/share/seabios/bios-256k.bin"
@@ -58,11 +59,11 @@ def inner(vmm_bin, media):
     with open(ro, "wb") as f:
         f.write(ro_bytes)
 
-    vmm, con = fwtest.start(vmm_bin, [
-        "--disk", "path=%s,if=nvme,serial=ORIELBOOT" % boot,
-        "--disk", "path=%s,if=nvme,serial=ORIELDATA,discard=on" % data,
-        "--disk", "path=%s,if=nvme,serial=ORIELRO,readonly=on" % ro,
-    ], name="nvme")
+    state = os.path.join(tmp, "nvme.sav")
+    disks = ["--disk", "path=%s,if=nvme,serial=ORIELBOOT" % boot,
+             "--disk", "path=%s,if=nvme,serial=ORIELDATA,discard=on" % data,
+             "--disk", "path=%s,if=nvme,serial=ORIELRO,readonly=on" % ro]
+    vmm, con = fwtest.start(vmm_bin, disks, name="nvme")
     try:
         fwtest.expect_boot(vmm, con, "NVME")
         sh = Shell(con)
@@ -115,18 +116,40 @@ def inner(vmm_bin, media):
               "nvme errors:\n" + sh.run("dmesg | grep -i nvme | tail -20"))
         log("write, flush and discard done")
         check(vmm.proc.poll() is None, "oriel-vmm exited")
+        # Saved with its queues live, restored into a new process.
+        ctl = Control(vmm.control_path)
+        ctl.command("stop")
+        ctl.command("save", filename=state)
+        ctl.command("quit")
+        check(vmm.wait(60) == 0, "exit status after save and quit")
+    finally:
+        vmm.kill()
+        log("oriel-vmm stderr:\n" + vmm.stderr_text()[-3000:])
+
+    vmm, con = fwtest.start(vmm_bin, disks + ["--restore", state], name="nvme-restored")
+    try:
+        Control(vmm.control_path)
+        sh = Shell(con)
+        back = sh.run("dd if=/dev/%s bs=64k skip=%d count=1 iflag=direct 2>/dev/null | md5sum | "
+                      "cut -d' ' -f1; md5sum /tmp/pat | cut -d' ' -f1" % (dev, WRITE_AT // 65536))
+        a, b = back.split()
+        check(a == b, "pattern read back after restoring differs")
+        sh.run("printf oriel-after-restore | dd of=/dev/%s bs=512 seek=1 conv=sync,fsync "
+               "oflag=direct 2>/dev/null" % dev)
+        log("the restored controller reads and writes")
         sh.s.send("sync; poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
     finally:
         vmm.kill()
-        log("oriel-vmm stderr:\n" + vmm.stderr_text()[-3000:])
+        log("restored oriel-vmm stderr:\n" + vmm.stderr_text()[-3000:])
 
     with open(data, "rb") as f:
         img = f.read()
     expect = b"".join(b"oriel-nvm-%05d\n" % i for i in range(4096))
     check(img[WRITE_AT:WRITE_AT + len(expect)] == expect, "written pattern not in the image")
     check(img[DISCARD_AT:DISCARD_AT + DISCARD_LEN] == bytes(DISCARD_LEN), "discarded range not zero")
-    check(img[:WRITE_AT] == pattern[:WRITE_AT], "data before the write changed")
+    check(img[512:512 + 19] == b"oriel-after-restore", "the write after restoring is not in the image")
+    check(img[1024:WRITE_AT] == pattern[1024:WRITE_AT], "data before the write changed")
     with open(ro, "rb") as f:
         check(f.read() == ro_bytes, "read-only image changed")
 
