@@ -210,6 +210,9 @@ static void test_registers(struct fx *f, gconstpointer data)
     g_assert_cmpuint(cap >> 32 & 0xf, ==, 0);           /* DSTRD */
     g_assert_true(cap >> 37 & 1);                       /* NVM command set */
     g_assert_cmphex(rd(f, REG_VS), ==, 0x00010400);
+    g_autofree char *boot = nvme_boot_path(f->nvme);
+    g_autofree char *want = g_strdup_printf("/pci@i0cf8/nvme@%x/namespace@1,0", f->slot);
+    g_assert_cmpstr(boot, ==, want);
     g_assert_cmphex(rd(f, REG_CSTS), ==, 0);
     enable(f);
     /* The admin queue registers do not move while enabled. */
