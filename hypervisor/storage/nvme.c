@@ -120,8 +120,7 @@ static void process_sq(struct nvme *n, unsigned qid)
         uint32_t dw0 = 0;
         uint16_t status = qid == 0 ? nvme_admin_command(n, &c, &dw0)
                                    : nvme_io_command(n, &c, &dw0);
-        /* An admin command may have deleted this very queue's partner; a
-         * deleted queue gets no completion. */
+        /* Held commands (event requests) complete later, if ever. */
         if (status == NVME_HELD || !sq->live)
             continue;
         post_completion(n, qid, c.cid, status, dw0);
@@ -131,8 +130,8 @@ static void process_sq(struct nvme *n, unsigned qid)
         cq_interrupt(n, &n->cq[sq->cqid]);
 }
 
-/* Complete held Asynchronous Event Requests are never answered: the
- * controller reports no events.  They are dropped at reset. */
+/* Held Asynchronous Event Requests are never answered (the controller
+ * reports no events); a controller reset drops them. */
 
 void nvme_sq_delete(struct nvme *n, unsigned qid)
 {
