@@ -1,6 +1,6 @@
-/* A disk as the user configured it (--disk path=P[,if=...][,format=raw|qcow2]
+/* A disk as the user configured it (--disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2]
  * [,readonly=on][,serial=S][,discard=on]); the options parser fills it, the
- * device models (virtio-blk, later IDE/AHCI) consume it. */
+ * device models (virtio-blk, IDE, AHCI, NVMe) consume it. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,6 +10,7 @@ enum disk_interface {
     DISK_IF_VIRTIO,
     DISK_IF_IDE,
     DISK_IF_AHCI,
+    DISK_IF_NVME,
 };
 
 enum disk_format {

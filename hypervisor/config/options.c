@@ -131,7 +131,8 @@ bool options_parse_disk(const char *s, struct disk_config *d, GError **error)
             if (!strcmp(v, "virtio")) d->iface = DISK_IF_VIRTIO;
             else if (!strcmp(v, "ide")) d->iface = DISK_IF_IDE;
             else if (!strcmp(v, "ahci")) d->iface = DISK_IF_AHCI;
-            else ok = invalid(error, _("--disk: unknown interface '%s' (virtio, ide or ahci)"), v);
+            else if (!strcmp(v, "nvme")) d->iface = DISK_IF_NVME;
+            else ok = invalid(error, _("--disk: unknown interface '%s' (virtio, ide, ahci or nvme)"), v);
         } else if (!strcmp(k, "format")) {
             if (!strcmp(v, "raw"))
                 d->format = DISK_FORMAT_RAW;
@@ -563,7 +564,7 @@ char *options_help_text(void)
         "                           /var/cache/oriel/kernels for root)\n"
         "  --kernel-unpack host|guest\n"
         "                           who unpacks the bzImage (default host)\n"
-        "  --disk path=P[,if=virtio|ide|ahci][,format=raw|qcow2][,readonly=on][,serial=S][,discard=on]\n"
+        "  --disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2][,readonly=on][,serial=S][,discard=on]\n"
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"

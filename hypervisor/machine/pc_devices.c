@@ -6,6 +6,7 @@
 #include "devices/i8042.h"
 #include "storage/ide.h"
 #include "storage/ahci.h"
+#include "storage/nvme.h"
 #include "net/e1000.h"
 #include "net/e1000e.h"
 #include "usb/usb_uhci.h"
@@ -117,6 +118,29 @@ static bool add_e1000s(struct vm *vm, struct pci_bus *bus, const struct vmm_opti
     return true;
 }
 
+/* One controller per disk, each with its namespace 1, as NVMe SSDs come. */
+static bool add_nvmes(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
+                      const struct vmm_options *o, struct machine *m, GError **error)
+{
+    unsigned index = 0;
+    for (guint i = 0; i < o->disks->len; i++) {
+        const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
+        if (dc->iface != DISK_IF_NVME)
+            continue;
+        struct nvme *n = nvme_create(vm, bus, dc, error);
+        if (!n) {
+            g_prefix_error(error, "%s: ", dc->path);
+            return false;
+        }
+        g_ptr_array_add(d->disk_paths, nvme_boot_path(n));
+        /* nvme0n1, nvme1n1, ... as Linux names them. */
+        machine_drive_add(m, g_strdup_printf("nvme%un1", index), "nvme", dc->path,
+                          dc->readonly, false);
+        index++;
+    }
+    return true;
+}
+
 static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
                      const struct vmm_options *o, const struct pc_storage_layout *layout,
                      struct machine *m, GError **error)
@@ -190,7 +214,8 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
         goto fail;
     if (want_ide && !add_ide(d, vm, bus, o, m, error))
         goto fail;
-    if (!add_ahci(d, vm, bus, o, layout, m, error) || !add_e1000s(vm, bus, o, error))
+    if (!add_ahci(d, vm, bus, o, layout, m, error) || !add_nvmes(d, vm, bus, o, m, error) ||
+        !add_e1000s(vm, bus, o, error))
         goto fail;
     return d;
 

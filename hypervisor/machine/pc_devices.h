@@ -2,8 +2,9 @@
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
  * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
  * if=ide; always with --bios) or, on Q35, the ICH9 SATA function at 1F.2
- * (--cdrom too); AHCI (--disk if=ahci); e1000 and e1000e NICs (--net
- * ...,model=e1000|e1000e); and the i8042 keyboard fed from the display's input
+ * (--cdrom too); AHCI (--disk if=ahci); one NVMe controller per --disk
+ * if=nvme; e1000 and e1000e NICs (--net ...,model=e1000|e1000e); and the
+ * i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
 #pragma once
 
@@ -21,9 +22,9 @@ struct upper_memory;
 struct machine;
 struct pc_storage_layout;
 
-/* The IDE and AHCI drives are added to m's drives as they are attached;
- * layout says which controllers the chipset has (pc_chipset.h).  Without
- * IDE, --cdrom is an ATAPI drive on the AHCI port after the disks. */
+/* The IDE, AHCI and NVMe drives are added to m's drives as they are
+ * attached; layout says which controllers the chipset has (pc_chipset.h).
+ * Without IDE, --cdrom is an ATAPI drive on the AHCI port after the disks. */
 struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
                                      const struct vmm_options *o,
                                      const struct pc_storage_layout *layout, struct i8042 *kbd,
@@ -35,7 +36,7 @@ void pc_devices_free(struct pc_devices *d);
 struct display *pc_devices_display(struct pc_devices *d);
 
 /* SeaBIOS "bootorder" text for --boot (NULL: disk,cdrom): the CD-ROM, the
- * IDE and AHCI disks, then extra_disks (NULL-terminated firmware paths of
+ * IDE, AHCI and NVMe disks, then extra_disks (NULL-terminated firmware paths of
  * disks made elsewhere, e.g. virtio-blk).  Free with g_free(). */
 char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks);
 

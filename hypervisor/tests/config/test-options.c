@@ -34,6 +34,7 @@ static void test_full_command_line(void)
                         "--cmdline", "console=ttyS0 root=/dev/vda",
                         "--disk", "path=root.img,if=virtio",
                         "--disk=path=data.img,if=virtio,readonly=on,serial=DATA1,discard=on",
+                        "--disk", "path=win.img,if=nvme,serial=NV1",
                         "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
                         "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
                         "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
@@ -45,7 +46,7 @@ static void test_full_command_line(void)
     g_assert_cmpstr(o.kernel, ==, "vmlinuz");
     g_assert_cmpstr(o.initrd, ==, "initrd.img");
     g_assert_cmpstr(o.cmdline, ==, "console=ttyS0 root=/dev/vda");
-    g_assert_cmpuint(o.disks->len, ==, 2);
+    g_assert_cmpuint(o.disks->len, ==, 3);
     struct disk_config *d0 = &g_array_index(o.disks, struct disk_config, 0);
     struct disk_config *d1 = &g_array_index(o.disks, struct disk_config, 1);
     g_assert_cmpstr(d0->path, ==, "root.img");
@@ -54,6 +55,9 @@ static void test_full_command_line(void)
     g_assert_true(d1->readonly);
     g_assert_true(d1->discard);
     g_assert_cmpstr(d1->serial, ==, "DATA1");
+    struct disk_config *d2 = &g_array_index(o.disks, struct disk_config, 2);
+    g_assert_cmpint(d2->iface, ==, DISK_IF_NVME);
+    g_assert_cmpstr(d2->serial, ==, "NV1");
     g_assert_cmpuint(o.nets->len, ==, 1);
     struct net_config *n = &g_array_index(o.nets, struct net_config, 0);
     g_assert_cmpint(n->backend, ==, NET_BACKEND_USER);
