@@ -288,6 +288,26 @@ static bool read_config_file(struct vmm_options *o, const char *path, GError **e
     return options_parse_config_text(o, text, path, error);
 }
 
+/* --machine TYPE[,smm=on|off]: the chipset and its options. */
+static bool parse_machine(struct vmm_options *o, const char *value, GError **error)
+{
+    g_auto(GStrv) items = g_strsplit(value, ",", -1);
+    if (!items[0] || strcmp(items[0], "pc"))
+        return invalid(error, _("--machine: unknown machine type '%s' (pc)"),
+                       items[0] ? items[0] : "");
+    bool smm = false;
+    for (char **i = items + 1; *i; i++) {
+        if (!strcmp(*i, "smm=on"))
+            smm = true;
+        else if (!strcmp(*i, "smm=off"))
+            smm = false;
+        else
+            return invalid(error, _("--machine: unknown property '%s' (smm=on|off)"), *i);
+    }
+    o->smm = smm;
+    return true;
+}
+
 static bool is_known(const char *name)
 {
     static const char *const names[] = {
@@ -295,7 +315,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm",
+        "rtc-base", "tpm", "machine",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -407,6 +427,8 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (strcmp(value, "utc") && strcmp(value, "localtime"))
             return invalid(error, _("--rtc-base must be 'utc' or 'localtime', not '%s'"), value);
         o->rtc_localtime = !strcmp(value, "localtime");
+    } else if (!strcmp(name, "machine")) {
+        return parse_machine(o, value, error);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -523,6 +545,7 @@ char *options_help_text(void)
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"
+        "  --machine pc[,smm=on]    the chipset; smm=on: System Management Mode\n"
         "  --boot cdrom,disk[,menu] firmware boot order; menu: offer the boot menu\n"
         "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M][,model=virtio|e1000]\n"
         "  --net tap=IFNAME[,mac=M][,model=virtio|e1000]\n"

@@ -41,6 +41,7 @@ struct vmm_options {
     bool paused;                /* start with the vCPUs paused */
     bool no_reboot;
     struct cpu_config cpu;      /* --hyperv, --kvm-hidden */
+    bool smm;                   /* --machine pc,smm=on: System Management Mode */
     char *tpm_swtpm;            /* --tpm swtpm=PATH: swtpm's control socket */
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
     bool help;

@@ -123,6 +123,10 @@ static void test_bad_values(void)
     expect_bad("--net", "tap=eth0,hostfwd=tcp::1-:2");
     expect_bad("--net", "user,model=rtl8139");
     expect_bad("--serial", "telnet:1234");
+    expect_bad("--machine", "isapc");
+    expect_bad("--machine", "pc,smm=maybe");
+    expect_bad("--machine", "pc,acpi=off");
+    expect_bad("--machine", "");
     expect_bad("--serial", "file:");
     expect_bad("--vnc", "0.0.0.0:5900");
     expect_bad("--boot", "floppy");
@@ -233,6 +237,21 @@ static void test_config_file(void)
 }
 
 /* --restore FILE and --paused, on the command line and in a config file. */
+static void test_machine(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--bios", "bios.bin", "--machine", "pc", NULL));
+    g_assert_false(o.smm);
+    g_assert_true(parse(&o, &error, "--machine", "pc,smm=on", NULL));
+    g_assert_true(o.smm);
+    g_assert_true(parse(&o, &error, "--machine=pc,smm=on,smm=off", NULL));
+    g_assert_false(o.smm);
+    g_assert_no_error(error);
+    options_clear(&o);
+}
+
 static void test_restore_paused(void)
 {
     struct vmm_options o;
@@ -264,6 +283,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/options/restore-paused", test_restore_paused);
+    g_test_add_func("/options/machine", test_machine);
     g_test_add_func("/options/full-command-line", test_full_command_line);
     g_test_add_func("/options/sizes", test_sizes);
     g_test_add_func("/options/bad-values", test_bad_values);
