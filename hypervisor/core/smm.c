@@ -34,7 +34,7 @@ bool vm_smm_enabled(struct vm *vm)
 
 void vm_smm_set_legacy(struct vm *vm, bool enabled, bool open)
 {
-    if (!enabled)
+    if (!enabled && !open)
         vm_set_smram_overlay(vm, VM_SMRAM_LEGACY, 0, 0, MEMSLOT_VIEW_PASS, MEMSLOT_VIEW_PASS);
     else if (!vm_set_smram_overlay(vm, VM_SMRAM_LEGACY, SMM_LEGACY_BASE, SMM_LEGACY_SIZE,
                                    open ? MEMSLOT_VIEW_RAM : MEMSLOT_VIEW_PASS, MEMSLOT_VIEW_RAM))

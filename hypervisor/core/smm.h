@@ -27,8 +27,10 @@ struct vm;
 
 #define SMM_LEGACY_BASE 0xa0000u
 #define SMM_LEGACY_SIZE 0x20000u
-/* vm_smm_raise(): every vCPU. */
-#define SMM_ALL_VCPUS   (-1)
+/* vm_smm_raise(): every vCPU; the vCPU whose thread calls (vCPU 0 when
+ * not called from a vCPU thread). */
+#define SMM_ALL_VCPUS    (-1)
+#define SMM_CURRENT_VCPU (-2)
 
 /* Whether this KVM can run vCPUs in SMM with their own address space;
  * error names what is missing. */
@@ -39,14 +41,17 @@ bool smm_supported(int kvm_fd, GError **error);
 bool vm_smm_enable(struct vm *vm, GError **error);
 bool vm_smm_enabled(struct vm *vm);
 
-/* The legacy window's state.  Without SMM enabled it is ignored. */
+/* The legacy window's state: the normal view sees its RAM when open
+ * (D_OPEN), the SMM view when enabled (G_SMRAME) or open.  Without SMM
+ * enabled it has no effect. */
 void vm_smm_set_legacy(struct vm *vm, bool enabled, bool open);
 
 /* TSEG at [base, base + size) of RAM below 4 GiB, or none (size 0).
  * False (and TSEG unchanged) when the range is not RAM. */
 bool vm_smm_set_tseg(struct vm *vm, uint64_t base, uint64_t size);
 
-/* Raise an SMI on vCPU index, or on all with SMM_ALL_VCPUS.  The vCPU
+/* Raise an SMI on vCPU index, on all with SMM_ALL_VCPUS, or on the
+ * calling one with SMM_CURRENT_VCPU; nothing without SMM enabled.  The vCPU
  * takes it before it runs the next guest instruction (for the vCPU whose
  * thread calls this: the one after the current I/O instruction). */
 void vm_smm_raise(struct vm *vm, int vcpu_index);

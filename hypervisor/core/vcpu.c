@@ -423,6 +423,11 @@ void vcpu_request_smi(struct vcpu *v)
         vcpu_kick(v);
 }
 
+struct vcpu *vcpu_current(void)
+{
+    return current_vcpu;
+}
+
 bool vcpu_current_in_smm(void)
 {
     return current_vcpu && current_vcpu->in_smm;

@@ -27,6 +27,8 @@ bool vcpu_reset(struct vcpu *vcpu, GError **error);
 
 /* Have the vCPU take an SMI before it next runs guest code (any thread). */
 void vcpu_request_smi(struct vcpu *vcpu);
+/* The vCPU whose thread calls, or NULL. */
+struct vcpu *vcpu_current(void);
 /* On a vCPU thread: whether its current exit happened in SMM. */
 bool vcpu_current_in_smm(void);
 

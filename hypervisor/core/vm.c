@@ -446,6 +446,11 @@ bool vm_enable_smm_address_space(struct vm *vm, GError **error)
 
 void vm_raise_smi(struct vm *vm, int index)
 {
+    if (index == SMM_CURRENT_VCPU) {
+        struct vcpu *v = vcpu_current();
+        vcpu_request_smi(v && vcpu_vm(v) == vm ? v : vm->vcpus[0]);
+        return;
+    }
     for (unsigned i = 0; i < vm->ncpus; i++)
         if (index == SMM_ALL_VCPUS || (unsigned)index == i)
             vcpu_request_smi(vm->vcpus[i]);

@@ -30,6 +30,8 @@ struct acpi_pm {
     uint32_t gpe0_sts, gpe0_en;
     uint8_t apm_status;     /* 0xB3: scratch byte the OS and firmware share */
     bool sci;               /* current SCI line level */
+    void (*apm_fn)(void *opaque, uint8_t cmd);
+    void *apm_opaque;
     int64_t tmr_start_ns;
 };
 
@@ -163,8 +165,9 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 
 static const struct io_ops pm_ops = { .read = pm_read, .write = pm_write };
 
-/* SMI_CMD (0xB2) and the APM status byte (0xB3).  There is no SMM: the
- * ACPI enable/disable handshake is done here directly. */
+/* SMI_CMD (0xB2) and the APM status byte (0xB3).  The ACPI
+ * enable/disable handshake is done here directly, SMM or not; the
+ * chipset hears of every command (and may raise an SMI). */
 static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
 {
     struct acpi_pm *pm = opaque;
@@ -180,12 +183,16 @@ static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
 static void smi_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
     struct acpi_pm *pm = opaque;
+    bool command = false;
+    uint8_t cmd = 0;
     g_mutex_lock(&pm->lock);
     for (unsigned i = 0; i < size; i++) {
         uint8_t v = (uint8_t)(value >> (8 * i));
         if (offset + i == 1) {
             pm->apm_status = v;
         } else if (offset + i == 0) {
+            command = true;
+            cmd = v;
             if (v == ACPI_PM_ACPI_ENABLE)
                 pm->pm1_cnt |= ACPI_PM1_SCI_EN;
             else if (v == ACPI_PM_ACPI_DISABLE)
@@ -193,6 +200,20 @@ static void smi_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
         }
     }
     update_sci(pm);
+    void (*fn)(void *, uint8_t) = pm->apm_fn;
+    void *fn_opaque = pm->apm_opaque;
+    g_mutex_unlock(&pm->lock);
+    /* After the status byte of the same write is stored: SMM code reads it. */
+    if (command && fn)
+        fn(fn_opaque, cmd);
+}
+
+void acpi_pm_set_apm_listener(struct acpi_pm *pm, void (*fn)(void *opaque, uint8_t cmd),
+                              void *opaque)
+{
+    g_mutex_lock(&pm->lock);
+    pm->apm_fn = fn;
+    pm->apm_opaque = opaque;
     g_mutex_unlock(&pm->lock);
 }
 
