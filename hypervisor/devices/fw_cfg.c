@@ -351,7 +351,11 @@ static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GEr
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     g_mutex_lock(&fw->lock);
+    /* A device no firmware has used yet has nothing selected, whatever
+     * the key says. */
     select_item(fw, key);
+    if (!selected && key == 0)
+        g_clear_pointer(&fw->cur, g_bytes_unref);
     bool ok = selected == (fw->cur != NULL) &&
               (!fw->cur || offset <= g_bytes_get_size(fw->cur));
     fw->cur_offset = ok ? offset : 0;
