@@ -28,6 +28,7 @@ struct acpi_pm {
     GMutex lock;            /* vCPU threads and the main loop both come in */
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     uint32_t gpe0_sts, gpe0_en;
+    uint8_t apm_cmd;        /* 0xB2: the last command, read back by SMM code */
     uint8_t apm_status;     /* 0xB3: scratch byte the OS and firmware share */
     bool sci;               /* current SCI line level */
     void (*apm_fn)(void *opaque, uint8_t cmd);
@@ -176,6 +177,8 @@ static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
     for (unsigned i = 0; i < size; i++)
         if (offset + i == 1)
             v |= (uint64_t)pm->apm_status << (8 * i);
+        else if (offset + i == 0)
+            v |= (uint64_t)pm->apm_cmd << (8 * i);
     g_mutex_unlock(&pm->lock);
     return v;
 }
@@ -193,6 +196,7 @@ static void smi_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
         } else if (offset + i == 0) {
             command = true;
             cmd = v;
+            pm->apm_cmd = v;
             if (v == ACPI_PM_ACPI_ENABLE)
                 pm->pm1_cnt |= ACPI_PM1_SCI_EN;
             else if (v == ACPI_PM_ACPI_DISABLE)
@@ -244,6 +248,7 @@ static void pm_reset(void *opaque)
     pm->pm1_sts = pm->pm1_en = pm->pm1_cnt = 0;
     pm->gpe0_sts = pm->gpe0_en = 0;
     pm->apm_status = 0;
+    pm->apm_cmd = 0;
     pm->tmr_start_ns = now_ns();
     update_sci(pm);
     g_mutex_unlock(&pm->lock);
@@ -267,6 +272,7 @@ static bool pm_save(void *opaque, struct state_out *o, GError **error)
     state_out_u32(o, pm->gpe0_en);
     state_out_u8(o, pm->apm_status);
     state_out_u32(o, timer_value(pm));
+    state_out_u8(o, pm->apm_cmd);
     g_mutex_unlock(&pm->lock);
     return true;
 }
@@ -279,6 +285,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
     uint32_t gsts = state_in_u32(in), gen = state_in_u32(in);
     uint8_t apm = state_in_u8(in);
     uint32_t tmr = state_in_u32(in);
+    uint8_t cmd = state_in_u8(in);
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     g_mutex_lock(&pm->lock);
@@ -288,6 +295,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
     pm->gpe0_sts = gsts;
     pm->gpe0_en = gen;
     pm->apm_status = apm;
+    pm->apm_cmd = cmd;
     pm->tmr_start_ns = now_ns() - (int64_t)((uint64_t)tmr * 1000000000 / ACPI_PM_TMR_FREQ);
     pm->sci = false;
     update_sci(pm);
@@ -296,7 +304,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
 }
 
 const struct vm_state_ops acpi_pm_state_ops = {
-    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
+    .version = 2, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
 };
 
 struct acpi_pm *acpi_pm_create(struct vm *vm)
