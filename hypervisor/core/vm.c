@@ -427,17 +427,31 @@ int vm_kvm_slot_of(struct vm *vm, int mapping, unsigned as, uint64_t *size)
     return id;
 }
 
+/* An empty section whose presence says the VM has SMM: a vCPU saved in
+ * SMM cannot go on in a VM without the SMM address space, nor the other
+ * way round.  (SMRAM is RAM; the vCPUs' SMM state is in their sections.) */
+static bool smm_save(void *opaque, struct state_out *o, GError **error) { return true; }
+static bool smm_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    return true;
+}
+static const struct vm_state_ops smm_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = smm_save, .load = smm_load,
+};
+
 bool vm_enable_smm_address_space(struct vm *vm, GError **error)
 {
     if (!smm_supported(vm->kvm_fd, error))
         return false;
     g_mutex_lock(&vm->slot_lock);
-    bool ok = true;
-    if (vm->nas < 2) {
+    bool ok = true, first = vm->nas < 2;
+    if (first) {
         vm->nas = 2;
         ok = commit_slots(vm);
     }
     g_mutex_unlock(&vm->slot_lock);
+    if (ok && first)
+        vm_state_register(vm, "smm", &smm_state_ops, vm);
     if (!ok)
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
                     _("Cannot map guest memory into the SMM address space"));
