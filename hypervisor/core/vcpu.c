@@ -219,11 +219,10 @@ static bool reset_smm(struct vcpu *v, struct kvm_vcpu_events *ev, GError **error
     if (!vm_smm_address_space_enabled(v->vm))
         return true;
     ev->flags |= KVM_VCPUEVENT_VALID_SMM;
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e = { .index = MSR_IA32_SMBASE, .data = SMBASE_POWER_ON } };
-    if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
+    g_autofree struct kvm_msrs *m = g_malloc0(sizeof(*m) + sizeof(m->entries[0]));
+    m->nmsrs = 1;
+    m->entries[0] = (struct kvm_msr_entry){ .index = MSR_IA32_SMBASE, .data = SMBASE_POWER_ON };
+    if (ioctl(v->fd, KVM_SET_MSRS, m) != 1) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
                     _("vCPU %u: KVM refused to reset SMBASE"), v->index);
         return false;
