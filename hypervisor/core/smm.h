@@ -14,6 +14,9 @@
  *  - TSEG: a range at the top of low RAM.  The SMM view sees the RAM;
  *    the normal view sees nothing (reads all ones, writes are dropped).
  *
+ * SMRAM the normal view does not show is hidden from guest_memory_ptr()
+ * too, so device DMA cannot reach it.
+ *
  * SMRAM is guest RAM, so the RAM state of a state file holds it; the SMM
  * state of the vCPUs (in SMM, SMI pending, SMBASE) is in their section.
  * All functions may be called from any thread. */

@@ -448,6 +448,11 @@ bool vm_enable_smm_address_space(struct vm *vm, GError **error)
     if (first) {
         vm->nas = 2;
         ok = commit_slots(vm);
+        for (unsigned i = 0; i < VM_SMRAM_OVERLAYS; i++) {
+            const struct memslot_overlay *o = &vm->overlay[i];
+            if (o->size && o->view[MEMSLOT_AS_NORMAL] != MEMSLOT_VIEW_RAM)
+                guest_memory_hide(&vm->mem, i, o->gpa, o->size);
+        }
     }
     g_mutex_unlock(&vm->slot_lock);
     if (ok && first)
@@ -488,7 +493,7 @@ bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t 
     struct memslot_overlay o = { 0 };
     if (size) {
         /* SMRAM is the guest's own RAM, hidden or shown. */
-        o.hva = guest_memory_ptr(&vm->mem, gpa, size);
+        o.hva = guest_memory_ram_ptr(&vm->mem, gpa, size);
         o.gpa = gpa;
         o.size = size;
         o.view[MEMSLOT_AS_NORMAL] = normal;
@@ -501,6 +506,10 @@ bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t 
     }
     if (ok && memcmp(&o, &vm->overlay[index], sizeof(o)) != 0) {
         vm->overlay[index] = o;
+        /* What the normal view does not show as RAM, device DMA does not
+         * reach either. */
+        bool hide = vm->nas > 1 && o.size && o.view[MEMSLOT_AS_NORMAL] != MEMSLOT_VIEW_RAM;
+        guest_memory_hide(&vm->mem, index, hide ? o.gpa : 0, hide ? o.size : 0);
         if (vm->nas > 1)
             ok = commit_slots(vm);
     }

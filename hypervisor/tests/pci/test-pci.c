@@ -439,8 +439,14 @@ static void test_smram(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x4a);
     g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, 'R');
     g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xbffff), ==, 'R');
-    /* Closed, G_SMRAME: only SMM sees it. */
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
+    /* Closed, G_SMRAME: only SMM sees it; device DMA does not reach it. */
     cfg_write(f, 0, 0x72, 0x0a, 1);
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0x9fff0, 0x20));
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0xbffff, 0));
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0x9fff0, 0x10));
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xc0000, 0x10));
     g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, '-');
     g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa0000), ==, 'R');
     g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xc0000), ==, '-');
@@ -453,6 +459,7 @@ static void test_smram(struct fixture *f, gconstpointer data)
     g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa8000), ==, 'R');
     test_vm_platform_reset(f->vm);
     g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x02);
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
     g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa8000), ==, '-');
     cfg_write(f, 0, 0x72, 0x4a, 1);
     g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x4a);

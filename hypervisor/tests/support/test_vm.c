@@ -152,12 +152,14 @@ bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t 
     g_assert_cmpuint(index, <, VM_SMRAM_OVERLAYS);
     struct memslot_overlay o = { 0 };
     if (size) {
-        o = (struct memslot_overlay){ gpa, size, guest_memory_ptr(&vm->mem, gpa, size),
+        o = (struct memslot_overlay){ gpa, size, guest_memory_ram_ptr(&vm->mem, gpa, size),
                                       { normal, smm } };
         if (!o.hva)
             return false;
     }
     vm->overlay[index] = o;
+    bool hide = vm->smm && o.size && normal != MEMSLOT_VIEW_RAM;
+    guest_memory_hide(&vm->mem, index, hide ? gpa : 0, hide ? size : 0);
     return true;
 }
 
