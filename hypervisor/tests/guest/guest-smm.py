@@ -9,6 +9,8 @@ firmware (smm_firmware.S) that reports on the debug port:
   window closed, not what code outside SMM wrote to the same address
   afterwards (so the normal view no longer reaches SMRAM);
 - D_LCK locks SMRAM (D_OPEN cannot be set again);
+- what the handler prints on the debug port is marked as written in SMM
+  (the VMM's per-exit record of kvm_run->flags), nothing else is;
 - a VM saved while its vCPU waits inside an SMI handler and restored into
   a new VMM leaves SMM through RSM and goes on (vCPU events with the SMM
   state, SMBASE, and SMRAM as RAM all come back);
@@ -54,11 +56,17 @@ def inner(vmm_bin):
     try:
         ctl = Control(vmm.control_path)
         out = vmm.stdout
-        for step in ("start", "smbase relocated", "smi handled in smram", "smram locked",
-                     "waiting in smm"):
+        for step in ("start", "smbase relocated", "smi handled in smram", "smram locked"):
             m = out.expect(r"firmware: (smm-test: %s%s)" % (step, fail), 60)
             check(b"FAIL" not in m.group(1), m.group(1).decode())
         log("SMBASE relocated, SMI handled in SMRAM, SMRAM isolated and locked")
+        # Written from the SMI handler: the VMM knows the vCPU is in SMM
+        # (kvm_run->flags) and the firmware log says so; lines from outside
+        # SMM do not.
+        out.expect(r"firmware \(SMM\): smm-test: waiting in smm", 60)
+        check(b"firmware (SMM): smm-test: smram locked" not in out.seen and
+              b"firmware: smm-test: smram locked" in out.seen,
+              "a line from outside SMM marked as SMM")
 
         # Save while the handler waits in SMM (about three seconds).
         ctl.command("stop")
@@ -88,8 +96,11 @@ def inner(vmm_bin):
     restored = VMM(vmm_bin, args + ["--restore", state], name="smm-restored")
     try:
         for step in ("leaving smm", "done"):
-            m = restored.stdout.expect(r"firmware: (smm-test: %s%s)" % (step, fail), 120)
+            m = restored.stdout.expect(r"firmware(?: \(SMM\))?: (smm-test: %s%s)" % (step, fail),
+                                       120)
             check(b"FAIL" not in m.group(1), "after restore: " + m.group(1).decode())
+        check(b"firmware (SMM): smm-test: leaving smm" in restored.stdout.seen,
+              "the restored vCPU was not in SMM when it left the handler")
         log("restored: left SMM through RSM and finished")
     except Failure as e:
         raise with_stderr(restored, e)
