@@ -527,10 +527,6 @@ bool options_validate(const struct vmm_options *o, GError **error)
         return invalid(error, _("--memory must be a whole number of MiB, at least 16M"));
     if (o->memory > (1ULL << 40))
         return invalid(error, _("--memory must be at most 1T"));
-    /* The option is fixed so that callers can use it already; the second
-     * address space and SMI delivery it needs are not there yet. */
-    if (o->smm)
-        return unavailable(error, "--machine ...,smm=on");
     if (o->machine == MACHINE_Q35) {
         /* RAM below 4 GiB ends at 3 GiB on this platform; on Q35 it must
          * also leave the ECAM window free. */
@@ -585,7 +581,8 @@ char *options_help_text(void)
         "  --kvm-hidden             do not show the KVM signature (nor kvmclock)\n"
         "  --rtc-base utc|localtime what the real-time clock keeps (default utc)\n"
         "  --machine pc|q35[,smm=on]\n"
-        "                           chipset: i440FX (pc, default) or Q35 with ICH9\n"
+        "                           chipset: i440FX (pc, default) or Q35 with ICH9;\n"
+        "                           smm=on: System Management Mode\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"

@@ -66,7 +66,30 @@ void guest_memory_free(struct guest_memory *m)
     memset(m, 0, sizeof(*m));
 }
 
-void *guest_memory_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+void guest_memory_hide(struct guest_memory *m, unsigned index, uint64_t gpa, uint64_t size)
+{
+    if (index >= GUEST_MEMORY_MAX_HIDDEN)
+        return;
+    /* Size 0 while the start changes: a lookup in between sees nothing
+     * hidden rather than a range nobody set. */
+    __atomic_store_n(&m->hidden[index].size, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&m->hidden[index].gpa, gpa, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&m->hidden[index].size, size, __ATOMIC_SEQ_CST);
+}
+
+static bool touches_hidden(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+    uint64_t end = gpa + (len ? len : 1);   /* no wrap: inside a region */
+    for (unsigned i = 0; i < GUEST_MEMORY_MAX_HIDDEN; i++) {
+        uint64_t size = __atomic_load_n(&m->hidden[i].size, __ATOMIC_SEQ_CST);
+        uint64_t start = __atomic_load_n(&m->hidden[i].gpa, __ATOMIC_SEQ_CST);
+        if (size && gpa < start + size && start < end)
+            return true;
+    }
+    return false;
+}
+
+void *guest_memory_ram_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len)
 {
     for (unsigned i = 0; i < m->nregions; i++) {
         const struct guest_region *r = &m->region[i];
@@ -79,6 +102,12 @@ void *guest_memory_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len)
         return r->hva + off;
     }
     return NULL;
+}
+
+void *guest_memory_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len)
+{
+    void *p = guest_memory_ram_ptr(m, gpa, len);
+    return p && !touches_hidden(m, gpa, len) ? p : NULL;
 }
 
 bool guest_memory_read(const struct guest_memory *m, uint64_t gpa, void *dst, size_t len)

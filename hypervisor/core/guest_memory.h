@@ -19,6 +19,7 @@
 #define GUEST_HIGH_RAM_START 0x100000000ULL
 
 #define GUEST_MEMORY_MAX_REGIONS 2
+#define GUEST_MEMORY_MAX_HIDDEN  2
 
 struct guest_region {
     uint64_t gpa;
@@ -26,9 +27,16 @@ struct guest_region {
     uint8_t *hva;
 };
 
+/* RAM that guest_memory_ptr() refuses (size 0: none). */
+struct guest_hidden {
+    uint64_t gpa;
+    uint64_t size;
+};
+
 struct guest_memory {
     struct guest_region region[GUEST_MEMORY_MAX_REGIONS];
     unsigned nregions;
+    struct guest_hidden hidden[GUEST_MEMORY_MAX_HIDDEN];
     uint64_t ram_size;   /* total bytes of RAM */
     uint64_t low_size;   /* bytes below GUEST_PCI_HOLE_START */
     uint64_t high_size;  /* bytes from GUEST_HIGH_RAM_START */
@@ -40,9 +48,21 @@ bool guest_memory_alloc(struct guest_memory *m, uint64_t ram_size, GError **erro
 void guest_memory_free(struct guest_memory *m);
 
 /* Host pointer for [gpa, gpa + len), or NULL unless that whole range lies in
- * one RAM region.  Safe against overflow of gpa + len.  len == 0 is allowed
- * and checks only that gpa is inside RAM or at a region's end. */
+ * one RAM region and touches no hidden range.  Safe against overflow of
+ * gpa + len.  len == 0 is allowed and checks only that gpa is inside RAM
+ * (and not hidden) or at a region's end. */
 void *guest_memory_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len);
+
+/* The same, hidden ranges included: for the VMM's own view of RAM (the
+ * SMRAM it maps), never for addresses a guest hands to a device. */
+void *guest_memory_ram_ptr(const struct guest_memory *m, uint64_t gpa, uint64_t len);
+
+/* Hide [gpa, gpa + size) from guest_memory_ptr(), or (size 0) show it
+ * again; index < GUEST_MEMORY_MAX_HIDDEN.  SMRAM closed to everything but
+ * SMM: device DMA must not reach it, as it cannot on a real chipset.  Any
+ * thread; firmware changes SMRAM while it sets it up, and a lookup racing
+ * with a change may briefly see no range hidden. */
+void guest_memory_hide(struct guest_memory *m, unsigned index, uint64_t gpa, uint64_t size);
 
 /* Copy to/from guest RAM, crossing region boundaries is not allowed.
  * Return false (copying nothing) when the range is not RAM. */

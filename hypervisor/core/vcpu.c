@@ -24,6 +24,13 @@
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
+#define MSR_IA32_SMBASE       0x9e
+#define SMBASE_POWER_ON       0x30000
+
+/* The vCPU whose thread this is, for questions about the access being
+ * handled. */
+static __thread struct vcpu *current_vcpu;
+
 struct vcpu {
     struct vm *vm;
     unsigned index;
@@ -39,6 +46,11 @@ struct vcpu {
 
     /* Set after a fatal exit: the vCPU idles until a reset or the end. */
     gint stalled;
+
+    /* An SMI to inject before the next KVM_RUN. */
+    gint smi_pending;
+    /* The current exit happened in SMM (kvm_run->flags). */
+    bool in_smm;
 
     /* Power-on state, restored by vcpu_reset(). */
     struct kvm_regs regs0;
@@ -199,11 +211,31 @@ fail:
     return NULL;
 }
 
+/* A reset leaves SMM and puts SMBASE back, which KVM does only for a
+ * vCPU it creates. */
+static bool reset_smm(struct vcpu *v, struct kvm_vcpu_events *ev, GError **error)
+{
+    g_atomic_int_set(&v->smi_pending, 0);
+    if (!vm_smm_address_space_enabled(v->vm))
+        return true;
+    ev->flags |= KVM_VCPUEVENT_VALID_SMM;
+    g_autofree struct kvm_msrs *m = g_malloc0(sizeof(*m) + sizeof(m->entries[0]));
+    m->nmsrs = 1;
+    m->entries[0] = (struct kvm_msr_entry){ .index = MSR_IA32_SMBASE, .data = SMBASE_POWER_ON };
+    if (ioctl(v->fd, KVM_SET_MSRS, m) != 1) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    _("vCPU %u: KVM refused to reset SMBASE"), v->index);
+        return false;
+    }
+    return true;
+}
+
 bool vcpu_reset(struct vcpu *v, GError **error)
 {
     g_atomic_int_set(&v->stalled, 0);
     struct kvm_vcpu_events ev = { 0 };
-    return vcpu_ioctl(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS", error) &&
+    return reset_smm(v, &ev, error) &&
+           vcpu_ioctl(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS", error) &&
            vcpu_ioctl(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS", error) &&
            vcpu_ioctl(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU", error) &&
            vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS", error) &&
@@ -321,6 +353,7 @@ static void *vcpu_thread(void *opaque)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    current_vcpu = v;
     g_mutex_lock(&v->tid_lock);
     v->tid = gettid();
     g_cond_broadcast(&v->tid_cond);
@@ -332,7 +365,10 @@ static void *vcpu_thread(void *opaque)
             g_usleep(1000);
             continue;
         }
+        if (g_atomic_int_exchange(&v->smi_pending, 0) && ioctl(v->fd, KVM_SMI, 0) < 0)
+            g_warning("vCPU %u: KVM_SMI: %s", v->index, g_strerror(errno));
         int r = ioctl(v->fd, KVM_RUN, 0);
+        v->in_smm = (v->run->flags & KVM_RUN_X86_SMM) != 0;
         if (r < 0) {
             int e = errno;
             if (e == EINTR || e == EAGAIN) {
@@ -373,6 +409,27 @@ void vcpu_kick(struct vcpu *v)
      * signal covers one that lands inside it. */
     __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_request_smi(struct vcpu *v)
+{
+    if (!v)
+        return;
+    g_atomic_int_set(&v->smi_pending, 1);
+    /* Another vCPU may sit in KVM_RUN (or halted in it): make it come out
+     * and take the SMI.  This vCPU takes it before its next entry. */
+    if (v != current_vcpu)
+        vcpu_kick(v);
+}
+
+struct vcpu *vcpu_current(void)
+{
+    return current_vcpu;
+}
+
+bool vcpu_current_in_smm(void)
+{
+    return current_vcpu && current_vcpu->in_smm;
 }
 
 void vcpu_stop(struct vcpu *v)

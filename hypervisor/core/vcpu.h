@@ -25,6 +25,13 @@ void vcpu_stop(struct vcpu *vcpu);
  * for INIT/SIPI.  Only with the vCPU stopped or paused. */
 bool vcpu_reset(struct vcpu *vcpu, GError **error);
 
+/* Have the vCPU take an SMI before it next runs guest code (any thread). */
+void vcpu_request_smi(struct vcpu *vcpu);
+/* The vCPU whose thread calls, or NULL. */
+struct vcpu *vcpu_current(void);
+/* On a vCPU thread: whether its current exit happened in SMM. */
+bool vcpu_current_in_smm(void);
+
 int vcpu_fd(struct vcpu *vcpu);
 struct vm *vcpu_vm(struct vcpu *vcpu);
 unsigned vcpu_index(struct vcpu *vcpu);

@@ -4,6 +4,8 @@
 #include "kvm.h"
 #include "kvm_platform_state.h"
 #include "vm_state.h"
+#include "memslot_layout.h"
+#include "smm.h"
 #include "config/pc_layout.h"
 
 #include <errno.h>
@@ -43,6 +45,13 @@ struct listener {
     void *opaque;
 };
 
+/* A KVM memory slot as set. */
+struct applied_slot {
+    unsigned as;
+    unsigned id;
+    struct memslot_piece piece;
+};
+
 struct vm {
     int kvm_fd;
     int fd;
@@ -57,9 +66,16 @@ struct vm {
     struct vcpu **vcpus;
     struct cpu_config cpu;
 
+    /* Memory slots: what callers mapped (index = the handle
+     * vm_map_memory() returned), the SMRAM overlays, and the KVM slots
+     * that realise them in each address space in use. */
     GMutex slot_lock;
-    unsigned max_slots;
-    GArray *slots_used;         /* gboolean per slot */
+    unsigned max_slots;         /* per address space */
+    unsigned nas;               /* 1, or 2 with SMM */
+    GArray *mappings;           /* struct memslot_mapping */
+    struct memslot_overlay overlay[VM_SMRAM_OVERLAYS];
+    GArray *applied;            /* struct applied_slot */
+    GArray *ids_used[MEMSLOT_ADDRESS_SPACES]; /* gboolean per KVM slot id */
 
     GMutex route_lock;
     struct msi_route msi[VM_MAX_GSI];
@@ -264,48 +280,241 @@ bool vm_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len,
 
 /* -------------------------------------------------------- memory slots */
 
+static bool set_kvm_slot(struct vm *vm, unsigned as, unsigned id, const struct memslot_piece *p)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = (as << 16) | id,
+        .flags = p ? p->flags : 0,
+        .guest_phys_addr = p ? p->gpa : 0,
+        .memory_size = p ? p->size : 0,
+        .userspace_addr = p ? (uintptr_t)p->hva : 0,
+    };
+    if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+        if (p)
+            g_warning("KVM_SET_USER_MEMORY_REGION (address space %u) 0x%" G_GINT64_MODIFIER
+                      "x+0x%" G_GINT64_MODIFIER "x: %s", as, p->gpa, p->size, g_strerror(errno));
+        else
+            g_warning("removing memory slot %u of address space %u: %s", id, as,
+                      g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static int alloc_slot_id(struct vm *vm, unsigned as)
+{
+    for (unsigned i = 0; i < vm->max_slots; i++) {
+        if (!g_array_index(vm->ids_used[as], gboolean, i)) {
+            g_array_index(vm->ids_used[as], gboolean, i) = TRUE;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Bring KVM's slots in line with the mappings and overlays: drop the
+ * slots that changed first (slots of one address space must never
+ * overlap), then add the new ones; unchanged slots stay as they are.
+ * Caller holds slot_lock. */
+static bool commit_slots(struct vm *vm)
+{
+    GArray *want[MEMSLOT_ADDRESS_SPACES] = { NULL };
+    g_autofree gboolean *kept[MEMSLOT_ADDRESS_SPACES] = { NULL };
+    for (unsigned as = 0; as < vm->nas; as++) {
+        want[as] = g_array_new(FALSE, FALSE, sizeof(struct memslot_piece));
+        memslot_layout((const struct memslot_mapping *)(void *)vm->mappings->data,
+                       vm->mappings->len, vm->overlay, vm->nas > 1 ? VM_SMRAM_OVERLAYS : 0, as,
+                       want[as]);
+        kept[as] = g_new0(gboolean, want[as]->len + 1);
+    }
+
+    for (guint i = vm->applied->len; i-- > 0;) {
+        struct applied_slot *a = &g_array_index(vm->applied, struct applied_slot, i);
+        bool keep = false;
+        for (guint j = 0; a->as < vm->nas && j < want[a->as]->len; j++) {
+            if (!kept[a->as][j] &&
+                memslot_piece_equal(&a->piece, &g_array_index(want[a->as], struct memslot_piece, j))) {
+                kept[a->as][j] = keep = true;
+                break;
+            }
+        }
+        if (keep)
+            continue;
+        set_kvm_slot(vm, a->as, a->id, NULL);
+        g_array_index(vm->ids_used[a->as], gboolean, a->id) = FALSE;
+        g_array_remove_index(vm->applied, i);
+    }
+
+    bool ok = true;
+    for (unsigned as = 0; as < vm->nas; as++) {
+        for (guint j = 0; j < want[as]->len; j++) {
+            if (kept[as][j])
+                continue;
+            const struct memslot_piece *p = &g_array_index(want[as], struct memslot_piece, j);
+            int id = alloc_slot_id(vm, as);
+            if (id < 0) {
+                g_warning("no free KVM memory slot for 0x%" G_GINT64_MODIFIER "x", p->gpa);
+                ok = false;
+                continue;
+            }
+            if (!set_kvm_slot(vm, as, (unsigned)id, p)) {
+                g_array_index(vm->ids_used[as], gboolean, id) = FALSE;
+                ok = false;
+                continue;
+            }
+            struct applied_slot a = { as, (unsigned)id, *p };
+            g_array_append_val(vm->applied, a);
+        }
+        g_array_free(want[as], TRUE);
+    }
+    return ok;
+}
+
 int vm_map_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *hva,
                   bool readonly, bool log_dirty)
 {
     g_mutex_lock(&vm->slot_lock);
-    int slot = -1;
-    for (unsigned i = 0; i < vm->max_slots; i++) {
-        if (!g_array_index(vm->slots_used, gboolean, i)) {
-            slot = (int)i;
-            break;
-        }
-    }
-    if (slot >= 0) {
-        struct kvm_userspace_memory_region r = {
-            .slot = (uint32_t)slot,
-            .flags = (readonly ? KVM_MEM_READONLY : 0) | (log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0),
-            .guest_phys_addr = gpa,
-            .memory_size = size,
-            .userspace_addr = (uintptr_t)hva,
-        };
-        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-            g_warning("KVM_SET_USER_MEMORY_REGION 0x%" G_GINT64_MODIFIER "x+0x%"
-                      G_GINT64_MODIFIER "x: %s", gpa, size, g_strerror(errno));
-            slot = -1;
-        } else {
-            g_array_index(vm->slots_used, gboolean, slot) = TRUE;
-        }
+    guint handle = 0;
+    while (handle < vm->mappings->len &&
+           g_array_index(vm->mappings, struct memslot_mapping, handle).used)
+        handle++;
+    if (handle == vm->mappings->len)
+        g_array_set_size(vm->mappings, handle + 1);
+    g_array_index(vm->mappings, struct memslot_mapping, handle) = (struct memslot_mapping){
+        .used = true, .gpa = gpa, .size = size, .hva = hva,
+        .flags = (readonly ? KVM_MEM_READONLY : 0) | (log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+    };
+    int ret = (int)handle;
+    if (!commit_slots(vm)) {
+        g_array_index(vm->mappings, struct memslot_mapping, handle).used = false;
+        commit_slots(vm);
+        ret = -1;
     }
     g_mutex_unlock(&vm->slot_lock);
-    return slot;
+    return ret;
 }
 
 void vm_unmap_memory(struct vm *vm, int slot)
 {
     g_mutex_lock(&vm->slot_lock);
-    if (slot >= 0 && (unsigned)slot < vm->max_slots &&
-        g_array_index(vm->slots_used, gboolean, slot)) {
-        struct kvm_userspace_memory_region r = { .slot = (uint32_t)slot };
-        if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-            g_warning("removing memory slot %d: %s", slot, g_strerror(errno));
-        g_array_index(vm->slots_used, gboolean, slot) = FALSE;
+    if (slot >= 0 && (guint)slot < vm->mappings->len &&
+        g_array_index(vm->mappings, struct memslot_mapping, slot).used) {
+        g_array_index(vm->mappings, struct memslot_mapping, slot).used = false;
+        commit_slots(vm);
     }
     g_mutex_unlock(&vm->slot_lock);
+}
+
+int vm_kvm_slot_of(struct vm *vm, int mapping, unsigned as, uint64_t *size)
+{
+    int id = -1;
+    g_mutex_lock(&vm->slot_lock);
+    for (guint i = 0; i < vm->applied->len; i++) {
+        const struct applied_slot *a = &g_array_index(vm->applied, struct applied_slot, i);
+        if (a->as != as || a->piece.mapping != mapping || mapping < 0)
+            continue;
+        const struct memslot_mapping *m =
+            &g_array_index(vm->mappings, struct memslot_mapping, mapping);
+        /* Only a mapping that is one slot, whole. */
+        if (a->piece.gpa == m->gpa && a->piece.size == m->size) {
+            id = (int)((as << 16) | a->id);
+            if (size)
+                *size = m->size;
+        }
+        break;
+    }
+    g_mutex_unlock(&vm->slot_lock);
+    return id;
+}
+
+/* An empty section whose presence says the VM has SMM: a vCPU saved in
+ * SMM cannot go on in a VM without the SMM address space, nor the other
+ * way round.  (SMRAM is RAM; the vCPUs' SMM state is in their sections.) */
+static bool smm_save(void *opaque, struct state_out *o, GError **error) { return true; }
+static bool smm_load(void *opaque, struct state_in *in, uint32_t version, GError **error)
+{
+    return true;
+}
+static const struct vm_state_ops smm_state_ops = {
+    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = smm_save, .load = smm_load,
+};
+
+bool vm_enable_smm_address_space(struct vm *vm, GError **error)
+{
+    if (!smm_supported(vm->kvm_fd, error))
+        return false;
+    g_mutex_lock(&vm->slot_lock);
+    bool ok = true, first = vm->nas < 2;
+    if (first) {
+        vm->nas = 2;
+        ok = commit_slots(vm);
+        for (unsigned i = 0; i < VM_SMRAM_OVERLAYS; i++) {
+            const struct memslot_overlay *o = &vm->overlay[i];
+            if (o->size && o->view[MEMSLOT_AS_NORMAL] != MEMSLOT_VIEW_RAM)
+                guest_memory_hide(&vm->mem, i, o->gpa, o->size);
+        }
+    }
+    g_mutex_unlock(&vm->slot_lock);
+    if (ok && first)
+        vm_state_register(vm, "smm", &smm_state_ops, vm);
+    if (!ok)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    _("Cannot map guest memory into the SMM address space"));
+    return ok;
+}
+
+void vm_raise_smi(struct vm *vm, int index)
+{
+    if (index == SMM_CURRENT_VCPU) {
+        struct vcpu *v = vcpu_current();
+        vcpu_request_smi(v && vcpu_vm(v) == vm ? v : vm->vcpus[0]);
+        return;
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (index == SMM_ALL_VCPUS || (unsigned)index == i)
+            vcpu_request_smi(vm->vcpus[i]);
+}
+
+bool vm_smm_address_space_enabled(struct vm *vm)
+{
+    g_mutex_lock(&vm->slot_lock);
+    bool on = vm->nas > 1;
+    g_mutex_unlock(&vm->slot_lock);
+    return on;
+}
+
+bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t size,
+                          enum memslot_view normal, enum memslot_view smm)
+{
+    if (index >= VM_SMRAM_OVERLAYS)
+        return false;
+    g_mutex_lock(&vm->slot_lock);
+    bool ok = true;
+    struct memslot_overlay o = { 0 };
+    if (size) {
+        /* SMRAM is the guest's own RAM, hidden or shown. */
+        o.hva = guest_memory_ram_ptr(&vm->mem, gpa, size);
+        o.gpa = gpa;
+        o.size = size;
+        o.view[MEMSLOT_AS_NORMAL] = normal;
+        o.view[MEMSLOT_AS_SMM] = smm;
+        for (unsigned i = 0; i < VM_SMRAM_OVERLAYS; i++)
+            if (i != index && vm->overlay[i].size && gpa < vm->overlay[i].gpa + vm->overlay[i].size &&
+                vm->overlay[i].gpa < gpa + size)
+                o.hva = NULL;
+        ok = o.hva != NULL;
+    }
+    if (ok && memcmp(&o, &vm->overlay[index], sizeof(o)) != 0) {
+        vm->overlay[index] = o;
+        /* What the normal view does not show as RAM, device DMA does not
+         * reach either. */
+        bool hide = vm->nas > 1 && o.size && o.view[MEMSLOT_AS_NORMAL] != MEMSLOT_VIEW_RAM;
+        guest_memory_hide(&vm->mem, index, hide ? o.gpa : 0, hide ? o.size : 0);
+        if (vm->nas > 1)
+            ok = commit_slots(vm);
+    }
+    g_mutex_unlock(&vm->slot_lock);
+    return ok;
 }
 
 /* ----------------------------------------------------------- lifecycle */
@@ -597,8 +806,13 @@ struct vm *vm_create(int kvm_fd, uint64_t ram_size, unsigned ncpus, const struct
     vm->max_slots = (unsigned)kvm_check_cap(kvm_fd, KVM_CAP_NR_MEMSLOTS);
     if (vm->max_slots == 0)
         vm->max_slots = 32;
-    vm->slots_used = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), vm->max_slots);
-    g_array_set_size(vm->slots_used, vm->max_slots);
+    vm->nas = 1;
+    vm->mappings = g_array_new(FALSE, TRUE, sizeof(struct memslot_mapping));
+    vm->applied = g_array_new(FALSE, FALSE, sizeof(struct applied_slot));
+    for (unsigned as = 0; as < MEMSLOT_ADDRESS_SPACES; as++) {
+        vm->ids_used[as] = g_array_sized_new(FALSE, TRUE, sizeof(gboolean), vm->max_slots);
+        g_array_set_size(vm->ids_used[as], vm->max_slots);
+    }
 
     unsigned max_vcpus = (unsigned)kvm_check_cap(kvm_fd, KVM_CAP_MAX_VCPUS);
     if (max_vcpus && ncpus > max_vcpus) {
@@ -724,7 +938,10 @@ void vm_destroy(struct vm *vm)
     g_array_free(vm->reset_handlers, TRUE);
     g_array_free(vm->listeners, TRUE);
     vm_state_registry_free(vm->states);
-    g_array_free(vm->slots_used, TRUE);
+    g_array_free(vm->mappings, TRUE);
+    g_array_free(vm->applied, TRUE);
+    for (unsigned as = 0; as < MEMSLOT_ADDRESS_SPACES; as++)
+        g_array_free(vm->ids_used[as], TRUE);
     g_main_loop_unref(vm->loop);
     g_main_context_unref(vm->ctx);
     g_mutex_clear(&vm->slot_lock);

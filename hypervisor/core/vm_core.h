@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "vm.h"
+#include "memslot_layout.h"
 #include "config/cpu_config.h"
 
 struct vcpu;
@@ -76,3 +77,28 @@ void vm_request_reset_from(struct vm *vm, bool guest);
 
 /* For vcpu.c: block while the VM is paused; false when the vCPU must end. */
 bool vm_vcpu_checkpoint(struct vm *vm);
+
+/* --- Memory slots of the SMM address space (for smm.c, dirty_log.c) --- */
+
+/* The SMRAM overlays: the legacy window and TSEG. */
+#define VM_SMRAM_OVERLAYS 2
+#define VM_SMRAM_LEGACY   0
+#define VM_SMRAM_TSEG     1
+
+/* Create address space 1 (the SMM view) as a copy of address space 0 and
+ * keep it in step from now on.  Idempotent. */
+bool vm_enable_smm_address_space(struct vm *vm, GError **error);
+bool vm_smm_address_space_enabled(struct vm *vm);
+/* Set or (size 0) clear overlay index over guest RAM [gpa, gpa + size):
+ * what the normal and the SMM views show there.  False when the range is
+ * not RAM, overlaps another overlay, or KVM refuses a slot. */
+bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t size,
+                          enum memslot_view normal, enum memslot_view smm);
+
+/* vcpu_request_smi() on vCPU index, or on all (SMM_ALL_VCPUS). */
+void vm_raise_smi(struct vm *vm, int index);
+
+/* KVM's slot number (address space in bits 16-31) of what vm_map_memory()
+ * returned as mapping, in address space as, when it is one whole slot
+ * there; -1 otherwise.  size: the mapping's size. */
+int vm_kvm_slot_of(struct vm *vm, int mapping, unsigned as, uint64_t *size);

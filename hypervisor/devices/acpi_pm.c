@@ -35,8 +35,11 @@ struct acpi_pm {
     void *smi_opaque;
     uint16_t pm1_sts, pm1_en, pm1_cnt;
     uint32_t gpe0_sts, gpe0_en;
+    uint8_t apm_cmd;        /* 0xB2: the last command, read back by SMM code */
     uint8_t apm_status;     /* 0xB3: scratch byte the OS and firmware share */
     bool sci;               /* current SCI line level */
+    void (*apm_fn)(void *opaque, uint8_t cmd);
+    void *apm_opaque;
     int64_t tmr_start_ns;
 };
 
@@ -182,11 +185,12 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 
 static const struct io_ops pm_ops = { .read = pm_read, .write = pm_write };
 
-/* A command written to SMI_CMD (lock held).  On ICH9 it is an SMI when
- * enabled; the ACPI handshake is done here directly, as the SMM handler of
- * real firmware would. */
+/* A command written to SMI_CMD (lock held).  It is kept for SMM code to
+ * read back.  On ICH9 it is an SMI when enabled; the ACPI handshake is
+ * done here directly, as the SMM handler of real firmware would. */
 static void apm_command(struct acpi_pm *pm, uint8_t v)
 {
+    pm->apm_cmd = v;
     if (pm->cfg.ich9 && (pm->smi_en & ACPI_PM_APMC_EN)) {
         pm->smi_sts |= ACPI_PM_APM_STS;
         if ((pm->smi_en & ACPI_PM_GBL_SMI_EN) && pm->smi_fn) {
@@ -200,8 +204,8 @@ static void apm_command(struct acpi_pm *pm, uint8_t v)
         pm->pm1_cnt &= (uint16_t)~ACPI_PM1_SCI_EN;
 }
 
-/* SMI_CMD (0xB2) and the APM status byte (0xB3).  There is no SMM yet:
- * the ACPI enable/disable handshake is done here directly. */
+/* SMI_CMD (0xB2) and the APM status byte (0xB3).  The chipset hears of
+ * every command (the i440FX may raise an SMI). */
 static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
 {
     struct acpi_pm *pm = opaque;
@@ -210,6 +214,8 @@ static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
     for (unsigned i = 0; i < size; i++)
         if (offset + i == 1)
             v |= (uint64_t)pm->apm_status << (8 * i);
+        else if (offset + i == 0)
+            v |= (uint64_t)pm->apm_cmd << (8 * i);
     g_mutex_unlock(&pm->lock);
     return v;
 }
@@ -217,16 +223,34 @@ static uint64_t smi_read(void *opaque, uint64_t offset, unsigned size)
 static void smi_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
     struct acpi_pm *pm = opaque;
+    bool command = false;
+    uint8_t cmd = 0;
     g_mutex_lock(&pm->lock);
     for (unsigned i = 0; i < size; i++) {
         uint8_t v = (uint8_t)(value >> (8 * i));
         if (offset + i == 1) {
             pm->apm_status = v;
         } else if (offset + i == 0) {
+            command = true;
+            cmd = v;
             apm_command(pm, v);
         }
     }
     update_sci(pm);
+    void (*fn)(void *, uint8_t) = pm->apm_fn;
+    void *fn_opaque = pm->apm_opaque;
+    g_mutex_unlock(&pm->lock);
+    /* After the status byte of the same write is stored: SMM code reads it. */
+    if (command && fn)
+        fn(fn_opaque, cmd);
+}
+
+void acpi_pm_set_apm_listener(struct acpi_pm *pm, void (*fn)(void *opaque, uint8_t cmd),
+                              void *opaque)
+{
+    g_mutex_lock(&pm->lock);
+    pm->apm_fn = fn;
+    pm->apm_opaque = opaque;
     g_mutex_unlock(&pm->lock);
 }
 
@@ -259,6 +283,7 @@ static void pm_reset(void *opaque)
     pm->apm_status = 0;
     pm->smi_sts = 0;
     pm->smi_en = pm->smi_fn ? 0 : ACPI_PM_APMC_EN;
+    pm->apm_cmd = 0;
     pm->tmr_start_ns = now_ns();
     update_sci(pm);
     g_mutex_unlock(&pm->lock);
@@ -282,6 +307,7 @@ static bool pm_save(void *opaque, struct state_out *o, GError **error)
     state_out_u32(o, pm->gpe0_en);
     state_out_u8(o, pm->apm_status);
     state_out_u32(o, timer_value(pm));
+    state_out_u8(o, pm->apm_cmd);
     g_mutex_unlock(&pm->lock);
     return true;
 }
@@ -294,6 +320,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
     uint32_t gsts = state_in_u32(in), gen = state_in_u32(in);
     uint8_t apm = state_in_u8(in);
     uint32_t tmr = state_in_u32(in);
+    uint8_t cmd = state_in_u8(in);
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     g_mutex_lock(&pm->lock);
@@ -303,6 +330,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
     pm->gpe0_sts = gsts;
     pm->gpe0_en = gen;
     pm->apm_status = apm;
+    pm->apm_cmd = cmd;
     pm->tmr_start_ns = now_ns() - (int64_t)((uint64_t)tmr * 1000000000 / ACPI_PM_TMR_FREQ);
     pm->sci = false;
     update_sci(pm);
@@ -311,7 +339,7 @@ static bool pm_load(void *opaque, struct state_in *in, uint32_t version, GError 
 }
 
 const struct vm_state_ops acpi_pm_state_ops = {
-    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
+    .version = 2, .stage = VM_STATE_STAGE_DEVICE, .save = pm_save, .load = pm_load,
 };
 
 static bool ich9_save(void *opaque, struct state_out *o, GError **error)

@@ -93,5 +93,10 @@ void acpi_pm_power_button(struct acpi_pm *pm);
  * OS enabled that GPE. */
 void acpi_pm_set_gpe(struct acpi_pm *pm, unsigned bit);
 
+/* Called (on the writing vCPU's thread) after every write of a command to
+ * SMI_CMD, the APM control port: the chipset raises its SMI from there. */
+void acpi_pm_set_apm_listener(struct acpi_pm *pm, void (*fn)(void *opaque, uint8_t cmd),
+                              void *opaque);
+
 /* Current value of the PM timer (for tests and diagnostics). */
 uint32_t acpi_pm_timer(struct acpi_pm *pm);

@@ -27,6 +27,13 @@ struct fw_cfg {
     uint16_t cur_key;            /* the selector as written */
     uint32_t cur_offset;
     uint8_t dma_addr[8];         /* big-endian, as the guest wrote it */
+
+    /* SMI feature negotiation (fw_cfg_add_smi_features), 0 keys: none. */
+    uint16_t smi_requested_key, smi_ok_key;
+    uint64_t smi_supported;
+    uint8_t smi_requested[8];    /* little-endian, as the guest wrote it */
+    uint8_t smi_ok;
+    uint64_t smi_negotiated;
 };
 
 static uint32_t be32(const uint8_t *p)
@@ -186,6 +193,32 @@ bool fw_cfg_add_file(struct fw_cfg *fw, const char *name, const void *data, size
     return fw_cfg_add_file_gbytes(fw, name, b);
 }
 
+bool fw_cfg_add_smi_features(struct fw_cfg *fw, uint64_t supported)
+{
+    uint64_t le = GUINT64_TO_LE(supported);
+    uint8_t zero[8] = { 0 };
+    if (fw->smi_ok_key || !fw_cfg_add_file(fw, "etc/smi/supported-features", &le, sizeof(le)) ||
+        !fw_cfg_add_file(fw, "etc/smi/requested-features", zero, sizeof(zero)) ||
+        !fw_cfg_add_file(fw, "etc/smi/features-ok", zero, 1))
+        return false;
+    int req = fw_cfg_file_key(fw, "etc/smi/requested-features");
+    int ok = fw_cfg_file_key(fw, "etc/smi/features-ok");
+    g_mutex_lock(&fw->lock);
+    fw->smi_supported = supported;
+    fw->smi_requested_key = (uint16_t)req;
+    fw->smi_ok_key = (uint16_t)ok;
+    g_mutex_unlock(&fw->lock);
+    return true;
+}
+
+uint64_t fw_cfg_smi_negotiated(struct fw_cfg *fw)
+{
+    g_mutex_lock(&fw->lock);
+    uint64_t v = fw->smi_negotiated;
+    g_mutex_unlock(&fw->lock);
+    return v;
+}
+
 int fw_cfg_file_key(struct fw_cfg *fw, const char *name)
 {
     g_mutex_lock(&fw->lock);
@@ -197,12 +230,60 @@ int fw_cfg_file_key(struct fw_cfg *fw, const char *name)
 
 /* --- Guest side ------------------------------------------------------------ */
 
+static void select_item(struct fw_cfg *fw, uint16_t key);
+
+/* The negotiation files' contents from their state.  Lock held. */
+static void smi_publish(struct fw_cfg *fw)
+{
+    g_autoptr(GBytes) req = g_bytes_new(fw->smi_requested, sizeof(fw->smi_requested));
+    g_autoptr(GBytes) ok = g_bytes_new(&fw->smi_ok, 1);
+    set_item(fw, fw->smi_requested_key, req);
+    set_item(fw, fw->smi_ok_key, ok);
+}
+
+/* Selecting features-ok checks the request: a subset of what is
+ * supported is accepted, once; from then on the features are fixed. */
+static void smi_check(struct fw_cfg *fw)
+{
+    if (fw->smi_ok)
+        return;
+    uint64_t req;
+    memcpy(&req, fw->smi_requested, sizeof(req));
+    req = GUINT64_FROM_LE(req);
+    if (req & ~fw->smi_supported)
+        return;
+    fw->smi_negotiated = req;
+    fw->smi_ok = 1;
+    smi_publish(fw);
+}
+
+/* A DMA write into the selected item: only requested-features takes
+ * one, within its 8 bytes and before the features are fixed. */
+static bool dma_write(struct fw_cfg *fw, uint64_t addr, uint32_t length)
+{
+    uint16_t key = fw->cur_key & ~FW_CFG_WRITE_CHANNEL;
+    if (!fw->smi_requested_key || key != fw->smi_requested_key || fw->smi_ok ||
+        fw->cur_offset > sizeof(fw->smi_requested) ||
+        length > sizeof(fw->smi_requested) - fw->cur_offset)
+        return false;
+    if (!guest_memory_read(vm_memory(fw->vm), addr, fw->smi_requested + fw->cur_offset, length))
+        return false;
+    uint32_t offset = fw->cur_offset + length;
+    smi_publish(fw);
+    /* The item changed under the selection: select it anew, same place. */
+    select_item(fw, fw->cur_key);
+    fw->cur_offset = offset;
+    return true;
+}
+
 static void select_item(struct fw_cfg *fw, uint16_t key)
 {
     /* Writes through the data port are not supported (as in current
      * firmware interfaces), so the write-channel bit selects the same item. */
     g_clear_pointer(&fw->cur, g_bytes_unref);
     fw->cur_key = key;
+    if (fw->smi_ok_key && (key & ~FW_CFG_WRITE_CHANNEL) == fw->smi_ok_key)
+        smi_check(fw);
     GBytes *b = g_hash_table_lookup(fw->items, GUINT_TO_POINTER(key & ~FW_CFG_WRITE_CHANNEL));
     fw->cur = b ? g_bytes_ref(b) : NULL;
     fw->cur_offset = 0;
@@ -260,7 +341,7 @@ static void dma_transfer(struct fw_cfg *fw, uint64_t desc_gpa)
             fw->cur_offset += (uint32_t)n;
         }
     } else if (control & FW_CFG_DMA_CTL_WRITE) {
-        error = true;   /* no item is writable */
+        error = !dma_write(fw, addr, length);
     } else if (control & FW_CFG_DMA_CTL_SKIP) {
         fw->cur_offset += (uint32_t)n;
     }
@@ -321,6 +402,12 @@ static void fw_cfg_reset(void *opaque)
     g_clear_pointer(&fw->cur, g_bytes_unref);
     fw->cur_offset = 0;
     memset(fw->dma_addr, 0, sizeof(fw->dma_addr));
+    if (fw->smi_ok_key) {
+        memset(fw->smi_requested, 0, sizeof(fw->smi_requested));
+        fw->smi_ok = 0;
+        fw->smi_negotiated = 0;
+        smi_publish(fw);
+    }
     g_mutex_unlock(&fw->lock);
 }
 
@@ -336,6 +423,9 @@ static bool fw_cfg_save(void *opaque, struct state_out *o, GError **error)
     state_out_u16(o, fw->cur_key);
     state_out_u32(o, fw->cur_offset);
     state_out_bytes(o, fw->dma_addr, sizeof(fw->dma_addr));
+    state_out_bytes(o, fw->smi_requested, sizeof(fw->smi_requested));
+    state_out_u8(o, fw->smi_ok);
+    state_out_u64(o, fw->smi_negotiated);
     g_mutex_unlock(&fw->lock);
     return true;
 }
@@ -348,10 +438,31 @@ static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GEr
     uint32_t offset = state_in_u32(in);
     uint8_t dma[8];
     state_in_bytes(in, dma, sizeof(dma));
+    uint8_t smi_requested[8];
+    state_in_bytes(in, smi_requested, sizeof(smi_requested));
+    uint8_t smi_ok = state_in_u8(in);
+    uint64_t smi_negotiated = state_in_u64(in);
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
+    bool smi_used = smi_ok || smi_negotiated;
+    for (unsigned i = 0; i < sizeof(smi_requested); i++)
+        smi_used |= smi_requested[i] != 0;
+    if (smi_ok > 1 || (smi_used && !fw->smi_ok_key) ||
+        (smi_negotiated & ~fw->smi_supported) || (!smi_ok && smi_negotiated))
+        return state_in_invalid(in, error, _("SMI features 0x%" G_GINT64_MODIFIER "x"),
+                                smi_negotiated);
     g_mutex_lock(&fw->lock);
+    if (fw->smi_ok_key) {
+        memcpy(fw->smi_requested, smi_requested, sizeof(smi_requested));
+        fw->smi_ok = smi_ok;
+        fw->smi_negotiated = smi_negotiated;
+        smi_publish(fw);
+    }
+    /* A device no firmware has used yet has nothing selected, whatever
+     * the key says. */
     select_item(fw, key);
+    if (!selected && key == 0)
+        g_clear_pointer(&fw->cur, g_bytes_unref);
     bool ok = selected == (fw->cur != NULL) &&
               (!fw->cur || offset <= g_bytes_get_size(fw->cur));
     fw->cur_offset = ok ? offset : 0;
@@ -361,7 +472,7 @@ static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GEr
 }
 
 const struct vm_state_ops fw_cfg_state_ops = {
-    .version = 1, .stage = VM_STATE_STAGE_DEVICE, .save = fw_cfg_save, .load = fw_cfg_load,
+    .version = 2, .stage = VM_STATE_STAGE_DEVICE, .save = fw_cfg_save, .load = fw_cfg_load,
 };
 
 struct fw_cfg *fw_cfg_create(struct vm *vm)

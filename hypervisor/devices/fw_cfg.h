@@ -6,7 +6,8 @@
  * (byte reads), PC_FW_CFG_DMA_PORT DMA address (64-bit, big-endian: high
  * half at +0, low half at +4; writing the low half starts the transfer).
  * Every address and length in a DMA request is checked against guest RAM;
- * a bad request sets the error bit and touches nothing. */
+ * a bad request sets the error bit and touches nothing.  Items are
+ * read-only except the SMI negotiation's requested features. */
 #pragma once
 
 #include <stdbool.h>
@@ -102,6 +103,20 @@ struct fw_cfg_linux_boot {
     const char *cmdline; uint32_t cmdline_addr;
 };
 bool fw_cfg_add_linux_boot(struct fw_cfg *fw, const struct fw_cfg_linux_boot *boot);
+
+/* SMI feature negotiation, as OVMF does it on a chipset with SMM (Q35):
+ * etc/smi/supported-features (8 bytes, little-endian) says what the VMM
+ * offers; the firmware writes its choice to etc/smi/requested-features
+ * (8 bytes, by DMA) and selects etc/smi/features-ok (1 byte), which
+ * becomes 1 when the choice is a subset of the offer.  The choice is
+ * then fixed (requested-features refuses writes) until a platform reset.
+ * Call once, before the guest runs. */
+#define FW_CFG_SMI_BROADCAST       (1ULL << 0)  /* an SMI reaches every vCPU */
+#define FW_CFG_SMI_CPU_HOTPLUG     (1ULL << 1)
+#define FW_CFG_SMI_CPU_HOT_UNPLUG  (1ULL << 2)
+bool fw_cfg_add_smi_features(struct fw_cfg *fw, uint64_t supported);
+/* The features the firmware negotiated; 0 until it did. */
+uint64_t fw_cfg_smi_negotiated(struct fw_cfg *fw);
 
 /* The key a file was given, or -1. */
 int fw_cfg_file_key(struct fw_cfg *fw, const char *name);

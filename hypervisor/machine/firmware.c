@@ -3,6 +3,7 @@
 #include "config/pc_layout.h"
 #include "smbios.h"
 #include "upper_memory.h"
+#include "core/smm.h"
 #include "core/vm_core.h"
 #include "config/options.h"
 #include "acpi/acpi_tables.h"
@@ -25,10 +26,11 @@ struct firmware {
     struct fw_cfg *fw_cfg;
     GMutex log_lock;
     GString *log_line;
+    bool log_smm;            /* some of the line was written in SMM */
 };
 
 /* The firmware's debug log, line by line, as debug messages (shown with
- * G_MESSAGES_DEBUG=all). */
+ * G_MESSAGES_DEBUG=all); lines its SMM code writes say so. */
 static uint64_t debug_read(void *opaque, uint64_t offset, unsigned size)
 {
     return 0xe9;   /* what firmware probes for: the port is there */
@@ -39,9 +41,14 @@ static void debug_write(void *opaque, uint64_t offset, uint64_t value, unsigned 
     struct firmware *fw = opaque;
     char c = (char)value;
     g_mutex_lock(&fw->log_lock);
+    fw->log_smm |= vm_smm_access_in_smm();
     if (c == '\n' || fw->log_line->len >= 512) {
-        g_debug("firmware: %s", fw->log_line->str);
+        if (fw->log_smm)
+            g_debug("firmware (SMM): %s", fw->log_line->str);
+        else
+            g_debug("firmware: %s", fw->log_line->str);
         g_string_truncate(fw->log_line, 0);
+        fw->log_smm = false;
     } else if (c != '\r') {
         g_string_append_c(fw->log_line, c);
     }

@@ -7,6 +7,7 @@
 #include "firmware.h"
 #include "upper_memory.h"
 #include "pci/pci_host.h"
+#include "core/smm.h"
 #include "pc_devices.h"
 #include "device_registry.h"
 #include "core/vm_core.h"
@@ -419,6 +420,27 @@ static void pam_changed(void *opaque, const uint8_t *pam)
     upper_memory_set_pam(opaque, pam);
 }
 
+static void apm_written(void *opaque, uint8_t cmd)
+{
+    pci_host_apm_written(opaque);
+}
+
+/* --machine pc,smm=on: KVM's SMM view, the i440FX's SMRAM register and
+ * SMIs from the APM port. */
+static bool add_smm(struct pc *pc, GError **error)
+{
+    if (!pc->base.opts->smm)
+        return true;
+    if (!vm_smm_enable(pc->base.vm, error)) {
+        g_prefix_error(error, "--machine smm=on: ");
+        return false;
+    }
+    struct pci_host *host = pci_bus_host(pc->pci);
+    pci_host_enable_smm(host);
+    acpi_pm_set_apm_listener(pc->acpi_pm, apm_written, host);
+    return true;
+}
+
 static void i440fx_listen_pam(void *state, struct upper_memory *um)
 {
     pci_host_set_pam_listener(pci_bus_host(state), pam_changed, um);
@@ -478,7 +500,7 @@ struct machine *pc_create_chipset(const struct vmm_options *o, int kvm_fd,
         goto fail;
 
     if (!add_legacy_devices(pc, error) || !add_pci_devices(pc, error) || !add_tpm(pc, error) ||
-        !add_acpi(pc, error))
+        !add_acpi(pc, error) || !add_smm(pc, error))
         goto fail;
     pc->base.devices = pc_devices_create(pc->base.vm, pc->pci, o, &chipset->storage, pc->i8042,
                                          pc->upper_memory, &pc->base, error);

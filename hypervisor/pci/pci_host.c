@@ -3,6 +3,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "core/smm.h"
 #include "core/vm.h"
 #include "pci.h"
 #include "core/state_stream.h"
@@ -15,12 +16,23 @@
 #define I440FX_DRB7    0x67
 #define I440FX_SMRAM   0x72
 #define I440FX_SMRAM_DEFAULT 0x02
+#define SMRAM_D_OPEN   0x40
+#define SMRAM_D_CLS    0x20
+#define SMRAM_D_LCK    0x10
+#define SMRAM_G_SMRAME 0x08
+#define SMRAM_WMASK    (SMRAM_D_OPEN | SMRAM_D_CLS | SMRAM_D_LCK | SMRAM_G_SMRAME)
 
 /* PIIX3 function 0 registers. */
 #define PIIX3_PIRQRC   0x60    /* PIRQA-D route control, 4 bytes */
 #define PIIX3_PIRQ_DISABLED 0x80
 #define PIIX3_TOM      0x69
 #define PIIX3_MBIRQ0   0x70
+#define PIIX3_SMICNTL  0xa0
+#define PIIX3_SMICNTL_CSMIGATE 0x01
+#define PIIX3_SMIEN    0xa2
+#define PIIX3_SMIEN_APMC 0x80
+#define PIIX3_SMIREQ   0xaa
+#define PIIX3_SMIREQ_APMS 0x80
 
 #define RCR_SYS_RST  0x02
 #define RCR_RST_CPU  0x04
@@ -33,6 +45,7 @@ struct pci_host {
     uint8_t rcr;
     pci_host_pam_fn pam_fn;
     void *pam_opaque;
+    bool smm;
 };
 
 static void notify_pam(struct pci_host *h)
@@ -41,10 +54,27 @@ static void notify_pam(struct pci_host *h)
         h->pam_fn(h->pam_opaque, &h->i440fx.config[I440FX_PAM0]);
 }
 
+/* The SMRAM register: D_OPEN shows the RAM behind the VGA window to
+ * every access, G_SMRAME to those in SMM.  D_LCK closes it and freezes
+ * the register until a hard reset.  D_CLS (data accesses from SMM to the
+ * VGA) cannot be told from code fetches by KVM: SMM sees RAM. */
+static void apply_smram(struct pci_host *h)
+{
+    uint8_t *r = &h->i440fx.config[I440FX_SMRAM];
+    if (*r & SMRAM_D_LCK) {
+        *r &= (uint8_t)~SMRAM_D_OPEN;
+        h->i440fx.wmask[I440FX_SMRAM] = 0;
+    }
+    if (h->smm)
+        vm_smm_set_legacy(h->vm, *r & SMRAM_G_SMRAME, *r & SMRAM_D_OPEN);
+}
+
 static void i440fx_config_written(struct pci_device *d, unsigned offset, unsigned size)
 {
     if (offset <= I440FX_PAM6 && offset + size > I440FX_PAM0)
         notify_pam(d->opaque);
+    if (offset <= I440FX_SMRAM && offset + size > I440FX_SMRAM)
+        apply_smram(d->opaque);
 }
 
 /* A hard reset puts the memory controller back to its power-on state:
@@ -54,7 +84,9 @@ static void i440fx_reset(void *opaque)
     struct pci_host *h = opaque;
     memset(&h->i440fx.config[I440FX_PAM0], 0, I440FX_PAM6 - I440FX_PAM0 + 1);
     h->i440fx.config[I440FX_SMRAM] = I440FX_SMRAM_DEFAULT;
+    h->i440fx.wmask[I440FX_SMRAM] = SMRAM_WMASK;
     notify_pam(h);
+    apply_smram(h);
 }
 
 /* ---- VM state: the registers live in configuration space, which the PCI
@@ -69,6 +101,7 @@ static bool i440fx_load(struct pci_device *d, struct state_in *in, uint32_t vers
                         GError **error)
 {
     notify_pam(d->opaque);
+    apply_smram(d->opaque);
     return true;
 }
 
@@ -109,7 +142,7 @@ static void init_i440fx(struct pci_device *d)
         d->wmask[o] = 0xff;
     d->config[I440FX_SMRAM] = I440FX_SMRAM_DEFAULT;
     /* D_OPEN, D_CLS, D_LCK, G_SMRAME; the base segment bits are fixed. */
-    d->wmask[I440FX_SMRAM] = 0x78;
+    d->wmask[I440FX_SMRAM] = SMRAM_WMASK;
 }
 
 static void init_piix3(struct pci_device *d)
@@ -153,6 +186,24 @@ struct pci_host *pci_host_create(struct pci_bus *bus, struct vm *vm)
 void pci_host_free(struct pci_host *host)
 {
     g_free(host);
+}
+
+void pci_host_enable_smm(struct pci_host *host)
+{
+    host->smm = true;
+    apply_smram(host);
+}
+
+void pci_host_apm_written(struct pci_host *host)
+{
+    if (!host->smm)
+        return;
+    const uint8_t *c = host->piix3.config;
+    if (!(c[PIIX3_SMICNTL] & PIIX3_SMICNTL_CSMIGATE) || !(c[PIIX3_SMIEN] & PIIX3_SMIEN_APMC))
+        return;
+    __atomic_or_fetch(&host->piix3.config[PIIX3_SMIREQ], PIIX3_SMIREQ_APMS, __ATOMIC_RELAXED);
+    /* On the PIIX the SMI goes to the processor that wrote the port. */
+    vm_smm_raise(host->vm, SMM_CURRENT_VCPU);
 }
 
 void pci_host_set_pam_listener(struct pci_host *host, pci_host_pam_fn fn, void *opaque)

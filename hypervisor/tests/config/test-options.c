@@ -127,6 +127,10 @@ static void test_bad_values(void)
     expect_bad("--net", "tap=eth0,hostfwd=tcp::1-:2");
     expect_bad("--net", "user,model=rtl8139");
     expect_bad("--serial", "telnet:1234");
+    expect_bad("--machine", "isapc");
+    expect_bad("--machine", "pc,smm=maybe");
+    expect_bad("--machine", "pc,acpi=off");
+    expect_bad("--machine", "");
     expect_bad("--serial", "file:");
     expect_bad("--vnc", "0.0.0.0:5900");
     expect_bad("--boot", "floppy");
@@ -187,12 +191,11 @@ static void test_machine(void)
     g_assert_true(options_validate(&o, &error));
     g_assert_true(parse(&o, &error, "--machine", "pc,smm=off", NULL));
     g_assert_cmpint(o.machine, ==, MACHINE_PC);
-    /* smm=on parses and is kept, but there is no SMM yet. */
     g_assert_true(parse(&o, &error, "--machine", "q35,smm=on", NULL));
     g_assert_true(o.smm);
-    g_assert_false(options_validate(&o, &error));
-    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_UNAVAILABLE);
-    g_assert_nonnull(strstr(error->message, "smm=on"));
+    g_assert_true(options_validate(&o, &error));
+    g_assert_false(parse(&o, &error, "--machine", "q35,smm=maybe", NULL));
+    g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
     g_clear_error(&error);
 
     /* Q35 has no IDE, and RAM must leave the ECAM window free. */
@@ -278,6 +281,21 @@ static void test_config_file(void)
     options_clear(&o);
 }
 
+static void test_machine_smm(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(parse(&o, &error, "--bios", "bios.bin", "--machine", "pc", NULL));
+    g_assert_false(o.smm);
+    g_assert_true(parse(&o, &error, "--machine", "pc,smm=on", NULL));
+    g_assert_true(o.smm);
+    g_assert_true(parse(&o, &error, "--machine=pc,smm=on,smm=off", NULL));
+    g_assert_false(o.smm);
+    g_assert_no_error(error);
+    options_clear(&o);
+}
+
 /* --restore FILE and --paused, on the command line and in a config file. */
 static void test_restore_paused(void)
 {
@@ -310,11 +328,12 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/options/restore-paused", test_restore_paused);
+    g_test_add_func("/options/machine", test_machine);
     g_test_add_func("/options/full-command-line", test_full_command_line);
     g_test_add_func("/options/sizes", test_sizes);
     g_test_add_func("/options/bad-values", test_bad_values);
     g_test_add_func("/options/unavailable", test_unavailable);
     g_test_add_func("/options/config-file", test_config_file);
-    g_test_add_func("/options/machine", test_machine);
+    g_test_add_func("/options/machine-smm", test_machine_smm);
     return g_test_run();
 }

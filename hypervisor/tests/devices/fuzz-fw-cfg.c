@@ -44,11 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fw_cfg_add_file(fw, "etc/a", blob, sizeof(blob));
     fw_cfg_add_file(fw, "etc/empty", blob, 0);
     fw_cfg_add_bytes(fw, FW_CFG_KERNEL_CMDLINE, "console=ttyS0", 14);
+    /* The one writable item and the selection that validates it. */
+    fw_cfg_add_smi_features(fw, FW_CFG_SMI_BROADCAST);
 
 
     struct input in = { data, size };
     while (in.n) {
-        switch (take(&in, 1) % 6) {
+        switch (take(&in, 1) % 8) {
         case 0: {
             uint16_t key = (uint16_t)take(&in, 2);
             test_pio_write(vm, PC_FW_CFG_PORT, key, 2);
@@ -94,6 +96,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fw_cfg_add_file(fw, name, blob, MIN(len, sizeof(blob)));
             break;
         }
+        case 6: {
+            /* One of the files (the SMI ones among them), maybe through
+             * the write channel. */
+            uint16_t key = (uint16_t)(FW_CFG_FILE_FIRST + take(&in, 1) % 8);
+            if (take(&in, 1) & 1)
+                key |= FW_CFG_WRITE_CHANNEL;
+            test_pio_write(vm, PC_FW_CFG_PORT, key, 2);
+            break;
+        }
+        case 7:
+            test_vm_platform_reset(vm);
+            break;
         }
     }
 

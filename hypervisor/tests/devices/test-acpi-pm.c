@@ -174,6 +174,37 @@ static void test_reset(struct fixture *f, gconstpointer data)
     g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD + 1, 1), ==, 0);
 }
 
+static void count_apm(void *opaque, uint8_t cmd)
+{
+    unsigned *seen = opaque;
+    seen[0]++;
+    seen[1] = cmd;
+}
+
+/* The chipset hears of every APM command; SMM code reads it back from
+ * 0xB2 (status writes to 0xB3 are no command). */
+static void test_apm_command(struct fixture *f, gconstpointer data)
+{
+    unsigned seen[2] = { 0, 0 };
+    acpi_pm_set_apm_listener(f->pm, count_apm, seen);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD, 0x42, 1);
+    g_assert_cmpuint(seen[0], ==, 1);
+    g_assert_cmpuint(seen[1], ==, 0x42);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD, 1), ==, 0x42);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD + 1, 0x17, 1);
+    g_assert_cmpuint(seen[0], ==, 1);
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD, 0x1799, 2);
+    g_assert_cmpuint(seen[0], ==, 2);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD, 2), ==, 0x1799);
+    /* ACPI enable still works as a command like any other. */
+    test_pio_write(f->vm, PC_ACPI_SMI_CMD, ACPI_PM_ACPI_ENABLE, 1);
+    g_assert_cmpuint(seen[1], ==, ACPI_PM_ACPI_ENABLE);
+    g_assert_cmphex(cnt(f) & ACPI_PM1_SCI_EN, ==, ACPI_PM1_SCI_EN);
+    test_vm_platform_reset(f->vm);
+    g_assert_cmphex(test_pio_read(f->vm, PC_ACPI_SMI_CMD, 1), ==, 0);
+    acpi_pm_set_apm_listener(f->pm, NULL, NULL);
+}
+
 static void test_ports_taken(struct fixture *f, gconstpointer data)
 {
     g_assert_null(acpi_pm_create(f->vm));
@@ -193,5 +224,6 @@ int main(int argc, char **argv)
     ADD("/acpi-pm/gpe", test_gpe);
     ADD("/acpi-pm/reset", test_reset);
     ADD("/acpi-pm/ports-taken", test_ports_taken);
+    ADD("/acpi-pm/apm-command", test_apm_command);
     return g_test_run();
 }

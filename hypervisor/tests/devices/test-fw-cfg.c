@@ -8,6 +8,8 @@
 #include "devices/fw_cfg.h"
 #include "core/e820.h"
 #include "config/pc_layout.h"
+#include "core/state_stream.h"
+#include "core/vm_state.h"
 #include "tests/support/test_vm.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -380,6 +382,133 @@ static void test_reset(struct fixture *f, gconstpointer data)
     g_assert_null(fw_cfg_create(f->vm));  /* ports already taken */
 }
 
+static uint64_t le64_at(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+/* Write the 8 bytes at gpa 0x2000 to requested-features, then select
+ * features-ok and read it. */
+static uint8_t smi_request(struct fixture *f, uint64_t features, uint32_t *write_status)
+{
+    int req = fw_cfg_file_key(f->fw, "etc/smi/requested-features");
+    int ok = fw_cfg_file_key(f->fw, "etc/smi/features-ok");
+    uint64_t le = GUINT64_TO_LE(features);
+    memcpy(ram(f, 0x2000, 8), &le, 8);
+    *write_status = dma(f, 0x1000, ((uint32_t)req << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_WRITE, 8, 0x2000);
+    uint8_t *dst = ram(f, 0x3000, 1);
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)ok << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_READ, 1, 0x3000), ==, 0);
+    return dst[0];
+}
+
+/* OVMF's SMI negotiation: offer, request by DMA write, features-ok. */
+static void test_smi_features(struct fixture *f, gconstpointer data)
+{
+    g_assert_true(fw_cfg_add_smi_features(f->fw, FW_CFG_SMI_BROADCAST));
+    g_assert_false(fw_cfg_add_smi_features(f->fw, FW_CFG_SMI_BROADCAST));
+    int sup = fw_cfg_file_key(f->fw, "etc/smi/supported-features");
+    int req = fw_cfg_file_key(f->fw, "etc/smi/requested-features");
+    g_assert_cmpint(sup, >=, 0);
+    uint8_t *dst = ram(f, 0x3000, 8);
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)sup << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_READ, 8, 0x3000), ==, 0);
+    g_assert_cmphex(le64_at(dst), ==, FW_CFG_SMI_BROADCAST);
+
+    /* Other items stay read-only; writes past the 8 bytes or from
+     * outside RAM are refused and change nothing. */
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)sup << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_WRITE, 8, 0x2000), ==, FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)req << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_WRITE, 9, 0x2000), ==, FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)req << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_WRITE, 8, RAM - 4), ==, FW_CFG_DMA_CTL_ERROR);
+
+    /* More than offered: not accepted. */
+    uint32_t st;
+    g_assert_cmpuint(smi_request(f, FW_CFG_SMI_BROADCAST | FW_CFG_SMI_CPU_HOTPLUG, &st), ==, 0);
+    g_assert_cmphex(st, ==, 0);
+    g_assert_cmphex(fw_cfg_smi_negotiated(f->fw), ==, 0);
+    /* The request reads back as written. */
+    g_assert_cmphex(dma(f, 0x1000, ((uint32_t)req << 16) | FW_CFG_DMA_CTL_SELECT |
+                        FW_CFG_DMA_CTL_READ, 8, 0x3000), ==, 0);
+    g_assert_cmphex(le64_at(dst), ==, FW_CFG_SMI_BROADCAST | FW_CFG_SMI_CPU_HOTPLUG);
+
+    /* Broadcast alone: accepted and fixed. */
+    g_assert_cmpuint(smi_request(f, FW_CFG_SMI_BROADCAST, &st), ==, 1);
+    g_assert_cmphex(fw_cfg_smi_negotiated(f->fw), ==, FW_CFG_SMI_BROADCAST);
+    g_assert_cmpuint(smi_request(f, 0, &st), ==, 1);
+    g_assert_cmphex(st, ==, FW_CFG_DMA_CTL_ERROR);
+    g_assert_cmphex(fw_cfg_smi_negotiated(f->fw), ==, FW_CFG_SMI_BROADCAST);
+
+    /* Saved and restored with the device's state. */
+    struct state_out o;
+    state_out_init(&o);
+    g_assert_true(fw_cfg_state_ops.save(f->fw, &o, NULL));
+    struct fixture g;
+    setup(&g, NULL);
+    struct state_in in;
+    g_autoptr(GError) error = NULL;
+    state_in_init(&in, o.buf->data, o.buf->len, "fw-cfg");
+    g_assert_false(fw_cfg_state_ops.load(g.fw, &in, fw_cfg_state_ops.version, &error));
+    g_clear_error(&error);
+    g_assert_true(fw_cfg_add_smi_features(g.fw, FW_CFG_SMI_BROADCAST));
+    state_in_init(&in, o.buf->data, o.buf->len, "fw-cfg");
+    g_assert_true(fw_cfg_state_ops.load(g.fw, &in, fw_cfg_state_ops.version, &error));
+    g_assert_no_error(error);
+    g_assert_cmphex(fw_cfg_smi_negotiated(g.fw), ==, FW_CFG_SMI_BROADCAST);
+    teardown(&g, NULL);
+    state_out_clear(&o);
+
+    /* A platform reset starts over. */
+    test_vm_platform_reset(f->vm);
+    g_assert_cmphex(fw_cfg_smi_negotiated(f->fw), ==, 0);
+    g_assert_cmpuint(smi_request(f, 0, &st), ==, 1);
+    g_assert_cmphex(st, ==, 0);
+    g_assert_cmphex(fw_cfg_smi_negotiated(f->fw), ==, 0);
+}
+
+/* Save f's device and load the result into a fresh one. */
+static bool round_trip(struct fixture *f, GError **error)
+{
+    struct state_out o;
+    state_out_init(&o);
+    g_assert_true(fw_cfg_state_ops.save(f->fw, &o, NULL));
+    struct fixture g;
+    setup(&g, NULL);
+    struct state_in in;
+    state_in_init(&in, o.buf->data, o.buf->len, "fw-cfg");
+    bool ok = fw_cfg_state_ops.load(g.fw, &in, fw_cfg_state_ops.version, error);
+    if (ok) {
+        /* The new device goes on where the old one was. */
+        uint8_t a[2], b[2];
+        read_data(f, a, sizeof(a));
+        for (unsigned i = 0; i < sizeof(b); i++)
+            b[i] = (uint8_t)test_pio_read(g.vm, PC_FW_CFG_PORT + 1, 1);
+        g_assert_cmpmem(a, sizeof(a), b, sizeof(b));
+    }
+    teardown(&g, NULL);
+    state_out_clear(&o);
+    return ok;
+}
+
+/* A device firmware never used (a VM saved before its firmware touched
+ * fw_cfg) restores, and so does one in the middle of an item. */
+static void test_state(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_assert_true(round_trip(f, &error));
+    g_assert_no_error(error);
+    select_key(f, FW_CFG_SIGNATURE);
+    uint8_t c;
+    read_data(f, &c, 1);
+    g_assert_true(round_trip(f, &error));
+    g_assert_no_error(error);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -392,5 +521,7 @@ int main(int argc, char **argv)
     ADD("/fw-cfg/linux-boot", test_linux_boot);
     ADD("/fw-cfg/acpi-files", test_acpi_files);
     ADD("/fw-cfg/reset", test_reset);
+    ADD("/fw-cfg/state", test_state);
+    ADD("/fw-cfg/smi-features", test_smi_features);
     return g_test_run();
 }

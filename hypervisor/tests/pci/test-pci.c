@@ -5,7 +5,9 @@
 #include <glib.h>
 
 #include "pci/pci.h"
+#include "pci/pci_host.h"
 #include "pci/msix.h"
+#include "core/smm.h"
 #include "config/pc_layout.h"
 #include "tests/support/test_vm.h"
 
@@ -407,6 +409,91 @@ static void test_chipset_registers(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, 1, 0x60, 4), ==, 0x0b0a0b0a);
 }
 
+/* What each view shows at gpa: 'R' the SMRAM overlay's RAM, 'r' a slot
+ * the platform mapped, '-' nothing. */
+static char view(struct fixture *f, unsigned as, uint64_t gpa)
+{
+    struct memslot_piece p;
+    if (!test_vm_view_at(f->vm, as, gpa, &p))
+        return '-';
+    return p.mapping < 0 ? 'R' : 'r';
+}
+
+/* i440FX SMRAM register (0x72) with SMM: D_OPEN, G_SMRAME, D_LCK. */
+static void test_smram(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    test_vm_record_slots(f->vm);
+    /* As upper_memory does with a VGA: no slot over the legacy window. */
+    vm_unmap_memory(f->vm, 0);
+    vm_map_memory(f->vm, 0, 0xa0000, vm_memory(f->vm)->region[0].hva, false, false);
+    g_assert_true(vm_smm_enable(f->vm, &error));
+    pci_host_enable_smm(pci_bus_host(f->bus));
+
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x02);
+    g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, '-');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa8000), ==, '-');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0x1000), ==, 'r');
+    /* D_OPEN: both views see the RAM (firmware copies its handler in). */
+    cfg_write(f, 0, 0x72, 0x4a, 1);
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x4a);
+    g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, 'R');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xbffff), ==, 'R');
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
+    /* Closed, G_SMRAME: only SMM sees it; device DMA does not reach it. */
+    cfg_write(f, 0, 0x72, 0x0a, 1);
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0x9fff0, 0x20));
+    g_assert_null(guest_memory_ptr(vm_memory(f->vm), 0xbffff, 0));
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0x9fff0, 0x10));
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xc0000, 0x10));
+    g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, '-');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa0000), ==, 'R');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xc0000), ==, '-');
+    /* D_LCK: D_OPEN cleared and the register frozen until reset. */
+    cfg_write(f, 0, 0x72, 0x5a, 1);
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x1a);
+    cfg_write(f, 0, 0x72, 0x42, 1);
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x1a);
+    g_assert_cmpint(view(f, MEMSLOT_AS_NORMAL, 0xa8000), ==, '-');
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa8000), ==, 'R');
+    test_vm_platform_reset(f->vm);
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x02);
+    g_assert_nonnull(guest_memory_ptr(vm_memory(f->vm), 0xa8000, 16));
+    g_assert_cmpint(view(f, MEMSLOT_AS_SMM, 0xa8000), ==, '-');
+    cfg_write(f, 0, 0x72, 0x4a, 1);
+    g_assert_cmphex(cfg_read(f, 0, 0x72, 1), ==, 0x4a);
+}
+
+/* APM writes raise an SMI only with PIIX3 SMICNTL.CSMIGATE and
+ * SMIEN.APMC_EN set, and only on a machine with SMM. */
+static void test_apm_smi(struct fixture *f, gconstpointer data)
+{
+    struct pci_host *host = pci_bus_host(f->bus);
+    cfg_write(f, 1, 0xa0, 0x01, 1);
+    cfg_write(f, 1, 0xa2, 0x0080, 2);
+    pci_host_apm_written(host);
+    g_assert_cmpuint(test_vm_smis(f->vm, NULL), ==, 0);
+
+    g_autoptr(GError) error = NULL;
+    g_assert_true(vm_smm_enable(f->vm, &error));
+    pci_host_enable_smm(host);
+    cfg_write(f, 1, 0xa2, 0x0000, 2);
+    pci_host_apm_written(host);
+    g_assert_cmpuint(test_vm_smis(f->vm, NULL), ==, 0);
+    cfg_write(f, 1, 0xa2, 0x0080, 2);
+    cfg_write(f, 1, 0xa0, 0x00, 1);
+    pci_host_apm_written(host);
+    g_assert_cmpuint(test_vm_smis(f->vm, NULL), ==, 0);
+    cfg_write(f, 1, 0xa0, 0x01, 1);
+    pci_host_apm_written(host);
+    int target = 0;
+    g_assert_cmpuint(test_vm_smis(f->vm, &target), ==, 1);
+    g_assert_cmpint(target, ==, SMM_CURRENT_VCPU);
+    /* SMIREQ.APMS tells the handler why. */
+    g_assert_cmphex(cfg_read(f, 1, 0xaa, 1) & 0x80, ==, 0x80);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -419,5 +506,7 @@ int main(int argc, char **argv)
     ADD("msix-masking", test_msix_masking);
     ADD("reset-control", test_reset_control);
     ADD("chipset-registers", test_chipset_registers);
+    ADD("smram", test_smram);
+    ADD("apm-smi", test_apm_smi);
     return g_test_run();
 }

@@ -1,6 +1,8 @@
 #include "test_vm.h"
 #include "core/vm_state.h"
 #include "core/vm_core.h"
+#include "core/vcpu.h"
+#include "core/smm.h"
 
 #include <glib.h>
 
@@ -27,7 +29,13 @@ struct vm {
     bool record_slots;
     struct test_slot slots[TEST_VM_MAX_SLOTS];
     struct vm_state_registry *states;
+    bool smm;
+    struct memslot_overlay overlay[VM_SMRAM_OVERLAYS];
+    unsigned smis;
+    int last_smi_target;
 };
+
+static bool fake_in_smm;
 
 struct vm *test_vm_new(uint64_t ram_size)
 {
@@ -126,6 +134,86 @@ void test_vm_record_slots(struct vm *vm)
     /* As vm_create() does: low RAM is the first slot. */
     const struct guest_region *low = &vm->mem.region[0];
     vm_map_memory(vm, low->gpa, low->size, low->hva, false, false);
+}
+
+/* ---- SMM: the real layout computation over the recorded slots. */
+
+bool vm_enable_smm_address_space(struct vm *vm, GError **error)
+{
+    vm->smm = true;
+    return true;
+}
+
+bool vm_smm_address_space_enabled(struct vm *vm) { return vm->smm; }
+
+bool vm_set_smram_overlay(struct vm *vm, unsigned index, uint64_t gpa, uint64_t size,
+                          enum memslot_view normal, enum memslot_view smm)
+{
+    g_assert_cmpuint(index, <, VM_SMRAM_OVERLAYS);
+    struct memslot_overlay o = { 0 };
+    if (size) {
+        o = (struct memslot_overlay){ gpa, size, guest_memory_ram_ptr(&vm->mem, gpa, size),
+                                      { normal, smm } };
+        if (!o.hva)
+            return false;
+    }
+    vm->overlay[index] = o;
+    bool hide = vm->smm && o.size && normal != MEMSLOT_VIEW_RAM;
+    guest_memory_hide(&vm->mem, index, hide ? gpa : 0, hide ? size : 0);
+    return true;
+}
+
+int vm_kvm_slot_of(struct vm *vm, int mapping, unsigned as, uint64_t *size)
+{
+    if (as != 0 || mapping < 0 || mapping >= TEST_VM_MAX_SLOTS || !vm->slots[mapping].used)
+        return -1;
+    if (size)
+        *size = vm->slots[mapping].size;
+    return mapping;
+}
+
+void vm_raise_smi(struct vm *vm, int index)
+{
+    g_mutex_lock(&vm->lock);
+    vm->smis++;
+    vm->last_smi_target = index;
+    g_mutex_unlock(&vm->lock);
+}
+
+bool vcpu_current_in_smm(void) { return fake_in_smm; }
+
+void test_vm_set_in_smm(bool in_smm) { fake_in_smm = in_smm; }
+
+unsigned test_vm_smis(struct vm *vm, int *target)
+{
+    g_mutex_lock(&vm->lock);
+    unsigned n = vm->smis;
+    if (target)
+        *target = vm->last_smi_target;
+    g_mutex_unlock(&vm->lock);
+    return n;
+}
+
+bool test_vm_view_at(struct vm *vm, unsigned as, uint64_t gpa, struct memslot_piece *out)
+{
+    struct memslot_mapping maps[TEST_VM_MAX_SLOTS];
+    for (int i = 0; i < TEST_VM_MAX_SLOTS; i++) {
+        const struct test_slot *s = &vm->slots[i];
+        maps[i] = (struct memslot_mapping){ s->used, s->gpa, s->size, s->hva,
+                                            s->readonly ? 1u : 0u };
+    }
+    g_autoptr(GArray) pieces = g_array_new(FALSE, FALSE, sizeof(struct memslot_piece));
+    memslot_layout(maps, TEST_VM_MAX_SLOTS, vm->overlay, vm->smm ? VM_SMRAM_OVERLAYS : 0, as,
+                   pieces);
+    for (guint i = 0; i < pieces->len; i++) {
+        const struct memslot_piece *p = &g_array_index(pieces, struct memslot_piece, i);
+        if (gpa >= p->gpa && gpa - p->gpa < p->size) {
+            if (out)
+                *out = *p;
+            return true;
+        }
+    }
+    return false;
 }
 
 const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/vm.h"
+#include "core/memslot_layout.h"
 
 struct test_msi {
     uint64_t address;
@@ -33,6 +34,15 @@ void test_vm_record_slots(struct vm *vm);
 /* The mapped slot covering gpa, or NULL. */
 const struct test_slot *test_vm_slot_at(struct vm *vm, uint64_t gpa);
 void test_vm_free(struct vm *vm);
+
+/* SMM: what address space as (MEMSLOT_AS_NORMAL or _SMM) maps at gpa, as
+ * the real VM would cut its slots from the recorded ones and the SMRAM the
+ * chipset set (false: nothing, accesses exit); the SMIs raised so far and
+ * the vCPU index (or SMM_ALL_VCPUS) of the last; and what
+ * vm_smm_access_in_smm() answers (for every thread). */
+bool test_vm_view_at(struct vm *vm, unsigned as, uint64_t gpa, struct memslot_piece *out);
+unsigned test_vm_smis(struct vm *vm, int *target);
+void test_vm_set_in_smm(bool in_smm);
 
 bool test_vm_irq_level(struct vm *vm, unsigned gsi);
 /* Low-to-high transitions of the line so far. */
