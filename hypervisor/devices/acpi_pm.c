@@ -443,6 +443,8 @@ void acpi_pm_set_smi_handler(struct acpi_pm *pm, void (*fn)(void *opaque), void 
     g_mutex_lock(&pm->lock);
     pm->smi_fn = fn;
     pm->smi_opaque = opaque;
+    /* As at reset: APMC_EN reads set only while nothing can take an SMI. */
+    pm->smi_en = fn ? 0 : ACPI_PM_APMC_EN;
     g_mutex_unlock(&pm->lock);
 }
 

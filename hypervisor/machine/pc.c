@@ -425,19 +425,31 @@ static void apm_written(void *opaque, uint8_t cmd)
     pci_host_apm_written(opaque);
 }
 
-/* --machine pc,smm=on: KVM's SMM view, the i440FX's SMRAM register and
- * SMIs from the APM port. */
+/* --machine ...,smm=on: KVM's SMM view, then the chipset's SMRAM and SMI
+ * sources. */
 static bool add_smm(struct pc *pc, GError **error)
 {
     if (!pc->base.opts->smm)
         return true;
+    if (!pc->chipset->enable_smm) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    _("--machine %s has no System Management Mode"), pc->chipset->name);
+        return false;
+    }
     if (!vm_smm_enable(pc->base.vm, error)) {
         g_prefix_error(error, "--machine smm=on: ");
         return false;
     }
-    struct pci_host *host = pci_bus_host(pc->pci);
+    return pc->chipset->enable_smm(pc->chipset_state, pc->base.vm, pc->pci, pc->acpi_pm, error);
+}
+
+/* The i440FX: its SMRAM register and SMIs from the APM port. */
+static bool i440fx_enable_smm(void *state, struct vm *vm, struct pci_bus *bus, struct acpi_pm *pm,
+                              GError **error)
+{
+    struct pci_host *host = pci_bus_host(bus);
     pci_host_enable_smm(host);
-    acpi_pm_set_apm_listener(pc->acpi_pm, apm_written, host);
+    acpi_pm_set_apm_listener(pm, apm_written, host);
     return true;
 }
 
@@ -459,6 +471,7 @@ static const struct pc_chipset_ops i440fx_ops = {
     .create_acpi_pm = piix4_create_acpi_pm,
     .describe_acpi = i440fx_describe_acpi,
     .listen_pam = i440fx_listen_pam,
+    .enable_smm = i440fx_enable_smm,
     .free = i440fx_free,
 };
 
@@ -529,6 +542,11 @@ struct machine *pc_create_chipset(const struct vmm_options *o, int kvm_fd,
             goto fail;
         device_registry_add(pc->base.registry, "fw-cfg", firmware_fw_cfg(pc->firmware),
                             &fw_cfg_state_ops, NULL, NULL);
+        if (o->smm && chipset->smm_fw_cfg &&
+            !chipset->smm_fw_cfg(pc->chipset_state, firmware_fw_cfg(pc->firmware))) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot add the SMI features to fw_cfg"));
+            goto fail;
+        }
         chipset->listen_pam(pc->chipset_state, pc->upper_memory);
     } else if (pc->kernel) {
         vm_set_boot_handler(pc->base.vm, boot_linux, pc);

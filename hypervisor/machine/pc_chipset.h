@@ -15,6 +15,7 @@ struct acpi_platform;
 struct device_registry;
 struct upper_memory;
 struct vmm_options;
+struct fw_cfg;
 
 /* Where pc_devices.c puts disks and the CD-ROM. */
 struct pc_storage_layout {
@@ -40,6 +41,14 @@ struct pc_chipset_ops {
     void (*listen_pam)(void *state, struct upper_memory *um);
     /* Direct Linux boot, at every reset: what firmware would program. */
     void (*firmware_setup)(void *state);
+    /* --machine ...,smm=on, after vm_smm_enable(): the chipset's SMRAM
+     * decoding and SMI sources follow the SMM address space.  NULL: the
+     * chipset has no SMM. */
+    bool (*enable_smm)(void *state, struct vm *vm, struct pci_bus *bus, struct acpi_pm *pm,
+                       GError **error);
+    /* Firmware boot with SMM: the SMI feature negotiation on fw_cfg.
+     * Optional. */
+    bool (*smm_fw_cfg)(void *state, struct fw_cfg *fw);
     /* After vm_destroy(). */
     void (*free)(void *state);
 };

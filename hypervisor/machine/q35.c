@@ -10,7 +10,9 @@
 #include "config/pc_layout.h"
 #include "core/vm.h"
 #include "core/vm_core.h"
+#include "core/smm.h"
 #include "devices/acpi_pm.h"
+#include "devices/fw_cfg.h"
 #include "pci/pci.h"
 #include "pci/q35_host.h"
 
@@ -18,9 +20,12 @@
 #include <glib/gi18n.h>
 
 struct q35 {
+    struct vm *vm;
     struct q35_host *host;
     struct acpi_pm *pm;
     struct upper_memory *um;    /* non-NULL once firmware owns the BIOS area */
+    bool smm;                   /* --machine q35,smm=on */
+    struct fw_cfg *fw;          /* with SMM and firmware: the SMI negotiation */
 };
 
 /* Both run with the PCI bus lock held, from guest configuration writes. */
@@ -38,16 +43,61 @@ static void q35_pm_base_changed(void *opaque, uint16_t base, bool enabled)
         acpi_pm_set_base(q->pm, base, enabled);
 }
 
+/* The SMM address space follows the MCH: the compatible SMRAM at 0xA0000
+ * (G_SMRAME, D_OPEN) and TSEG at the top of RAM below 4 GiB (T_EN). */
+static void q35_smram_changed(void *opaque)
+{
+    struct q35 *q = opaque;
+    if (!q->smm)
+        return;
+    struct q35_smram s;
+    q35_host_smram(q->host, &s);
+    vm_smm_set_legacy(q->vm, s.smram_enabled, s.open);
+    uint64_t low = vm_memory(q->vm)->low_size;
+    if (s.smram_enabled && s.tseg_enabled && s.tseg_size && s.tseg_size < low)
+        vm_smm_set_tseg(q->vm, low - s.tseg_size, s.tseg_size);
+    else
+        vm_smm_set_tseg(q->vm, 0, 0);
+}
+
 static const struct q35_host_ops host_ops = {
     .pam_changed = q35_pam_changed,
     .pm_base_changed = q35_pm_base_changed,
+    .smram_changed = q35_smram_changed,
 };
+
+/* An APM command with SMI_EN's APMC_EN and GBL_SMI_EN set: every vCPU
+ * when the firmware negotiated broadcast SMIs, else the writing one. */
+static void q35_raise_smi(void *opaque)
+{
+    struct q35 *q = opaque;
+    bool broadcast = q->fw && (fw_cfg_smi_negotiated(q->fw) & FW_CFG_SMI_BROADCAST);
+    vm_smm_raise(q->vm, broadcast ? SMM_ALL_VCPUS : SMM_CURRENT_VCPU);
+}
+
+static bool q35_enable_smm(void *state, struct vm *vm, struct pci_bus *bus, struct acpi_pm *pm,
+                           GError **error)
+{
+    struct q35 *q = state;
+    q->smm = true;
+    acpi_pm_set_smi_handler(pm, q35_raise_smi, q);
+    q35_smram_changed(q);
+    return true;
+}
+
+static bool q35_smm_fw_cfg(void *state, struct fw_cfg *fw)
+{
+    struct q35 *q = state;
+    q->fw = fw;
+    return fw_cfg_add_smi_features(fw, FW_CFG_SMI_BROADCAST);
+}
 
 static struct pci_bus *q35_create_bus(struct vm *vm, const struct vmm_options *o, void **state,
                                       GError **error)
 {
     struct q35 *q = g_new0(struct q35, 1);
     *state = q;
+    q->vm = vm;
     struct pci_bus *bus = pci_bus_new(vm);
     const struct guest_memory *m = vm_memory(vm);
     q->host = q35_host_create(bus, vm, m->low_size, m->high_size, &host_ops, q, error);
@@ -115,6 +165,8 @@ static const struct pc_chipset_ops q35_ops = {
     .describe_acpi = q35_describe_acpi,
     .listen_pam = q35_listen_pam,
     .firmware_setup = q35_firmware_setup,
+    .enable_smm = q35_enable_smm,
+    .smm_fw_cfg = q35_smm_fw_cfg,
     .free = q35_free,
 };
 
