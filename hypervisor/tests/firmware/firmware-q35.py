@@ -12,7 +12,9 @@
 (b) SeaBIOS boots GRUB from a CD-ROM on the ICH9 AHCI (read through
     SeaBIOS's AHCI driver and its ECAM configuration accesses) to the
     cloud kernel, which sees the same chipset and powers off through
-    ACPI."""
+    ACPI.  This VM has SMM (q35,smm=on): SeaBIOS finds the ICH9 with SMI
+    enables clear, opens SMRAM and relocates SMBASE through an APM SMI
+    before it boots."""
 
 import os
 import sys
@@ -137,7 +139,7 @@ def direct_boot(vmm_bin, tmp):
 
 
 def seabios_cdrom(vmm_bin, iso):
-    vmm, con = fwtest.start(vmm_bin, ["--machine", "q35", "--cdrom", iso], name="q35-seabios")
+    vmm, con = fwtest.start(vmm_bin, ["--machine", "q35,smm=on", "--cdrom", iso], name="q35-seabios")
     try:
         fwtest.expect_boot(vmm, con, "Q35CD")
         sh = Shell(con)
