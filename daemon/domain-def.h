@@ -6,10 +6,13 @@
 #include <glib.h>
 
 typedef struct {
-  char *type;          /* "file" or "block" */
+  char *type;          /* "file", "block" or "volume" */
   char *device;        /* "disk" or "cdrom" */
   char *driver_type;   /* "raw" or "qcow2" */
-  char *source;        /* path, may be NULL for an empty cdrom */
+  char *source;        /* path, may be NULL for an empty cdrom; a volume's
+                        * file once resolved at start (not formatted) */
+  char *source_pool;   /* type 'volume': <source pool= volume=/> */
+  char *source_volume;
   char *target_dev;    /* "vda", "sda", "hdc" */
   char *target_bus;    /* "virtio", "sata", "ide" */
   gboolean readonly;
@@ -128,6 +131,10 @@ DomainDef *domain_def_parse (const char *xml, gsize len, DomainParseFlags flags,
 /* id >= 0 adds the id= attribute. */
 char *domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id);
 DomainDef *domain_def_copy (const DomainDef *def);
+/* One <disk> element alone, as update-device and attach-device pass it. */
+DomainDisk *domain_disk_parse (const char *xml, gsize len, GError **error);
+void domain_disk_free (DomainDisk *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DomainDisk, domain_disk_free)
 void domain_def_free (DomainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DomainDef, domain_def_free)
 

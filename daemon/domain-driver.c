@@ -246,8 +246,8 @@ run_file (DomainObj *dom, const char *name)
   return g_build_filename (dir, name, NULL);
 }
 
-static gboolean
-save_config (DomainObj *dom, GError **error)
+gboolean
+domain_save_config (DomainObj *dom, GError **error)
 {
   g_autofree char *path = config_path (dom->daemon, dom->def->name);
   g_autofree char *xml = domain_def_format (dom->def, DOMAIN_FORMAT_INACTIVE, -1);
@@ -268,8 +268,8 @@ save_config (DomainObj *dom, GError **error)
   return TRUE;
 }
 
-static void
-save_live_state (DomainObj *dom)
+void
+domain_save_live_state (DomainObj *dom)
 {
   g_autofree char *xml = domain_def_format (dom->live, DOMAIN_FORMAT_LIVE, dom->id);
   g_autofree char *live = run_file (dom, "live.xml");
@@ -358,6 +358,16 @@ acquire_live_resources (DomainObj *dom, GError **error)
 {
   if (!firmware_nvram_prepare (dom->live, dom->daemon->paths.nvram_dir, error))
     return FALSE;
+  for (guint i = 0; i < dom->live->disks->len; i++)
+    {
+      DomainDisk *disk = dom->live->disks->pdata[i];
+      if (!disk->source_volume)
+        continue;
+      g_free (disk->source);
+      disk->source = domain_disk_path (dom->daemon, disk, error);
+      if (!disk->source)
+        return FALSE;
+    }
   if (dom->live->has_tpm)
     {
       g_autofree char *state = domain_tpm_state_dir (dom);
@@ -549,7 +559,7 @@ domain_define (Daemon *d, const char *xml, GError **error)
     }
   gboolean was_persistent = dom->persistent;
   dom->persistent = TRUE;
-  if (!save_config (dom, error))
+  if (!domain_save_config (dom, error))
     {
       dom->persistent = was_persistent;
       if (!was_persistent && !domain_is_active (dom))
@@ -706,7 +716,7 @@ start_complete (StartJob *job)
   dom->id = dom->daemon->next_id++;
   gboolean restored = job->restore_path != NULL;
   set_state (dom, DOMAIN_STATE_RUNNING, restored ? RUNNING_RESTORED : RUNNING_BOOTED);
-  save_live_state (dom);
+  domain_save_live_state (dom);
   domain_emit_lifecycle (dom, EVENT_STARTED, restored ? STARTED_RESTORED : STARTED_BOOTED);
   if (job->flags & CREATE_PAUSED || job->restore_paused)
     {
@@ -1074,6 +1084,26 @@ void
 domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data)
 {
   pause_or_resume (dom, FALSE, done, data);
+}
+
+char *
+domain_disk_path (Daemon *d, const DomainDisk *disk, GError **error)
+{
+  if (!disk->source_volume)
+    {
+      if (!disk->source)
+        g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("disk '%s' has no source"), disk->target_dev);
+      return g_strdup (disk->source);
+    }
+  StoragePool *pool = daemon_storage_pool (d);
+  if (!g_str_equal (disk->source_pool, pool->name))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_NO_STORAGE_POOL,
+                   _("Storage pool not found: no storage pool with matching name '%s'"), disk->source_pool);
+      return NULL;
+    }
+  g_autoptr (StorageVol) vol = storage_pool_find_vol (pool, disk->source_volume, error);
+  return vol ? g_strdup (vol->path) : NULL;
 }
 
 char *

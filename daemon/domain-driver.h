@@ -77,6 +77,14 @@ gboolean domain_reset (DomainObj *dom, GError **error);
 void domain_suspend (DomainObj *dom, DomainDoneFn done, gpointer data);
 void domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data);
 
+/* Write dom->def to the configuration directory. */
+gboolean domain_save_config (DomainObj *dom, GError **error);
+/* Record dom->live in the run directory (what a restarted daemon adopts). */
+void domain_save_live_state (DomainObj *dom);
+/* The file behind a disk: its source, or the pool's file of a <disk
+ * type='volume'>. */
+char *domain_disk_path (Daemon *d, const DomainDisk *disk, GError **error);
+
 /* The XML a client sees: live when active unless inactive is asked for. */
 char *domain_get_xml (DomainObj *dom, gboolean inactive);
 

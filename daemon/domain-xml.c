@@ -15,8 +15,16 @@ disk_free (gpointer p)
   DomainDisk *d = p;
   g_free (d->type); g_free (d->device); g_free (d->driver_type);
   g_free (d->source); g_free (d->target_dev); g_free (d->target_bus);
+  g_free (d->source_pool); g_free (d->source_volume);
   g_free (d->serial);
   g_free (d);
+}
+
+void
+domain_disk_free (DomainDisk *disk)
+{
+  if (disk)
+    disk_free (disk);
 }
 
 static void
@@ -533,7 +541,8 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
     d->type = g_strdup ("file");
   if (!d->device)
     d->device = g_strdup ("disk");
-  if (!g_str_equal (d->type, "file") && !g_str_equal (d->type, "block"))
+  gboolean volume = g_str_equal (d->type, "volume");
+  if (!g_str_equal (d->type, "file") && !g_str_equal (d->type, "block") && !volume)
     return unsupported_value (error, _("disk type"), d->type);
   if (!g_str_equal (d->device, "disk") && !g_str_equal (d->device, "cdrom"))
     return unsupported_value (error, _("disk device"), d->device);
@@ -548,8 +557,18 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
         }
       else if (is_el (c, "source"))
         {
-          g_free (d->source);
-          d->source = attr (c, g_str_equal (d->type, "block") ? "dev" : "file");
+          if (volume)
+            {
+              g_free (d->source_pool); d->source_pool = attr (c, "pool");
+              g_free (d->source_volume); d->source_volume = attr (c, "volume");
+              if (!d->source_pool || !d->source_volume)
+                return xml_error (error, _("a <disk type='volume'> needs <source pool=... volume=.../>"));
+            }
+          else
+            {
+              g_free (d->source);
+              d->source = attr (c, g_str_equal (d->type, "block") ? "dev" : "file");
+            }
         }
       else if (is_el (c, "target"))
         {
@@ -584,7 +603,7 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
     return unsupported_value (error, _("disk bus"), d->target_bus);
   if (g_str_equal (d->device, "cdrom"))
     d->readonly = TRUE;
-  else if (!d->source)
+  else if (!d->source && !d->source_volume)
     return xml_error (error, _("missing <source> in <disk>"));
   return TRUE;
 }
@@ -1110,6 +1129,41 @@ domain_def_parse (const char *xml, gsize len, DomainParseFlags flags, GError **e
   return def;
 }
 
+DomainDisk *
+domain_disk_parse (const char *xml, gsize len, GError **error)
+{
+  if (len > G_MAXINT)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR, _("device XML is too large"));
+      return NULL;
+    }
+  xmlSetStructuredErrorFunc (NULL, (xmlStructuredErrorFunc) silent_xml_error);
+  xmlDoc *doc = xmlReadMemory (xml, (int) len, "device.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+  if (!doc)
+    {
+      const xmlError *e = xmlGetLastError ();
+      g_autofree char *why = g_strstrip (g_strdup (e && e->message ? e->message : ""));
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("XML error: malformed device XML at line %d: %s"), e ? e->line : 0, why);
+      xmlResetLastError ();
+      return NULL;
+    }
+  xmlNode *root = xmlDocGetRootElement (doc);
+  DomainDisk *disk = NULL;
+  if (!root || !is_el (root, "disk"))
+    g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
+                 _("unsupported configuration: device <%s> cannot be changed (only <disk> is)"),
+                 root ? (const char *) root->name : "");
+  else
+    {
+      g_autoptr (DomainDef) tmp = domain_def_new ();
+      if (parse_disk (tmp, root, error))
+        disk = g_ptr_array_steal_index (tmp->disks, 0);
+    }
+  xmlFreeDoc (doc);
+  return disk;
+}
+
 /* ---- formatting ---- */
 
 static void
@@ -1312,7 +1366,15 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
       DomainDisk *d = def->disks->pdata[i];
       g_string_append_printf (s, "    <disk type='%s' device='%s'>\n", d->type, d->device);
       g_string_append_printf (s, "      <driver name='oriel' type='%s'/>\n", d->driver_type);
-      if (d->source)
+      if (d->source_volume)
+        {
+          g_string_append (s, "      <source pool='");
+          esc (s, d->source_pool);
+          g_string_append (s, "' volume='");
+          esc (s, d->source_volume);
+          g_string_append (s, "'/>\n");
+        }
+      else if (d->source)
         {
           g_string_append_printf (s, "      <source %s='", g_str_equal (d->type, "block") ? "dev" : "file");
           esc (s, d->source);

@@ -165,6 +165,35 @@ p_node_get_info (RpcCall *call, void *argp, void *retp, GError **error)
   return TRUE;
 }
 
+/* virNodeGetCPUMap: the host's CPUs, all online (as nodeinfo counts them);
+ * vcpuinfo and python's vcpus() size their maps with it. */
+static gboolean
+p_node_get_cpu_map (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_node_get_cpu_map_args *args = argp;
+  remote_node_get_cpu_map_ret *ret = retp;
+  if (args->flags)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG, _("unsupported flags (0x%x) in function %s"),
+                   args->flags, "virNodeGetCPUMap");
+      return FALSE;
+    }
+  HostNodeInfo ni;
+  host_node_info (&ni);
+  int cpus = CLAMP (ni.cpus, 1, REMOTE_CPUMAP_MAX * 8);
+  if (args->need_map)
+    {
+      ret->cpumap.cpumap_len = (cpus + 7) / 8;
+      ret->cpumap.cpumap_val = g_malloc0 (ret->cpumap.cpumap_len);
+      for (int c = 0; c < cpus; c++)
+        ret->cpumap.cpumap_val[c / 8] |= 1u << (c % 8);
+    }
+  if (args->need_online)
+    ret->online = cpus;
+  ret->ret = cpus;
+  return TRUE;
+}
+
 static gboolean
 p_node_get_free_memory (RpcCall *call, void *argp, void *retp, GError **error)
 {
@@ -305,6 +334,7 @@ p_domain_xml_from_native (RpcCall *call, void *argp, void *retp, GError **error)
 #define B PROC_FLAG_BEFORE_OPEN
 #define A PROC_FLAG_AUTH
 const RpcProcedure procedures_host[] = {
+  PROC_ROW (NODE_GET_CPU_MAP, 0, remote_node_get_cpu_map_args, remote_node_get_cpu_map_ret, p_node_get_cpu_map),
   PROC_ROW (AUTH_LIST, B | A, rpc_void, remote_auth_list_ret, p_auth_list),
   PROC_ROW (AUTH_POLKIT, B | A, rpc_void, remote_auth_polkit_ret, p_auth_polkit),
   PROC_ROW (CONNECT_SUPPORTS_FEATURE, B, remote_connect_supports_feature_args,

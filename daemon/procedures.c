@@ -116,6 +116,7 @@ build_index (void)
     { procedures_snapshot, procedures_snapshot_count },
     { procedures_storage, procedures_storage_count },
     { procedures_network, procedures_network_count },
+    { procedures_devices, procedures_devices_count },
   };
   for (gsize t = 0; t < G_N_ELEMENTS (tables); t++)
     for (gsize i = 0; i < tables[t].n; i++)

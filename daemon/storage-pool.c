@@ -57,6 +57,41 @@ vol_name_valid (const char *name)
   return name && *name && name[0] != '.' && !strchr (name, '/') && strlen (name) < 250;
 }
 
+StorageVol *
+storage_file_stat (const char *path)
+{
+  struct stat st;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) < 0 || (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)))
+    {
+      close (fd);
+      return NULL;
+    }
+  StorageVol *v = g_new0 (StorageVol, 1);
+  v->name = g_path_get_basename (path);
+  v->path = g_strdup (path);
+  /* A block device's size is where its end is. */
+  off_t end = S_ISBLK (st.st_mode) ? lseek (fd, 0, SEEK_END) : st.st_size;
+  v->physical = end > 0 ? (guint64) end : 0;
+  v->capacity = v->physical;
+  v->allocation = S_ISBLK (st.st_mode) ? v->physical : (guint64) st.st_blocks * 512;
+  v->format = g_strdup ("raw");
+  /* A qcow2 header: magic "QFI\xfb", the virtual size at byte 24. */
+  guint8 hdr[32];
+  if (pread (fd, hdr, sizeof hdr, 0) == (ssize_t) sizeof hdr && memcmp (hdr, "QFI\xfb", 4) == 0)
+    {
+      guint64 be;
+      memcpy (&be, hdr + 24, 8);
+      v->capacity = GUINT64_FROM_BE (be);
+      g_free (v->format);
+      v->format = g_strdup ("qcow2");
+    }
+  close (fd);
+  return v;
+}
+
 static StorageVol *
 vol_stat (StoragePool *pool, const char *name)
 {
@@ -64,27 +99,11 @@ vol_stat (StoragePool *pool, const char *name)
   struct stat st;
   if (stat (path, &st) < 0 || !S_ISREG (st.st_mode))
     return NULL;
-  StorageVol *v = g_new0 (StorageVol, 1);
-  v->name = g_strdup (name);
-  v->path = g_steal_pointer (&path);
-  v->physical = st.st_size;
-  v->capacity = st.st_size;
-  v->allocation = (guint64) st.st_blocks * 512;
-  v->format = g_strdup ("raw");
-  /* A qcow2 header: magic "QFI\xfb", the virtual size at byte 24. */
-  guint8 hdr[32];
-  int fd = open (v->path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
+  StorageVol *v = storage_file_stat (path);
+  if (v)
     {
-      if (pread (fd, hdr, sizeof hdr, 0) == (ssize_t) sizeof hdr && memcmp (hdr, "QFI\xfb", 4) == 0)
-        {
-          guint64 be;
-          memcpy (&be, hdr + 24, 8);
-          v->capacity = GUINT64_FROM_BE (be);
-          g_free (v->format);
-          v->format = g_strdup ("qcow2");
-        }
-      close (fd);
+      g_free (v->name);
+      v->name = g_strdup (name);
     }
   return v;
 }

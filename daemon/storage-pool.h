@@ -41,4 +41,7 @@ gboolean storage_pool_resize_vol (StoragePool *pool, StorageVol *vol, guint64 ca
                                   guint flags, GError **error);
 char *storage_vol_xml (StoragePool *pool, StorageVol *vol);
 void storage_vol_free (StorageVol *vol);
+/* Sizes and format of any image file or block device (name: its base
+ * name); NULL when it cannot be opened or is neither. */
+StorageVol *storage_file_stat (const char *path);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StorageVol, storage_vol_free)

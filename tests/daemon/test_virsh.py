@@ -415,6 +415,136 @@ class VirshTest(unittest.TestCase):
         for vol in ("snap-a.qcow2", "snap-raw.img"):
             virsh(self.uri, "vol-delete", "--pool", "default", vol)
 
+    def test_everyday_domain_commands(self):
+        """domblkinfo (raw, qcow2, a volume disk, --all), domblkerror,
+        domjobinfo, desc/--title with --config and --live, vcpuinfo and
+        vcpupin of a shut-off domain, dommemstat, setmem --config and its
+        refusals, change-media --config: what a shut-off domain answers."""
+        img = self.daemon.image_dir
+        raw = os.path.join(img, "every-raw.img")
+        with open(raw, "wb") as f:
+            f.truncate(3 << 20)
+            f.seek(1 << 20)
+            f.write(b"x" * 8192)
+        virsh(self.uri, "vol-create-as", "default", "every.qcow2", "5G", "--format", "qcow2")
+        qcow = os.path.join(img, "every.qcow2")
+        disks = ("<disk type='file' device='disk'><source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+                 "<disk type='volume' device='disk'><driver type='qcow2'/>"
+                 "<source pool='default' volume='every.qcow2'/><target dev='vdb' bus='virtio'/></disk>"
+                 "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>" % raw)
+        self.define("every", disks=disks)
+
+        # The volume disk is kept as given.
+        x = ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout)
+        vdb = [d for d in x.findall("devices/disk") if d.find("target").get("dev") == "vdb"][0]
+        self.assertEqual(vdb.get("type"), "volume")
+        self.assertEqual(vdb.find("source").attrib, {"pool": "default", "volume": "every.qcow2"})
+
+        def blkinfo(*args):
+            out = virsh(self.uri, "domblkinfo", "every", *args).stdout
+            return {l.split(":")[0].strip(): int(l.split(":")[1]) for l in out.splitlines() if ":" in l}
+        st = os.stat(raw)
+        self.assertEqual(blkinfo("vda"), {"Capacity": 3 << 20, "Allocation": st.st_blocks * 512,
+                                          "Physical": 3 << 20})
+        self.assertEqual(blkinfo(raw)["Capacity"], 3 << 20)
+        q = blkinfo("vdb")
+        self.assertEqual(q["Capacity"], 5 << 30)
+        self.assertEqual(q["Physical"], os.path.getsize(qcow))
+        self.assertLess(q["Physical"], 1 << 20)
+        out = virsh(self.uri, "domblkinfo", "every", "--all", "--human").stdout
+        self.assertRegex(out, r"vda\s+3\.000 MiB")
+        self.assertRegex(out, r"vdb\s+5\.000 GiB")
+        self.assertRegex(out, r"hdc\s+-")
+        r = virsh(self.uri, "domblkinfo", "every", "vdz", check=False)
+        self.assertIn("invalid path vdz not assigned to domain", r.stderr)
+        r = virsh(self.uri, "domblkinfo", "every", "hdc", check=False)
+        self.assertIn("does not currently have a source", r.stderr)
+
+        # Jobs: none.  Disk errors: only of a running domain (as libvirt).
+        self.assertRegex(virsh(self.uri, "domjobinfo", "every").stdout, r"Job type:\s+None")
+        self.assertRegex(virsh(self.uri, "domjobinfo", "every", "--completed").stdout, r"Job type:\s+None")
+        r = virsh(self.uri, "domblkerror", "every", check=False)
+        self.assertIn("domain is not running", r.stderr)
+
+        # Title and description, persisted in the definition.
+        self.assertEqual(virsh(self.uri, "desc", "every", "--title").stdout.strip(), "A test domain")
+        self.assertEqual(virsh(self.uri, "desc", "every").stdout.strip(), "")  # -q hides "No description"
+        virsh(self.uri, "desc", "every", "--new-desc", "Line one\nline <two> & more")
+        virsh(self.uri, "desc", "every", "--title", "--config", "--new-desc", "New title")
+        self.assertEqual(virsh(self.uri, "desc", "every").stdout.strip(), "Line one\nline <two> & more")
+        self.assertEqual(virsh(self.uri, "desc", "every", "--title").stdout.strip(), "New title")
+        x = ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout)
+        self.assertEqual(x.findtext("title"), "New title")
+        self.assertEqual(x.findtext("description"), "Line one\nline <two> & more")
+        with open(os.path.join(self.daemon.root, "etc", "every.xml")) as f:
+            self.assertIn("<title>New title</title>", f.read())
+        self.assertIn("New title", virsh(self.uri, "list", "--all", "--title").stdout)
+        virsh(self.uri, "desc", "every", "--new-desc", "")
+        self.assertEqual(virsh(self.uri, "desc", "every").stdout.strip(), "")  # -q hides "No description"
+        r = virsh(self.uri, "desc", "every", "--live", "--new-desc", "x", check=False)
+        self.assertIn("domain is not running", r.stderr)
+        dom = libvirt.open(self.uri).lookupByName("every")
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "two\nlines", None, None, 0)
+        self.assertIn("newlines", str(cm.exception))
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "http://example.org/", 0)
+        self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED)
+
+        # vCPUs of a shut-off domain: the pinning of the definition.
+        cpus = "0-%d" % (os.cpu_count() - 1) if os.cpu_count() > 1 else "0"
+        out = virsh(self.uri, "vcpuinfo", "every").stdout
+        self.assertRegex(out, r"VCPU:\s+0")
+        self.assertRegex(out, r"CPU Affinity:\s+y{%d}" % os.cpu_count())
+        self.assertRegex(virsh(self.uri, "vcpupin", "every").stdout, r"0\s+%s" % cpus)
+        self.assertEqual(virsh(self.uri, "emulatorpin", "every").stdout.strip(), cpus)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.vcpus()
+        self.assertIn("inactive domain", str(cm.exception))
+
+        # Memory: statistics need a running domain; setmem reaches the
+        # definition with --config, the running domain never (no balloon).
+        r = virsh(self.uri, "dommemstat", "every", check=False)
+        self.assertIn("domain is not running", r.stderr)
+        virsh(self.uri, "setmem", "every", "128M", "--config")
+        x = ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout)
+        self.assertEqual(int(x.findtext("currentMemory")), 128 * 1024)
+        self.assertEqual(int(x.findtext("memory")), 256 * 1024)
+        self.assertIn("Used memory:    131072 KiB", virsh(self.uri, "dominfo", "every").stdout)
+        r = virsh(self.uri, "setmem", "every", "512M", "--config", check=False)
+        self.assertIn("cannot set memory higher than max memory", r.stderr)
+        r = virsh(self.uri, "setmem", "every", "128M", "--live", check=False)
+        self.assertIn("domain is not running", r.stderr)
+        virsh(self.uri, "setmaxmem", "every", "192M", "--config")
+        self.assertEqual(int(ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout).findtext("memory")),
+                         192 * 1024)
+
+        # change-media of a shut-off domain changes its definition.
+        iso = os.path.join(img, "every.iso")
+        with open(iso, "wb") as f:
+            f.truncate(1 << 20)
+        virsh(self.uri, "change-media", "every", "hdc", iso, "--insert", "--config")
+        x = ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout)
+        hdc = [d for d in x.findall("devices/disk") if d.find("target").get("dev") == "hdc"][0]
+        self.assertEqual(hdc.find("source").get("file"), iso)
+        self.assertEqual(blkinfo("hdc")["Capacity"], 1 << 20)
+        virsh(self.uri, "change-media", "every", "hdc", "--eject", "--config")
+        x = ET.fromstring(virsh(self.uri, "dumpxml", "every").stdout)
+        hdc = [d for d in x.findall("devices/disk") if d.find("target").get("dev") == "hdc"][0]
+        self.assertIsNone(hdc.find("source"))
+        r = virsh(self.uri, "change-media", "every", "vda", iso, "--update", "--config", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        r = virsh(self.uri, "change-media", "every", "hdc", iso, "--insert", "--live", check=False)
+        self.assertIn("domain is not running", r.stderr)
+        with self.assertRaises(libvirt.libvirtError) as cm:
+            dom.updateDeviceFlags("<interface type='network'><source network='default'/></interface>", 0)
+        self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_CONFIG_UNSUPPORTED)
+
+        virsh(self.uri, "undefine", "every")
+        virsh(self.uri, "vol-delete", "--pool", "default", "every.qcow2")
+        for p in (raw, iso):
+            os.unlink(p)
+
     def test_network_default(self):
         self.assertRegex(virsh(self.uri, "net-list", "--all").stdout, r"default\s+active\s+yes\s+yes")
         net = ET.fromstring(virsh(self.uri, "net-dumpxml", "default").stdout)
