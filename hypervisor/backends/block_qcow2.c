@@ -14,6 +14,7 @@
  * than reading or writing outside what the header describes. */
 #include "block_backend.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -832,7 +833,7 @@ static bool parse_header(struct qcow2 *q, const uint8_t *hdr, size_t hdr_len, bo
         if (incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT)) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                         _("Disk image %s uses qcow2 features oriel-vmm does not support "
-                          "(incompatible feature bits 0x%" G_GINT64_MODIFIER "x)"),
+                          "(incompatible feature bits 0x%" PRIx64 ")"),
                         path, (guint64)incompatible);
             return false;
         }

@@ -1,5 +1,6 @@
 #include "fw_cfg.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <glib/gi18n.h>
 
@@ -449,7 +450,7 @@ static bool fw_cfg_load(void *opaque, struct state_in *in, uint32_t version, GEr
         smi_used |= smi_requested[i] != 0;
     if (smi_ok > 1 || (smi_used && !fw->smi_ok_key) ||
         (smi_negotiated & ~fw->smi_supported) || (!smi_ok && smi_negotiated))
-        return state_in_invalid(in, error, _("SMI features 0x%" G_GINT64_MODIFIER "x"),
+        return state_in_invalid(in, error, _("SMI features 0x%" PRIx64),
                                 smi_negotiated);
     g_mutex_lock(&fw->lock);
     if (fw->smi_ok_key) {

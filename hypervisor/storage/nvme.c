@@ -5,6 +5,7 @@
 #include "nvme.h"
 #include "nvme_int.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
@@ -497,8 +498,8 @@ static bool load_all(struct nvme *n, struct state_in *in, GError **error)
     if (in->short_read)
         return state_in_invalid(in, error, _("truncated"));
     if (nlbas != n->nlbas)
-        return state_in_invalid(in, error, _("the NVMe namespace had %" G_GUINT64_FORMAT
-                                             " blocks, the disk now has %" G_GUINT64_FORMAT),
+        return state_in_invalid(in, error, _("the NVMe namespace had %" PRIu64
+                                             " blocks, the disk now has %" PRIu64),
                                 nlbas, n->nlbas);
     n->cc = cc & NVME_CC_WMASK;
     n->csts = csts & (NVME_CSTS_RDY | NVME_CSTS_CFS | (3u << 2));
