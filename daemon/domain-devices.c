@@ -272,6 +272,12 @@ domain_change_media (DomainObj *dom, DomainDisk *disk, guint flags, gboolean for
   g_autoptr (GError) error = NULL;
   if (!domain_modification_impact (dom, &job->flags, &error))
     goto fail;
+  if ((job->flags & DOMAIN_AFFECT_LIVE) && !dom->vmm)
+    {
+      error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                           _("Requested operation is not valid: domain is not running"));
+      goto fail;
+    }
   if (!g_str_equal (disk->device, "cdrom"))
     {
       error = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED,

@@ -27,7 +27,7 @@
 /* virDomainMemoryStatTags */
 enum { MEMSTAT_ACTUAL_BALLOON = 6, MEMSTAT_RSS = 7 };
 /* virVcpuState */
-enum { VCPU_OFFLINE = 0, VCPU_RUNNING = 1, VCPU_BLOCKED = 2 };
+enum { VCPU_RUNNING = 1 };
 
 #define ARG_DOM(call, argp) proc_domain ((call), (const remote_nonnull_domain *) (argp), error)
 
@@ -263,8 +263,10 @@ typedef struct {
   int maplen;
 } VcpusJob;
 
-/* One vCPU thread's state, CPU time and current host CPU from
- * /proc/PID/task/TID/stat (fields 3, 14 + 15, 39). */
+/* One vCPU thread's CPU time and current host CPU from
+ * /proc/PID/task/TID/stat (fields 14 + 15, 39).  Its state is "running",
+ * as libvirt's QEMU driver says of every online vCPU: a halted vCPU's
+ * thread sleeps, which is no state of the vCPU. */
 static void
 thread_info (pid_t pid, pid_t tid, remote_vcpu_info *info)
 {
@@ -280,8 +282,6 @@ thread_info (pid_t pid, pid_t tid, remote_vcpu_info *info)
   g_auto (GStrv) f = g_strsplit (p + 2, " ", 0);
   if (g_strv_length (f) < 37)
     return;
-  if (f[0][0] == 'S' || f[0][0] == 'D')
-    info->state = VCPU_BLOCKED;
   guint64 ticks = g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
   info->cpu_time = ticks * (1000000000ull / sysconf (_SC_CLK_TCK));
   info->cpu = (int) g_ascii_strtoll (f[36], NULL, 10);

@@ -3,6 +3,7 @@
 inside the test host (test_lifecycle.py starts it there), where /dev/kvm
 really runs guests."""
 
+import json
 import os
 import socket
 import pty
@@ -175,6 +176,24 @@ def vmm_pid(daemon, name):
         return int(f.read())
 
 
+def vmm_query(daemon, name, command):
+    """One command on the VMM's own control socket, next to the daemon's."""
+    conn = libvirt.open(daemon.uri)
+    uuid = conn.lookupByName(name).UUIDString()
+    conn.close()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(os.path.join(daemon.state_dir, uuid, "ctl"))
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        f.write(json.dumps({"execute": command, "id": "q"}) + "\n")
+        f.flush()
+        while True:
+            msg = json.loads(f.readline())
+            if msg.get("id") == "q":
+                return msg["return"]
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -214,8 +233,70 @@ class Lifecycle(unittest.TestCase):
         conn.defineXML(guest_xml(name, **kw))
         conn.close()
 
+    def check_everyday_commands(self, name, iso_a, iso_b):
+        """The everyday virsh commands against the running guest: vcpuinfo
+        from the VMM's vCPU threads, dommemstat, domblkerror, domjobinfo,
+        desc --live, setmem refused live but applied with --config, and
+        change-media ejecting and inserting through the VMM."""
+        pid = vmm_pid(self.daemon, name)
+        out = virsh(self.uri, "vcpuinfo", name).stdout
+        self.assertRegex(out, r"VCPU:\s+0\nCPU:\s+\d+\nState:\s+running\nCPU time:\s+[\d.]+s")
+        tids = [c["thread-id"] for c in vmm_query(self.daemon, name, "query-cpus")]
+        self.assertTrue(all(os.path.exists("/proc/%d/task/%d" % (pid, t)) for t in tids), tids)
+        self.assertEqual(len(libvirt.open(self.uri).lookupByName(name).vcpus()[0]), len(tids))
+
+        stats = dict(l.split() for l in virsh(self.uri, "dommemstat", name).stdout.splitlines() if l.strip())
+        self.assertEqual(int(stats["actual"]), 128 * 1024)
+        self.assertGreater(int(stats["rss"]), 1024)
+        loud = subprocess.run(["virsh", "-c", self.uri, "domblkerror", name], capture_output=True, text=True)
+        self.assertEqual(loud.returncode, 0, loud.stderr)
+        self.assertIn("No errors found", loud.stdout)
+        self.assertRegex(virsh(self.uri, "domjobinfo", name).stdout, r"Job type:\s+None")
+
+        virsh(self.uri, "desc", name, "--live", "--title", "--new-desc", "Live title")
+        self.assertIn("<title>Live title</title>", virsh(self.uri, "dumpxml", name).stdout)
+        self.assertNotIn("Live title", virsh(self.uri, "dumpxml", "--inactive", name).stdout)
+
+        for args in ((), ("--live",)):
+            r = virsh(self.uri, "setmem", name, "64M", *args, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("no memory balloon", r.stderr)
+        virsh(self.uri, "setmem", name, "64M", "--config")
+        self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>",
+                      virsh(self.uri, "dumpxml", "--inactive", name).stdout)
+        self.assertIn("<currentMemory unit='KiB'>131072</currentMemory>", virsh(self.uri, "dumpxml", name).stdout)
+        virsh(self.uri, "setmem", name, "128M", "--config")
+
+        def cdrom():
+            return [b for b in vmm_query(self.daemon, name, "query-block") if b["device"] == "cdrom"][0]
+        self.assertEqual(cdrom().get("file"), iso_a)
+        self.assertEqual(int(virsh(self.uri, "domblkinfo", name, "hdc").stdout.split()[1]), 1 << 20)
+        virsh(self.uri, "change-media", name, "hdc", "--eject")
+        self.assertNotIn("file", cdrom())
+        self.assertNotIn(iso_a, virsh(self.uri, "dumpxml", name).stdout)
+        self.assertIn(iso_a, virsh(self.uri, "dumpxml", "--inactive", name).stdout)
+        virsh(self.uri, "change-media", name, "hdc", iso_b, "--insert")
+        self.assertEqual(cdrom().get("file"), iso_b)
+        self.assertIn("<source file='%s'/>" % iso_b, virsh(self.uri, "dumpxml", name).stdout)
+        virsh(self.uri, "change-media", name, "hdc", iso_a, "--update", "--live", "--config")
+        self.assertEqual(cdrom().get("file"), iso_a)
+        self.assertIn("<source file='%s'/>" % iso_a, virsh(self.uri, "dumpxml", name).stdout)
+        self.assertIn("<source file='%s'/>" % iso_a, virsh(self.uri, "dumpxml", "--inactive", name).stdout)
+        r = virsh(self.uri, "change-media", name, "hdc", "/nonexistent.iso", "--insert", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(cdrom().get("file"), iso_a)
+
     def test_full_lifecycle_console_and_events(self):
-        self.define("life")
+        isos = []
+        for tag in "ab":
+            isos.append(os.path.join(self.daemon.root, "media-%s.iso" % tag))
+            with open(isos[-1], "wb") as f:
+                f.write(tag.encode() * (1 << 20))
+        conn = libvirt.open(self.uri)
+        conn.defineXML(guest_xml("life").replace(
+            "</devices>", "<disk type='file' device='cdrom'><source file='%s'/>"
+            "<target dev='hdc' bus='ide'/></disk></devices>" % isos[0]))
+        conn.close()
         virsh(self.uri, "start", "life")
         self.events.wait_for("life", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED)
         out = virsh(self.uri, "list").stdout
@@ -229,6 +310,7 @@ class Lifecycle(unittest.TestCase):
         con.wait_for_prompt()
         con.shell_roundtrip("OK")
         self.assertEqual(con.detach(), 0)
+        self.check_everyday_commands("life", *isos)
 
         virsh(self.uri, "suspend", "life")
         self.assertEqual(virsh(self.uri, "domstate", "--reason", "life").stdout.strip(), "paused (user)")
