@@ -8,6 +8,8 @@
 #include "core/vm_state.h"
 #include "tests/support/test_vm.h"
 
+#include <sys/un.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -34,10 +36,20 @@ static void swtpm_start(struct swtpm_proc *p)
                                 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
                                 NULL, NULL, &p->pid, &error));
     g_assert_no_error(error);
-    /* Ready when its control socket exists. */
-    for (int i = 0; i < 1000 && !g_file_test(p->ctrl, G_FILE_TEST_EXISTS); i++)
-        g_usleep(10000);
-    g_assert_true(g_file_test(p->ctrl, G_FILE_TEST_EXISTS));
+    /* Ready when its control socket accepts a connection: the file
+     * appears at bind(), before swtpm listens. */
+    bool ready = false;
+    for (int i = 0; i < 1000 && !ready; i++) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        g_strlcpy(sa.sun_path, p->ctrl, sizeof(sa.sun_path));
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(fd, >=, 0);
+        ready = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(fd);
+        if (!ready)
+            g_usleep(10000);
+    }
+    g_assert_true(ready);
 }
 
 static void swtpm_stop(struct swtpm_proc *p)
