@@ -295,7 +295,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm",
+        "rtc-base", "tpm", "usb",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -407,6 +407,13 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         if (strcmp(value, "utc") && strcmp(value, "localtime"))
             return invalid(error, _("--rtc-base must be 'utc' or 'localtime', not '%s'"), value);
         o->rtc_localtime = !strcmp(value, "localtime");
+    } else if (!strcmp(name, "usb")) {
+        if (!strcmp(value, "uhci"))
+            o->usb = USB_CONTROLLER_UHCI;
+        else if (!strcmp(value, "xhci"))
+            o->usb = USB_CONTROLLER_XHCI;
+        else
+            return invalid(error, _("--usb must be 'uhci' or 'xhci', not '%s'"), value);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -539,6 +546,8 @@ char *options_help_text(void)
         "                           reenlightenment, tlbflush, ipi, avic, time\n"
         "  --kvm-hidden             do not show the KVM signature (nor kvmclock)\n"
         "  --rtc-base utc|localtime what the real-time clock keeps (default utc)\n"
+        "  --usb uhci|xhci          USB controller of the tablet (xhci: and a USB\n"
+        "                           keyboard); default: UHCI with the display\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"

@@ -19,6 +19,13 @@ enum options_error_code {
 
 #define OPTIONS_MAX_CPUS 64
 
+/* --usb: the controller the USB tablet (and keyboard) plug into. */
+enum usb_controller {
+    USB_CONTROLLER_DEFAULT,     /* UHCI with a tablet, with the display */
+    USB_CONTROLLER_UHCI,
+    USB_CONTROLLER_XHCI,
+};
+
 struct vmm_options {
     char *name;
     char *uuid;
@@ -43,6 +50,7 @@ struct vmm_options {
     struct cpu_config cpu;      /* --hyperv, --kvm-hidden */
     char *tpm_swtpm;            /* --tpm swtpm=PATH: swtpm's control socket */
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
+    enum usb_controller usb;    /* --usb */
     bool help;
     bool version;
 };

@@ -1,6 +1,7 @@
 /* The PC devices for unmodified guests, created from the options: the
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
- * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
+ * USB tablet on the PIIX3 UHCI next to it (--usb: UHCI, or xHCI with the
+ * tablet and a USB keyboard, with or without the display); PIIX3 IDE (--cdrom, --disk
  * if=ide; always with --bios); AHCI (--disk if=ahci); e1000 NICs (--net
  * ...,model=e1000); and the i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
