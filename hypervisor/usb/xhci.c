@@ -187,7 +187,8 @@ struct xhci {
     bool erst_valid;
     unsigned ev_seg, ev_idx;
     bool ev_pcs;
-    bool ev_full;               /* Event Ring Full posted; wait for ERDP */
+    bool ev_full;               /* Event Ring Full posted; wait for ERDP to move */
+    uint64_t ev_full_erdp;      /* where it was then */
     bool intr_pending;
     gint64 run_start;           /* MFINDEX origin */
 
@@ -261,6 +262,19 @@ static uint64_t ev_enqueue_addr(struct xhci *x)
     return x->seg[x->ev_seg].base + (uint64_t)x->ev_idx * 16;
 }
 
+/* The address n TRBs after the enqueue pointer. */
+static uint64_t ev_slot_after(struct xhci *x, unsigned n)
+{
+    unsigned seg = x->ev_seg, idx = x->ev_idx;
+    while (n--) {
+        if (++idx >= x->seg[seg].size) {
+            idx = 0;
+            seg = seg + 1 >= x->erstsz ? 0 : seg + 1;
+        }
+    }
+    return x->seg[seg].base + (uint64_t)idx * 16;
+}
+
 static void ev_advance(struct xhci *x)
 {
     if (++x->ev_idx < x->seg[x->ev_seg].size)
@@ -301,17 +315,15 @@ static void post_event(struct xhci *x, uint64_t param, uint32_t status, uint32_t
     }
     if (x->ev_full)
         return;                 /* dropped until the driver makes room */
-    /* One slot must stay free: the one after this event is where the
-     * driver's dequeue pointer is when the ring is full. */
-    unsigned seg = x->ev_seg, idx = x->ev_idx + 1;
-    if (idx >= x->seg[seg].size) {
-        idx = 0;
-        seg = seg + 1 >= x->erstsz ? 0 : seg + 1;
-    }
-    uint64_t next = x->seg[seg].base + (uint64_t)idx * 16;
-    if (next == (x->erdp & ~0xfull)) {
+    /* One slot stays free, so that a full ring and an empty one differ;
+     * the last usable slot takes the Event Ring Full event. */
+    uint64_t deq = x->erdp & ~0xfull;
+    if (ev_slot_after(x, 1) == deq)
+        return;
+    if (ev_slot_after(x, 2) == deq) {
         write_event(x, 0, (uint32_t)CC_EVENT_RING_FULL << 24, EV_HOST_CONTROLLER << 10);
         x->ev_full = true;
+        x->ev_full_erdp = deq;
     } else {
         write_event(x, param, status, control);
     }
@@ -1297,12 +1309,12 @@ static uint32_t rt_read(struct xhci *x, unsigned off)
 static void erdp_written(struct xhci *x)
 {
     uint64_t enq = x->erst_valid ? ev_enqueue_addr(x) : 0;
-    if (x->ev_full && (x->erdp & ~0xfull) != enq) {
+    if (x->ev_full && (x->erdp & ~0xfull) != x->ev_full_erdp) {
         /* Room again: events resume after the Event Ring Full one. */
         x->ev_full = false;
-    }
-    if (x->erst_valid && (x->erdp & ~0xfull) != enq)
+    } else if (x->erst_valid && !x->ev_full && (x->erdp & ~0xfull) != enq) {
         x->intr_pending = true;     /* events the driver has not taken yet */
+    }
     raise_interrupt(x);
 }
 
@@ -1499,6 +1511,7 @@ static bool xhci_save(struct pci_device *dev, struct state_out *o, GError **erro
     state_out_u32(o, x->ev_idx);
     state_out_bool(o, x->ev_pcs);
     state_out_bool(o, x->ev_full);
+    state_out_u64(o, x->ev_full_erdp);
     state_out_bool(o, x->intr_pending);
     for (unsigned id = 1; id <= XHCI_SLOTS; id++) {
         const struct xhci_slot *s = &x->slot[id];
@@ -1595,6 +1608,7 @@ static bool load_controller(struct xhci *x, struct state_in *in, GError **error)
     x->ev_idx = state_in_u32(in);
     x->ev_pcs = state_in_bool(in);
     x->ev_full = state_in_bool(in);
+    x->ev_full_erdp = state_in_u64(in);
     x->intr_pending = state_in_bool(in);
     if ((x->config & 0xff) > XHCI_SLOTS)
         return state_in_invalid(in, error, _("xHCI slots enabled"));
