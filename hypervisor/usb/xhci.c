@@ -88,6 +88,16 @@ enum {
 #define SPEED_FULL  1
 #define SPEED_HIGH  3
 
+/* MSI capability (one vector, 64-bit addresses), the fallback for guests
+ * that do not use MSI-X. */
+#define PCI_CAP_ID_MSI 0x05
+#define MSI_CTRL    2
+#define MSI_ADDR    4
+#define MSI_ADDR_HI 8
+#define MSI_DATA    12
+#define MSI_CTRL_ENABLE 0x0001
+#define MSI_CTRL_64BIT  0x0080
+
 /* Interrupter 0 registers, from RT_BASE + 0x20. */
 #define IMAN_IP     (1u << 0)
 #define IMAN_IE     (1u << 1)
@@ -172,6 +182,7 @@ struct erst_seg {
 struct xhci {
     struct pci_device pci;
     struct pci_msix msix;
+    uint8_t msi;                /* offset of the MSI capability */
     struct vm *vm;
     GMutex lock;
 
@@ -235,11 +246,30 @@ static bool write_ctx(struct xhci *x, uint64_t gpa, const uint32_t ctx[8])
 
 /* ---- interrupts and the event ring ------------------------------------------- */
 
+static bool msi_enabled(struct xhci *x)
+{
+    return pci_get_word(&x->pci.config[x->msi + MSI_CTRL]) & MSI_CTRL_ENABLE;
+}
+
 static void update_intx(struct xhci *x)
 {
-    bool level = !pci_msix_enabled(&x->msix) && (x->iman & IMAN_IP) &&
+    bool level = !pci_msix_enabled(&x->msix) && !msi_enabled(x) && (x->iman & IMAN_IP) &&
                  (x->iman & IMAN_IE) && (x->usbcmd & CMD_INTE);
     pci_set_irq(&x->pci, level);
+}
+
+/* The message for an interrupt that just became due: MSI-X vector 0, or
+ * the MSI message (INTx is a level, update_intx()). */
+static void send_message(struct xhci *x)
+{
+    if (pci_msix_enabled(&x->msix)) {
+        pci_msix_notify(&x->msix, 0);
+    } else if (msi_enabled(x) &&
+               (pci_get_word(&x->pci.config[PCI_COMMAND]) & PCI_COMMAND_MASTER)) {
+        const uint8_t *c = x->pci.config + x->msi;
+        uint64_t addr = pci_get_long(c + MSI_ADDR) | (uint64_t)pci_get_long(c + MSI_ADDR_HI) << 32;
+        vm_signal_msi(x->vm, addr, pci_get_word(c + MSI_DATA));
+    }
 }
 
 /* Assert the interrupter for pending events unless the driver is still
@@ -252,8 +282,8 @@ static void raise_interrupt(struct xhci *x)
     x->erdp |= ERDP_EHB;
     x->iman |= IMAN_IP;
     x->usbsts |= STS_EINT;
-    if ((x->iman & IMAN_IE) && (x->usbcmd & CMD_INTE) && pci_msix_enabled(&x->msix))
-        pci_msix_notify(&x->msix, 0);
+    if ((x->iman & IMAN_IE) && (x->usbcmd & CMD_INTE))
+        send_message(x);
     update_intx(x);
 }
 
@@ -1213,7 +1243,7 @@ static void write_usbcmd(struct xhci *x, uint32_t v)
         controller_reset(x);
         return;
     }
-    bool was = x->usbcmd & CMD_RS;
+    bool was = x->usbcmd & CMD_RS, was_inte = x->usbcmd & CMD_INTE;
     x->usbcmd = v & CMD_MASK;
     if (!was && (v & CMD_RS)) {
         x->usbsts &= ~STS_HCH;
@@ -1224,8 +1254,8 @@ static void write_usbcmd(struct xhci *x, uint32_t v)
     }
     /* Enabling interrupts delivers what is pending. */
     if ((x->iman & (IMAN_IP | IMAN_IE)) == (IMAN_IP | IMAN_IE) && (x->usbcmd & CMD_INTE) &&
-        pci_msix_enabled(&x->msix) && !(was && (x->usbcmd & CMD_INTE)))
-        pci_msix_notify(&x->msix, 0);
+        !was_inte)
+        send_message(x);
     update_intx(x);
 }
 
@@ -1324,9 +1354,8 @@ static void rt_write(struct xhci *x, unsigned off, uint32_t v)
     case 0x20: {
         bool was_ie = x->iman & IMAN_IE;
         x->iman = (x->iman & ~(v & IMAN_IP) & ~IMAN_IE) | (v & IMAN_IE);
-        if (!was_ie && (x->iman & IMAN_IE) && (x->iman & IMAN_IP) && (x->usbcmd & CMD_INTE) &&
-            pci_msix_enabled(&x->msix))
-            pci_msix_notify(&x->msix, 0);
+        if (!was_ie && (x->iman & IMAN_IE) && (x->iman & IMAN_IP) && (x->usbcmd & CMD_INTE))
+            send_message(x);
         update_intx(x);
         break;
     }
@@ -1665,6 +1694,15 @@ struct xhci *xhci_create(struct vm *vm, struct pci_bus *bus, GError **error)
     d->config[0x60] = 0x30;                 /* SBRN: USB 3.0 */
     d->config[0x61] = 0x20;                 /* FLADJ: 60000 clocks per frame */
     d->wmask[0x61] = 0x3f;
+    x->msi = pci_device_add_capability(d, PCI_CAP_ID_MSI, 14);
+    g_assert(x->msi);
+    pci_set_word(&d->config[x->msi + MSI_CTRL], MSI_CTRL_64BIT);
+    d->wmask[x->msi + MSI_CTRL] = MSI_CTRL_ENABLE;
+    for (unsigned i = 0; i < 8; i++)
+        d->wmask[x->msi + MSI_ADDR + i] = 0xff;
+    d->wmask[x->msi + MSI_ADDR] = 0xfc;
+    d->wmask[x->msi + MSI_DATA] = 0xff;
+    d->wmask[x->msi + MSI_DATA + 1] = 0xff;
     pci_device_set_bar(d, 0, PCI_BAR_MEM64, false, BAR_SIZE, &xhci_mmio_ops, x);
     d->opaque = x;
     d->state = &xhci_state_ops;

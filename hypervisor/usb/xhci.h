@@ -1,6 +1,6 @@
 /* An xHCI USB host controller (PCI class 0C0330, the IDs of QEMU's
  * qemu-xhci 1b36:000d so that guests' drivers bind) with USB 2 and USB 3
- * root ports, one interrupter (MSI-X, else INTx) and 32-byte contexts.
+ * root ports, one interrupter (MSI-X, else MSI, else INTx) and 32-byte contexts.
  *
  * The command ring, the transfer rings, the event ring and the device
  * contexts live in guest memory; they are processed on the doorbell write
