@@ -422,10 +422,26 @@ static void test_enumerate_tablet(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(cc_of(&ev), ==, 11);               /* Slot Not Enabled */
 }
 
+/* A PS/2-like keyboard next to the USB one: counts the keys it gets. */
+static void count_key(void *opaque, uint16_t scancode, bool down)
+{
+    (void)scancode;
+    (void)down;
+    (*(unsigned *)opaque)++;
+}
+
+static const struct input_sink_ops counting_keyboard = { .key = count_key };
+
 static void test_keyboard(struct fixture *f, gconstpointer data)
 {
     (void)data;
+    unsigned ps2_keys = 0;
+    input_router_add_sink(f->router, &counting_keyboard, &ps2_keys);
     start(f);
+    /* Until the guest configures the USB keyboard, keys go to the other. */
+    input_send_key(f->router, 0x1e, true);
+    input_send_key(f->router, 0x1e, false);
+    g_assert_cmpuint(ps2_keys, ==, 2);
     unsigned slot = enumerate(f, 2);
     unsigned got;
     g_assert_cmpuint(control_in(f, slot, 0x80, 0x06, 0x0200, 0, 34, &got), ==, 1);
@@ -437,7 +453,8 @@ static void test_keyboard(struct fixture *f, gconstpointer data)
     configure_ep1(f, slot);
     g_assert_true(usb_hid_keyboard_active(f->kbd));
 
-    /* Left Shift + 'a', then release: three reports. */
+    /* Left Shift + 'a', then release: three reports, and the other
+     * keyboard gets none of them. */
     input_send_key(f->router, 0x2a, true);
     input_send_key(f->router, 0x1e, true);
     input_send_key(f->router, 0x1e, false);
@@ -454,6 +471,7 @@ static void test_keyboard(struct fixture *f, gconstpointer data)
         g_assert_true(guest_memory_read(mem(f), buf, r, 8));
         g_assert_cmpmem(r, 8, want[i], 8);
     }
+    g_assert_cmpuint(ps2_keys, ==, 2);
     /* LEDs through SET_REPORT (an OUT data stage). */
     put32(f, BUF, 0x02);
     uint64_t setup = 0x21 | 0x09 << 8 | 0x0200ull << 16 | 1ull << 48;
@@ -464,7 +482,6 @@ static void test_keyboard(struct fixture *f, gconstpointer data)
     struct trb ev = expect_event(f, T_TRANSFER_EV);
     g_assert_cmpuint(cc_of(&ev), ==, 1);
     g_assert_cmpuint(usb_hid_keyboard_leds(f->kbd), ==, 2);
-    /* While the USB keyboard is configured it alone takes keys. */
     g_assert_cmpuint(usb_hid_usage_of_scancode(0xe048), ==, 0x52);
     g_assert_cmpuint(usb_hid_usage_of_scancode(0x1d), ==, 0xe0);
     g_assert_cmpuint(usb_hid_usage_of_scancode(0x7f), ==, 0);
