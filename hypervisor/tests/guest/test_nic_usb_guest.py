@@ -16,7 +16,9 @@ device.
 A second VM in the same test host has --usb xhci: xhci-pci binds to the
 xHCI controller (by its class), the tablet and the USB keyboard appear
 behind it, a VNC click arrives as absolute tablet events and a VNC key
-press as a key press and release on the USB keyboard's evdev device."""
+press as a key press and release on the USB keyboard's evdev device; the
+VM is saved and restored, and a key press arrives through the restored
+controller."""
 
 import hashlib
 import os
@@ -29,8 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from vmmtest import (Shell, Stream, VMM, assets, check, connect_unix, initrd_with_modules,  # noqa: E402
-                     log, main)
+from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check, connect_unix,  # noqa: E402
+                     initrd_with_modules, log, main)
 
 USB_MODULES = [
     "kernel/drivers/usb/common/usb-common.ko",
@@ -188,7 +190,7 @@ def recorded_events(sh, path):
     return input_events(bytes.fromhex(sh.run("od -A n -t x1 -v %s | tr -d ' \\n'" % path)))
 
 
-def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
+def click_until(sh, vnc, path, y_frac_of, seen, what, attempts):
     """Click through VNC at (0.5, y_frac_of(attempt)) for attempt 0, 1, ...
     (at most ATTEMPTS) until seen(events, click) holds for the events
     recorded in PATH; returns the events and the clicks (x, y, width,
@@ -196,7 +198,7 @@ def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
     deadline = time.monotonic() + 60
     clicks = []
     for attempt in range(attempts):
-        clicks.append(vnc_pointer(os.path.join(tmp, "vnc.sock"), 0.5, y_frac_of(attempt), 1))
+        clicks.append(vnc_pointer(vnc, 0.5, y_frac_of(attempt), 1))
         time.sleep(0.5)
         events = recorded_events(sh, path)
         if seen(events, clicks[-1]):
@@ -219,14 +221,14 @@ def wait_guest(sh, cond, tries=100):
     return False
 
 
-def check_tablet_clicks(sh, tmp):
+def check_tablet_clicks(sh, vnc):
     """A VNC client's pointer reaches the guest as absolute tablet events.
     usbhid drops reports for 50 ms after the event device is opened, and
     the tablet reports changes only: click at a new point until the guest
     has seen one whole click."""
     record_evdev(sh, "Oriel USB Tablet", "/tmp/ev")
     events, clicks = click_until(
-        sh, tmp, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
+        sh, vnc, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
         lambda events, click: ((3, 1, tablet_position(click)[1]) in events and
                                events[-2:] == [(1, 0x110, 0), (0, 0, 0)]),
         "tablet", 99)
@@ -252,16 +254,40 @@ def wait_input_device(sh, name):
                           "tail -20")))
 
 
+def check_usb_key(sh, vnc_path, keysym, code, name):
+    """A key through VNC arrives pressed and released on the USB keyboard."""
+    record_evdev(sh, "Oriel USB Keyboard", "/tmp/kev")
+    deadline = time.monotonic() + 60
+    while True:
+        vnc_key(vnc_path, keysym)
+        time.sleep(0.5)
+        keys = [e for e in recorded_events(sh, "/tmp/kev") if e[:2] == (1, code)]
+        if keys[-2:] == [(1, code, 1), (1, code, 0)]:
+            break
+        check(time.monotonic() < deadline, "%s events of the USB keyboard: %r" % (name, keys))
+    sh.run("kill $(cat /tmp/kev.pid)")
+    log("USB keyboard: %s pressed and released" % name)
+
+
 def xhci_phase(vmm_bin):
-    """The tablet and the USB keyboard behind the xHCI controller."""
+    """The tablet and the USB keyboard behind the xHCI controller, before
+    and after a save and restore."""
     tmp = tempfile.mkdtemp(prefix="oriel-xhci-")
     initrd = initrd_with_modules(tmp, XHCI_MODULES, kernel="generic")
-    serial_path = os.path.join(tmp, "serial.sock")
-    vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial_path,
-                        "--usb", "xhci", "--vnc", "unix:" + os.path.join(tmp, "vnc.sock"),
-                        "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
-                        "--cmdline", "console=ttyS0 quiet"], name="xhci")
+    state = os.path.join(tmp, "xhci.sav")
+
+    def start(name, extra=()):
+        serial = os.path.join(tmp, "serial-%s.sock" % name)
+        vnc = os.path.join(tmp, "vnc-%s.sock" % name)
+        vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial,
+                            "--usb", "xhci", "--vnc", "unix:" + vnc,
+                            "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
+                            "--cmdline", "console=ttyS0 quiet"] + list(extra), name=name)
+        return vmm, serial, vnc
+
+    vmm, serial_path, vnc = start("xhci")
     try:
+        ctl = Control(vmm.control_path)
         con = Stream(connect_unix(serial_path), "serial console")
         con.expect("ORIEL-GUEST-INIT", 300)
         # Input typed before the shell starts may be lost: wait for its
@@ -279,20 +305,24 @@ def xhci_phase(vmm_bin):
                       "cat $d/msi_irqs/*; done")
         check(mode == "msix", "xhci_hcd interrupt mode %r, not MSI-X" % mode)
         log("xhci_hcd bound with MSI-X; tablet and keyboard found")
-        check_tablet_clicks(sh, tmp)
+        check_tablet_clicks(sh, vnc)
+        check_usb_key(sh, vnc, 0x61, 30, "KEY_A")
+        ctl.command("stop")
+        ctl.command("save", filename=state)
+        ctl.command("quit")
+        check(vmm.wait(60) == 0, "exit status after quit")
+    finally:
+        vmm.kill()
 
-        # A key through VNC: 'a' pressed and released on the USB keyboard.
-        record_evdev(sh, "Oriel USB Keyboard", "/tmp/kev")
-        deadline = time.monotonic() + 60
-        while True:
-            vnc_key(os.path.join(tmp, "vnc.sock"), 0x61)
-            time.sleep(0.5)
-            keys = [e for e in recorded_events(sh, "/tmp/kev") if e[:2] == (1, 30)]
-            if keys[-2:] == [(1, 30, 1), (1, 30, 0)]:
-                break
-            check(time.monotonic() < deadline, "KEY_A events of the USB keyboard: %r" % keys)
-        sh.run("kill $(cat /tmp/kev.pid)")
-        log("USB keyboard: KEY_A pressed and released")
+    # The restored controller goes on with the rings the guest left.
+    vmm, serial_path, vnc = start("xhci-restored", ["--restore", state])
+    try:
+        try:
+            Control(vmm.control_path)
+        except Failure as e:
+            raise Failure("%s; stderr:\n%s" % (e, vmm.stderr_text()))
+        sh = Shell(Stream(connect_unix(serial_path), "serial console"))
+        check_usb_key(sh, vnc, 0x62, 48, "KEY_B after restoring")
         sh.s.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
     finally:
@@ -346,7 +376,7 @@ def inner(vmm_bin):
               "no PS/2 mouse in the guest: %r" % sh.run("cat /proc/bus/input/devices; dmesg | tail"))
         record_evdev(sh, "PS/2", "/tmp/mev")
         events, clicks = click_until(
-            sh, tmp, "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
+            sh, os.path.join(tmp, "vnc.sock"), "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
             lambda events, click: events.count((1, 0x110, 0)) >= 2, "PS/2 mouse", 16)
         clicks_y = [c[1] for c in clicks]
         rel_x = sum(v for (t, c, v) in events if (t, c) == (2, 0))
@@ -375,7 +405,7 @@ def inner(vmm_bin):
         check(caps.split("=")[-1].strip() == "3", "tablet without absolute X and Y: %r" % caps)
         log("tablet: %s" % caps)
 
-        check_tablet_clicks(sh, tmp)
+        check_tablet_clicks(sh, os.path.join(tmp, "vnc.sock"))
 
         sh.s.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
