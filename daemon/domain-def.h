@@ -87,6 +87,7 @@ typedef struct {
   GPtrArray *nics;        /* DomainNic* */
   GPtrArray *inputs;      /* DomainInput* */
   GPtrArray *controllers_xml; /* char*: passive controllers kept verbatim */
+  gboolean usb_xhci;      /* a USB controller of model qemu-xhci or nec-xhci */
   gboolean has_serial;    /* one pty serial port (COM1) with its console */
   gboolean has_vnc;
   int vnc_port;           /* -1 = autoport */

@@ -717,6 +717,13 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
           if (!t || !(g_str_equal (t, "usb") || g_str_equal (t, "sata") || g_str_equal (t, "ide")
                       || g_str_equal (t, "pci") || g_str_equal (t, "virtio-serial")))
             return unsupported_value (error, _("controller type"), t ? t : "");
+          if (g_str_equal (t, "usb"))
+            {
+              /* virt-manager gives Windows 11 an xHCI controller. */
+              g_autofree char *model = attr (c, "model");
+              if (model && (g_str_equal (model, "qemu-xhci") || g_str_equal (model, "nec-xhci")))
+                def->usb_xhci = TRUE;
+            }
           g_ptr_array_add (def->controllers_xml, node_dump (c));
         }
       else if (is_el (c, "memballoon"))

@@ -202,6 +202,8 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
     g_string_append (s, "kvm-hidden\n");
   if (def->clock_offset && g_str_equal (def->clock_offset, "localtime"))
     g_string_append (s, "rtc-base = localtime\n");
+  if (def->usb_xhci)
+    g_string_append (s, "usb = xhci\n");
   if (def->smm == FEATURE_ON)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_CONFIG_UNSUPPORTED,
