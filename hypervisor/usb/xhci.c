@@ -1342,8 +1342,10 @@ static void erdp_written(struct xhci *x)
     if (x->ev_full && (x->erdp & ~0xfull) != x->ev_full_erdp) {
         /* Room again: events resume after the Event Ring Full one. */
         x->ev_full = false;
-    } else if (x->erst_valid && !x->ev_full && (x->erdp & ~0xfull) != enq) {
-        x->intr_pending = true;     /* events the driver has not taken yet */
+    }
+    if (!x->ev_full) {
+        /* Only events the driver has not taken yet ask for an interrupt. */
+        x->intr_pending = x->erst_valid && (x->erdp & ~0xfull) != enq;
     }
     raise_interrupt(x);
 }

@@ -704,6 +704,53 @@ static void test_state_round_trip(struct fixture *f, gconstpointer data)
     teardown(&g, NULL);
 }
 
+/* Find capability id in the function's list; 0 if absent. */
+static unsigned find_cap(struct fixture *f, unsigned id)
+{
+    unsigned slot = xhci_pci_device(f->x)->slot;
+    unsigned at = pci_config_read(f->bus, slot, 0, PCI_CAPABILITY_LIST, 1);
+    for (unsigned n = 0; at && n < 16; n++) {
+        if (pci_config_read(f->bus, slot, 0, at, 1) == id)
+            return at;
+        at = pci_config_read(f->bus, slot, 0, at + 1, 1);
+    }
+    return 0;
+}
+
+/* With MSI enabled (no MSI-X), each interrupt is one message and INTx
+ * stays low; Event Handler Busy holds the next until the driver is done. */
+static void test_msi(struct fixture *f, gconstpointer data)
+{
+    (void)data;
+    unsigned slot = xhci_pci_device(f->x)->slot;
+    g_assert_cmpuint(find_cap(f, 0x11), !=, 0);             /* MSI-X is there too */
+    unsigned msi = find_cap(f, 0x05);
+    g_assert_cmpuint(msi, !=, 0);
+    pci_config_write(f->bus, slot, 0, msi + 4, 0xfee01000, 4);
+    pci_config_write(f->bus, slot, 0, msi + 8, 0, 4);
+    pci_config_write(f->bus, slot, 0, msi + 12, 0x4041, 2);
+    pci_config_write(f->bus, slot, 0, msi + 2, 0x0081, 2);
+    start(f);
+    unsigned before = test_vm_msi_count(f->vm);
+    ring_push(f, &f->cmd, 0, 0, T_NOOP_CMD << 10);
+    wr(f, DB(0), 0);
+    g_assert_cmpuint(test_vm_msi_count(f->vm), ==, before + 1);
+    struct test_msi m = test_vm_msi(f->vm, before);
+    g_assert_cmphex(m.address, ==, 0xfee01000);
+    g_assert_cmphex(m.data, ==, 0x4041);
+    g_assert_false(test_vm_irq_level(f->vm, f->gsi));
+    /* A second event while the first is being handled: no message yet. */
+    ring_push(f, &f->cmd, 0, 0, T_NOOP_CMD << 10);
+    wr(f, DB(0), 0);
+    g_assert_cmpuint(test_vm_msi_count(f->vm), ==, before + 1);
+    /* The driver takes the first and clears EHB: the second is signalled. */
+    struct trb ev;
+    g_assert_true(next_event(f, &ev));
+    g_assert_cmpuint(test_vm_msi_count(f->vm), ==, before + 2);
+    g_assert_true(next_event(f, &ev));
+    g_assert_cmpuint(test_vm_msi_count(f->vm), ==, before + 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -711,6 +758,7 @@ int main(int argc, char **argv)
     g_test_add("/xhci/keyboard", struct fixture, NULL, setup, test_keyboard, teardown);
     g_test_add("/xhci/event-ring-wrap", struct fixture, NULL, setup, test_event_ring_wrap, teardown);
     g_test_add("/xhci/bad-input", struct fixture, NULL, setup, test_bad_input, teardown);
+    g_test_add("/xhci/msi", struct fixture, NULL, setup, test_msi, teardown);
     g_test_add("/xhci/state", struct fixture, NULL, setup, test_state_round_trip, teardown);
     return g_test_run();
 }
