@@ -498,8 +498,6 @@ static void test_event_ring_wrap(struct fixture *f, gconstpointer data)
     }
     /* Without the driver taking events, the ring fills: 14 events, then
      * Event Ring Full, one slot left free, and nothing is overwritten. */
-    unsigned start_idx = f->ev_idx;
-    bool start_cycle = f->ev_cycle;
     for (unsigned i = 0; i < 20; i++) {
         ring_push(f, &f->cmd, 0, 0, T_NOOP_CMD << 10);
         wr(f, DB(0), 0);
@@ -524,8 +522,6 @@ static void test_event_ring_wrap(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(n, ==, EV_TRBS - 1);
     g_assert_cmpuint((ev.control >> 10) & 0x3f, ==, T_HC_EV);
     g_assert_cmpuint(cc_of(&ev), ==, 21);               /* Event Ring Full */
-    (void)start_idx;
-    (void)start_cycle;
     /* Taking them makes room; the next command completes again. */
     wr64(f, ERDP, (EV_RING + f->ev_idx * 16ull) | 8);
     ev = command(f, 0, 0, T_NOOP_CMD << 10);
