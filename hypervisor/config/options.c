@@ -303,7 +303,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm", "machine",
+        "rtc-base", "tpm", "machine", "usb",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -417,6 +417,13 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         o->rtc_localtime = !strcmp(value, "localtime");
     } else if (!strcmp(name, "machine")) {
         return options_parse_machine(value, &o->machine, &o->smm, error);
+    } else if (!strcmp(name, "usb")) {
+        if (!strcmp(value, "uhci"))
+            o->usb = USB_CONTROLLER_UHCI;
+        else if (!strcmp(value, "xhci"))
+            o->usb = USB_CONTROLLER_XHCI;
+        else
+            return invalid(error, _("--usb must be 'uhci' or 'xhci', not '%s'"), value);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -583,6 +590,8 @@ char *options_help_text(void)
         "  --machine pc|q35[,smm=on]\n"
         "                           chipset: i440FX (pc, default) or Q35 with ICH9;\n"
         "                           smm=on: System Management Mode\n"
+        "  --usb uhci|xhci          USB controller of the tablet (xhci: and a USB\n"
+        "                           keyboard); default: UHCI with the display\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"

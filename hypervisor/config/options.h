@@ -25,6 +25,13 @@ enum machine_type {
     MACHINE_Q35,    /* Q35 MCH and ICH9 */
 };
 
+/* --usb: the controller the USB tablet (and keyboard) plug into. */
+enum usb_controller {
+    USB_CONTROLLER_DEFAULT,     /* UHCI with a tablet, with the display */
+    USB_CONTROLLER_UHCI,
+    USB_CONTROLLER_XHCI,
+};
+
 struct vmm_options {
     char *name;
     char *uuid;
@@ -51,6 +58,7 @@ struct vmm_options {
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
     enum machine_type machine;  /* --machine pc|q35 */
     bool smm;                   /* --machine ...,smm=on: System Management Mode */
+    enum usb_controller usb;    /* --usb */
     bool help;
     bool version;
 };

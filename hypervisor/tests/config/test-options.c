@@ -38,9 +38,11 @@ static void test_full_command_line(void)
                         "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
                         "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
                         "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
-                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest", NULL));
+                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest",
+                        "--usb", "xhci", NULL));
     g_assert_no_error(error);
     g_assert_cmpstr(o.name, ==, "demo");
+    g_assert_cmpint(o.usb, ==, USB_CONTROLLER_XHCI);
     g_assert_cmpuint(o.memory, ==, 512 * MIB);
     g_assert_cmpuint(o.cpus, ==, 2);
     g_assert_cmpstr(o.kernel, ==, "vmlinuz");
@@ -139,6 +141,7 @@ static void test_bad_values(void)
     expect_bad("--name", "");
     expect_bad("--kernel-cache", "");
     expect_bad("--kernel-unpack", "both");
+    expect_bad("--usb", "ehci");
 
     struct vmm_options o;
     options_init(&o);
