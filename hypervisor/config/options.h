@@ -8,6 +8,7 @@
 #include "cpu_config.h"
 #include "disk_config.h"
 #include "net_config.h"
+#include "uefi_config.h"
 
 #define OPTIONS_ERROR (options_error_quark())
 GQuark options_error_quark(void);
@@ -45,6 +46,7 @@ struct vmm_options {
     GArray *disks;              /* struct disk_config */
     char *cdrom;
     char *bios;
+    struct uefi_config uefi;    /* --uefi; uefi.code NULL: none */
     char *boot;
     GArray *nets;               /* struct net_config */
     char *serial;               /* chardev spec */
