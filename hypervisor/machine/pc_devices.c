@@ -219,13 +219,14 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
     d->cdrom_paths = g_ptr_array_new_with_free_func(g_free);
     d->disk_paths = g_ptr_array_new_with_free_func(g_free);
 
-    bool want_ide = o->bios || o->cdrom;
+    bool firmware = o->bios || o->uefi.code;
+    bool want_ide = firmware || o->cdrom;
     for (guint i = 0; i < o->disks->len; i++)
         want_ide |= g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE;
     want_ide &= layout->has_ide;
 
     /* The VGA first, so it gets the first free slot as on a PC. */
-    if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
+    if ((o->vnc || firmware) && !add_display(d, vm, bus, o, um, error))
         goto fail;
     /* Without --usb, USB comes with the display, as it always did. */
     if ((o->usb != USB_CONTROLLER_DEFAULT || d->display) && !add_usb(d, vm, bus, o, error))
