@@ -530,11 +530,10 @@ bool options_validate(const struct vmm_options *o, GError **error)
         return unavailable(error, "--kernel with --uefi");
     if (o->uefi.code && o->bios)
         return invalid(error, _("--uefi and --bios exclude each other: give one firmware"));
-    /* The Secure Boot builds keep the store safe through SMM, which only
-     * the Q35 machine will have. */
-    if (o->uefi.secure)
-        return invalid(error, _("--uefi secure=on needs --machine q35,smm=on; "
-                                "the i440FX machine has no SMM"));
+    /* The Secure Boot builds keep the store safe through SMM, which OVMF
+     * supports on Q35 only. */
+    if (o->uefi.secure && (o->machine != MACHINE_Q35 || !o->smm))
+        return invalid(error, _("--uefi secure=on needs --machine q35,smm=on"));
 
     if (!o->kernel && !o->bios && !o->uefi.code)
         return invalid(error, _("--kernel, --bios or --uefi is required"));

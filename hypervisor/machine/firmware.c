@@ -102,6 +102,12 @@ static bool load_image(struct firmware *fw, const char *path, GError **error)
     return true;
 }
 
+static bool access_in_smm(void *opaque)
+{
+    (void)opaque;
+    return vm_smm_access_in_smm();
+}
+
 /* UEFI firmware as QEMU lays it out: the code at the top of 4 GiB, the
  * variable store right below, each a flash chip the firmware can query;
  * both are saved with the VM. */
@@ -130,6 +136,8 @@ static bool map_uefi_flash(struct firmware *fw, const struct firmware_config *c,
         .name = "pflash1",
         .path = c->uefi->vars,
         .block_size = UEFI_FLASH_BLOCK,
+        .secure = c->uefi->secure,
+        .in_smm = access_in_smm,
     };
     if (g_stat(vars.path, &st) < 0) {
         g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID, _("%s: cannot read it"),

@@ -398,10 +398,29 @@ static void test_uefi(void)
     expect_uefi("code=a.fd,vars", NULL, "KEY=VALUE");
     expect_uefi("code=,vars=b.fd", NULL, "KEY=VALUE");
     expect_uefi("code=a.fd,vars=b.fd,secure=maybe", NULL, "'maybe'");
-    /* secure=on parses, and is refused on this machine. */
+    /* secure=on needs Q35 with SMM, and is accepted there. */
     g_free(s);
     s = g_strdup_printf("code=%s,vars=%s,secure=on", code4, vars4);
     expect_uefi(s, NULL, "secure=on needs --machine q35,smm=on");
+    {
+        static const char *const machines[] = { "q35", "pc,smm=on", "q35,smm=on" };
+        for (unsigned i = 0; i < G_N_ELEMENTS(machines); i++) {
+            options_init(&o);
+            bool ok = parse(&o, &error, "--uefi", s, "--machine", machines[i], NULL) &&
+                      options_validate(&o, &error);
+            if (i < 2) {
+                g_assert_false(ok);
+                g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+                g_assert_nonnull(strstr(error->message, "secure=on needs --machine q35,smm=on"));
+                g_clear_error(&error);
+            } else {
+                g_assert_no_error(error);
+                g_assert_true(ok);
+                g_assert_true(o.uefi.secure);
+            }
+            options_clear(&o);
+        }
+    }
     /* Not with --bios, nor with --kernel. */
     expect_uefi(SPEC(code4, vars4), "--bios", "--bios");
     {
