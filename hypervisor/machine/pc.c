@@ -575,12 +575,11 @@ struct machine *pc_create_chipset(const struct vmm_options *o, int kvm_fd,
         for (guint i = 0; i < pc->blks->len; i++)
             g_ptr_array_add(virtio_disks, virtio_blk_boot_path(pc->blks->pdata[i]));
         g_ptr_array_add(virtio_disks, NULL);
-        /* OVMF keeps its own boot options unless told otherwise; it drops
-         * those a bootorder file does not name. */
-        g_autofree char *bootorder = o->bios || o->boot
-            ? pc_devices_bootorder(pc->base.devices, o->boot,
-                                   (const char *const *)virtio_disks->pdata)
-            : NULL;
+        /* OVMF too gets the order (default disk, then CD-ROM), as QEMU
+         * gives it with libvirt's <boot dev>: without one, OVMF tries
+         * boot options of its own first and may never reach the disk. */
+        g_autofree char *bootorder = pc_devices_bootorder(pc->base.devices, o->boot,
+                                                          (const char *const *)virtio_disks->pdata);
         struct firmware_config fc = {
             .bios_path = o->bios,
             .uefi = o->uefi.code ? &o->uefi : NULL,
