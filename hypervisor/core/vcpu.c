@@ -323,12 +323,27 @@ static void handle_exit(struct vcpu *v)
         stall(v);
         vm_request_shutdown(v->vm, VM_SHUTDOWN_ERROR);
         break;
-    case KVM_EXIT_INTERNAL_ERROR:
-        g_printerr(_("oriel-vmm: vCPU %u: KVM internal error, suberror %u\n"), v->index,
-                   run->internal.suberror);
+    case KVM_EXIT_INTERNAL_ERROR: {
+        /* Where the guest was, for whoever reads the log: the instruction
+         * KVM could not emulate and the words KVM adds to describe it. */
+        struct kvm_regs regs;
+        uint64_t rip = ioctl(v->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+        g_autoptr(GString) data = g_string_new(NULL);
+        for (unsigned i = 0; i < MIN(run->internal.ndata, G_N_ELEMENTS(run->internal.data)); i++)
+            g_string_append_printf(data, " 0x%" G_GINT64_MODIFIER "x", (uint64_t)run->internal.data[i]);
+        struct kvm_sregs sregs;
+        if (ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
+            g_string_append_printf(data, "; CS %04x base 0x%" G_GINT64_MODIFIER "x CR0 0x%"
+                                   G_GINT64_MODIFIER "x EFER 0x%" G_GINT64_MODIFIER "x",
+                                   sregs.cs.selector, (uint64_t)sregs.cs.base,
+                                   (uint64_t)sregs.cr0, (uint64_t)sregs.efer);
+        g_printerr(_("oriel-vmm: vCPU %u: KVM internal error, suberror %u at RIP 0x%"
+                     G_GINT64_MODIFIER "x%s; data:%s\n"), v->index, run->internal.suberror, rip,
+                   (run->flags & KVM_RUN_X86_SMM) ? _(" (in SMM)") : "", data->str);
         stall(v);
         vm_request_shutdown(v->vm, VM_SHUTDOWN_ERROR);
         break;
+    }
     default:
         g_printerr(_("oriel-vmm: vCPU %u: unexpected exit reason %u\n"), v->index,
                    run->exit_reason);

@@ -10,40 +10,17 @@ MSFT0101 device and the TPM2 table:
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmmtest import (Control, Shell, Stream, VMM, check, connect_unix, kernel_args,  # noqa: E402
-                     log, main)
+from vmmtest import (Control, Shell, Stream, Swtpm, VMM, check, connect_unix,  # noqa: E402
+                     kernel_args, log, main)
 
 GET_RANDOM_8 = bytes([0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x7b, 0, 8])
 PCR16_READ = bytes([0x80, 0x01, 0, 0, 0, 20, 0, 0, 0x01, 0x7e, 0, 0, 0, 1, 0, 0x0b, 3, 0, 0, 1])
 PCR16_EXTEND = bytes([0x80, 0x02, 0, 0, 0, 65, 0, 0, 0x01, 0x82, 0, 0, 0, 16,
                       0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x0b]) + b"\x5a" * 32
-
-
-class Swtpm:
-    def __init__(self, tmp, name):
-        self.dir = os.path.join(tmp, name)
-        os.mkdir(self.dir)
-        self.ctrl = os.path.join(self.dir, "ctrl.sock")
-        self.proc = subprocess.Popen(
-            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + self.dir,
-             "--ctrl", "type=unixio,path=" + self.ctrl, "--log", "file=" + self.dir + "/log"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.ctrl):
-            check(self.proc.poll() is None and time.monotonic() < deadline,
-                  "swtpm did not make %s" % self.ctrl)
-            time.sleep(0.05)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
 
 
 def tpm_command(sh, cmd):

@@ -215,6 +215,30 @@ class Control:
         self.sock.close()
 
 
+class Swtpm:
+    """A swtpm (TPM 2.0) with its state in tmp/name and its control socket
+    at .ctrl, for --tpm swtpm=PATH."""
+
+    def __init__(self, tmp, name):
+        self.dir = os.path.join(tmp, name)
+        os.mkdir(self.dir)
+        self.ctrl = os.path.join(self.dir, "ctrl.sock")
+        self.proc = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + self.dir,
+             "--ctrl", "type=unixio,path=" + self.ctrl, "--log", "file=" + self.dir + "/log"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.ctrl):
+            check(self.proc.poll() is None and time.monotonic() < deadline,
+                  "swtpm did not make %s" % self.ctrl)
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
 class VMM:
     """An oriel-vmm process."""
 
