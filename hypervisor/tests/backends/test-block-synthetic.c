@@ -564,6 +564,54 @@ static void test_open_refusals(void)
     free_fixture(&f);
 }
 
+/* A block device (a loop device over an image) is held with O_EXCL for
+ * the disk's lifetime, and refused as in use while someone else holds it.
+ * Needs root and loop devices; skipped without them. */
+static void test_exclusive(void)
+{
+    if (geteuid() != 0) {
+        g_test_skip("needs root for a loop device");
+        return;
+    }
+    g_autofree char *img = path_in("loop.img");
+    g_assert_true(g_file_set_contents(img, "", 0, NULL));
+    g_assert_cmpint(truncate(img, 4 * MIB), ==, 0);
+    g_autofree char *loop = NULL;
+    if (run(&loop, "losetup -f --show %s", img) != 0) {
+        g_test_skip("no loop device");
+        return;
+    }
+    g_strstrip(loop);
+    g_autofree char *map = path_in("loop.map");
+    g_autofree char *text = g_strdup_printf("device = %s\nmode = real\npass = 0 %llu\n", loop, MIB);
+    g_assert_true(g_file_set_contents(map, text, -1, NULL));
+
+    int mine = open(loop, O_RDONLY | O_EXCL | O_CLOEXEC);
+    g_assert_cmpint(mine, >=, 0);
+    g_autoptr(GError) error = NULL;
+    g_assert_null(block_open(map, DISK_FORMAT_SYNTHETIC, false, &error));
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_BUSY);
+    g_assert_nonnull(strstr(error->message, "is in use"));
+    g_assert_nonnull(strstr(error->message, loop));
+    g_clear_error(&error);
+    close(mine);
+
+    struct block_backend *bb = block_open(map, DISK_FORMAT_SYNTHETIC, false, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(bb->size, ==, 4 * MIB);
+    int other = open(loop, O_RDONLY | O_EXCL | O_CLOEXEC);
+    int e = errno;
+    if (other >= 0)
+        close(other);
+    g_assert_cmpint(other, ==, -1);
+    g_assert_cmpint(e, ==, EBUSY);
+    block_backend_close(bb);
+    other = open(loop, O_RDONLY | O_EXCL | O_CLOEXEC);
+    g_assert_cmpint(other, >=, 0);
+    close(other);
+    run(NULL, "losetup -d %s", loop);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -583,6 +631,7 @@ int main(int argc, char **argv)
     g_test_add_func("/synthetic/trial", test_trial);
     g_test_add_func("/synthetic/real", test_real);
     g_test_add_func("/synthetic/open-refusals", test_open_refusals);
+    g_test_add_func("/synthetic/exclusive", test_exclusive);
     int ret = g_test_run();
     g_autofree char *cleanup = g_strdup_printf("rm -rf %s", dir);
     if (system(cleanup) != 0)
