@@ -212,7 +212,8 @@ struct synthetic_map *synthetic_map_parse(const char *text, size_t len, const ch
         return NULL;
     }
 
-    qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), by_offset);
+    if (m->n_ranges)    /* qsort must not see the NULL of no ranges */
+        qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), by_offset);
     for (size_t i = 0; i < m->n_ranges; i++) {
         const struct synthetic_range *r = &m->ranges[i];
         if (r->kind == SYNTHETIC_ESP && !m->esp_overlay) {
