@@ -24,12 +24,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "testhost"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "dualboot", "tests"))
 from daemon_fixture import Daemon, virsh, wait_until  # noqa: E402
-from lifecycle_inside import Console, KERNEL, INITRD  # noqa: E402
+from lifecycle_inside import ASSETS, Console, INITRD  # noqa: E402
 from test_dualboot import domain_xml, tool  # noqa: E402
 from test_dualboot_loop import LoopDisk  # noqa: E402
 import dualboot_fixture as fx  # noqa: E402
 
 MIB = 1024 * 1024
+# Debian's generic kernel: it has the ahci driver, the cloud one does not.
+KERNEL = ASSETS["VMLINUZ_GENERIC"]
 
 
 def guest_xml(name, device):
@@ -78,6 +80,9 @@ class DualbootBoot(unittest.TestCase):
 
             ask("DEV", "n=0; while [ ! -b /dev/sda ] && [ $n -lt 200 ]; do usleep 50000; n=$((n+1)); done; echo ok")
             size = ask("SIZE", "cat /sys/block/sda/size")
+            if not size:
+                self.fail("no /dev/sda in the guest: %s\n%s" % (ask("BLOCK", "ls /sys/block"),
+                                                                 con.buf[-3000:].decode(errors="replace")))
             self.assertEqual(int(size) * 512, fx.DISK_MIB * MIB)
             read = lambda tag, span: ask(tag, "dd if=/dev/sda bs=1M skip=%d count=%d 2>/dev/null | md5sum"  # noqa: E731
                                          % span).split()[0]

@@ -299,7 +299,8 @@ ranges_text (const GArray *ranges)
 static void
 test_map_ranges (void)
 {
-  if (!g_find_program_in_path ("sfdisk") && !g_file_test ("/usr/sbin/sfdisk", G_FILE_TEST_EXISTS)
+  g_autofree char *sfdisk = g_find_program_in_path ("sfdisk");
+  if (!sfdisk && !g_file_test ("/usr/sbin/sfdisk", G_FILE_TEST_EXISTS)
       && !g_file_test ("/sbin/sfdisk", G_FILE_TEST_EXISTS))
     {
       g_test_skip ("sfdisk (util-linux) is missing");
