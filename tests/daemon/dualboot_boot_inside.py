@@ -7,8 +7,11 @@ inside the test host (test_dualboot_boot.py starts it there).
 The guest sees the ESP and the Windows partition as on the disk and zeros
 where the Linux partition is; its write to the Linux partition fails; its
 write to the Windows partition lands in the trial overlay and not on the
-disk.  While it runs the disk's lock is the VMM's: a second domain on the
-disk is refused naming its process, and destroy gives the lock back."""
+disk; its ESP writes go to its own copy.  While it runs the disk's lock is
+the VMM's: a second domain on the disk is refused naming its process, and
+destroy gives the lock back.  Switched to real mode (the trial overlay
+goes), its write reaches the Windows partition on the disk while the ESP
+and the Linux partition stay as they were."""
 
 import hashlib
 import os
@@ -50,6 +53,13 @@ def md5_of(path, offset_mib, size_mib):
         f.seek(offset_mib * MIB)
         h.update(f.read(size_mib * MIB))
     return h.hexdigest()
+
+
+def host_sums(dev):
+    """ESP, Windows and Linux partition checksums as the disk has them now
+    (the VMM wrote past this process's page cache)."""
+    subprocess.run(["blockdev", "--flushbufs", dev], check=True)
+    return md5_of(dev, *fx.ESP), md5_of(dev, *fx.WIN), md5_of(dev, *fx.LINUX)
 
 
 class DualbootBoot(unittest.TestCase):
@@ -98,11 +108,16 @@ class DualbootBoot(unittest.TestCase):
                      "echo $?" % (fx.WIN[0] * 256 + 16))
             self.assertEqual(rc, "0")
             self.assertNotEqual(read("WIN2", fx.WIN), win)
+            # The guest's ESP is its own copy.
+            rc = ask("WESP", "dd if=/dev/urandom of=/dev/sda bs=4096 seek=%d count=1 conv=fsync 2>/dev/null; "
+                     "echo $?" % (fx.ESP[0] * 256 + 4))
+            self.assertEqual(rc, "0")
+            self.assertNotEqual(read("ESP2", fx.ESP), esp)
 
             # The running VMM holds the disk's lock.
-            pid = int(open(os.path.join(daemon.state_dir, [n for n in os.listdir(daemon.state_dir)
-                                                            if re.fullmatch(r"[0-9a-f-]{36}", n)][0],
-                                        "pid")).read())
+            run = [n for n in os.listdir(daemon.state_dir) if re.fullmatch(r"[0-9a-f-]{36}", n)][0]
+            with open(os.path.join(daemon.state_dir, run, "pid")) as f:
+                pid = int(f.read())
             with open(os.path.join(work, "win2.xml"), "w") as f:
                 f.write(guest_xml("win2", dev))
             virsh(daemon.uri, "define", os.path.join(work, "win2.xml"))
@@ -119,13 +134,42 @@ class DualbootBoot(unittest.TestCase):
                                               stdin=subprocess.DEVNULL, capture_output=True).returncode == 0,
                        30, "the lock to be free")
             # Trial mode: the disk is as it was; the overlay has the write.
-            self.assertEqual((md5_of(dev, *fx.ESP), md5_of(dev, *fx.WIN), md5_of(dev, *fx.LINUX)),
-                             (esp, win, linux))
+            self.assertEqual(host_sums(dev), (esp, win, linux))
             trial = os.path.join(work, "d", "dualboot", "win", "trial.qcow2")
             out = subprocess.run(["qemu-img", "map", "--output=json", trial], check=True, capture_output=True,
                                  text=True).stdout
             self.assertIn('"data": true', out)
             subprocess.run(["qemu-img", "check", trial], check=True, capture_output=True)
+
+            # Real mode: the write reaches the Windows partition, nothing
+            # else changes; the trial is gone.
+            xml = virsh(daemon.uri, "dumpxml", "--inactive", "win").stdout
+            with open(path, "w") as f:
+                f.write(xml.replace("mode='trial'", "mode='real'"))
+            virsh(daemon.uri, "define", path)
+            self.assertFalse(os.path.exists(trial))
+            with open(dev, "rb") as f:
+                f.seek((fx.WIN[0] * 2048 + 8192) * 512)
+                self.assertNotEqual(f.read(16), b"ORIEL-REAL-WRITE")
+            virsh(daemon.uri, "start", "win")
+            con = Console(daemon.uri, "win")
+            con.wait_for_prompt()
+            ask("DEV2", "n=0; while [ ! -b /dev/sda ] && [ $n -lt 200 ]; do usleep 50000; n=$((n+1)); done; echo ok")
+            sector = fx.WIN[0] * 2048 + 8192
+            rc = ask("WREAL", "printf ORIEL-REAL-WRITE | dd of=/dev/sda bs=512 seek=%d conv=notrunc,fsync "
+                     "2>/dev/null; echo $?" % sector)
+            self.assertEqual(rc, "0")
+            rc = ask("WESP2", "dd if=/dev/urandom of=/dev/sda bs=4096 seek=%d count=1 conv=fsync 2>/dev/null; "
+                     "echo $?" % (fx.ESP[0] * 256 + 4))
+            self.assertEqual(rc, "0")
+            con.detach()
+            con = None
+            virsh(daemon.uri, "destroy", "win")
+            sums = host_sums(dev)
+            self.assertEqual((sums[0], sums[2]), (esp, linux))
+            with open(dev, "rb") as f:
+                f.seek(sector * 512)
+                self.assertEqual(f.read(16), b"ORIEL-REAL-WRITE")
         finally:
             if con:
                 con.detach()
