@@ -184,6 +184,12 @@ class DualbootDaemonTest(unittest.TestCase):
         self.assertIn("partition 4 of %s is 'other'" % self.disk.device, r.stderr)
         r = self.define(domain_xml('bad', self.disk.device, mode='borrowed'), check=False)
         self.assertIn("invalid mode 'borrowed' in <oriel:dualboot>", r.stderr)
+        path = os.path.join(self.work, 'transient.xml')
+        with open(path, 'w') as f:
+            f.write(domain_xml('bad', self.disk.device))
+        r = virsh(self.uri, 'create', path, check=False)
+        self.assertIn('a domain with <oriel:dualboot> must be defined (virsh define), not created transient',
+                      r.stderr)
         self.assertNotIn('bad', virsh(self.uri, 'list', '--all', '--name').stdout)
         self.assertFalse(os.path.exists(self.files('bad')))
 
