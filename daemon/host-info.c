@@ -220,6 +220,7 @@ host_domain_capabilities_xml (const char *emulator, const char *machine,
   g_string_append (s,
     "        <value>sata</value>\n"
     "        <value>virtio</value>\n"
+    "        <value>nvme</value>\n"
     "      </enum>\n"
     "    </disk>\n"
     "    <graphics supported='yes'>\n"
