@@ -1,6 +1,8 @@
 #include "control_server.h"
 #include "control_parser.h"
+#include "control_block.h"
 #include "control_display.h"
+#include "control_input.h"
 #include "control_media.h"
 #include "control_state.h"
 #include "control_vm.h"
@@ -169,6 +171,9 @@ static const struct control_command {
     { "change-medium", control_change_medium, false },
     { "save", control_save, false },
     { "query-vnc", control_query_vnc, false },
+    { "query-blockstats", control_query_blockstats, true },
+    { "block_resize", control_block_resize, false },
+    { "send-key", control_send_key, false },
 };
 
 static void execute(struct client *c, struct control_request *req)

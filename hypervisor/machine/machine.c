@@ -3,6 +3,8 @@
 #include "device_registry.h"
 #include "pc_devices.h"
 
+#include <string.h>
+
 
 struct machine *machine_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
@@ -61,6 +63,21 @@ char *machine_drive_name(const char *prefix, unsigned index)
         index /= 26;
     } while (index-- > 0 && n > 0);
     return g_strconcat(prefix, letters + n, NULL);
+}
+
+struct machine_drive *machine_drive_find(struct machine *m, const char *name)
+{
+    for (guint i = 0; i < m->drives->len; i++) {
+        struct machine_drive *d = m->drives->pdata[i];
+        if (!strcmp(d->device, name))
+            return d;
+    }
+    return NULL;
+}
+
+void machine_send_key(struct machine *m, uint16_t scancode, bool down)
+{
+    pc_devices_send_key(m->devices, scancode, down);
 }
 
 struct vm *machine_vm(struct machine *m) { return m->vm; }

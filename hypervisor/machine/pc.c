@@ -221,6 +221,17 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
            claim(pc, 0xed, 1, &sink_ops, pc, "io-delay", error);
 }
 
+static bool virtio_drive_stats(struct machine_drive *d, struct block_stats *out)
+{
+    virtio_blk_stats(d->model, out);
+    return true;
+}
+
+static bool virtio_drive_grow(struct machine_drive *d, uint64_t size, GError **error)
+{
+    return virtio_blk_grow(d->model, size, error);
+}
+
 static bool add_pci_devices(struct pc *pc, GError **error)
 {
     pc->pci = pc->chipset->create_bus(pc->base.vm, pc->base.opts, &pc->chipset_state, error);
@@ -234,8 +245,12 @@ static bool add_pci_devices(struct pc *pc, GError **error)
         if (!blk)
             return false;
         g_ptr_array_add(pc->blks, blk);
-        machine_drive_add(&pc->base, machine_drive_name("vd", pc->blks->len - 1), "virtio", d->path,
-                          d->readonly, false);
+        struct machine_drive *md = machine_drive_add(&pc->base,
+                                                     machine_drive_name("vd", pc->blks->len - 1),
+                                                     "virtio", d->path, d->readonly, false);
+        md->model = blk;
+        md->get_stats = virtio_drive_stats;
+        md->grow = virtio_drive_grow;
     }
     for (guint i = 0; i < pc->base.opts->nets->len; i++) {
         const struct net_config *n = &g_array_index(pc->base.opts->nets, struct net_config, i);

@@ -24,6 +24,13 @@ void virtio_blk_free(struct virtio_blk *blk);
 /* The disk's firmware device path for a SeaBIOS "bootorder" entry, which
  * SeaBIOS matches by the PCI slot.  Free with g_free(). */
 char *virtio_blk_boot_path(struct virtio_blk *blk);
+/* The request counters of the disk's image. */
+struct block_stats;
+void virtio_blk_stats(struct virtio_blk *blk, struct block_stats *out);
+/* Grow the image to size bytes (a multiple of 512, larger than now) and
+ * tell the driver through a configuration change interrupt.  Errors name
+ * the image. */
+bool virtio_blk_grow(struct virtio_blk *blk, uint64_t size, GError **error);
 
 /* virtio-net with the backend cfg asks for (user-mode NAT or tap). */
 struct virtio_net *virtio_net_create(struct vm *vm, struct pci_bus *bus,
