@@ -239,6 +239,13 @@ run_dir (DomainObj *dom)
   return g_build_filename (dom->daemon->paths.state_dir, uuid, NULL);
 }
 
+char *
+domain_run_file (DomainObj *dom, const char *name)
+{
+  g_autofree char *dir = run_dir (dom);
+  return g_build_filename (dir, name, NULL);
+}
+
 static char *
 run_file (DomainObj *dom, const char *name)
 {
