@@ -327,3 +327,192 @@ domain_screenshot (DomainObj *dom, DomainScreenshotFn done, gpointer data)
   json_object_set_string_member (args, "filename", job->file);
   vmm_process_command_args (dom->vmm, "screendump", args, screendump_reply, job);
 }
+
+/* ---- the memory balloon ---- */
+
+/* virDomainMemoryStatTags */
+enum {
+  MEMSTAT_SWAP_IN = 0, MEMSTAT_SWAP_OUT = 1, MEMSTAT_MAJOR_FAULT = 2, MEMSTAT_MINOR_FAULT = 3,
+  MEMSTAT_UNUSED = 4, MEMSTAT_AVAILABLE = 5, MEMSTAT_ACTUAL_BALLOON = 6, MEMSTAT_USABLE = 8,
+  MEMSTAT_LAST_UPDATE = 9, MEMSTAT_DISK_CACHES = 10, MEMSTAT_HUGETLB_PGALLOC = 11,
+  MEMSTAT_HUGETLB_PGFAIL = 12,
+};
+
+gboolean
+domain_has_balloon (DomainObj *dom)
+{
+  DomainDef *def = dom->live ? dom->live : dom->def;
+  return def->has_balloon && g_str_equal (def->balloon_model, "virtio");
+}
+
+static void
+log_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  g_autofree char *what = data;
+  if (error)
+    g_warning (_("%s: %s"), what, error->message);
+}
+
+void
+domain_balloon_setup (DomainObj *dom)
+{
+  if (!dom->vmm || !dom->live || !domain_has_balloon (dom))
+    return;
+  DomainDef *def = dom->live;
+  if (def->current_memory_kib && def->current_memory_kib < def->memory_kib)
+    {
+      g_autoptr (JsonObject) args = json_object_new ();
+      json_object_set_int_member (args, "value", (gint64) (def->current_memory_kib * 1024));
+      vmm_process_command_args (dom->vmm, "balloon", args, log_reply,
+                                g_strdup_printf ("domain %s: balloon", def->name));
+    }
+  if (def->balloon_period)
+    {
+      g_autoptr (JsonObject) args = json_object_new ();
+      json_object_set_int_member (args, "seconds", def->balloon_period);
+      vmm_process_command_args (dom->vmm, "balloon-stats-period", args, log_reply,
+                                g_strdup_printf ("domain %s: balloon-stats-period", def->name));
+    }
+}
+
+typedef struct {
+  LiveJob base;
+  guint64 kib;
+} MemoryJob;
+
+static void
+setmem_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  MemoryJob *job = data;
+  g_autoptr (GError) e = NULL;
+  DomainObj *dom = job_domain (&job->base, error, &e);
+  if (dom && dom->live)
+    {
+      dom->live->current_memory_kib = job->kib;
+      domain_save_live_state (dom);
+    }
+  ((DomainDoneFn) job->base.done) (dom, e, job->base.data);
+  g_free (job->base.name);
+  g_free (job->base.what);
+  g_free (job);
+}
+
+void
+domain_set_memory_live (DomainObj *dom, guint64 kib, DomainDoneFn done, gpointer data)
+{
+  g_autoptr (GError) e = NULL;
+  if (check_running (dom, &e) && !domain_has_balloon (dom))
+    e = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED,
+                     _("Operation not supported: the domain has no memory balloon (<memballoon model='none'/>), "
+                       "so its memory cannot change while it runs"));
+  else if (!e && kib > dom->live->memory_kib)
+    e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                     _("invalid argument: cannot set memory higher than max memory"));
+  else if (!e && kib < 1024)
+    e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                     _("invalid argument: a domain needs at least 1 MiB of memory, not %" G_GUINT64_FORMAT " KiB"), kib);
+  if (e)
+    {
+      done (dom, e, data);
+      return;
+    }
+  MemoryJob *job = g_new0 (MemoryJob, 1);
+  job->base.name = g_strdup (dom->def->name);
+  job->base.d = dom->daemon;
+  job->base.what = g_strdup ("balloon");
+  job->base.done = done;
+  job->base.data = data;
+  job->kib = kib;
+  g_autoptr (JsonObject) args = json_object_new ();
+  json_object_set_int_member (args, "value", (gint64) (kib * 1024));
+  vmm_process_command_args (dom->vmm, "balloon", args, setmem_reply, job);
+}
+
+static void
+add_stat (GArray *a, int tag, guint64 val)
+{
+  DomainMemoryStat s = { tag, val };
+  g_array_append_val (a, s);
+}
+
+static void
+balloon_stats_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  LiveJob *job = data;
+  g_autoptr (GError) e = NULL;
+  DomainObj *dom = job_domain (job, error, &e);
+  g_autoptr (GArray) stats = g_array_new (FALSE, FALSE, sizeof (DomainMemoryStat));
+  JsonObject *o = result && JSON_NODE_HOLDS_OBJECT (result) ? json_node_get_object (result) : NULL;
+  if (dom && !o)
+    e = g_error_new (VIRT_ERROR, VIR_ERR_INTERNAL_ERROR, _("internal error: query-balloon gave no object"));
+  if (!e)
+    {
+      /* libvirt's order; memory sizes in KiB, fault counts as they are. */
+      JsonNode *sn = json_object_get_member (o, "stats");
+      JsonObject *s = sn && JSON_NODE_HOLDS_OBJECT (sn) ? json_node_get_object (sn) : NULL;
+      static const struct { const char *name; int tag; gboolean bytes; } map[] = {
+        { "stat-swap-in", MEMSTAT_SWAP_IN, TRUE },
+        { "stat-swap-out", MEMSTAT_SWAP_OUT, TRUE },
+        { "stat-major-faults", MEMSTAT_MAJOR_FAULT, FALSE },
+        { "stat-minor-faults", MEMSTAT_MINOR_FAULT, FALSE },
+        { "stat-free-memory", MEMSTAT_UNUSED, TRUE },
+        { "stat-total-memory", MEMSTAT_AVAILABLE, TRUE },
+        { "stat-available-memory", MEMSTAT_USABLE, TRUE },
+        { "stat-disk-caches", MEMSTAT_DISK_CACHES, TRUE },
+        { "stat-htlb-pgalloc", MEMSTAT_HUGETLB_PGALLOC, FALSE },
+        { "stat-htlb-pgfail", MEMSTAT_HUGETLB_PGFAIL, FALSE },
+      };
+      for (gsize i = 0; s && i < G_N_ELEMENTS (map); i++)
+        if (json_object_has_member (s, map[i].name))
+          {
+            guint64 v = member_u64 (s, map[i].name);
+            add_stat (stats, map[i].tag, map[i].bytes ? v / 1024 : v);
+          }
+      add_stat (stats, MEMSTAT_ACTUAL_BALLOON, member_u64 (o, "actual") / 1024);
+      guint64 when = member_u64 (o, "last-update");
+      if (when)
+        add_stat (stats, MEMSTAT_LAST_UPDATE, when);
+    }
+  ((DomainMemoryStatsFn) job->done) (dom, e ? NULL : stats, e, job->data);
+  job_free (job);
+}
+
+void
+domain_memory_stats (DomainObj *dom, DomainMemoryStatsFn done, gpointer data)
+{
+  g_autoptr (GError) e = NULL;
+  if (check_running (dom, &e) && !domain_has_balloon (dom))
+    {
+      /* Without a balloon the guest has all of its current memory. */
+      g_autoptr (GArray) stats = g_array_new (FALSE, FALSE, sizeof (DomainMemoryStat));
+      add_stat (stats, MEMSTAT_ACTUAL_BALLOON, dom->live->current_memory_kib);
+      done (dom, stats, NULL, data);
+      return;
+    }
+  if (e)
+    {
+      done (dom, NULL, e, data);
+      return;
+    }
+  vmm_process_command (dom->vmm, "query-balloon", balloon_stats_reply, job_new (dom, "query-balloon", done, data));
+}
+
+void
+domain_set_memory_stats_period (DomainObj *dom, guint period, DomainDoneFn done, gpointer data)
+{
+  g_autoptr (GError) e = NULL;
+  if (check_running (dom, &e) && !domain_has_balloon (dom))
+    e = g_error_new (VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                     _("Requested operation is not valid: the domain has no memory balloon"));
+  if (e)
+    {
+      done (dom, e, data);
+      return;
+    }
+  dom->live->balloon_period = period;
+  domain_save_live_state (dom);
+  g_autoptr (JsonObject) args = json_object_new ();
+  json_object_set_int_member (args, "seconds", period);
+  vmm_process_command_args (dom->vmm, "balloon-stats-period", args, done_reply,
+                            job_new (dom, "balloon-stats-period", done, data));
+}

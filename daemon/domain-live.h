@@ -34,3 +34,29 @@ void domain_send_keys (DomainObj *dom, const guint *qnums, guint n, guint holdti
 /* The screen as a PNG image. */
 typedef void (*DomainScreenshotFn) (DomainObj *dom, GBytes *png, const GError *error, gpointer data);
 void domain_screenshot (DomainObj *dom, DomainScreenshotFn done, gpointer data);
+
+/* ---- the memory balloon ---- */
+
+/* Whether the running domain has a virtio balloon. */
+gboolean domain_has_balloon (DomainObj *dom);
+
+/* Right after a fresh start: the balloon target of <currentMemory> when it
+ * is below <memory>, and the statistics period of <stats period=>. */
+void domain_balloon_setup (DomainObj *dom);
+
+/* Have the guest keep kib of its memory (live), then record it as the
+ * running definition's current memory. */
+void domain_set_memory_live (DomainObj *dom, guint64 kib, DomainDoneFn done, gpointer data);
+
+/* virDomainMemoryStatTags with their values (KiB, or counts), as the
+ * balloon last reported them, plus the balloon's size and the time of
+ * the report. */
+typedef struct {
+  int tag;
+  guint64 val;
+} DomainMemoryStat;
+typedef void (*DomainMemoryStatsFn) (DomainObj *dom, GArray *stats, const GError *error, gpointer data);
+void domain_memory_stats (DomainObj *dom, DomainMemoryStatsFn done, gpointer data);
+
+/* Poll the guest's statistics every period seconds (0: stop). */
+void domain_set_memory_stats_period (DomainObj *dom, guint period, DomainDoneFn done, gpointer data);

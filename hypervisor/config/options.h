@@ -51,6 +51,8 @@ struct vmm_options {
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
     enum machine_type machine;  /* --machine pc|q35 */
     bool smm;                   /* --machine ...,smm=on: System Management Mode */
+    bool balloon;               /* --balloon virtio: a virtio memory balloon */
+    bool balloon_deflate_on_oom;    /* --balloon virtio,deflate-on-oom=on */
     bool help;
     bool version;
 };

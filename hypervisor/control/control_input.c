@@ -15,6 +15,10 @@ struct held_keys {
     uint16_t scancodes[SEND_KEY_MAX];
 };
 
+/* The keys still held, and the timer that releases them. */
+static struct held_keys *held_now;
+static guint release_timer;
+
 /* Released in the reverse order of the presses, as fingers leave a
  * combination such as Ctrl+Alt+Delete. */
 static gboolean release_keys(gpointer data)
@@ -23,6 +27,8 @@ static gboolean release_keys(gpointer data)
     for (unsigned i = h->n; i-- > 0;)
         machine_send_key(h->machine, h->scancodes[i], false);
     g_free(h);
+    held_now = NULL;
+    release_timer = 0;
     return G_SOURCE_REMOVE;
 }
 
@@ -68,8 +74,15 @@ void control_send_key(struct machine *machine, JsonObject *args, struct control_
         }
         held->scancodes[i] = sc;
     }
+    /* Keys still held from the last send-key go up first: the guest sees
+     * one combination after the other, never both mixed. */
+    if (held_now) {
+        g_source_remove(release_timer);
+        release_keys(held_now);
+    }
     for (unsigned i = 0; i < n; i++)
         machine_send_key(machine, held->scancodes[i], true);
-    g_timeout_add((guint)hold, release_keys, held);
+    held_now = held;
+    release_timer = g_timeout_add((guint)hold, release_keys, held);
     control_result_ok(res);
 }

@@ -1,5 +1,6 @@
 #include "control_server.h"
 #include "control_parser.h"
+#include "control_balloon.h"
 #include "control_block.h"
 #include "control_display.h"
 #include "control_input.h"
@@ -174,6 +175,9 @@ static const struct control_command {
     { "query-blockstats", control_query_blockstats, true },
     { "block_resize", control_block_resize, false },
     { "send-key", control_send_key, false },
+    { "balloon", control_balloon, false },
+    { "query-balloon", control_query_balloon, true },
+    { "balloon-stats-period", control_balloon_stats_period, false },
 };
 
 static void execute(struct client *c, struct control_request *req)

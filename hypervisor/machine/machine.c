@@ -81,6 +81,7 @@ void machine_send_key(struct machine *m, uint16_t scancode, bool down)
 }
 
 struct vm *machine_vm(struct machine *m) { return m->vm; }
+struct virtio_balloon *machine_balloon(struct machine *m) { return m->balloon; }
 const struct vmm_options *machine_options(struct machine *m) { return m->opts; }
 GPtrArray *machine_drives(struct machine *m) { return m->drives; }
 

@@ -56,6 +56,9 @@ struct machine_drive {
     bool (*grow)(struct machine_drive *d, uint64_t size, GError **error);
 };
 
+/* The memory balloon (--balloon), or NULL. */
+struct virtio_balloon *machine_balloon(struct machine *m);
+
 /* The drive named name (as query-block names it), or NULL. */
 struct machine_drive *machine_drive_find(struct machine *m, const char *name);
 

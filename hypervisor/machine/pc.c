@@ -259,6 +259,12 @@ static bool add_pci_devices(struct pc *pc, GError **error)
         if (!virtio_net_create(pc->base.vm, pc->pci, n, error))
             return false;
     }
+    if (pc->base.opts->balloon) {
+        pc->base.balloon = virtio_balloon_create(pc->base.vm, pc->pci,
+                                                 pc->base.opts->balloon_deflate_on_oom, error);
+        if (!pc->base.balloon)
+            return false;
+    }
     /* An entropy source costs nothing and spares guests a slow boot
      * waiting for randomness. */
     return virtio_rng_create(pc->base.vm, pc->pci, error) != NULL;
@@ -579,6 +585,7 @@ fail:
 static void pc_destroy(struct machine *m)
 {
     struct pc *pc = (struct pc *)m;
+    virtio_balloon_stop(pc->base.balloon);
     /* The vCPUs stop first so no device is in use while it goes. */
     vm_destroy(pc->base.vm);
     for (unsigned i = 0; i < G_N_ELEMENTS(pc->com); i++) {
