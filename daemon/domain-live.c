@@ -226,6 +226,70 @@ domain_block_stats (DomainObj *dom, const char *path, DomainBlockStatsFn done, g
   vmm_process_command (dom->vmm, "query-blockstats", blockstats_reply, job);
 }
 
+/* ---- interface statistics ---- */
+
+static void
+netstats_reply (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data)
+{
+  LiveJob *job = data;
+  g_autoptr (GError) e = NULL;
+  DomainObj *dom = job_domain (job, error, &e);
+  DomainInterfaceStats st = { 0 };
+  gboolean found = FALSE;
+  JsonArray *arr = dom && result && JSON_NODE_HOLDS_ARRAY (result) ? json_node_get_array (result) : NULL;
+  for (guint i = 0; arr && i < json_array_get_length (arr) && !found; i++)
+    {
+      JsonNode *n = json_array_get_element (arr, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      const char *mac = o ? json_object_get_string_member_with_default (o, "mac", NULL) : NULL;
+      JsonNode *sn = o ? json_object_get_member (o, "stats") : NULL;
+      if (!mac || g_ascii_strcasecmp (mac, job->drives->pdata[0]) != 0 || !sn || !JSON_NODE_HOLDS_OBJECT (sn))
+        continue;
+      JsonObject *s = json_node_get_object (sn);
+      st.rx_bytes = member_u64 (s, "rx_bytes");
+      st.rx_packets = member_u64 (s, "rx_packets");
+      st.rx_drop = member_u64 (s, "rx_dropped");
+      st.tx_bytes = member_u64 (s, "tx_bytes");
+      st.tx_packets = member_u64 (s, "tx_packets");
+      found = TRUE;
+    }
+  if (dom && !e && !found)
+    e = g_error_new (VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                     _("internal error: the VMM reports no statistics for the interface with MAC %s"),
+                     (const char *) job->drives->pdata[0]);
+  ((DomainInterfaceStatsFn) job->done) (dom, e ? NULL : &st, e, job->data);
+  job_free (job);
+}
+
+void
+domain_interface_stats (DomainObj *dom, const char *path, DomainInterfaceStatsFn done, gpointer data)
+{
+  g_autoptr (GError) e = NULL;
+  DomainNic *nic = NULL;
+  if (check_running (dom, &e))
+    {
+      for (guint i = 0; i < dom->live->nics->len && !nic; i++)
+        {
+          DomainNic *n = dom->live->nics->pdata[i];
+          if (g_strcmp0 (n->live_target, path) == 0 || (n->mac && g_ascii_strcasecmp (n->mac, path) == 0))
+            nic = n;
+        }
+      if (!nic)
+        e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG, _("invalid argument: invalid path, '%s' is not a known interface"),
+                         path);
+    }
+  if (e)
+    {
+      done (dom, NULL, e, data);
+      return;
+    }
+  LiveJob *job = job_new (dom, "query-net", done, data);
+  /* The VMM knows its NICs by MAC. */
+  job->drives = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (job->drives, g_strdup (nic->mac));
+  vmm_process_command (dom->vmm, "query-net", netstats_reply, job);
+}
+
 /* ---- commands answered with {} ---- */
 
 static void

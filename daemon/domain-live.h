@@ -23,6 +23,16 @@ typedef void (*DomainBlockStatsFn) (DomainObj *dom, const DomainBlockStats *stat
                                     gpointer data);
 void domain_block_stats (DomainObj *dom, const char *path, DomainBlockStatsFn done, gpointer data);
 
+/* The frames of the NIC whose tap device or MAC address is path, as the
+ * guest sees them (rx: to the guest). */
+typedef struct {
+  guint64 rx_bytes, rx_packets, rx_drop;
+  guint64 tx_bytes, tx_packets;
+} DomainInterfaceStats;
+typedef void (*DomainInterfaceStatsFn) (DomainObj *dom, const DomainInterfaceStats *stats, const GError *error,
+                                        gpointer data);
+void domain_interface_stats (DomainObj *dom, const char *path, DomainInterfaceStatsFn done, gpointer data);
+
 /* Grow the disk whose target or source is path to bytes. */
 void domain_block_resize (DomainObj *dom, const char *path, guint64 bytes, DomainDoneFn done, gpointer data);
 

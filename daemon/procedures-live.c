@@ -1,5 +1,5 @@
-/* Per-domain procedures that the running VMM answers: disk I/O
- * statistics (domblkstat, virt-manager's graphs), growing a disk
+/* Per-domain procedures that the running VMM answers: disk and network
+ * I/O statistics (domblkstat, domifstat, virt-manager's graphs), growing a disk
  * (blockresize), keys (send-key) and screenshots (screenshot, whose
  * image travels over a stream). */
 #include "procedures.h"
@@ -117,6 +117,36 @@ p_block_stats_flags (RpcCall *call, void *argp, void *retp, GError **error)
   job->call = rpc_call_defer (call);
   job->nparams = args->nparams;
   domain_block_stats (dom, args->path, block_stats_flags_done, job);
+  return TRUE;
+}
+
+/* ---- interface statistics ---- */
+
+static void
+interface_stats_done (DomainObj *dom, const DomainInterfaceStats *st, const GError *error, gpointer data)
+{
+  RpcCall *call = data;
+  remote_domain_interface_stats_ret ret = { 0 };
+  if (st)
+    {
+      ret.rx_bytes = (gint64) st->rx_bytes;
+      ret.rx_packets = (gint64) st->rx_packets;
+      ret.rx_drop = (gint64) st->rx_drop;
+      ret.tx_bytes = (gint64) st->tx_bytes;
+      ret.tx_packets = (gint64) st->tx_packets;
+    }
+  rpc_call_complete (call, st ? &ret : NULL, error);
+  rpc_call_unref (call);
+}
+
+static gboolean
+p_interface_stats (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_interface_stats_args *args = argp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  if (!dom)
+    return FALSE;
+  domain_interface_stats (dom, args->path, interface_stats_done, rpc_call_defer (call));
   return TRUE;
 }
 
@@ -261,6 +291,8 @@ const RpcProcedure procedures_live[] = {
   PROC_ROW (DOMAIN_BLOCK_STATS, 0, remote_domain_block_stats_args, remote_domain_block_stats_ret, p_block_stats),
   PROC_ROW (DOMAIN_BLOCK_STATS_FLAGS, 0, remote_domain_block_stats_flags_args, remote_domain_block_stats_flags_ret,
             p_block_stats_flags),
+  PROC_ROW (DOMAIN_INTERFACE_STATS, 0, remote_domain_interface_stats_args, remote_domain_interface_stats_ret,
+            p_interface_stats),
   PROC_ROW (DOMAIN_BLOCK_RESIZE, W, remote_domain_block_resize_args, rpc_void, p_block_resize),
   PROC_ROW (DOMAIN_SEND_KEY, W, remote_domain_send_key_args, rpc_void, p_send_key),
   PROC_ROW (DOMAIN_SCREENSHOT, W, remote_domain_screenshot_args, remote_domain_screenshot_ret, p_screenshot),

@@ -700,6 +700,20 @@ class Lifecycle(unittest.TestCase):
                 con.send("ip addr add 192.168.79.2/24 dev eth0; ip link set eth0 up; "
                          "ping -c 1 -W 10 192.168.79.1 >/dev/null && echo BRIDGE-$((6*7))\r")
                 con.expect("BRIDGE-42", timeout=120)
+                # domifstat, by tap device and by MAC: the guest's ARP
+                # request and ping went out, the answers came in.
+                def ifstat(dev):
+                    out = virsh(self.uri, "domifstat", "br", dev).stdout
+                    return {f[1]: int(f[2]) for f in (l.split() for l in out.splitlines()) if len(f) == 3}
+                st = ifstat(tap)
+                self.assertGreaterEqual(st["tx_packets"], 2, st)
+                self.assertGreaterEqual(st["rx_packets"], 2, st)
+                self.assertGreaterEqual(st["tx_bytes"], 42 + 98, st)
+                self.assertGreaterEqual(st["rx_bytes"], 42 + 98, st)
+                self.assertGreaterEqual(ifstat("52:54:00:79:00:02")["tx_packets"], st["tx_packets"])
+                r = virsh(self.uri, "domifstat", "br", "vnet999", check=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("not a known interface", r.stderr)
                 self.assertEqual(con.detach(), 0)
                 dom.destroy()
                 wait_until(lambda: not os.path.exists("/sys/class/net/" + tap), 30,
