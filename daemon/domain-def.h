@@ -127,7 +127,9 @@ typedef struct {
   char *video_model;
   guint video_vram;
   gboolean has_balloon;
-  char *balloon_model;
+  char *balloon_model;          /* "virtio" or "none" */
+  gboolean balloon_autodeflate; /* autodeflate='on': the guest deflates when out of memory */
+  guint balloon_period;         /* <stats period=>: seconds between guest statistics, 0 none */
   gboolean has_rng;
   gboolean has_tpm;       /* <tpm model='tpm-crb'><backend type='emulator' version='2.0'/> */
   gboolean tpm_persistent_state; /* <backend persistent_state='yes'>: undefine keeps it */

@@ -133,7 +133,7 @@ domain_set_memory (DomainObj *dom, guint64 kib, guint flags, gboolean maximum, G
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_UNSUPPORTED,
                    maximum ? _("Operation not supported: cannot resize the maximum memory of a running domain")
-                           : _("Operation not supported: oriel has no memory balloon yet, so a running domain's memory cannot change; use --config and restart the domain"));
+                           : _("Operation not supported: a running domain's memory changes through its balloon"));
       return FALSE;
     }
   if (kib == 0)

@@ -1,4 +1,5 @@
 #include "domain-driver.h"
+#include "domain-live.h"
 #include "domain-snapshot.h"
 #include "domain-save.h"
 #include "dualboot-domain.h"
@@ -240,6 +241,13 @@ run_dir (DomainObj *dom)
   char uuid[37];
   domain_uuid_format (dom->def->uuid, uuid);
   return g_build_filename (dom->daemon->paths.state_dir, uuid, NULL);
+}
+
+char *
+domain_run_file (DomainObj *dom, const char *name)
+{
+  g_autofree char *dir = run_dir (dom);
+  return g_build_filename (dir, name, NULL);
 }
 
 static char *
@@ -521,6 +529,12 @@ parse_new_def (Daemon *d, const char *xml, GError **error)
   if (!def || !firmware_fill_domain (def, (const char *const *) d->paths.firmware_dirs,
                                      d->paths.nvram_dir, error))
     return NULL;
+  /* As libvirt's QEMU driver: a balloon unless the XML says none. */
+  if (!def->has_balloon)
+    {
+      def->has_balloon = TRUE;
+      def->balloon_model = g_strdup ("virtio");
+    }
   return g_steal_pointer (&def);
 }
 
@@ -745,6 +759,10 @@ start_complete (StartJob *job)
       set_state (dom, DOMAIN_STATE_PAUSED, PAUSED_USER);
       domain_emit_lifecycle (dom, EVENT_SUSPENDED, restored ? SUSPENDED_RESTORED : SUSPENDED_PAUSED);
     }
+  /* A fresh VM's balloon starts at its current memory, polling as told;
+   * a restored one has both in its state. */
+  if (!restored)
+    domain_balloon_setup (dom);
   if (job->remove_image && g_unlink (job->restore_path) < 0)
     g_warning (_("domain %s: cannot remove the managed save image %s: %s"), dom->def->name,
                job->restore_path, g_strerror (errno));

@@ -79,6 +79,10 @@ gboolean domain_reset (DomainObj *dom, GError **error);
 void domain_suspend (DomainObj *dom, DomainDoneFn done, gpointer data);
 void domain_resume (DomainObj *dom, DomainDoneFn done, gpointer data);
 
+/* A file of the domain's run directory (where its VMM's control socket
+ * is), for files the VMM writes for the daemon. */
+char *domain_run_file (DomainObj *dom, const char *name);
+
 /* Write dom->def to the configuration directory. */
 gboolean domain_save_config (DomainObj *dom, GError **error);
 /* Record dom->live in the run directory (what a restarted daemon adopts). */

@@ -1030,6 +1030,22 @@ parse_devices (DomainDef *def, xmlNode *devs, DomainParseFlags flags, GError **e
             def->balloon_model = g_strdup ("virtio");
           if (!g_str_equal (def->balloon_model, "virtio") && !g_str_equal (def->balloon_model, "none"))
             return unsupported_value (error, _("memory balloon model"), def->balloon_model);
+          g_autofree char *deflate = attr (c, "autodeflate");
+          if (deflate && !g_str_equal (deflate, "on") && !g_str_equal (deflate, "off"))
+            return unsupported_value (error, _("memory balloon autodeflate"), deflate);
+          def->balloon_autodeflate = deflate && g_str_equal (deflate, "on");
+          def->balloon_period = 0;
+          for (xmlNode *s = c->children; s; s = s->next)
+            {
+              if (s->type != XML_ELEMENT_NODE || !is_el (s, "stats"))
+                continue;
+              g_autofree char *period = attr (s, "period");
+              char *end = NULL;
+              guint64 p = period ? g_ascii_strtoull (period, &end, 10) : 0;
+              if (!period || !*period || *end || p > 86400)
+                return unsupported_value (error, _("memory balloon statistics period"), period ? period : "");
+              def->balloon_period = (guint) p;
+            }
         }
       else if (is_el (c, "tpm"))
         {
@@ -1639,7 +1655,14 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
     g_string_append_printf (s, "    <video>\n      <model type='%s' vram='%u' heads='1' primary='yes'/>\n    </video>\n",
                             def->video_model, def->video_vram);
   if (def->has_balloon)
-    g_string_append_printf (s, "    <memballoon model='%s'/>\n", def->balloon_model);
+    {
+      g_string_append_printf (s, "    <memballoon model='%s'%s", def->balloon_model,
+                              def->balloon_autodeflate ? " autodeflate='on'" : "");
+      if (def->balloon_period)
+        g_string_append_printf (s, ">\n      <stats period='%u'/>\n    </memballoon>\n", def->balloon_period);
+      else
+        g_string_append (s, "/>\n");
+    }
   if (def->has_tpm)
     g_string_append_printf (s, "    <tpm model='tpm-crb'>\n      <backend type='emulator' version='2.0'%s/>\n    </tpm>\n",
                             def->tpm_persistent_state ? " persistent_state='yes'" : "");

@@ -5,6 +5,7 @@
  * (dommemstat, setmem) and CD-ROM media (change-media). */
 #include "procedures.h"
 #include "domain-devices.h"
+#include "domain-live.h"
 #include "host-info.h"
 #include "vmm-process.h"
 
@@ -25,7 +26,7 @@
 /* virDomainDeviceModifyFlags: FORCE */
 #define DEVICE_MODIFY_FORCE 4u
 /* virDomainMemoryStatTags */
-enum { MEMSTAT_ACTUAL_BALLOON = 6, MEMSTAT_RSS = 7 };
+enum { MEMSTAT_RSS = 7 };
 /* virVcpuState */
 enum { VCPU_RUNNING = 1 };
 
@@ -379,11 +380,39 @@ vmm_rss_kib (DomainObj *dom)
   return p ? g_ascii_strtoull (p + 7, NULL, 10) : 0;
 }
 
+typedef struct {
+  RpcCall *call;
+  guint max;
+} MemStatsJob;
+
+static void
+memory_stats_done (DomainObj *dom, GArray *stats, const GError *error, gpointer data)
+{
+  MemStatsJob *job = data;
+  remote_domain_memory_stats_ret ret = { 0 };
+  if (stats && dom && dom->vmm)
+    {
+      DomainMemoryStat rss = { MEMSTAT_RSS, vmm_rss_kib (dom) };
+      g_array_append_val (stats, rss);
+      guint n = MIN (job->max, stats->len);
+      ret.stats.stats_len = n;
+      ret.stats.stats_val = n ? g_new0 (remote_domain_memory_stat, n) : NULL;
+      for (guint i = 0; i < n; i++)
+        {
+          ret.stats.stats_val[i].tag = g_array_index (stats, DomainMemoryStat, i).tag;
+          ret.stats.stats_val[i].val = g_array_index (stats, DomainMemoryStat, i).val;
+        }
+    }
+  rpc_call_complete (job->call, stats ? &ret : NULL, error);
+  rpc_marshal_free ((xdrproc_t) xdr_remote_domain_memory_stats_ret, &ret);
+  rpc_call_unref (job->call);
+  g_free (job);
+}
+
 static gboolean
 p_memory_stats (RpcCall *call, void *argp, void *retp, GError **error)
 {
   const remote_domain_memory_stats_args *args = argp;
-  remote_domain_memory_stats_ret *ret = retp;
   DomainObj *dom = ARG_DOM (call, argp);
   if (!dom || !check_flags (args->flags, 0, "virDomainMemoryStats", error))
     return FALSE;
@@ -394,14 +423,44 @@ p_memory_stats (RpcCall *call, void *argp, void *retp, GError **error)
     }
   if (!check_running (dom, error) || !dom->vmm)
     return FALSE;
-  /* Without a balloon the guest has all of its current memory. */
-  remote_domain_memory_stat stats[2] = {
-    { MEMSTAT_ACTUAL_BALLOON, dom->live->current_memory_kib },
-    { MEMSTAT_RSS, vmm_rss_kib (dom) },
-  };
-  guint n = MIN (args->maxStats, G_N_ELEMENTS (stats));
-  ret->stats.stats_len = n;
-  ret->stats.stats_val = n ? g_memdup2 (stats, n * sizeof stats[0]) : NULL;
+  MemStatsJob *job = g_new0 (MemStatsJob, 1);
+  job->call = rpc_call_defer (call);
+  job->max = args->maxStats;
+  domain_memory_stats (dom, memory_stats_done, job);
+  return TRUE;
+}
+
+typedef struct {
+  RpcCall *call;
+  guint64 kib;
+  gboolean config;    /* the persistent definition too, once live worked */
+} SetMemJob;
+
+static void
+set_memory_live_done (DomainObj *dom, const GError *error, gpointer data)
+{
+  SetMemJob *job = data;
+  g_autoptr (GError) e = NULL;
+  if (!error && job->config && dom)
+    domain_set_memory (dom, job->kib, DOMAIN_AFFECT_CONFIG, FALSE, &e);
+  rpc_call_complete (job->call, NULL, error ? error : e);
+  rpc_call_unref (job->call);
+  g_free (job);
+}
+
+/* LIVE through the balloon (asynchronous), CONFIG in the definition. */
+static gboolean
+set_memory (RpcCall *call, DomainObj *dom, guint64 kib, guint flags, gboolean maximum, GError **error)
+{
+  if (!domain_modification_impact (dom, &flags, error))
+    return FALSE;
+  if (!(flags & DOMAIN_AFFECT_LIVE) || maximum)
+    return domain_set_memory (dom, kib, flags, maximum, error);
+  SetMemJob *job = g_new0 (SetMemJob, 1);
+  job->call = rpc_call_defer (call);
+  job->kib = kib;
+  job->config = (flags & DOMAIN_AFFECT_CONFIG) != 0;
+  domain_set_memory_live (dom, kib, set_memory_live_done, job);
   return TRUE;
 }
 
@@ -411,7 +470,7 @@ p_set_memory (RpcCall *call, void *argp, void *retp, GError **error)
   const remote_domain_set_memory_args *args = argp;
   DomainObj *dom = ARG_DOM (call, argp);
   /* As libvirt's QEMU driver: the running domain's memory. */
-  return dom && domain_set_memory (dom, args->memory, DOMAIN_AFFECT_LIVE, FALSE, error);
+  return dom && set_memory (call, dom, args->memory, DOMAIN_AFFECT_LIVE, FALSE, error);
 }
 
 static gboolean
@@ -422,7 +481,51 @@ p_set_memory_flags (RpcCall *call, void *argp, void *retp, GError **error)
   if (!dom || !check_flags (args->flags, DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG | MEM_MAXIMUM,
                             "virDomainSetMemoryFlags", error))
     return FALSE;
-  return domain_set_memory (dom, args->memory, args->flags & ~MEM_MAXIMUM, (args->flags & MEM_MAXIMUM) != 0, error);
+  return set_memory (call, dom, args->memory, args->flags & ~MEM_MAXIMUM, (args->flags & MEM_MAXIMUM) != 0, error);
+}
+
+static void
+period_done (DomainObj *dom, const GError *error, gpointer data)
+{
+  RpcCall *call = data;
+  rpc_call_complete (call, NULL, error);
+  rpc_call_unref (call);
+}
+
+static gboolean
+p_set_memory_stats_period (RpcCall *call, void *argp, void *retp, GError **error)
+{
+  const remote_domain_set_memory_stats_period_args *args = argp;
+  DomainObj *dom = ARG_DOM (call, argp);
+  guint flags = args->flags;
+  if (!dom || !check_flags (flags, DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG, "virDomainSetMemoryStatsPeriod", error)
+      || !domain_modification_impact (dom, &flags, error))
+    return FALSE;
+  if (args->period < 0 || args->period > 86400)
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                   _("invalid argument: the statistics period must be 0 to 86400 seconds, not %d"), args->period);
+      return FALSE;
+    }
+  if (flags & DOMAIN_AFFECT_CONFIG)
+    {
+      if (!dom->def->has_balloon || !g_str_equal (dom->def->balloon_model, "virtio"))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                       _("Requested operation is not valid: the domain has no memory balloon"));
+          return FALSE;
+        }
+      guint old = dom->def->balloon_period;
+      dom->def->balloon_period = (guint) args->period;
+      if (!domain_save_config (dom, error))
+        {
+          dom->def->balloon_period = old;
+          return FALSE;
+        }
+    }
+  if (flags & DOMAIN_AFFECT_LIVE)
+    domain_set_memory_stats_period (dom, (guint) args->period, period_done, rpc_call_defer (call));
+  return TRUE;
 }
 
 /* ---- device update: CD-ROM media ---- */
@@ -469,6 +572,8 @@ const RpcProcedure procedures_devices[] = {
   PROC_ROW (DOMAIN_MEMORY_STATS, 0, remote_domain_memory_stats_args, remote_domain_memory_stats_ret, p_memory_stats),
   PROC_ROW (DOMAIN_SET_MEMORY, W, remote_domain_set_memory_args, rpc_void, p_set_memory),
   PROC_ROW (DOMAIN_SET_MEMORY_FLAGS, W, remote_domain_set_memory_flags_args, rpc_void, p_set_memory_flags),
+  PROC_ROW (DOMAIN_SET_MEMORY_STATS_PERIOD, W, remote_domain_set_memory_stats_period_args, rpc_void,
+            p_set_memory_stats_period),
   PROC_ROW (DOMAIN_UPDATE_DEVICE_FLAGS, W, remote_domain_update_device_flags_args, rpc_void, p_update_device_flags),
 };
 const gsize procedures_devices_count = G_N_ELEMENTS (procedures_devices);

@@ -117,6 +117,7 @@ build_index (void)
     { procedures_storage, procedures_storage_count },
     { procedures_network, procedures_network_count },
     { procedures_devices, procedures_devices_count },
+    { procedures_live, procedures_live_count },
   };
   for (gsize t = 0; t < G_N_ELEMENTS (tables); t++)
     for (gsize i = 0; i < tables[t].n; i++)

@@ -68,5 +68,7 @@ extern const RpcProcedure procedures_storage[];
 extern const gsize procedures_storage_count;
 extern const RpcProcedure procedures_network[];
 extern const gsize procedures_network_count;
+extern const RpcProcedure procedures_live[];
+extern const gsize procedures_live_count;
 extern const RpcProcedure procedures_devices[];
 extern const gsize procedures_devices_count;

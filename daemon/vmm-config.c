@@ -174,6 +174,9 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
   else if (!def->kernel)
     g_string_append (s, "bios = " ORIEL_BIOS_DEFAULT "\n");
 
+  if (def->has_balloon && g_str_equal (def->balloon_model, "virtio"))
+    g_string_append_printf (s, "balloon = virtio%s\n", def->balloon_autodeflate ? ",deflate-on-oom=on" : "");
+
   gboolean have_cdrom = FALSE;
   for (guint i = 0; i < def->disks->len; i++)
     {

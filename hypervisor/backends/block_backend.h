@@ -20,13 +20,27 @@ struct block_backend_ops {
     int (*discard)(struct block_backend *bb, uint64_t offset, uint64_t len);
     int (*write_zeroes)(struct block_backend *bb, uint64_t offset, uint64_t len);
     void (*close)(struct block_backend *bb);
+    /* Make the image size bytes long (only ever larger; bb->size is then
+     * set by the caller).  NULL: the format cannot grow. */
+    int (*grow)(struct block_backend *bb, uint64_t size);
+};
+
+/* What the device models asked of an image since it was opened, as
+ * query-blockstats reports it.  Updated atomically: requests come from
+ * vCPU threads and the main loop alike. */
+struct block_stats {
+    uint64_t rd_ops, rd_bytes, rd_ns, rd_failed;
+    uint64_t wr_ops, wr_bytes, wr_ns, wr_failed;
+    uint64_t flush_ops, flush_ns, flush_failed;
+    uint64_t discard_ops, discard_bytes, discard_failed;
 };
 
 struct block_backend {
     const struct block_backend_ops *ops;
-    uint64_t size;          /* bytes */
+    uint64_t size;          /* bytes; device models read it without a lock */
     bool readonly;
     char *path;
+    struct block_stats stats;
 };
 
 /* A raw image: regular file or block device.  Opened read-only when
@@ -62,15 +76,18 @@ struct block_backend *block_synthetic_open(const char *map_path, bool readonly, 
 struct block_backend *block_open(const char *path, enum disk_format format, bool readonly,
                                  GError **error);
 
-static inline int block_backend_preadv(struct block_backend *bb, const struct iovec *iov,
-                                       int iovcnt, uint64_t offset)
-{ return bb->ops->preadv(bb, iov, iovcnt, offset); }
-static inline int block_backend_pwritev(struct block_backend *bb, const struct iovec *iov,
-                                        int iovcnt, uint64_t offset)
-{ return bb->ops->pwritev(bb, iov, iovcnt, offset); }
-static inline int block_backend_flush(struct block_backend *bb) { return bb->ops->flush(bb); }
-static inline int block_backend_discard(struct block_backend *bb, uint64_t off, uint64_t len)
-{ return bb->ops->discard(bb, off, len); }
-static inline int block_backend_write_zeroes(struct block_backend *bb, uint64_t off, uint64_t len)
-{ return bb->ops->write_zeroes(bb, off, len); }
+/* The requests of device models, counted in bb->stats. */
+int block_backend_preadv(struct block_backend *bb, const struct iovec *iov, int iovcnt,
+                         uint64_t offset);
+int block_backend_pwritev(struct block_backend *bb, const struct iovec *iov, int iovcnt,
+                          uint64_t offset);
+int block_backend_flush(struct block_backend *bb);
+int block_backend_discard(struct block_backend *bb, uint64_t off, uint64_t len);
+int block_backend_write_zeroes(struct block_backend *bb, uint64_t off, uint64_t len);
+/* A consistent-enough copy of the counters (each one read atomically). */
+void block_backend_get_stats(const struct block_backend *bb, struct block_stats *out);
+/* Grow the image to size bytes (a multiple of 512, larger than now):
+ * -EINVAL for a smaller size, -ENOTSUP when its format cannot grow, or
+ * the error of the file. */
+int block_backend_grow(struct block_backend *bb, uint64_t size);
 void block_backend_close(struct block_backend *bb);

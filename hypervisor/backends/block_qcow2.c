@@ -696,6 +696,99 @@ static void qcow2_close(struct block_backend *bb)
     qcow2_free(qc(bb));
 }
 
+/* ---- growing ---- */
+
+/* count clusters in one run at the end of the file, each with refcount 1.
+ * A refcount block alloc_cluster() puts in between breaks the run: what
+ * was taken is given back and the run starts again after it. */
+static int alloc_run(struct qcow2 *q, uint64_t count, uint64_t *out)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        uint64_t first, next;
+        int ret = alloc_cluster(q, &first);
+        if (ret)
+            return ret;
+        uint64_t got = 1;
+        while (got < count) {
+            ret = alloc_cluster(q, &next);
+            if (ret)
+                return ret;
+            if (next != first + got * q->cluster_size) {
+                for (uint64_t i = 0; i < got && ret == 0; i++)
+                    ret = refcount_add(q, first + i * q->cluster_size, -1);
+                if (ret)
+                    return ret;
+                first = next;
+                got = 1;
+                continue;
+            }
+            got++;
+        }
+        *out = first;
+        return 0;
+    }
+    return -EIO;
+}
+
+/* A larger virtual size: the header's size, and when the L1 table is too
+ * small for it, a new L1 table at the end of the file (written and synced
+ * before the header points at it; the old one is freed afterwards). */
+static int qcow2_grow(struct block_backend *bb, uint64_t size)
+{
+    struct qcow2 *q = qc(bb);
+    uint64_t l2_span = UINT64_C(1) << (q->cluster_bits + q->l2_bits);
+    uint64_t l1_needed = (size + l2_span - 1) / l2_span;
+    if (size > (UINT64_C(1) << 55) || l1_needed > (32u << 20) / 8)
+        return -EFBIG;
+    g_mutex_lock(&q->lock);
+    uint64_t new_l1_offset = q->l1_offset, old_l1_offset = q->l1_offset;
+    uint32_t old_l1_size = q->l1_size, new_l1_size = q->l1_size;
+    uint64_t *new_l1 = NULL;
+    int ret = 0;
+    if (l1_needed > q->l1_size) {
+        new_l1_size = (uint32_t)l1_needed;
+        uint64_t bytes = (uint64_t)new_l1_size * 8;
+        uint64_t clusters = (bytes + q->cluster_size - 1) >> q->cluster_bits;
+        ret = alloc_run(q, clusters, &new_l1_offset);
+        if (ret == 0) {
+            g_autofree uint64_t *disk = g_malloc0(clusters << q->cluster_bits);
+            new_l1 = g_new0(uint64_t, new_l1_size);
+            for (uint32_t i = 0; i < q->l1_size; i++) {
+                new_l1[i] = q->l1[i];
+                disk[i] = GUINT64_TO_BE(q->l1[i]);
+            }
+            ret = pwrite_all(q->fd, disk, clusters << q->cluster_bits, new_l1_offset);
+        }
+        if (ret == 0 && fdatasync(q->fd) < 0)
+            ret = -errno;
+    }
+    if (ret == 0) {
+        /* size, crypt_method (0), l1_size and l1_offset lie together. */
+        uint8_t hdr[24];
+        uint64_t be_size = GUINT64_TO_BE(size), be_l1_off = GUINT64_TO_BE(new_l1_offset);
+        uint32_t be_l1_size = GUINT32_TO_BE(new_l1_size);
+        memset(hdr, 0, sizeof(hdr));
+        memcpy(hdr, &be_size, 8);
+        memcpy(hdr + 12, &be_l1_size, 4);
+        memcpy(hdr + 16, &be_l1_off, 8);
+        ret = pwrite_all(q->fd, hdr, sizeof(hdr), 24);
+        if (ret == 0 && fdatasync(q->fd) < 0)
+            ret = -errno;
+    }
+    if (ret == 0 && new_l1) {
+        g_free(q->l1);
+        q->l1 = g_steal_pointer(&new_l1);
+        q->l1_size = new_l1_size;
+        q->l1_offset = new_l1_offset;
+        uint64_t old_clusters = ((uint64_t)old_l1_size * 8 + q->cluster_size - 1) >> q->cluster_bits;
+        for (uint64_t i = 0; i < old_clusters && ret == 0; i++)
+            ret = refcount_add(q, old_l1_offset + i * q->cluster_size, -1);
+    }
+    g_free(new_l1);
+    g_mutex_unlock(&q->lock);
+    return ret;
+}
+
 static const struct block_backend_ops qcow2_ops = {
     .preadv = qcow2_preadv,
     .pwritev = qcow2_pwritev,
@@ -703,6 +796,7 @@ static const struct block_backend_ops qcow2_ops = {
     .discard = qcow2_discard,
     .write_zeroes = qcow2_write_zeroes,
     .close = qcow2_close,
+    .grow = qcow2_grow,
 };
 
 /* ---- opening ---- */

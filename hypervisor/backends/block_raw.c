@@ -142,6 +142,15 @@ static void raw_close(struct block_backend *bb)
     g_free(r);
 }
 
+/* A regular file grows sparse; a block device has the size it has. */
+static int raw_grow(struct block_backend *bb, uint64_t size)
+{
+    struct block_raw *r = raw(bb);
+    if (r->blockdev)
+        return -ENOTSUP;
+    return ftruncate(r->fd, (off_t)size) == 0 ? 0 : -errno;
+}
+
 static const struct block_backend_ops raw_ops = {
     .preadv = raw_preadv,
     .pwritev = raw_pwritev,
@@ -149,6 +158,7 @@ static const struct block_backend_ops raw_ops = {
     .discard = raw_discard,
     .write_zeroes = raw_write_zeroes,
     .close = raw_close,
+    .grow = raw_grow,
 };
 
 static struct block_backend *raw_open(const char *path, bool readonly, bool exclusive,

@@ -33,11 +33,21 @@ struct net_backend_ops {
     bool (*load)(struct net_backend *nb, const void *data, size_t len, GError **error);
 };
 
+/* Frames through the backend as the guest sees them: tx what the NIC
+ * sent, rx what it took, rx_dropped what it had no room for and the
+ * backend threw away. */
+struct net_stats {
+    uint64_t rx_bytes, rx_packets, rx_dropped;
+    uint64_t tx_bytes, tx_packets;
+};
+
 struct net_backend {
     const struct net_backend_ops *ops;
     GMainContext *ctx;
     net_backend_receive_fn receive;
     void *receive_opaque;
+    const struct net_config *cfg;   /* what it was opened for */
+    struct net_stats stats;
 };
 
 /* Open the backend the configuration names (user or tap). */
@@ -49,8 +59,15 @@ struct net_backend *net_tap_open(const struct net_config *cfg, GMainContext *ctx
                                  GError **error);
 
 void net_backend_set_receiver(struct net_backend *nb, net_backend_receive_fn fn, void *opaque);
-static inline void net_backend_send(struct net_backend *nb, const struct iovec *iov, int iovcnt)
-{ nb->ops->send(nb, iov, iovcnt); }
+/* A frame from the NIC, counted. */
+void net_backend_send(struct net_backend *nb, const struct iovec *iov, int iovcnt);
+/* Backends hand frames to the NIC through this (counted); false: the NIC
+ * had no room.  A backend dropping such a frame counts it with
+ * net_backend_count_drop(). */
+bool net_backend_deliver(struct net_backend *nb, const uint8_t *frame, size_t len);
+void net_backend_count_drop(struct net_backend *nb);
+/* The open backend made for cfg (one of the options' nets), or NULL. */
+struct net_backend *net_backend_find(const struct net_config *cfg);
 static inline void net_backend_rx_resume(struct net_backend *nb) { nb->ops->rx_resume(nb); }
 void net_backend_close(struct net_backend *nb);
 

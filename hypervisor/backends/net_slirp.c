@@ -53,8 +53,8 @@ static gboolean flush_deferred(gpointer data)
     while ((b = g_queue_pop_head(&ns->deferred))) {
         gsize len;
         const uint8_t *p = g_bytes_get_data(b, &len);
-        if (ns->nb.receive)
-            ns->nb.receive(ns->nb.receive_opaque, p, len);
+        if (!net_backend_deliver(&ns->nb, p, len))
+            net_backend_count_drop(&ns->nb);
         g_bytes_unref(b);
     }
     return G_SOURCE_REMOVE;
@@ -74,8 +74,8 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
         return (ssize_t)len;
     }
     /* No room in the guest: drop, TCP retransmits. */
-    if (ns->nb.receive)
-        ns->nb.receive(ns->nb.receive_opaque, buf, len);
+    if (!net_backend_deliver(&ns->nb, buf, len))
+        net_backend_count_drop(&ns->nb);
     return (ssize_t)len;
 }
 

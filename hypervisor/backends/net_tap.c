@@ -30,7 +30,12 @@ static struct net_tap *from_nb(struct net_backend *nb) { return (struct net_tap 
 
 static bool deliver(struct net_tap *t, const uint8_t *frame, size_t len)
 {
-    return !t->nb.receive || t->nb.receive(t->nb.receive_opaque, frame, len);
+    /* Without a NIC listening the frame goes nowhere; refused, it waits. */
+    if (!t->nb.receive) {
+        net_backend_count_drop(&t->nb);
+        return true;
+    }
+    return net_backend_deliver(&t->nb, frame, len);
 }
 
 static gboolean tap_readable(gint fd, GIOCondition cond, gpointer data)

@@ -313,7 +313,7 @@ static bool is_known(const char *name)
         "kernel-unpack", "disk", "cdrom",
         "bios", "uefi", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm", "machine", "usb",
+        "rtc-base", "tpm", "machine", "usb", "balloon",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -436,6 +436,18 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
             o->usb = USB_CONTROLLER_XHCI;
         else
             return invalid(error, _("--usb must be 'uhci' or 'xhci', not '%s'"), value);
+    } else if (!strcmp(name, "balloon")) {
+        if (!strcmp(value, "none")) {
+            o->balloon = o->balloon_deflate_on_oom = false;
+        } else if (!strcmp(value, "virtio") || !strcmp(value, "virtio,deflate-on-oom=off")) {
+            o->balloon = true;
+            o->balloon_deflate_on_oom = false;
+        } else if (!strcmp(value, "virtio,deflate-on-oom=on")) {
+            o->balloon = o->balloon_deflate_on_oom = true;
+        } else {
+            return invalid(error, _("--balloon takes virtio[,deflate-on-oom=on|off] or none, not '%s'"),
+                           value);
+        }
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -619,6 +631,9 @@ char *options_help_text(void)
         "                           keyboard); default: UHCI with the display\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
+        "  --balloon virtio[,deflate-on-oom=on]|none\n"
+        "                           a virtio memory balloon (set through the\n"
+        "                           control socket's balloon command)\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"
         "                           (give the options the saved VM had)\n"
         "  --paused                 start with the vCPUs paused (resume with cont)\n"

@@ -61,6 +61,8 @@ struct vmm_options {
     enum machine_type machine;  /* --machine pc|q35 */
     bool smm;                   /* --machine ...,smm=on: System Management Mode */
     enum usb_controller usb;    /* --usb */
+    bool balloon;               /* --balloon virtio: a virtio memory balloon */
+    bool balloon_deflate_on_oom;    /* --balloon virtio,deflate-on-oom=on */
     bool help;
     bool version;
 };

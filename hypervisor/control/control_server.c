@@ -1,6 +1,9 @@
 #include "control_server.h"
 #include "control_parser.h"
+#include "control_balloon.h"
+#include "control_block.h"
 #include "control_display.h"
+#include "control_input.h"
 #include "control_media.h"
 #include "control_state.h"
 #include "control_vm.h"
@@ -169,6 +172,12 @@ static const struct control_command {
     { "change-medium", control_change_medium, false },
     { "save", control_save, false },
     { "query-vnc", control_query_vnc, false },
+    { "query-blockstats", control_query_blockstats, true },
+    { "block_resize", control_block_resize, false },
+    { "send-key", control_send_key, false },
+    { "balloon", control_balloon, false },
+    { "query-balloon", control_query_balloon, true },
+    { "balloon-stats-period", control_balloon_stats_period, false },
 };
 
 static void execute(struct client *c, struct control_request *req)

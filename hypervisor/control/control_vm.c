@@ -3,6 +3,7 @@
 #include "core/vm_core.h"
 #include "core/vcpu.h"
 #include "chardev/chardev.h"
+#include "backends/net_backend.h"
 
 #include <glib/gi18n.h>
 
@@ -163,6 +164,23 @@ void control_query_net(struct machine *machine, JsonObject *args, struct control
                        n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
             json_builder_set_member_name(b, "mac");
             json_builder_add_string_value(b, mac);
+        }
+        struct net_backend *nb = net_backend_find(n);
+        if (nb) {
+            const struct net_stats *st = &nb->stats;
+            const struct { const char *name; const uint64_t *v; } counters[] = {
+                { "rx_bytes", &st->rx_bytes }, { "rx_packets", &st->rx_packets },
+                { "rx_dropped", &st->rx_dropped }, { "tx_bytes", &st->tx_bytes },
+                { "tx_packets", &st->tx_packets },
+            };
+            json_builder_set_member_name(b, "stats");
+            json_builder_begin_object(b);
+            for (unsigned k = 0; k < G_N_ELEMENTS(counters); k++) {
+                json_builder_set_member_name(b, counters[k].name);
+                json_builder_add_int_value(b, (gint64)MIN(__atomic_load_n(counters[k].v, __ATOMIC_RELAXED),
+                                                          (uint64_t)G_MAXINT64));
+            }
+            json_builder_end_object(b);
         }
         json_builder_end_object(b);
     }

@@ -23,6 +23,7 @@ struct machine {
     /* The devices for unmodified guests (VGA, IDE, AHCI, e1000, USB);
      * NULL until made. */
     struct pc_devices *devices;
+    struct virtio_balloon *balloon;     /* NULL without --balloon */
     /* Frees the chipset's part; m itself is the chipset's to free. */
     void (*destroy)(struct machine *m);
 };

@@ -3,6 +3,8 @@
 #include "device_registry.h"
 #include "pc_devices.h"
 
+#include <string.h>
+
 
 struct machine *machine_create(const struct vmm_options *o, int kvm_fd, GError **error)
 {
@@ -63,7 +65,23 @@ char *machine_drive_name(const char *prefix, unsigned index)
     return g_strconcat(prefix, letters + n, NULL);
 }
 
+struct machine_drive *machine_drive_find(struct machine *m, const char *name)
+{
+    for (guint i = 0; i < m->drives->len; i++) {
+        struct machine_drive *d = m->drives->pdata[i];
+        if (!strcmp(d->device, name))
+            return d;
+    }
+    return NULL;
+}
+
+void machine_send_key(struct machine *m, uint16_t scancode, bool down)
+{
+    pc_devices_send_key(m->devices, scancode, down);
+}
+
 struct vm *machine_vm(struct machine *m) { return m->vm; }
+struct virtio_balloon *machine_balloon(struct machine *m) { return m->balloon; }
 const struct vmm_options *machine_options(struct machine *m) { return m->opts; }
 GPtrArray *machine_drives(struct machine *m) { return m->drives; }
 

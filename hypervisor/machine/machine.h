@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "config/options.h"
+#include "backends/block_backend.h"
 
 struct machine;
 struct vm;
@@ -45,4 +46,23 @@ struct machine_drive {
     char *file;         /* NULL: no medium */
     bool readonly;
     bool removable;
+    /* The device model behind it, for the hooks below (unit: its channel
+     * * 2 + unit on IDE, its port on AHCI). */
+    void *model;
+    unsigned unit;
+    /* Reads the counters of the image in the drive; false without one. */
+    bool (*get_stats)(struct machine_drive *d, struct block_stats *out);
+    /* Grows the disk and tells the guest; NULL when its bus cannot. */
+    bool (*grow)(struct machine_drive *d, uint64_t size, GError **error);
 };
+
+/* The memory balloon (--balloon), or NULL. */
+struct virtio_balloon *machine_balloon(struct machine *m);
+
+/* The drive named name (as query-block names it), or NULL. */
+struct machine_drive *machine_drive_find(struct machine *m, const char *name);
+
+/* Type a key on the guest's keyboard: scancode as input.h has it, press
+ * (down) or release.  Goes through the display's input router when there
+ * is a display, else straight to the PS/2 keyboard. */
+void machine_send_key(struct machine *m, uint16_t scancode, bool down);

@@ -222,6 +222,17 @@ static bool add_legacy_devices(struct pc *pc, GError **error)
            claim(pc, 0xed, 1, &sink_ops, pc, "io-delay", error);
 }
 
+static bool virtio_drive_stats(struct machine_drive *d, struct block_stats *out)
+{
+    virtio_blk_stats(d->model, out);
+    return true;
+}
+
+static bool virtio_drive_grow(struct machine_drive *d, uint64_t size, GError **error)
+{
+    return virtio_blk_grow(d->model, size, error);
+}
+
 static bool add_pci_devices(struct pc *pc, GError **error)
 {
     pc->pci = pc->chipset->create_bus(pc->base.vm, pc->base.opts, &pc->chipset_state, error);
@@ -235,14 +246,24 @@ static bool add_pci_devices(struct pc *pc, GError **error)
         if (!blk)
             return false;
         g_ptr_array_add(pc->blks, blk);
-        machine_drive_add(&pc->base, machine_drive_name("vd", pc->blks->len - 1), "virtio", d->path,
-                          d->readonly, false);
+        struct machine_drive *md = machine_drive_add(&pc->base,
+                                                     machine_drive_name("vd", pc->blks->len - 1),
+                                                     "virtio", d->path, d->readonly, false);
+        md->model = blk;
+        md->get_stats = virtio_drive_stats;
+        md->grow = virtio_drive_grow;
     }
     for (guint i = 0; i < pc->base.opts->nets->len; i++) {
         const struct net_config *n = &g_array_index(pc->base.opts->nets, struct net_config, i);
         if (n->model == NET_MODEL_E1000 || n->model == NET_MODEL_E1000E)
             continue;   /* pc_devices.c */
         if (!virtio_net_create(pc->base.vm, pc->pci, n, error))
+            return false;
+    }
+    if (pc->base.opts->balloon) {
+        pc->base.balloon = virtio_balloon_create(pc->base.vm, pc->pci,
+                                                 pc->base.opts->balloon_deflate_on_oom, error);
+        if (!pc->base.balloon)
             return false;
     }
     /* An entropy source costs nothing and spares guests a slow boot
@@ -620,6 +641,7 @@ fail:
 static void pc_destroy(struct machine *m)
 {
     struct pc *pc = (struct pc *)m;
+    virtio_balloon_stop(pc->base.balloon);
     /* The vCPUs stop first so no device is in use while it goes. */
     vm_destroy(pc->base.vm);
     for (unsigned i = 0; i < G_N_ELEMENTS(pc->com); i++) {

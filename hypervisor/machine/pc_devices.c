@@ -78,6 +78,23 @@ static bool add_usb(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
     return d->uhci && uhci_attach_tablet(d->uhci, 0, router, error);
 }
 
+/* The counters of a drive's image, from its controller. */
+static bool ide_stats(struct machine_drive *md, struct block_stats *out)
+{
+    return ide_drive_stats(md->model, md->unit / IDE_UNITS, md->unit % IDE_UNITS, out);
+}
+
+static bool ahci_stats(struct machine_drive *md, struct block_stats *out)
+{
+    return ahci_port_stats(md->model, md->unit, out);
+}
+
+static bool nvme_drive_stats(struct machine_drive *md, struct block_stats *out)
+{
+    nvme_stats(md->model, out);
+    return true;
+}
+
 /* IDE positions in QEMU-compatible order: disks take primary master and
  * slave, the CD-ROM the secondary master, then the secondary slave. */
 static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
@@ -95,6 +112,9 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         g_ptr_array_add(d->cdrom_paths, ide_boot_path(1, 0));
         /* Named as eject and change-medium name it. */
         d->cdrom = machine_drive_add(m, g_strdup("cdrom"), "ide", o->cdrom, true, true);
+        d->cdrom->model = d->ide;
+        d->cdrom->unit = 2;
+        d->cdrom->get_stats = ide_stats;
     }
     for (guint i = 0; i < o->disks->len; i++) {
         const struct disk_config *dc = &g_array_index(o->disks, struct disk_config, i);
@@ -115,7 +135,11 @@ static bool add_ide(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         }
         g_ptr_array_add(d->disk_paths, ide_boot_path(pos / IDE_UNITS, pos % IDE_UNITS));
         /* hda..hdd: primary master and slave, secondary master and slave. */
-        machine_drive_add(m, machine_drive_name("hd", pos), "ide", dc->path, dc->readonly, false);
+        struct machine_drive *md = machine_drive_add(m, machine_drive_name("hd", pos), "ide",
+                                                     dc->path, dc->readonly, false);
+        md->model = d->ide;
+        md->unit = pos;
+        md->get_stats = ide_stats;
     }
     return true;
 }
@@ -149,8 +173,10 @@ static bool add_nvmes(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         }
         g_ptr_array_add(d->disk_paths, nvme_boot_path(n));
         /* nvme0n1, nvme1n1, ... as Linux names them. */
-        machine_drive_add(m, g_strdup_printf("nvme%un1", index), "nvme", dc->path,
-                          dc->readonly, false);
+        struct machine_drive *md = machine_drive_add(m, g_strdup_printf("nvme%un1", index), "nvme",
+                                                     dc->path, dc->readonly, false);
+        md->model = n;
+        md->get_stats = nvme_drive_stats;
         index++;
     }
     return true;
@@ -187,7 +213,11 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
             return false;
         }
         g_ptr_array_add(d->disk_paths, ahci_boot_path(d->ahci, port));
-        machine_drive_add(m, machine_drive_name("sd", port), "ahci", dc->path, dc->readonly, false);
+        struct machine_drive *md = machine_drive_add(m, machine_drive_name("sd", port), "ahci",
+                                                     dc->path, dc->readonly, false);
+        md->model = d->ahci;
+        md->unit = port;
+        md->get_stats = ahci_stats;
         port++;
     }
     if (o->cdrom && !layout->has_ide) {
@@ -203,6 +233,9 @@ static bool add_ahci(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
         }
         g_ptr_array_add(d->cdrom_paths, ahci_boot_path(d->ahci, port));
         d->cdrom = machine_drive_add(m, g_strdup("cdrom"), "ahci", o->cdrom, true, true);
+        d->cdrom->model = d->ahci;
+        d->cdrom->unit = port;
+        d->cdrom->get_stats = ahci_stats;
         d->cdrom_ahci_port = (int)port;
     }
     return true;
@@ -255,6 +288,14 @@ void pc_devices_free(struct pc_devices *d)
 }
 
 struct display *pc_devices_display(struct pc_devices *d) { return d->display; }
+
+void pc_devices_send_key(struct pc_devices *d, uint16_t scancode, bool down)
+{
+    if (d->display)
+        input_send_key(display_input(d->display), scancode, down);
+    else if (d->kbd)
+        i8042_key(d->kbd, scancode, down);
+}
 
 char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *const *extra_disks)
 {

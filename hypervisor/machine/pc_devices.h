@@ -46,3 +46,6 @@ char *pc_devices_bootorder(struct pc_devices *d, const char *boot, const char *c
  * unless force). */
 bool pc_devices_cdrom_change_medium(struct pc_devices *d, const char *path, GError **error);
 bool pc_devices_cdrom_eject(struct pc_devices *d, bool force, GError **error);
+
+/* A key event for the keyboard (machine_send_key()). */
+void pc_devices_send_key(struct pc_devices *d, uint16_t scancode, bool down);

@@ -998,6 +998,18 @@ bool ahci_cdrom_change_media(struct ahci *a, unsigned port, const char *path, GE
     return d != NULL;
 }
 
+bool ahci_port_stats(struct ahci *a, unsigned port, struct block_stats *out)
+{
+    if (port >= a->nports)
+        return false;
+    g_mutex_lock(&a->lock);
+    struct block_backend *bb = a->port[port].drive.bb;
+    if (bb)
+        block_backend_get_stats(bb, out);
+    g_mutex_unlock(&a->lock);
+    return bb != NULL;
+}
+
 bool ahci_cdrom_eject(struct ahci *a, unsigned port, bool force, GError **error)
 {
     g_mutex_lock(&a->lock);

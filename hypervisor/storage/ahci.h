@@ -48,3 +48,7 @@ struct pci_device *ahci_pci_device(struct ahci *ahci);
 /* The port's disk in SeaBIOS's "bootorder" fw_cfg file,
  * e.g. /pci@i0cf8/sata@3/drive@0/disk@0.  Free with g_free(). */
 char *ahci_boot_path(const struct ahci *ahci, unsigned port);
+
+/* The request counters of the port's image; false without a medium. */
+struct block_stats;
+bool ahci_port_stats(struct ahci *ahci, unsigned port, struct block_stats *out);

@@ -919,6 +919,19 @@ bool ide_cdrom_eject(struct ide_controller *ide, unsigned channel, unsigned unit
     return ok;
 }
 
+bool ide_drive_stats(struct ide_controller *ide, unsigned channel, unsigned unit,
+                     struct block_stats *out)
+{
+    if (channel >= IDE_CHANNELS || unit >= IDE_UNITS)
+        return false;
+    g_mutex_lock(&ide->lock);
+    struct block_backend *bb = ide->ch[channel].drive[unit].bb;
+    if (bb)
+        block_backend_get_stats(bb, out);
+    g_mutex_unlock(&ide->lock);
+    return bb != NULL;
+}
+
 char *ide_boot_path(unsigned channel, unsigned unit)
 {
     return g_strdup_printf("/pci@i0cf8/ide@1,1/drive@%x/disk@%x", channel, unit);

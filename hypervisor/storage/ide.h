@@ -49,6 +49,11 @@ bool ide_cdrom_eject(struct ide_controller *ide, unsigned channel, unsigned unit
  * e.g. /pci@i0cf8/ide@1,1/drive@1/disk@0.  Free with g_free(). */
 char *ide_boot_path(unsigned channel, unsigned unit);
 
+/* The request counters of the drive's image; false without a medium. */
+struct block_stats;
+bool ide_drive_stats(struct ide_controller *ide, unsigned channel, unsigned unit,
+                     struct block_stats *out);
+
 /* The PCI function (its VM state, for tests). */
 struct pci_device *ide_pci_device(struct ide_controller *ide);
 

@@ -659,6 +659,11 @@ struct pci_device *nvme_pci_device(struct nvme *n)
     return &n->pci;
 }
 
+void nvme_stats(struct nvme *n, struct block_stats *out)
+{
+    block_backend_get_stats(n->bb, out);
+}
+
 char *nvme_boot_path(const struct nvme *n)
 {
     if (n->pci.func)

@@ -25,6 +25,10 @@ struct nvme *nvme_create(struct vm *vm, struct pci_bus *bus, const struct disk_c
 /* At VM teardown only: the controller's reset handler stays registered. */
 void nvme_free(struct nvme *n);
 
+/* The request counters of the namespace's image. */
+struct block_stats;
+void nvme_stats(struct nvme *n, struct block_stats *out);
+
 /* The PCI function (its VM state, for tests). */
 struct pci_device *nvme_pci_device(struct nvme *n);
 /* The namespace in SeaBIOS's "bootorder" fw_cfg file,

@@ -1,5 +1,6 @@
 #include "virtio_blk.h"
 
+#include <errno.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
@@ -131,6 +132,40 @@ void virtio_blk_free(struct virtio_blk *b)
     block_backend_close(b->disk.bb);
     g_free(b->elem);
     g_free(b);
+}
+
+void virtio_blk_stats(struct virtio_blk *blk, struct block_stats *out)
+{
+    block_backend_get_stats(blk->disk.bb, out);
+}
+
+bool virtio_blk_grow(struct virtio_blk *blk, uint64_t size, GError **error)
+{
+    uint64_t now = blk->disk.bb->size;
+    if (size == now)
+        return true;
+    if (size < now) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    _("Disk image %s is %" G_GUINT64_FORMAT " bytes: it cannot shrink to %"
+                      G_GUINT64_FORMAT " (the guest would lose data)"),
+                    blk->disk.bb->path, (guint64)now, (guint64)size);
+        return false;
+    }
+    virtio_pci_lock(blk->vp);
+    int ret = block_backend_grow(blk->disk.bb, size);
+    if (ret == 0) {
+        blk->config.capacity = GUINT64_TO_LE(size / VIRTIO_BLK_SECTOR_SIZE);
+        virtio_pci_config_interrupt(blk->vp);
+    }
+    virtio_pci_unlock(blk->vp);
+    if (ret < 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-ret),
+                    _("Cannot grow disk image %s to %" G_GUINT64_FORMAT " bytes: %s"),
+                    blk->disk.bb->path, (guint64)size,
+                    ret == -ENOTSUP ? _("its format or file type cannot grow") : g_strerror(-ret));
+        return false;
+    }
+    return true;
 }
 
 char *virtio_blk_boot_path(struct virtio_blk *blk)

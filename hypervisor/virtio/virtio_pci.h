@@ -31,6 +31,7 @@ struct virtio_pci;
 #define VIRTIO_ID_BLOCK    2
 #define VIRTIO_ID_CONSOLE  3
 #define VIRTIO_ID_RNG      4
+#define VIRTIO_ID_BALLOON  5
 
 /* Device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE   1

@@ -6,6 +6,7 @@ really runs guests."""
 import json
 import os
 import socket
+import struct
 import pty
 import re
 import select
@@ -236,7 +237,7 @@ class Lifecycle(unittest.TestCase):
     def check_everyday_commands(self, name, iso_a, iso_b):
         """The everyday virsh commands against the running guest: vcpuinfo
         from the VMM's vCPU threads, dommemstat, domblkerror, domjobinfo,
-        desc --live, setmem refused live but applied with --config, and
+        desc --live, setmem --config, and
         change-media ejecting and inserting through the VMM."""
         pid = vmm_pid(self.daemon, name)
         out = virsh(self.uri, "vcpuinfo", name).stdout
@@ -257,10 +258,6 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("<title>Live title</title>", virsh(self.uri, "dumpxml", name).stdout)
         self.assertNotIn("Live title", virsh(self.uri, "dumpxml", "--inactive", name).stdout)
 
-        for args in ((), ("--live",)):
-            r = virsh(self.uri, "setmem", name, "64M", *args, check=False)
-            self.assertNotEqual(r.returncode, 0)
-            self.assertIn("no memory balloon", r.stderr)
         virsh(self.uri, "setmem", name, "64M", "--config")
         self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>",
                       virsh(self.uri, "dumpxml", "--inactive", name).stdout)
@@ -286,16 +283,140 @@ class Lifecycle(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(cdrom().get("file"), iso_a)
 
+    def check_live_commands(self, name, con, disk):
+        """What the running VMM answers, checked against what the guest
+        does and sees: domblkstat counts the guest's reads, writes and
+        flushes of vda; send-key types on its PS/2 keyboard (the evdev
+        events read in the guest, in order); blockresize grows vda and the
+        guest's virtio-blk driver sees the new size; refusals for shrinking,
+        a CD-ROM, unknown disks and codesets, and a screenshot without
+        graphics."""
+        def blkstat(dev):
+            out = virsh(self.uri, "domblkstat", name, dev).stdout
+            return {f[1]: int(f[2]) for f in (l.split() for l in out.splitlines()) if len(f) == 3}
+        before = blkstat("vda")
+        con.send("dd if=/dev/vda of=/dev/null bs=4096 count=8 skip=256 && "
+                 "dd if=/dev/zero of=/dev/vda bs=4096 count=4 seek=512 conv=fsync && echo DD$((6*7))\r")
+        con.expect("DD42")
+        after = blkstat("vda")
+        self.assertGreaterEqual(after["rd_bytes"] - before["rd_bytes"], 8 * 4096, after)
+        self.assertGreater(after["rd_req"], before["rd_req"])
+        self.assertGreaterEqual(after["wr_bytes"] - before["wr_bytes"], 4 * 4096, after)
+        self.assertGreater(after["wr_req"], before["wr_req"])
+        self.assertGreater(after["flush_operations"], before.get("flush_operations", 0))
+        self.assertGreater(after["rd_total_times"], 0)
+        self.assertEqual(after["errs"], 0)
+        # virt-manager's call (the older procedure) and the sum of all disks.
+        dom = libvirt.open(self.uri).lookupByName(name)
+        rd_req, rd_bytes, wr_req, wr_bytes, errs = dom.blockStats("vda")
+        self.assertGreaterEqual(rd_bytes, after["rd_bytes"])
+        self.assertGreaterEqual(wr_bytes, after["wr_bytes"])
+        self.assertGreaterEqual(dom.blockStats("")[1], rd_bytes)
+        self.assertGreaterEqual(blkstat("hdc")["rd_req"], 0)
+        r = virsh(self.uri, "domblkstat", name, "vdz", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("invalid path", r.stderr)
+
+        # Keys: Shift+X held together, then x alone from the USB code set.
+        # The keyboard's evdev events one at a time (input_event: type in
+        # the 9th 16-bit word, code in the 10th, value in the 11th), until
+        # six key events have come.
+        con.send("D=$(grep -l 'AT Translated' /sys/class/input/event*/device/name | cut -d/ -f5); "
+                 "exec 3</dev/input/$D; echo OPENED$((6*7)); n=0; s=; while [ $n -lt 6 ]; do "
+                 "set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -An -tu2 -w24); "
+                 "if [ \"$9\" = 1 ]; then s=\"$s K${10}-${11}\"; n=$((n+1)); fi; done; echo \"KEYS$s-END\"; set --\r")
+        con.expect("OPENED42")
+        virsh(self.uri, "send-key", name, "--holdtime", "50", "KEY_LEFTSHIFT", "KEY_X")
+        virsh(self.uri, "send-key", name, "--codeset", "usb", "--holdtime", "50", "0x1b")
+        keys = con.expect(r"KEYS( K\d+-\d)+-END").group(0)
+        self.assertEqual(keys, b"KEYS K42-1 K45-1 K45-0 K42-0 K45-1 K45-0-END")
+        for args, message in ((("KEY_XYZZY",), "invalid keycode"),
+                              (("--codeset", "atset2", "0x1c"), "not supported")):
+            r = virsh(self.uri, "send-key", name, *args, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(message, r.stderr)
+
+        # Growing vda: the file, and the guest's driver, see 8 MiB.
+        virsh(self.uri, "blockresize", name, "vda", "8M")
+        self.assertEqual(os.path.getsize(disk), 8 << 20)
+        con.ask("echo SZ$(cat /sys/block/vda/size)", "SZ16384")
+        for dev, size, message in (("vda", "4M", "cannot shrink"), ("hdc", "8M", "read-only"),
+                                   ("vdz", "8M", "invalid path")):
+            r = virsh(self.uri, "blockresize", name, dev, size, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(message, r.stderr)
+        self.assertEqual(os.path.getsize(disk), 8 << 20)
+
+        r = virsh(self.uri, "screenshot", name, os.path.join(self.daemon.root, "none.png"), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no graphics", r.stderr)
+        self.check_balloon(name, con)
+
+    def check_balloon(self, name, con):
+        """The default virtio balloon: setmem --live shrinks what the guest
+        has (its MemTotal) and the VMM's resident set, and gives it back;
+        dommemstat --period gets the guest's own statistics."""
+        self.assertIn("<memballoon model='virtio'/>", virsh(self.uri, "dumpxml", name).stdout)
+
+        def memstat():
+            out = virsh(self.uri, "dommemstat", name).stdout
+            return dict((k, int(v)) for k, v in (l.split() for l in out.splitlines() if l.strip()))
+
+        def mem_total():
+            m = con.expect(r"MemTotal:\s+(\d+) kB")
+            con.buf = con.buf[m.end():]
+            return int(m.group(1))
+
+        con.send("grep MemTotal /proc/meminfo\r")
+        total = mem_total()
+        # Pages the guest touched and freed again, for the balloon to take.
+        con.send("dd if=/dev/zero of=/dev/shm/fill bs=1M count=40 2>/dev/null; rm /dev/shm/fill; "
+                 "echo FILLED$((6*7))\r")
+        con.expect("FILLED42")
+        rss = memstat()["rss"]
+        virsh(self.uri, "setmem", name, "96M", "--live")
+        wait_until(lambda: memstat()["actual"] == 96 * 1024, 120, "the balloon to inflate to 32 MiB")
+        self.assertIn("<currentMemory unit='KiB'>98304</currentMemory>", virsh(self.uri, "dumpxml", name).stdout)
+        con.send("grep MemTotal /proc/meminfo\r")
+        shrunk = mem_total()
+        self.assertLessEqual(shrunk, total - 30 * 1024, (total, shrunk))
+        self.assertLess(memstat()["rss"], rss - 8 * 1024, (rss, memstat()))
+
+        r = virsh(self.uri, "setmem", name, "256M", "--live", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("higher than max memory", r.stderr)
+
+        virsh(self.uri, "dommemstat", name, "--period", "1", "--live")
+        wait_until(lambda: "unused" in memstat() and "last_update" in memstat(), 60,
+                   "the guest's balloon statistics")
+        st = memstat()
+        self.assertLessEqual(st["available"], 96 * 1024)
+        self.assertGreater(st["unused"], 0)
+        self.assertLess(st["unused"], st["available"])
+        first = st["last_update"]
+        wait_until(lambda: memstat()["last_update"] > first, 30, "fresher balloon statistics")
+
+        virsh(self.uri, "setmem", name, "128M", "--live")
+        wait_until(lambda: memstat()["actual"] == 128 * 1024, 120, "the balloon to deflate")
+        con.send("grep MemTotal /proc/meminfo\r")
+        self.assertEqual(mem_total(), total)
+        virsh(self.uri, "dommemstat", name, "--period", "0", "--live")
+
     def test_full_lifecycle_console_and_events(self):
         isos = []
         for tag in "ab":
             isos.append(os.path.join(self.daemon.root, "media-%s.iso" % tag))
             with open(isos[-1], "wb") as f:
                 f.write(tag.encode() * (1 << 20))
+        disk = os.path.join(self.daemon.root, "life-vda.img")
+        with open(disk, "wb") as f:
+            f.truncate(4 << 20)
         conn = libvirt.open(self.uri)
         conn.defineXML(guest_xml("life").replace(
-            "</devices>", "<disk type='file' device='cdrom'><source file='%s'/>"
-            "<target dev='hdc' bus='ide'/></disk></devices>" % isos[0]))
+            "</devices>", "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s'/>"
+            "<target dev='vda' bus='virtio'/></disk>"
+            "<disk type='file' device='cdrom'><source file='%s'/>"
+            "<target dev='hdc' bus='ide'/></disk></devices>" % (disk, isos[0])))
         conn.close()
         virsh(self.uri, "start", "life")
         self.events.wait_for("life", E.VIR_DOMAIN_EVENT_STARTED, E.VIR_DOMAIN_EVENT_STARTED_BOOTED)
@@ -309,6 +430,7 @@ class Lifecycle(unittest.TestCase):
         con = Console(self.uri, "life")
         con.wait_for_prompt()
         con.shell_roundtrip("OK")
+        self.check_live_commands("life", con, disk)
         self.assertEqual(con.detach(), 0)
         self.check_everyday_commands("life", *isos)
 
@@ -521,6 +643,29 @@ class Lifecycle(unittest.TestCase):
                 self.assertEqual(cm.exception.get_error_code(), libvirt.VIR_ERR_OPERATION_DENIED)
             finally:
                 ro.close()
+
+            # virsh screenshot: the VMM's screen as PNG over a stream.
+            shot = os.path.join(self.daemon.root, "gfx.png")
+            virsh(self.uri, "screenshot", "gfx", shot)
+            st = conn.newStream(0)
+            self.assertEqual(dom.screenshot(st, 0, 0), "image/png")
+            chunks = []
+            st.recvAll(lambda s, data, acc: acc.append(data), chunks)
+            st.finish()
+            self.assertEqual(b"".join(chunks)[:8], b"\x89PNG\r\n\x1a\n")
+            with open(shot, "rb") as f:
+                png = f.read()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertEqual(png[12:16], b"IHDR")
+            width, height = struct.unpack(">II", png[16:24])
+            self.assertGreaterEqual(width, 320)
+            self.assertGreaterEqual(height, 200)
+            self.assertEqual(png[-8:-4], b"IEND")
+            r = virsh(self.daemon.ro_uri, "screenshot", "gfx", shot, check=False, readonly=True)
+            self.assertNotEqual(r.returncode, 0)
+            r = virsh(self.uri, "screenshot", "gfx", shot, "--screen", "1", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("only screen 0", r.stderr)
             dom.destroy()
             dom.undefine()
         finally:
@@ -555,6 +700,20 @@ class Lifecycle(unittest.TestCase):
                 con.send("ip addr add 192.168.79.2/24 dev eth0; ip link set eth0 up; "
                          "ping -c 1 -W 10 192.168.79.1 >/dev/null && echo BRIDGE-$((6*7))\r")
                 con.expect("BRIDGE-42", timeout=120)
+                # domifstat, by tap device and by MAC: the guest's ARP
+                # request and ping went out, the answers came in.
+                def ifstat(dev):
+                    out = virsh(self.uri, "domifstat", "br", dev).stdout
+                    return {f[1]: int(f[2]) for f in (l.split() for l in out.splitlines()) if len(f) == 3}
+                st = ifstat(tap)
+                self.assertGreaterEqual(st["tx_packets"], 2, st)
+                self.assertGreaterEqual(st["rx_packets"], 2, st)
+                self.assertGreaterEqual(st["tx_bytes"], 42 + 98, st)
+                self.assertGreaterEqual(st["rx_bytes"], 42 + 98, st)
+                self.assertGreaterEqual(ifstat("52:54:00:79:00:02")["tx_packets"], st["tx_packets"])
+                r = virsh(self.uri, "domifstat", "br", "vnet999", check=False)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("not a known interface", r.stderr)
                 self.assertEqual(con.detach(), 0)
                 dom.destroy()
                 wait_until(lambda: not os.path.exists("/sys/class/net/" + tap), 30,

@@ -502,8 +502,21 @@ class VirshTest(unittest.TestCase):
             dom.vcpus()
         self.assertIn("inactive domain", str(cm.exception))
 
+        # What the VMM answers needs a running domain.
+        for args in (("domblkstat", "every", "vda"), ("domifstat", "every", "vnet0"),
+                     ("send-key", "every", "KEY_A"), ("screenshot", "every", os.path.join(img, "x.png")),
+                     ("blockresize", "every", "vda", "1G"), ("dommemstat", "every", "--period", "5", "--live")):
+            r = virsh(self.uri, *args, check=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn("not running", r.stderr, args)
+        # A new definition gets the balloon, as with libvirt; its statistics
+        # period is kept in the definition.
+        self.assertIn("<memballoon model='virtio'", virsh(self.uri, "dumpxml", "every").stdout)
+        virsh(self.uri, "dommemstat", "every", "--period", "7", "--config")
+        self.assertIn("<stats period='7'/>", virsh(self.uri, "dumpxml", "every").stdout)
+
         # Memory: statistics need a running domain; setmem reaches the
-        # definition with --config, the running domain never (no balloon).
+        # definition with --config.
         r = virsh(self.uri, "dommemstat", "every", check=False)
         self.assertIn("domain is not running", r.stderr)
         virsh(self.uri, "setmem", "every", "128M", "--config")

@@ -378,6 +378,76 @@ static void test_hostile_l2(void)
     g_assert_cmpuint(be64_at(img, l1_off), ==, l1_entry);
 }
 
+/* Growing: within the L1 table (512 B clusters: one L1 entry maps 32 KiB,
+ * so 31 of them cover 1000448 bytes and up to 1015808), then with a new L1
+ * table; data written before stays, the new end reads zeros and can be
+ * written, qemu-img sees the new size and finds no leak. */
+static void test_grow(void)
+{
+    g_autofree char *img = path_in("grow.qcow2");
+    g_autofree char *args = g_strdup_printf("create -q -f qcow2 -o cluster_size=512 %s 1000448", img);
+    qemu_img_ok(args);
+    struct block_backend *bb = open_ok(img, false);
+    uint8_t data[4096], back[4096], zero[4096] = { 0 };
+    fill(data, sizeof(data), 21);
+    bb_write(bb, data, sizeof(data), 1000448 - sizeof(data));
+    g_assert_cmpint(block_backend_grow(bb, 1000448 - 512), ==, -EINVAL);
+    g_assert_cmpint(block_backend_grow(bb, 1000448 + 100), ==, -EINVAL);
+    g_assert_cmpint(block_backend_grow(bb, 1015808), ==, 0);
+    g_assert_cmpuint(bb->size, ==, 1015808);
+    g_assert_cmpint(block_backend_grow(bb, 3 << 19), ==, 0);   /* a new L1 table */
+    g_assert_cmpuint(bb->size, ==, 3 << 19);
+    bb_read(bb, back, sizeof(back), (3 << 19) - sizeof(back));
+    g_assert_true(memcmp(back, zero, sizeof(back)) == 0);
+    bb_write(bb, data, sizeof(data), (3 << 19) - sizeof(data));
+    bb_read(bb, back, sizeof(back), 1000448 - sizeof(back));
+    g_assert_true(memcmp(back, data, sizeof(back)) == 0);
+    block_backend_close(bb);
+    assert_clean(img);
+    g_autofree uint8_t *seen = qemu_read(img, 3 << 19);
+    g_assert_true(memcmp(seen + 1000448 - sizeof(data), data, sizeof(data)) == 0);
+    g_assert_true(memcmp(seen + (3 << 19) - sizeof(data), data, sizeof(data)) == 0);
+
+    bb = open_ok(img, true);
+    g_assert_cmpint(block_backend_grow(bb, 2 << 20), ==, -EROFS);
+    block_backend_close(bb);
+}
+
+/* Every request is counted: operations, bytes, failures. */
+static void test_stats(void)
+{
+    g_autofree char *img = path_in("stats.raw");
+    g_assert_true(g_file_set_contents(img, "", 0, NULL));
+    g_autoptr(GError) error = NULL;
+    struct block_backend *bb = block_open(img, DISK_FORMAT_RAW, false, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(block_backend_grow(bb, 1 << 16), ==, 0);
+    uint8_t buf[4096] = { 1 };
+    bb_write(bb, buf, sizeof(buf), 0);
+    bb_write(bb, buf, 512, 8192);
+    bb_read(bb, buf, sizeof(buf), 0);
+    g_assert_cmpint(block_backend_flush(bb), ==, 0);
+    struct block_stats s;
+    block_backend_get_stats(bb, &s);
+    g_assert_cmpuint(s.wr_ops, ==, 2);
+    g_assert_cmpuint(s.wr_bytes, ==, 4096 + 512);
+    g_assert_cmpuint(s.rd_ops, ==, 1);
+    g_assert_cmpuint(s.rd_bytes, ==, 4096);
+    g_assert_cmpuint(s.flush_ops, ==, 1);
+    g_assert_cmpuint(s.rd_failed + s.wr_failed + s.flush_failed, ==, 0);
+    block_backend_close(bb);
+
+    bb = block_open(img, DISK_FORMAT_RAW, true, &error);
+    g_assert_no_error(error);
+    struct iovec v = { buf, 512 };
+    g_assert_cmpint(block_backend_pwritev(bb, &v, 1, 0), ==, -EROFS);
+    block_backend_get_stats(bb, &s);
+    g_assert_cmpuint(s.wr_ops, ==, 1);
+    g_assert_cmpuint(s.wr_failed, ==, 1);
+    g_assert_cmpuint(s.wr_bytes, ==, 0);
+    block_backend_close(bb);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -396,6 +466,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/snapshot-cow", test_snapshot_cow);
     g_test_add_func("/qcow2/refusals", test_refusals);
     g_test_add_func("/qcow2/hostile-l2", test_hostile_l2);
+    g_test_add_func("/qcow2/grow", test_grow);
+    g_test_add_func("/qcow2/stats", test_stats);
     int rc = g_test_run();
     g_autofree char *cleanup = g_strdup_printf("rm -rf %s", dir);
     run(NULL, "%s", cleanup);

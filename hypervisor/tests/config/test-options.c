@@ -312,6 +312,30 @@ static void test_machine_smm(void)
     options_clear(&o);
 }
 
+/* --balloon: virtio with or without deflate-on-oom, none, and refusals. */
+static void test_balloon(void)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    g_assert_false(o.balloon);
+    g_assert_true(parse(&o, &error, "--balloon", "virtio", NULL));
+    g_assert_true(o.balloon);
+    g_assert_false(o.balloon_deflate_on_oom);
+    g_assert_true(parse(&o, &error, "--balloon=virtio,deflate-on-oom=on", NULL));
+    g_assert_true(o.balloon && o.balloon_deflate_on_oom);
+    g_assert_true(parse(&o, &error, "--balloon", "none", NULL));
+    g_assert_false(o.balloon || o.balloon_deflate_on_oom);
+    g_assert_no_error(error);
+    for (const char *const *bad = (const char *const[]){ "virtio,deflate-on-oom=maybe", "xen", "", NULL };
+         *bad; bad++) {
+        g_assert_false(parse(&o, &error, "--balloon", *bad, NULL));
+        g_assert_nonnull(strstr(error->message, "--balloon"));
+        g_clear_error(&error);
+    }
+    options_clear(&o);
+}
+
 /* --restore FILE and --paused, on the command line and in a config file. */
 static void test_restore_paused(void)
 {
@@ -491,5 +515,6 @@ int main(int argc, char **argv)
     g_test_add_func("/options/unavailable", test_unavailable);
     g_test_add_func("/options/config-file", test_config_file);
     g_test_add_func("/options/machine-smm", test_machine_smm);
+    g_test_add_func("/options/balloon", test_balloon);
     return g_test_run();
 }

@@ -1,4 +1,5 @@
-/* virtio-net over real user-mode NAT, virtio-console and virtio-rng,
+/* virtio-net over real user-mode NAT, virtio-console, virtio-rng and
+ * virtio-balloon,
  * driven through the PCI transport by the test driver. */
 #include <errno.h>
 #include <string.h>
@@ -440,6 +441,87 @@ static void test_rng(struct fixture *f, gconstpointer data)
     virtio_rng_free(rng);
 }
 
+/* ---- virtio-balloon ------------------------------------------------------------ */
+
+#define Q2_BASE 0x120000
+#define VICTIM  0x800000
+
+static void put_stat(uint8_t *p, uint16_t tag, uint64_t v)
+{
+    p[0] = (uint8_t)tag;
+    p[1] = (uint8_t)(tag >> 8);
+    for (int i = 0; i < 8; i++)
+        p[2 + i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool stats_arrived(void *opaque)
+{
+    struct virtio_balloon_info info;
+    virtio_balloon_query(opaque, &info);
+    return info.stats_time != 0;
+}
+
+/* Inflated pages leave the process (they read as zeros); pages outside RAM
+ * or below 1 MiB are ignored; the target reaches the driver's
+ * configuration and the driver's count comes back; statistics are taken,
+ * kept, and the buffer returned when fresh ones are wanted. */
+static void test_balloon(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    struct virtio_balloon *b = virtio_balloon_create(f->vm, f->bus, false, &err);
+    g_assert_no_error(err);
+    struct test_driver *td = &f->td;
+    td_init(td, f->vm, f->bus, 2);
+    g_assert_cmphex(pci_config_read(f->bus, 2, 0, PCI_DEVICE_ID, 2), ==, 0x1045);
+    g_assert_true(td_negotiate(td, V1 | (1ull << VIRTIO_BALLOON_F_STATS_VQ)));
+    td_setup_queue(td, 0, 8, Q0_BASE);
+    td_setup_queue(td, 1, 8, Q1_BASE);
+    td_setup_queue(td, 2, 8, Q2_BASE);
+    td_driver_ok(td);
+    struct guest_memory *mem = vm_memory(f->vm);
+
+    g_assert_true(virtio_balloon_set_target(b, 16 << 20, &err));
+    g_assert_cmpuint(test_mmio_read(f->vm, td->device, 4), ==, (16u << 20) / 4096);
+    g_assert_false(virtio_balloon_set_target(b, 64 << 20, &err));
+    g_clear_error(&err);
+
+    uint8_t *victim = guest_memory_ptr(mem, VICTIM, 2 * 4096);
+    memset(victim, 0xaa, 2 * 4096);
+    uint8_t *low = guest_memory_ptr(mem, 0x10000, 4096);
+    memset(low, 0xbb, 4096);
+    uint32_t pfns[] = { VICTIM >> 12, (VICTIM >> 12) + 1, 0x10, 0xfffff, 0xffffffff };
+    memcpy(guest_memory_ptr(mem, BUF, sizeof(pfns)), pfns, sizeof(pfns));
+    td_add_buf(td, 0, BUF, sizeof(pfns), false);
+    td_kick(td, 0);
+    g_assert_true(td_wait_used(td, 0, 1, 5000));
+    for (unsigned i = 0; i < 2 * 4096; i++)
+        g_assert_cmpuint(victim[i], ==, 0);
+    g_assert_cmpuint(low[0], ==, 0xbb);
+    test_mmio_write(f->vm, td->device + 4, 2, 4);     /* actual */
+    struct virtio_balloon_info info;
+    virtio_balloon_query(b, &info);
+    g_assert_cmpuint(info.actual, ==, (32u << 20) - 2 * 4096);
+    g_assert_cmpuint(info.target, ==, 16u << 20);
+    test_mmio_write(f->vm, td->device + 4, 0xffffffff, 4);
+    virtio_balloon_query(b, &info);
+    g_assert_cmpuint(info.actual, ==, 0);     /* no more than all of RAM */
+
+    uint8_t *st = guest_memory_ptr(mem, BUF + 0x1000, 30);
+    put_stat(st, VIRTIO_BALLOON_S_MEMFREE, 1000);
+    put_stat(st + 10, VIRTIO_BALLOON_S_MEMTOT, 5000);
+    put_stat(st + 20, 99, 7);
+    td_add_buf(td, 2, BUF + 0x1000, 30, false);
+    td_kick(td, 2);
+    g_assert_true(test_vm_run_until(f->vm, stats_arrived, b, 5000));
+    virtio_balloon_query(b, &info);
+    g_assert_cmphex(info.stats.present, ==, (1u << VIRTIO_BALLOON_S_MEMFREE) | (1u << VIRTIO_BALLOON_S_MEMTOT));
+    g_assert_cmpuint(info.stats.value[VIRTIO_BALLOON_S_MEMTOT], ==, 5000);
+    g_assert_cmpuint(td_used_idx(td, 2), ==, 0);    /* kept until wanted */
+    virtio_balloon_set_stats_period(b, 0);
+    g_assert_true(td_wait_used(td, 2, 1, 5000));
+    virtio_balloon_free(b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -448,5 +530,6 @@ int main(int argc, char **argv)
     g_test_add("/virtio-net/tap", struct fixture, NULL, setup, test_net_tap, teardown);
     g_test_add("/virtio-console/output-input-flow-control", struct fixture, NULL, setup, test_console, teardown);
     g_test_add("/virtio-rng/random-bytes", struct fixture, NULL, setup, test_rng, teardown);
+    g_test_add("/virtio-balloon/inflate-stats", struct fixture, NULL, setup, test_balloon, teardown);
     return g_test_run();
 }
