@@ -10,7 +10,7 @@
 static xmlDocPtr
 read_xml (const char *xml)
 {
-  return xml != NULL ? xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS)
+  return xml != NULL ? xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
                      : NULL;
 }
 
