@@ -167,6 +167,9 @@ add_dualboot (xmlNodePtr disk, xmlNsPtr ns, const OrielVmSpec *spec)
   xmlNodePtr db = xmlNewChild (disk, ns, BAD_CAST "dualboot", NULL);
 
   attr (db, "mode", spec->dualboot_mode);
+  /* The daemon's BitLocker check at every start needs this confirmation. */
+  if (spec->dualboot_confirm_bitlocker)
+    attr (db, "confirm", "bitlocker");
   for (guint i = 0; i < spec->dualboot_partitions->len; i++)
     {
       const OrielDualbootPartition *p = &g_array_index (spec->dualboot_partitions, OrielDualbootPartition, i);

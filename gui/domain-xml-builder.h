@@ -32,6 +32,7 @@ typedef struct {
   char *physical_device;/* PHYSICAL, DUALBOOT: /dev/... of the whole disk */
   char *dualboot_mode;  /* DUALBOOT: "trial" or "real" */
   GArray *dualboot_partitions; /* DUALBOOT: OrielDualbootPartition, the exposed ones */
+  gboolean dualboot_confirm_bitlocker; /* DUALBOOT: the user knows the recovery key will be asked */
   char *new_disk_path;  /* ISO / KERNEL: volume created in the pool, or NULL */
   char *new_disk_format;/* "qcow2" or "raw" */
   char *os_id;          /* libosinfo OS id, stored in the metadata */

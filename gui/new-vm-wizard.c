@@ -908,6 +908,8 @@ fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
       spec->physical_device = g_strdup (c->disk->device);
       spec->dualboot_mode = g_strdup (dualboot_mode (self) == ORIEL_DUALBOOT_MODE_REAL ? "real" : "trial");
       spec->dualboot_partitions = oriel_dualboot_partitions (c->disk);
+      spec->dualboot_confirm_bitlocker = oriel_dualboot_needs_confirmation (c)
+                                         && gtk_toggle_button_get_active (self->bitlocker_check);
     }
   spec->os_id = self->chosen_os != NULL
                 ? g_strdup (osinfo_entity_get_id (OSINFO_ENTITY (self->chosen_os))) : NULL;

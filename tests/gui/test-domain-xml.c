@@ -356,6 +356,7 @@ test_dualboot_windows (void)
   assert_xp (&p, "/domain/devices/disk/boot/@order", "1");
   g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/readonly"), ==, 0);
   assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "trial");
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/@confirm"), ==, 0);
   g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition"), ==, 4);
   assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[1]/@number", "1");
   assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[1]/@role", "esp");
@@ -387,6 +388,7 @@ test_dualboot_windows (void)
   dualboot_spec (&spec, "real");
   spec.hw.firmware = ORIEL_FIRMWARE_BIOS;
   spec.hw.disk_bus = ORIEL_DISK_BUS_SATA;
+  spec.dualboot_confirm_bitlocker = TRUE;
   g_clear_pointer (&xml, g_free);
   xml = oriel_domain_xml_build (&spec, &error);
   g_assert_no_error (error);
@@ -395,6 +397,7 @@ test_dualboot_windows (void)
   assert_xp (&p, "/domain/devices/disk/target/@bus", "sata");
   assert_xp (&p, "/domain/devices/disk/target/@dev", "sda");
   assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "real");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@confirm", "bitlocker");
   parsed_free (&p);
 
   /* Incomplete choices are refused with a reason. */
