@@ -1,7 +1,6 @@
 /* The disks holding a Windows installation, as the assistant shows them. */
 #include "dualboot-choice.h"
 
-#include <string.h>
 #include <glib/gi18n.h>
 
 void
@@ -75,9 +74,14 @@ oriel_dualboot_describe_windows (const OrielHostDisk *disk)
   if (win->bitlocker)
     return g_strdup_printf (_("Windows on partition %d, encrypted with BitLocker (its edition and build cannot be "
                               "read)"), win->partition);
-  g_string_append (s, win->product_name != NULL ? win->product_name : _("Windows"));
-  if (win->edition_id != NULL && (win->product_name == NULL || strstr (win->product_name, win->edition_id) == NULL))
-    g_string_append_printf (s, " (%s)", win->edition_id);
+  /* ProductName names the edition ("Windows 10 Pro"); EditionID
+   * ("Professional") only when there is nothing better. */
+  if (win->product_name != NULL)
+    g_string_append (s, win->product_name);
+  else if (win->edition_id != NULL)
+    g_string_append_printf (s, _("Windows (%s)"), win->edition_id);
+  else
+    g_string_append (s, _("Windows"));
   if (win->current_build != NULL && win->display_version != NULL)
     g_string_append_printf (s, _(", build %s (%s)"), win->current_build, win->display_version);
   else if (win->current_build != NULL)
