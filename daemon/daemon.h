@@ -13,6 +13,7 @@ typedef struct {
   char *save_dir;      /* managed save images */
   char *tpm_dir;       /* per domain: its TPM's state (swtpm), UUID/tpm2 */
   char *nvram_dir;     /* per domain: its UEFI variable store, NAME_VARS.fd */
+  char *dualboot_dir;  /* per dual-boot domain: NAME/ with its map file and overlays */
   char **firmware_dirs; /* firmware descriptors (*.json), earlier ones first */
   char *vmm_path;      /* oriel-vmm binary */
 } DaemonPaths;

@@ -5,6 +5,25 @@
 
 #include <glib.h>
 
+/* Oriel's own namespace for what libvirt's schema has no words for. */
+#define ORIEL_DOMAIN_XMLNS "http://oriel.dev/xmlns/domain/1.0"
+
+/* One partition of a dual-boot disk the guest sees (<oriel:partition>). */
+typedef struct {
+  int number;          /* the disk's partition number, 1-based */
+  char *role;          /* "esp", "msr", "windows" or "recovery" */
+} DomainDualbootPartition;
+
+/* <oriel:dualboot>: the disk is this computer's own Windows disk, shown to
+ * the guest as a synthetic disk (dualboot-domain.c). */
+typedef struct {
+  char *mode;          /* "trial" or "real" */
+  char *fingerprint;   /* SHA-256 (hex) of the partition table; NULL until defined */
+  gboolean discard_trial; /* define asks to drop the trial overlay; never stored */
+  gboolean confirm_bitlocker; /* confirm='bitlocker': the user has the recovery key */
+  GPtrArray *partitions; /* DomainDualbootPartition*, in document order */
+} DomainDualboot;
+
 typedef struct {
   char *type;          /* "file", "block" or "volume" */
   char *device;        /* "disk" or "cdrom" */
@@ -14,10 +33,12 @@ typedef struct {
   char *source_pool;   /* type 'volume': <source pool= volume=/> */
   char *source_volume;
   char *target_dev;    /* "vda", "sda", "hdc" */
-  char *target_bus;    /* "virtio", "sata", "ide" */
+  char *target_bus;    /* "virtio", "sata", "ide", "nvme" */
   gboolean readonly;
   char *serial;
   int boot_order;      /* 0 = unset */
+  DomainDualboot *dualboot; /* NULL for an ordinary disk */
+  char *live_map;      /* while starting: the synthetic disk's map file (not formatted) */
 } DomainDisk;
 
 typedef struct {

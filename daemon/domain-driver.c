@@ -1,6 +1,7 @@
 #include "domain-driver.h"
 #include "domain-snapshot.h"
 #include "domain-save.h"
+#include "dualboot-domain.h"
 #include "firmware.h"
 #include "virt-error.h"
 #include "swtpm-process.h"
@@ -338,6 +339,9 @@ release_live_resources (DomainObj *dom)
       swtpm_process_stop (dom->swtpm);
       dom->swtpm = 0;
     }
+  /* The VMM's copy went with it; a re-adopted VMM's lock goes the same
+   * way, without the daemon holding one. */
+  g_clear_pointer (&dom->dualboot_lock, oriel_disk_lock_release);
   if (!dom->live)
     return;
   for (guint i = 0; i < dom->live->nics->len; i++)
@@ -357,6 +361,10 @@ static gboolean
 acquire_live_resources (DomainObj *dom, GError **error)
 {
   if (!firmware_nvram_prepare (dom->live, dom->daemon->paths.nvram_dir, error))
+    return FALSE;
+  /* The dual-boot safety checks run at every start, before anything else
+   * is set up for the VM. */
+  if (!dualboot_domain_prepare_start (dom->daemon, dom->live, &dom->dualboot_lock, error))
     return FALSE;
   for (guint i = 0; i < dom->live->disks->len; i++)
     {
@@ -537,6 +545,9 @@ domain_define (Daemon *d, const char *xml, GError **error)
                    _("domain '%s' already exists with uuid %s"), by_uuid->def->name, uuid);
       return NULL;
     }
+  if (!dualboot_domain_define (d, def, dom ? dom->def : NULL, dom && (domain_is_active (dom) || dom->starting),
+                               error))
+    return NULL;
   gboolean added = !dom || !dom->persistent;
   if (!dom)
     {
@@ -579,6 +590,13 @@ domain_undefine_check (DomainObj *dom, guint flags, GError **error)
                    _("Requested operation is not valid: cannot undefine transient domain"));
       return FALSE;
     }
+  if (dualboot_domain_disk (dom->def) && (domain_is_active (dom) || dom->starting))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: cannot undefine a running dual-boot domain (its overlays "
+                     "are in use); shut it down first"));
+      return FALSE;
+    }
   /* A variable store outlives the domain only when asked to. */
   const char *nvram = dom->def->nvram;
   if (nvram && g_file_test (nvram, G_FILE_TEST_EXISTS)
@@ -615,6 +633,8 @@ domain_undefine (DomainObj *dom, guint flags, GError **error)
       if (!swtpm_state_remove (tpm, error))
         return FALSE;
     }
+  if (dualboot_domain_disk (dom->def) && !dualboot_domain_remove (d, dom->def->name, error))
+    return FALSE;
   g_autofree char *path = config_path (d, dom->def->name);
   if (g_unlink (path) < 0 && errno != ENOENT)
     {
@@ -782,6 +802,8 @@ start_ready (VmmProcess *vmm, const GError *error, gpointer data)
       start_failed (job, error);
       return;
     }
+  if (job->dom->dualboot_lock)
+    oriel_disk_lock_set_holder (job->dom->dualboot_lock, (int) vmm_process_pid (vmm));
   if (job->dom->live->has_serial)
     vmm_process_command (vmm, "query-chardev", start_chardev_done, job);
   else
@@ -893,7 +915,8 @@ start_vmm (DomainObj *dom, DomainDef *live, const char *restore_path, gboolean r
       return;
     }
   g_debug ("domain %s: starting %s --config %s", dom->def->name, d->paths.vmm_path, conf_path);
-  vmm_process_spawn (d->paths.vmm_path, conf_path, ctl_path, log_path, &vmm_callbacks, dom,
+  vmm_process_spawn (d->paths.vmm_path, conf_path, ctl_path, log_path,
+                     dom->dualboot_lock ? oriel_disk_lock_fd (dom->dualboot_lock) : -1, &vmm_callbacks, dom,
                      start_ready, job);
 }
 
@@ -933,6 +956,15 @@ domain_create_transient (Daemon *d, const char *xml, guint flags,
   g_autoptr (DomainDef) def = parse_new_def (d, xml, error);
   if (!def)
     return NULL;
+  if (dualboot_domain_disk (def))
+    {
+      /* Its partition table is recorded at define, for every start to
+       * compare with. */
+      g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_INVALID,
+                   _("Requested operation is not valid: a domain with <oriel:dualboot> must be defined (virsh "
+                     "define), not created transient"));
+      return NULL;
+    }
   DomainObj *dom = domain_obj_for_def (d, def, error);
   if (dom)
     domain_start (dom, flags, done, data);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "daemon.h"
+#include "disk-lock.h"
 #include "domain-def.h"
 #include "virt-api.h"
 
@@ -27,6 +28,7 @@ struct DomainObj {
   gboolean saving;          /* a save is under way */
   GList *waiters;            /* RpcCall* waiting for this domain to stop */
   GPid swtpm;                /* while running with a TPM */
+  OrielDiskLock *dualboot_lock; /* while running on a dual-boot disk (the VMM holds a copy) */
 };
 
 void domain_driver_init (Daemon *d);

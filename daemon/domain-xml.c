@@ -10,9 +10,30 @@
 #include <string.h>
 
 static void
+dualboot_partition_free (gpointer p)
+{
+  DomainDualbootPartition *part = p;
+  g_free (part->role);
+  g_free (part);
+}
+
+static void
+dualboot_free (DomainDualboot *db)
+{
+  if (!db)
+    return;
+  g_free (db->mode);
+  g_free (db->fingerprint);
+  g_ptr_array_unref (db->partitions);
+  g_free (db);
+}
+
+static void
 disk_free (gpointer p)
 {
   DomainDisk *d = p;
+  dualboot_free (d->dualboot);
+  g_free (d->live_map);
   g_free (d->type); g_free (d->device); g_free (d->driver_type);
   g_free (d->source); g_free (d->target_dev); g_free (d->target_bus);
   g_free (d->source_pool); g_free (d->source_volume);
@@ -531,6 +552,109 @@ parse_features (DomainDef *def, xmlNode *f, GError **error)
 }
 
 static gboolean
+is_oriel_el (xmlNode *n, const char *name)
+{
+  return is_el (n, name) && n->ns && n->ns->href
+         && strcmp ((const char *) n->ns->href, ORIEL_DOMAIN_XMLNS) == 0;
+}
+
+static const char *const dualboot_roles[] = { "esp", "msr", "windows", "recovery", NULL };
+
+/* <oriel:dualboot mode= fingerprint= discard-trial=> with its
+ * <oriel:partition number= role=/> children. */
+static gboolean
+parse_dualboot (DomainDisk *d, xmlNode *n, GError **error)
+{
+  if (d->dualboot)
+    return xml_error (error, _("a <disk> has at most one <oriel:dualboot>"));
+  DomainDualboot *db = g_new0 (DomainDualboot, 1);
+  db->partitions = g_ptr_array_new_with_free_func (dualboot_partition_free);
+  d->dualboot = db;
+  db->mode = attr (n, "mode");
+  if (!db->mode)
+    db->mode = g_strdup ("trial");
+  if (!g_str_equal (db->mode, "trial") && !g_str_equal (db->mode, "real"))
+    {
+      g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                   _("invalid mode '%s' in <oriel:dualboot> (trial or real)"), db->mode);
+      return FALSE;
+    }
+  db->fingerprint = attr (n, "fingerprint");
+  if (db->fingerprint)
+    {
+      gboolean hex = strlen (db->fingerprint) == 64;
+      for (char *c = db->fingerprint; hex && *c; c++)
+        {
+          hex = g_ascii_isxdigit (*c);
+          *c = g_ascii_tolower (*c);
+        }
+      if (!hex)
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("invalid fingerprint '%s' in <oriel:dualboot> (64 hexadecimal digits of SHA-256)"),
+                       db->fingerprint);
+          return FALSE;
+        }
+    }
+  FeatureState discard;
+  if (!parse_yes_no (n, "discard-trial", &discard, error))
+    return FALSE;
+  db->discard_trial = discard == FEATURE_ON;
+  g_autofree char *confirm = attr (n, "confirm");
+  if (confirm)
+    {
+      if (!g_str_equal (confirm, "bitlocker"))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("invalid confirm '%s' in <oriel:dualboot> (bitlocker)"), confirm);
+          return FALSE;
+        }
+      db->confirm_bitlocker = TRUE;
+    }
+  for (xmlNode *c = n->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (!is_oriel_el (c, "partition"))
+        return unsupported (error, (const char *) c->name, "oriel:dualboot");
+      g_autofree char *number = attr (c, "number");
+      g_autofree char *role = attr (c, "role");
+      guint64 num = 0;
+      if (!number || !g_ascii_string_to_unsigned (number, 10, 1, 256, &num, NULL))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("invalid partition number '%s' in <oriel:partition> (1 to 256)"),
+                       number ? number : "");
+          return FALSE;
+        }
+      if (!role || !g_strv_contains (dualboot_roles, role))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("invalid role '%s' of partition %s in <oriel:partition> (esp, msr, windows or recovery)"),
+                       role ? role : "", number);
+          return FALSE;
+        }
+      for (guint i = 0; i < db->partitions->len; i++)
+        if (((DomainDualbootPartition *) db->partitions->pdata[i])->number == (int) num)
+          {
+            g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                         _("partition %s is listed twice in <oriel:dualboot>"), number);
+            return FALSE;
+          }
+      DomainDualbootPartition *part = g_new0 (DomainDualbootPartition, 1);
+      part->number = (int) num;
+      part->role = g_steal_pointer (&role);
+      g_ptr_array_add (db->partitions, part);
+    }
+  gboolean windows = FALSE;
+  for (guint i = 0; i < db->partitions->len; i++)
+    windows |= g_str_equal (((DomainDualbootPartition *) db->partitions->pdata[i])->role, "windows");
+  if (!windows)
+    return xml_error (error, _("<oriel:dualboot> lists no partition with role 'windows'"));
+  return TRUE;
+}
+
+static gboolean
 parse_disk (DomainDef *def, xmlNode *n, GError **error)
 {
   DomainDisk *d = g_new0 (DomainDisk, 1);
@@ -584,6 +708,11 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
           g_autofree char *o = attr (c, "order");
           d->boot_order = o ? atoi (o) : 0;
         }
+      else if (is_oriel_el (c, "dualboot"))
+        {
+          if (!parse_dualboot (d, c, error))
+            return FALSE;
+        }
       else if (is_el (c, "address") || is_el (c, "alias"))
         ; /* placement is chosen by the VMM */
       else
@@ -597,14 +726,38 @@ parse_disk (DomainDef *def, xmlNode *n, GError **error)
     return unsupported_value (error, _("disk format"), d->driver_type);
   if (!d->target_bus)
     d->target_bus = g_strdup (g_str_has_prefix (d->target_dev, "vd") ? "virtio"
-                              : g_str_has_prefix (d->target_dev, "hd") ? "ide" : "sata");
+                              : g_str_has_prefix (d->target_dev, "hd") ? "ide"
+                              : g_str_has_prefix (d->target_dev, "nvme") ? "nvme" : "sata");
   if (!g_str_equal (d->target_bus, "virtio") && !g_str_equal (d->target_bus, "sata")
-      && !g_str_equal (d->target_bus, "ide"))
+      && !g_str_equal (d->target_bus, "ide") && !g_str_equal (d->target_bus, "nvme"))
     return unsupported_value (error, _("disk bus"), d->target_bus);
+  if (g_str_equal (d->target_bus, "nvme") && g_str_equal (d->device, "cdrom"))
+    return unsupported_value (error, _("CD-ROM bus"), d->target_bus);
   if (g_str_equal (d->device, "cdrom"))
     d->readonly = TRUE;
   else if (!d->source && !d->source_volume)
     return xml_error (error, _("missing <source> in <disk>"));
+  if (d->dualboot)
+    {
+      if (!g_str_equal (d->type, "block") || !g_str_equal (d->device, "disk"))
+        return xml_error (error, _("<oriel:dualboot> needs <disk type='block' device='disk'>"));
+      if (!g_path_is_absolute (d->source))
+        {
+          g_set_error (error, VIRT_ERROR, VIR_ERR_XML_ERROR,
+                       _("the dual-boot disk's <source dev='%s'> is not an absolute path"), d->source);
+          return FALSE;
+        }
+      if (!g_str_equal (d->driver_type, "raw"))
+        return xml_error (error, _("the dual-boot disk's <driver type=...> must be 'raw'"));
+      if (d->readonly)
+        return xml_error (error, _("<readonly/> does not go with <oriel:dualboot>: trial mode keeps the disk unchanged"));
+      if (g_str_equal (d->target_bus, "ide"))
+        return unsupported_value (error, _("dual-boot disk bus (nvme, sata or virtio)"), d->target_bus);
+      if (def)
+        for (guint i = 0; i + 1 < def->disks->len; i++)
+          if (((DomainDisk *) def->disks->pdata[i])->dualboot)
+            return xml_error (error, _("a domain has at most one disk with <oriel:dualboot>"));
+    }
   return TRUE;
 }
 
@@ -1302,6 +1455,24 @@ format_loader (GString *s, const DomainDef *def)
     }
 }
 
+/* discard-trial is a request to define, not part of the definition. */
+static void
+format_dualboot (GString *s, const DomainDualboot *db)
+{
+  g_string_append_printf (s, "      <oriel:dualboot mode='%s'", db->mode);
+  if (db->fingerprint)
+    g_string_append_printf (s, " fingerprint='%s'", db->fingerprint);
+  if (db->confirm_bitlocker)
+    g_string_append (s, " confirm='bitlocker'");
+  g_string_append (s, ">\n");
+  for (guint i = 0; i < db->partitions->len; i++)
+    {
+      const DomainDualbootPartition *p = db->partitions->pdata[i];
+      g_string_append_printf (s, "        <oriel:partition number='%d' role='%s'/>\n", p->number, p->role);
+    }
+  g_string_append (s, "      </oriel:dualboot>\n");
+}
+
 char *
 domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
 {
@@ -1311,6 +1482,12 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
   domain_uuid_format (def->uuid, uuid);
   if (id >= 0)
     g_string_append_printf (s, " id='%d'", id);
+  for (guint i = 0; i < def->disks->len; i++)
+    if (((DomainDisk *) def->disks->pdata[i])->dualboot)
+      {
+        g_string_append (s, " xmlns:oriel='" ORIEL_DOMAIN_XMLNS "'");
+        break;
+      }
   g_string_append (s, ">\n");
   element (s, "  ", "name", def->name);
   element (s, "  ", "uuid", uuid);
@@ -1388,6 +1565,8 @@ domain_def_format (const DomainDef *def, DomainFormatFlags flags, int id)
       element (s, "      ", "serial", d->serial);
       if (d->boot_order > 0)
         g_string_append_printf (s, "      <boot order='%d'/>\n", d->boot_order);
+      if (d->dualboot)
+        format_dualboot (s, d->dualboot);
       g_string_append (s, "    </disk>\n");
     }
   for (guint i = 0; i < def->controllers_xml->len; i++)

@@ -75,7 +75,7 @@ main (int argc, char **argv)
   gboolean verbose = FALSE, version = FALSE;
   g_autofree char *socket_dir = NULL, *config_dir = NULL, *state_dir = NULL;
   g_autofree char *image_dir = NULL, *save_dir = NULL, *vmm_path = NULL, *auth_rw = NULL;
-  g_autofree char *tpm_dir = NULL, *nvram_dir = NULL;
+  g_autofree char *tpm_dir = NULL, *nvram_dir = NULL, *dualboot_dir = NULL;
   g_auto (GStrv) firmware_dirs = NULL;
   GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log every connection and call"), NULL },
@@ -86,6 +86,7 @@ main (int argc, char **argv)
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, N_("Managed save images (default /var/lib/oriel/save)"), N_("DIR") },
     { "tpm-dir", 0, 0, G_OPTION_ARG_FILENAME, &tpm_dir, N_("TPM state of domains with a TPM (default /var/lib/oriel/swtpm)"), N_("DIR") },
     { "nvram-dir", 0, 0, G_OPTION_ARG_FILENAME, &nvram_dir, N_("UEFI variable stores of domains (default /var/lib/oriel/nvram)"), N_("DIR") },
+    { "dualboot-dir", 0, 0, G_OPTION_ARG_FILENAME, &dualboot_dir, N_("Map files and overlays of dual-boot domains (default /var/lib/oriel/dualboot)"), N_("DIR") },
     { "firmware-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &firmware_dirs, N_("Where firmware descriptors are read, repeatable, first wins (default /etc/qemu/firmware, /usr/share/qemu/firmware)"), N_("DIR") },
     { "auth-rw", 0, 0, G_OPTION_ARG_STRING, &auth_rw, N_("Who may use the read-write socket: none (root only, the default) or polkit (users polkit allows)"), N_("none|polkit") },
     { "vmm", 0, 0, G_OPTION_ARG_FILENAME, &vmm_path, N_("The oriel-vmm binary"), N_("PATH") },
@@ -125,6 +126,7 @@ main (int argc, char **argv)
   d.paths.save_dir = save_dir ? g_steal_pointer (&save_dir) : g_strdup ("/var/lib/oriel/save");
   d.paths.tpm_dir = tpm_dir ? g_steal_pointer (&tpm_dir) : g_strdup ("/var/lib/oriel/swtpm");
   d.paths.nvram_dir = nvram_dir ? g_steal_pointer (&nvram_dir) : g_strdup ("/var/lib/oriel/nvram");
+  d.paths.dualboot_dir = dualboot_dir ? g_steal_pointer (&dualboot_dir) : g_strdup ("/var/lib/oriel/dualboot");
   if (firmware_dirs)
     d.paths.firmware_dirs = g_steal_pointer (&firmware_dirs);
   else
@@ -194,6 +196,7 @@ main (int argc, char **argv)
   g_free (d.paths.save_dir);
   g_free (d.paths.tpm_dir);
   g_free (d.paths.nvram_dir);
+  g_free (d.paths.dualboot_dir);
   g_strfreev (d.paths.firmware_dirs);
   return 0;
 }

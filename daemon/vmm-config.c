@@ -197,6 +197,24 @@ vmm_config_build (const DomainDef *def, const char *control_path, GError **error
           continue;
         }
       const char *bus = g_str_equal (d->target_bus, "sata") ? "ahci" : d->target_bus;
+      if (d->dualboot)
+        {
+          /* The guest sees the synthetic disk the map describes
+           * (dualboot-domain.c wrote it), never the device itself. */
+          if (!d->live_map)
+            {
+              g_set_error (error, VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                           _("internal error: no map file for the dual-boot disk '%s'"), d->target_dev);
+              goto fail;
+            }
+          if (!check_value (_("map file"), d->live_map, TRUE, error))
+            goto fail;
+          g_string_append_printf (s, "disk = path=%s,if=%s,format=synthetic", d->live_map, bus);
+          if (d->serial)
+            g_string_append_printf (s, ",serial=%s", d->serial);
+          g_string_append_c (s, '\n');
+          continue;
+        }
       g_string_append_printf (s, "disk = path=%s,if=%s,format=%s", d->source, bus, d->driver_type);
       if (d->readonly)
         g_string_append (s, ",readonly=on");

@@ -384,7 +384,7 @@ child_setup (gpointer data)
 
 void
 vmm_process_spawn (const char *vmm_path, const char *config_path, const char *control_path,
-                   const char *log_path, const VmmCallbacks *cb, gpointer user,
+                   const char *log_path, int keep_fd, const VmmCallbacks *cb, gpointer user,
                    VmmReadyFn ready, gpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -403,9 +403,11 @@ vmm_process_spawn (const char *vmm_path, const char *config_path, const char *co
   unlink (control_path);
   const char *argv[] = { vmm_path, "--config", config_path, NULL };
   GPid pid = 0;
-  gboolean ok = g_spawn_async_with_fds (NULL, (char **) argv, NULL,
-                                        G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
-                                        &pid, null_fd, log_fd, log_fd, &error);
+  int source_fds[] = { keep_fd }, target_fds[] = { 3 };
+  gboolean ok = g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                                  child_setup, NULL, null_fd, log_fd, log_fd,
+                                                  source_fds, target_fds, keep_fd >= 0 ? 1 : 0,
+                                                  &pid, NULL, NULL, NULL, &error);
   close (log_fd);
   close (null_fd);
   if (!ok)

@@ -22,8 +22,10 @@ typedef void (*VmmReadyFn) (VmmProcess *vmm, const GError *error, gpointer data)
 /* reply: result is the "return" member; on failure error is set. */
 typedef void (*VmmReplyFn) (VmmProcess *vmm, JsonNode *result, const GError *error, gpointer data);
 
+/* keep_fd >= 0: the VMM inherits it as descriptor 3 and keeps it open for
+ * its lifetime (a lock that must last as long as the VM). */
 void vmm_process_spawn (const char *vmm_path, const char *config_path, const char *control_path,
-                        const char *log_path, const VmmCallbacks *cb, gpointer user,
+                        const char *log_path, int keep_fd, const VmmCallbacks *cb, gpointer user,
                         VmmReadyFn ready, gpointer data);
 /* Re-adopt a VMM left running by a previous daemon. */
 VmmProcess *vmm_process_adopt (pid_t pid, const char *control_path, const VmmCallbacks *cb,

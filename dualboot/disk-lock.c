@@ -85,12 +85,21 @@ read_holder (int fd)
   return (int) g_ascii_strtoll (buf, NULL, 10);
 }
 
+static void
+write_holder (int fd, const char *path, int pid)
+{
+  char text[32];
+
+  g_snprintf (text, sizeof text, "%d\n", pid);
+  if (ftruncate (fd, 0) != 0 || pwrite (fd, text, strlen (text), 0) < 0)
+    g_debug ("%s: cannot record the holder: %s", path, g_strerror (errno));
+}
+
 OrielDiskLock *
 oriel_disk_lock_acquire (const OrielHostDisk *disk, const char *lock_dir, GError **error)
 {
   g_autofree char *path = NULL;
   int fd = open_lock_file (disk, lock_dir, &path, error);
-  char pid[32];
   OrielDiskLock *lock;
 
   if (fd < 0)
@@ -107,9 +116,7 @@ oriel_disk_lock_acquire (const OrielHostDisk *disk, const char *lock_dir, GError
       return NULL;
     }
   /* The holder's pid, for the message the next taker sees. */
-  g_snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-  if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, strlen (pid), 0) < 0)
-    g_debug ("%s: cannot record the holder: %s", path, g_strerror (errno));
+  write_holder (fd, path, (int) getpid ());
   lock = g_new0 (OrielDiskLock, 1);
   lock->fd = fd;
   lock->path = g_steal_pointer (&path);
@@ -128,6 +135,18 @@ oriel_disk_lock_release (OrielDiskLock *lock)
   close (lock->fd);
   g_free (lock->path);
   g_free (lock);
+}
+
+int
+oriel_disk_lock_fd (const OrielDiskLock *lock)
+{
+  return lock->fd;
+}
+
+void
+oriel_disk_lock_set_holder (OrielDiskLock *lock, int pid)
+{
+  write_holder (lock->fd, lock->path, pid);
 }
 
 gboolean

@@ -25,6 +25,13 @@ OrielDiskLock *oriel_disk_lock_acquire (const OrielHostDisk *disk, const char *l
 void oriel_disk_lock_release (OrielDiskLock *lock);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OrielDiskLock, oriel_disk_lock_release)
 
+/* The locked file's descriptor: a process that inherits it holds the lock
+ * too, until the last copy is closed (flock follows the open file). */
+int oriel_disk_lock_fd (const OrielDiskLock *lock);
+
+/* Records pid as the holder, for the message the next taker sees. */
+void oriel_disk_lock_set_holder (OrielDiskLock *lock, int pid);
+
 /* TRUE when nobody holds the lock (taken and dropped at once); otherwise
  * *holder_pid is the holder's process id (0 when unknown). */
 gboolean oriel_disk_lock_is_free (const OrielHostDisk *disk, const char *lock_dir, int *holder_pid, GError **error);

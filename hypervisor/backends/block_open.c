@@ -7,6 +7,8 @@ struct block_backend *block_open(const char *path, enum disk_format format, bool
     switch (format) {
     case DISK_FORMAT_QCOW2:
         return block_qcow2_open(path, readonly, error);
+    case DISK_FORMAT_SYNTHETIC:
+        return block_synthetic_open(path, readonly, error);
     case DISK_FORMAT_RAW:
     default:
         return block_raw_open(path, readonly, error);

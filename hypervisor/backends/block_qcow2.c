@@ -753,8 +753,12 @@ static bool read_extensions(const uint8_t *hdr, size_t hdr_len, size_t start, ch
     return true;
 }
 
-static struct block_backend *open_depth(const char *path, bool readonly, int depth, GError **error);
+static struct block_backend *open_depth(const char *path, bool readonly, int depth,
+                                        struct block_backend *given_backing, GError **error);
 
+/* The backing file the header names; q->backing is already set when the
+ * caller gives the backing in memory (block_qcow2_open_over), and then the
+ * header must name none. */
 static bool open_backing(struct qcow2 *q, const uint8_t *hdr, size_t hdr_len,
                          const char *backing_format, int depth, GError **error)
 {
@@ -762,6 +766,12 @@ static bool open_backing(struct qcow2 *q, const uint8_t *hdr, size_t hdr_len,
     uint32_t len = be32(hdr + 16);
     if (off == 0)
         return true;
+    if (q->backing) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    _("Disk image %s names a backing file; an overlay whose backing is given "
+                      "by oriel-vmm must name none"), q->bb.path);
+        return false;
+    }
     if (len == 0 || len > 1023 || off > hdr_len || len > hdr_len - off)
         return bad(error, q->bb.path, _("the backing file name is out of bounds"));
     g_autofree char *name = g_strndup((const char *)hdr + off, len);
@@ -784,7 +794,7 @@ static bool open_backing(struct qcow2 *q, const uint8_t *hdr, size_t hdr_len,
     if (!strcmp(backing_format, "raw"))
         q->backing = block_raw_open(full, true, error);
     else if (!strcmp(backing_format, "qcow2"))
-        q->backing = open_depth(full, true, depth + 1, error);
+        q->backing = open_depth(full, true, depth + 1, NULL, error);
     else {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                     _("Disk image %s: backing file %s has the unsupported format '%s'"),
@@ -890,18 +900,21 @@ static bool clear_autoclear(struct qcow2 *q, const uint8_t *hdr, GError **error)
     return true;
 }
 
-static struct block_backend *open_depth(const char *path, bool readonly, int depth, GError **error)
+static struct block_backend *open_depth(const char *path, bool readonly, int depth,
+                                        struct block_backend *given_backing, GError **error)
 {
     int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
                     _("Cannot open disk image %s: %s"), path, g_strerror(e));
+        block_backend_close(given_backing);
         return NULL;
     }
     struct qcow2 *q = g_new0(struct qcow2, 1);
     g_mutex_init(&q->lock);
     q->fd = fd;
+    q->backing = given_backing;     /* closed with q from here on */
     q->bb.ops = &qcow2_ops;
     q->bb.readonly = readonly;
     q->bb.path = g_strdup(path);
@@ -939,5 +952,22 @@ static struct block_backend *open_depth(const char *path, bool readonly, int dep
 
 struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error)
 {
-    return open_depth(path, readonly, 0, error);
+    return open_depth(path, readonly, 0, NULL, error);
+}
+
+struct block_backend *block_qcow2_open_over(const char *path, struct block_backend *backing,
+                                            bool readonly, GError **error)
+{
+    uint64_t backing_size = backing->size;
+    g_autofree char *backing_path = g_strdup(backing->path);
+    struct block_backend *bb = open_depth(path, readonly, 0, backing, error);
+    if (bb && bb->size != backing_size) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    _("Disk image %s has a virtual size of %" PRIu64 " bytes; it must be "
+                      "that of %s, %" PRIu64 " bytes"),
+                    path, (guint64)bb->size, backing_path, (guint64)backing_size);
+        block_backend_close(bb);
+        return NULL;
+    }
+    return bb;
 }

@@ -151,16 +151,26 @@ static const struct block_backend_ops raw_ops = {
     .close = raw_close,
 };
 
-struct block_backend *block_raw_open(const char *path, bool readonly, GError **error)
+static struct block_backend *raw_open(const char *path, bool readonly, bool exclusive,
+                                      GError **error)
 {
-    int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    struct stat st;
+    /* O_EXCL without O_CREAT means "exclusive" only for block devices. */
+    if (exclusive && stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+        flags |= O_EXCL;
+    int fd = open(path, flags);
     if (fd < 0) {
         int e = errno;
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
-                    _("Cannot open disk image %s: %s"), path, g_strerror(e));
+        if (e == EBUSY && (flags & O_EXCL))
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                        _("Disk %s is in use (a file system on it is mounted, or another "
+                          "program holds it)"), path);
+        else
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+                        _("Cannot open disk image %s: %s"), path, g_strerror(e));
         return NULL;
     }
-    struct stat st;
     uint64_t size = 0;
     bool blockdev = false;
     if (fstat(fd, &st) < 0) {
@@ -168,6 +178,13 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
         close(fd);
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
                     _("Cannot examine disk image %s: %s"), path, g_strerror(e));
+        return NULL;
+    }
+    if (exclusive && S_ISBLK(st.st_mode) && !(flags & O_EXCL)) {
+        /* Replaced by a block device between stat and open. */
+        close(fd);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                    _("Disk %s changed while it was being opened"), path);
         return NULL;
     }
     if (S_ISBLK(st.st_mode)) {
@@ -195,4 +212,14 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
     r->bb.readonly = readonly;
     r->bb.path = g_strdup(path);
     return &r->bb;
+}
+
+struct block_backend *block_raw_open(const char *path, bool readonly, GError **error)
+{
+    return raw_open(path, readonly, false, error);
+}
+
+struct block_backend *block_raw_open_exclusive(const char *path, bool readonly, GError **error)
+{
+    return raw_open(path, readonly, true, error);
 }

@@ -1,4 +1,4 @@
-/* A disk as the user configured it (--disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2]
+/* A disk as the user configured it (--disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2|synthetic]
  * [,readonly=on][,serial=S][,discard=on]); the options parser fills it, the
  * device models (virtio-blk, IDE, AHCI, NVMe) consume it. */
 #pragma once
@@ -16,6 +16,7 @@ enum disk_interface {
 enum disk_format {
     DISK_FORMAT_RAW,
     DISK_FORMAT_QCOW2,
+    DISK_FORMAT_SYNTHETIC,      /* path is the map file of a synthetic disk */
 };
 
 /* virtio-blk GET_ID returns at most this many bytes of the serial. */

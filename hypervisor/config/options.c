@@ -138,8 +138,10 @@ bool options_parse_disk(const char *s, struct disk_config *d, GError **error)
                 d->format = DISK_FORMAT_RAW;
             else if (!strcmp(v, "qcow2"))
                 d->format = DISK_FORMAT_QCOW2;
+            else if (!strcmp(v, "synthetic"))
+                d->format = DISK_FORMAT_SYNTHETIC;
             else
-                ok = invalid(error, _("--disk: unsupported format '%s' (raw or qcow2)"), v);
+                ok = invalid(error, _("--disk: unsupported format '%s' (raw, qcow2 or synthetic)"), v);
         } else if (!strcmp(k, "readonly")) {
             ok = parse_onoff("readonly", v, &d->readonly, error);
         } else if (!strcmp(k, "discard")) {
@@ -168,6 +170,13 @@ bool options_parse_disk(const char *s, struct disk_config *d, GError **error)
     if (!d->path) {
         disk_config_clear(d);
         return invalid(error, _("--disk needs path=FILE"));
+    }
+    /* Discarded blocks must read as zeros afterwards (NVMe's DLFEAT), and
+     * a synthetic disk does not discard on the partitions it passes
+     * through in real mode. */
+    if (d->format == DISK_FORMAT_SYNTHETIC && d->discard) {
+        disk_config_clear(d);
+        return invalid(error, _("--disk: format=synthetic does not take discard=on"));
     }
     return true;
 }
@@ -560,7 +569,7 @@ char *options_help_text(void)
         "                           /var/cache/oriel/kernels for root)\n"
         "  --kernel-unpack host|guest\n"
         "                           who unpacks the bzImage (default host)\n"
-        "  --disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2][,readonly=on][,serial=S][,discard=on]\n"
+        "  --disk path=P[,if=virtio|ide|ahci|nvme][,format=raw|qcow2|synthetic][,readonly=on][,serial=S][,discard=on]\n"
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"

@@ -53,6 +53,12 @@ def xml_seeds(here):
         b"<features><smm state='on'/></features><devices><controller type='usb' model='qemu-xhci'/>"
         b"<interface type='user'><model type='e1000e'/></interface>"
         b"<tpm model='tpm-crb'><backend type='emulator' version='2.0' persistent_state='yes'/></tpm></devices></domain>",
+        b"<domain type='kvm' xmlns:oriel='http://oriel.dev/xmlns/domain/1.0'><name>d</name><memory>1</memory>"
+        b"<os><type>hvm</type></os><devices><disk type='block' device='disk'><source dev='/dev/nvme0n1'/>"
+        b"<target dev='nvme0n1' bus='nvme'/><oriel:dualboot mode='real' confirm='bitlocker' discard-trial='yes' "
+        b"fingerprint='0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'>"
+        b"<oriel:partition number='1' role='esp'/><oriel:partition number='3' role='windows'/>"
+        b"</oriel:dualboot></disk></devices></domain>",
     ]
     return seeds
 

@@ -35,6 +35,7 @@ static void test_full_command_line(void)
                         "--disk", "path=root.img,if=virtio",
                         "--disk=path=data.img,if=virtio,readonly=on,serial=DATA1,discard=on",
                         "--disk", "path=win.img,if=nvme,serial=NV1",
+                        "--disk", "path=win.map,if=ahci,format=synthetic,serial=SYN1",
                         "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
                         "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
                         "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
@@ -46,7 +47,7 @@ static void test_full_command_line(void)
     g_assert_cmpstr(o.kernel, ==, "vmlinuz");
     g_assert_cmpstr(o.initrd, ==, "initrd.img");
     g_assert_cmpstr(o.cmdline, ==, "console=ttyS0 root=/dev/vda");
-    g_assert_cmpuint(o.disks->len, ==, 3);
+    g_assert_cmpuint(o.disks->len, ==, 4);
     struct disk_config *d0 = &g_array_index(o.disks, struct disk_config, 0);
     struct disk_config *d1 = &g_array_index(o.disks, struct disk_config, 1);
     g_assert_cmpstr(d0->path, ==, "root.img");
@@ -58,6 +59,11 @@ static void test_full_command_line(void)
     struct disk_config *d2 = &g_array_index(o.disks, struct disk_config, 2);
     g_assert_cmpint(d2->iface, ==, DISK_IF_NVME);
     g_assert_cmpstr(d2->serial, ==, "NV1");
+    g_assert_cmpint(d2->format, ==, DISK_FORMAT_RAW);
+    struct disk_config *d3 = &g_array_index(o.disks, struct disk_config, 3);
+    g_assert_cmpint(d3->format, ==, DISK_FORMAT_SYNTHETIC);
+    g_assert_cmpint(d3->iface, ==, DISK_IF_AHCI);
+    g_assert_cmpstr(d3->serial, ==, "SYN1");
     g_assert_cmpuint(o.nets->len, ==, 1);
     struct net_config *n = &g_array_index(o.nets, struct net_config, 0);
     g_assert_cmpint(n->backend, ==, NET_BACKEND_USER);
@@ -115,6 +121,8 @@ static void test_bad_values(void)
     expect_bad("--disk", "if=virtio");                 /* no path */
     expect_bad("--disk", "path=a,if=scsi");
     expect_bad("--disk", "path=a,format=qcow3");
+    /* Discarded blocks would not read as zeros on pass-through partitions. */
+    expect_bad("--disk", "path=a.map,format=synthetic,discard=on");
     expect_bad("--disk", "path=a,readonly=maybe");
     expect_bad("--disk", "path=a,serial=123456789012345678901");
     expect_bad("--disk", "path=a,bogus=1");
@@ -236,6 +244,7 @@ static void test_config_file(void)
         "cmdline = console=ttyS0 root=/dev/vda\n"
         "disk = path=/images/demo.img,if=virtio\n"
         "disk = path=/images/data.img,readonly=on\n"
+        "disk = path=/var/lib/oriel/dualboot/win/disk.map,if=nvme,format=synthetic\n"
         "net = user,mac=52:54:00:ab:cd:ef\n"
         "serial = pty\n"
         "control = /run/oriel/demo.ctl\n"
@@ -252,8 +261,12 @@ static void test_config_file(void)
     g_assert_cmpuint(o.memory, ==, 256 * MIB);
     g_assert_cmpuint(o.cpus, ==, 2);
     g_assert_cmpstr(o.cmdline, ==, "console=ttyS0 root=/dev/vda");
-    g_assert_cmpuint(o.disks->len, ==, 2);
+    g_assert_cmpuint(o.disks->len, ==, 3);
     g_assert_true(g_array_index(o.disks, struct disk_config, 1).readonly);
+    struct disk_config *syn = &g_array_index(o.disks, struct disk_config, 2);
+    g_assert_cmpint(syn->format, ==, DISK_FORMAT_SYNTHETIC);
+    g_assert_cmpint(syn->iface, ==, DISK_IF_NVME);
+    g_assert_cmpstr(syn->path, ==, "/var/lib/oriel/dualboot/win/disk.map");
     g_assert_cmpuint(o.nets->len, ==, 1);
     g_assert_cmpstr(o.serial, ==, "pty");
     g_assert_true(o.no_reboot);
