@@ -62,6 +62,16 @@ def labels(node):
     return [n.name for n in node.findChildren(lambda n: n.roleName == 'label') if n.name]
 
 
+def question(app, title, button):
+    """The message dialog showing title, with its button."""
+    def shown():
+        for d in app.findChildren(lambda n: n.roleName in ('alert', 'dialog') and n.showing):
+            if title in labels(d) and ui.find(d, None, roleName='push button', name=button):
+                return d
+        return None
+    return ui.wait_for(shown, 'the question "%s"' % title)
+
+
 def main():
     os.makedirs(ui.SCREENS, exist_ok=True)
     work = tempfile.mkdtemp(prefix='oriel-dualboot-gui-')
@@ -71,7 +81,9 @@ def main():
         disks.append(clean)
         hibernated = attach(os.environ['ORIEL_TEST_DUALBOOT_HIBERNATED'], work)
         disks.append(hibernated)
-        with Daemon(vmm=os.environ['ORIEL_VMM']) as daemon:
+        dualboot_dir = os.path.join(work, 'dualboot')
+        with Daemon(vmm=os.environ['ORIEL_VMM'], extra_args=['--dualboot-dir', dualboot_dir]) as daemon:
+            daemon.dualboot_dir = dualboot_dir
             log = open(os.path.join(ui.SCREENS, 'oriel-dualboot-output.log'), 'w')
             proc = subprocess.Popen([ui.ORIEL, '--connect', daemon.uri], stdout=log, stderr=subprocess.STDOUT)
             try:
@@ -243,21 +255,34 @@ def details(daemon, app):
     ui.settle()
     ui.screenshot('dualboot-details-trial', console)
 
+    trial = os.path.join(daemon.dualboot_dir, NAME, 'trial.qcow2')
+    assert os.path.exists(trial), 'define made no trial overlay (%s)' % trial
+    # Stands for what Windows wrote in trial mode (qcow2 ignores bytes
+    # past its clusters); the discard must make a new overlay without it.
+    marker = b'oriel-trial-writes' * 64
+    with open(trial, 'ab') as f:
+        f.write(marker)
+
+    def marked():
+        with open(trial, 'rb') as f:
+            return f.read().endswith(marker)
     ui.click(discard)
-    question = ui.child(app, roleName='alert', name='Discard the trial changes of “%s”?' % NAME)
-    ui.click(ui.child(question, roleName='push button', name='Discard'))
+    dialog = question(app, 'Discard the trial changes of “%s”?' % NAME, 'Discard')
+    ui.click(ui.child(dialog, roleName='push button', name='Discard'))
+    # The daemon deletes the overlay and makes a new, empty one.
+    ui.wait_for(lambda: os.path.exists(trial) and not marked(), 'a new trial overlay')
     ui.wait_for(lambda: discard.sensitive, 'the discard done')
     xml, dom = dumpxml(daemon, NAME)
     db = dom.find('./devices/disk/{%s}dualboot' % ORIEL_NS)
     assert db is not None and db.get('mode') == 'trial' and db.get('discard-trial') is None, xml
-    ui.log('ok: "Discard Trial Changes" redefined the VM; still trial, no discard-trial kept')
+    ui.log('ok: "Discard Trial Changes" redefined the VM: a new trial overlay; still trial, no discard-trial kept')
 
     ui.click(to_real)
-    question = ui.child(app, roleName='alert', name='Switch “%s” to real mode?' % NAME)
-    assert any('is not copied to the disk' in t for t in labels(question)), labels(question)
+    dialog = question(app, 'Switch “%s” to real mode?' % NAME, 'Switch to Real Mode')
+    assert any('is not copied to the disk' in t for t in labels(dialog)), labels(dialog)
     ui.settle()
     ui.screenshot('dualboot-details-switch-question')
-    ui.click(ui.child(question, roleName='push button', name='Switch to Real Mode'))
+    ui.click(ui.child(dialog, roleName='push button', name='Switch to Real Mode'))
     ui.child(console, roleName='label', name='Real mode: Windows writes to its partitions on this computer’s disk.')
     xml, dom = dumpxml(daemon, NAME)
     db = dom.find('./devices/disk/{%s}dualboot' % ORIEL_NS)
