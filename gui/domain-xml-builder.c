@@ -271,6 +271,16 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
       attr (n, "enabled", "yes");
       attr (n, "name", "secure-boot");
     }
+  else if (spec->hw.firmware == ORIEL_FIRMWARE_UEFI && spec->source == ORIEL_SOURCE_DUALBOOT)
+    {
+      /* Said explicitly: a daemon may otherwise prefer Secure Boot
+       * firmware, which refuses loaders this computer itself does not
+       * check (its own Secure Boot being off). */
+      xmlNodePtr fw = child (os, "firmware", NULL);
+      n = child (fw, "feature", NULL);
+      attr (n, "enabled", "no");
+      attr (n, "name", "secure-boot");
+    }
   if (spec->source == ORIEL_SOURCE_KERNEL)
     {
       child (os, "kernel", spec->kernel_path);

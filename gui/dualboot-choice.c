@@ -242,6 +242,19 @@ oriel_dualboot_first_blocking (const OrielDualbootCandidate *candidate, OrielDua
   return NULL;
 }
 
+gboolean
+oriel_dualboot_host_secure_boot (const char *efivars_dir)
+{
+  g_autofree char *path = g_build_filename (efivars_dir, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  /* efivarfs: 4 bytes of attributes, then the one-byte value. */
+  if (!g_file_get_contents (path, &data, &len, NULL) || len != 5)
+    return FALSE;
+  return data[4] == 1;
+}
+
 const char *
 oriel_dualboot_osinfo_id (const OrielHostDisk *disk)
 {

@@ -57,6 +57,11 @@ gboolean oriel_dualboot_needs_confirmation (const OrielDualbootCandidate *candid
 const OrielSafetyCheck *oriel_dualboot_first_blocking (const OrielDualbootCandidate *candidate,
                                                        OrielDualbootMode mode, gboolean confirmed);
 
+/* Whether this computer booted with UEFI Secure Boot on (the SecureBoot
+ * variable under efivars_dir, normally /sys/firmware/efi/efivars): the
+ * installation then boots the same way in the VM.  FALSE when unknown. */
+gboolean oriel_dualboot_host_secure_boot (const char *efivars_dir);
+
 /* Windows 11 from build 22000 on (osinfo ids). */
 const char *oriel_dualboot_osinfo_id (const OrielHostDisk *disk);
 

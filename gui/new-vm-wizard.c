@@ -70,6 +70,7 @@ struct _OrielNewVmWizard {
   char **networks;       /* active libvirt networks, likewise */
 
   GPtrArray *candidates; /* OrielDualbootCandidate*, NULL until the scan is done */
+  gboolean host_secure_boot; /* this computer booted with Secure Boot on */
   gboolean scanning;
 };
 
@@ -528,8 +529,8 @@ platform_text (const OrielOsDefaults *hw)
 /* The installation on the disk decides the platform: its firmware (UEFI
  * with Q35 and SMM, or BIOS), the controller its boot driver needs, and
  * what Windows expects (Hyper-V enlightenments, e1000e, an xHCI tablet).
- * Secure Boot stays off: the guest boots whatever the ESP holds.  The TPM
- * follows the chosen OS's defaults (Windows 11 has one). */
+ * Secure Boot as this computer boots (the ESP may hold loaders only it
+ * trusts).  The TPM follows the chosen OS's defaults (Windows 11 has one). */
 static void
 apply_dualboot_platform (OrielNewVmWizard *self, OrielOsDefaults *hw)
 {
@@ -545,6 +546,7 @@ apply_dualboot_platform (OrielNewVmWizard *self, OrielOsDefaults *hw)
     {
       hw->firmware = ORIEL_FIRMWARE_UEFI;
       hw->machine = ORIEL_MACHINE_Q35;
+      hw->secure_boot = self->host_secure_boot;
     }
   hw->disk_bus = oriel_dualboot_disk_bus (c);
   hw->hyperv = TRUE;
@@ -1300,6 +1302,7 @@ fill_physical_disks (OrielNewVmWizard *self)
 typedef struct {
   GPtrArray *candidates;
   guint unreadable;
+  gboolean secure_boot;
 } WindowsScan;
 
 static void
@@ -1319,6 +1322,7 @@ windows_scan_thread (GTask *task, gpointer source, gpointer task_data, GCancella
   /* Reads every disk's partition table and the registry hives through
    * ntfs-3g: seconds on a busy disk, never on the GTK thread. */
   scan->candidates = oriel_dualboot_scan ("/sys", &scan->unreadable);
+  scan->secure_boot = oriel_dualboot_host_secure_boot ("/sys/firmware/efi/efivars");
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1364,6 +1368,7 @@ windows_scan_done (GObject *source, GAsyncResult *result, gpointer data)
   gtk_spinner_stop (self->windows_spinner);
   gtk_widget_hide (GTK_WIDGET (self->windows_spinner));
   self->candidates = g_steal_pointer (&scan->candidates);
+  self->host_secure_boot = scan->secure_boot;
   for (guint i = 0; i < self->candidates->len; i++)
     {
       GtkWidget *row = gtk_list_box_row_new ();

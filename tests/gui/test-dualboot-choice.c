@@ -4,6 +4,7 @@
 #include "dualboot-choice.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 static void
 part_free (OrielHostPartition *p)
@@ -178,6 +179,24 @@ test_modes (void)
   g_assert_cmpstr (oriel_dualboot_first_blocking (c, ORIEL_DUALBOOT_MODE_TRIAL, TRUE)->id, ==, "host-use");
 }
 
+/* Secure Boot state from efivarfs: attributes, then the value. */
+static void
+test_secure_boot (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("oriel-efivars-XXXXXX", NULL);
+  g_autofree char *var = g_build_filename (dir, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", NULL);
+
+  g_assert_false (oriel_dualboot_host_secure_boot (dir));
+  g_assert_true (g_file_set_contents (var, "\x06\0\0\0\x01", 5, NULL));
+  g_assert_true (oriel_dualboot_host_secure_boot (dir));
+  g_assert_true (g_file_set_contents (var, "\x06\0\0\0\0", 5, NULL));
+  g_assert_false (oriel_dualboot_host_secure_boot (dir));
+  g_assert_true (g_file_set_contents (var, "\x01", 1, NULL));
+  g_assert_false (oriel_dualboot_host_secure_boot (dir));
+  g_unlink (var);
+  g_rmdir (dir);
+}
+
 /* Devices that cannot be probed are skipped, not fatal. */
 static void
 test_scan_missing (void)
@@ -199,6 +218,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dualboot-choice/partitions", test_partitions);
   g_test_add_func ("/dualboot-choice/bus", test_bus);
   g_test_add_func ("/dualboot-choice/modes", test_modes);
+  g_test_add_func ("/dualboot-choice/secure-boot", test_secure_boot);
   g_test_add_func ("/dualboot-choice/scan-missing", test_scan_missing);
   return g_test_run ();
 }

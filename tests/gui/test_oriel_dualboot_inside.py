@@ -236,6 +236,9 @@ def run(daemon, clean_dev, hibernated_dev):
     assert dom.find('./os').get('firmware') == 'efi', xml
     assert dom.find('./os/type').get('machine', '').startswith(('q35', 'pc-q35')), xml
     assert dom.find('./features/smm') is not None, xml
+    # The test host booted without Secure Boot: neither does the VM.
+    sb = dom.find("./os/firmware/feature[@name='secure-boot']")
+    assert sb is not None and sb.get('enabled') == 'no', xml
     assert dom.find('./clock').get('offset') == 'localtime', xml
     ui.log('ok: the assistant defined "%s": <oriel:dualboot mode=trial> with partitions %r, %s on nvme, UEFI'
            % (NAME, parts, clean_dev))
