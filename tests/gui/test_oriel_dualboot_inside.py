@@ -74,6 +74,8 @@ def question(app, title, button):
 
 def main():
     os.makedirs(ui.SCREENS, exist_ok=True)
+    # The test host's kernel has loop as a module.
+    subprocess.run(['modprobe', 'loop'], capture_output=True)
     work = tempfile.mkdtemp(prefix='oriel-dualboot-gui-')
     disks = []
     try:
