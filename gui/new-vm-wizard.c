@@ -34,6 +34,7 @@ struct _OrielNewVmWizard {
   GtkSpinner *windows_spinner;
   GtkLabel *windows_status;
   GtkListBox *windows_list;
+  GtkWidget *windows_rescan;
   GtkLabel *checks_title, *checks_error;
   GtkBox *checks_box;
   GtkToggleButton *bitlocker_check, *trial_radio, *real_radio;
@@ -1367,6 +1368,7 @@ windows_scan_done (GObject *source, GAsyncResult *result, gpointer data)
   self->scanning = FALSE;
   gtk_spinner_stop (self->windows_spinner);
   gtk_widget_hide (GTK_WIDGET (self->windows_spinner));
+  gtk_widget_set_sensitive (self->windows_rescan, TRUE);
   self->candidates = g_steal_pointer (&scan->candidates);
   self->host_secure_boot = scan->secure_boot;
   for (guint i = 0; i < self->candidates->len; i++)
@@ -1416,6 +1418,17 @@ scan_windows (OrielNewVmWizard *self)
                           _("Windows on this computer’s disks can be used only with a connection to this computer."));
       return;
     }
+  /* What was found before may have changed (Windows shut down fully, a
+   * partition unmounted): the list starts over. */
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  {
+    GList *rows = gtk_container_get_children (GTK_CONTAINER (self->windows_list));
+    for (GList *l = rows; l != NULL; l = l->next)
+      gtk_widget_destroy (l->data);
+    g_list_free (rows);
+  }
+  gtk_widget_set_sensitive (self->windows_rescan, FALSE);
+  gtk_widget_show (GTK_WIDGET (self->windows_spinner));
   self->scanning = TRUE;
   gtk_spinner_start (self->windows_spinner);
   gtk_label_set_text (self->windows_status, _("Looking for Windows installations…"));
@@ -1423,6 +1436,14 @@ scan_windows (OrielNewVmWizard *self)
   g_task_set_task_data (task, g_new0 (WindowsScan, 1), windows_scan_free);
   g_task_run_in_thread (task, windows_scan_thread);
   g_object_unref (task);
+  validate_page (self, PAGE_SOURCE);
+}
+
+static void
+windows_rescan_clicked (GtkButton *button, OrielNewVmWizard *self)
+{
+  if (!self->scanning)
+    scan_windows (self);
 }
 
 /* The checks page is only on the way of the Windows installed here. */
@@ -1619,7 +1640,7 @@ oriel_new_vm_wizard_class_init (OrielNewVmWizardClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/oriel/Oriel/new-vm-wizard.ui");
   BIND (source_page); BIND (checks_page); BIND (os_page); BIND (resources_page); BIND (storage_page); BIND (finish_page);
   BIND (iso_radio); BIND (import_radio); BIND (kernel_radio); BIND (physical_radio); BIND (windows_radio);
-  BIND (windows_spinner); BIND (windows_status); BIND (windows_list);
+  BIND (windows_spinner); BIND (windows_status); BIND (windows_list); BIND (windows_rescan);
   BIND (checks_title); BIND (checks_error); BIND (checks_box);
   BIND (bitlocker_check); BIND (trial_radio); BIND (real_radio);
   BIND (source_stack);
@@ -1641,6 +1662,7 @@ oriel_new_vm_wizard_class_init (OrielNewVmWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, recent_changed);
   gtk_widget_class_bind_template_callback (widget_class, browse_clicked);
   gtk_widget_class_bind_template_callback (widget_class, os_search_changed);
+  gtk_widget_class_bind_template_callback (widget_class, windows_rescan_clicked);
 }
 
 static void

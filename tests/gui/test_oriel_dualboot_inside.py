@@ -10,7 +10,7 @@ $ORIEL_TEST_DUALBOOT_HIBERNATED).
 2. The hibernated one: the Safety Checks page shows the hibernation check
    refusing real mode with its message and the powercfg advice, the
    activation warning, and real mode unavailable.
-3. The clean one: every check passes (activation warns); trial mode;
+3. "Look Again" reads the disks again.  The clean one: every check passes (activation warns); trial mode;
    Finish defines the VM, whose XML in the daemon has <oriel:dualboot
    mode='trial'> with the ESP, MSR and Windows partitions, the loop
    device as an NVMe disk, UEFI on Q35 with SMM and the local-time clock.
@@ -177,6 +177,16 @@ def run(daemon, clean_dev, hibernated_dev):
     # 3. The clean installation, in trial mode.
     ui.click(back_button)
     ui.wait_for(lambda: wizard.name == 'Source', 'back on the Source page')
+    # After fixing something the user reads the disks again.
+    rescan = ui.child(wizard, roleName='push button', name='Look Again')
+    assert disk_row(listbox, hibernated_dev).selected
+    ui.click(rescan)
+    # The list is made anew: two rows again, the earlier choice gone.
+    ui.wait_for(lambda: rescan.sensitive and any(
+        t.startswith('Windows was found on these disks. Choose one to continue.') for t in labels(wizard))
+        and len(listbox.findChildren(lambda n: n.roleName == 'list item')) == 2
+        and not any(r.selected for r in listbox.findChildren(lambda n: n.roleName == 'list item')),
+        'the second scan to list both disks again')
     choose(listbox, clean_dev)
     ui.next_page(wizard, next_button, 'Safety Checks')
     ui.wait_for(lambda: ui.find(checks, None, roleName='label', name=HIBERNATED_MESSAGE) is None
