@@ -132,7 +132,7 @@ ask (GtkWindow *parent, OrielDomain *domain, gboolean to_real)
                                    oriel_domain_get_name (domain));
   gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s",
     to_real ? _("From the next start, Windows writes to its partitions on this computer’s disk. What it wrote in "
-                "trial mode is not copied to the disk: those changes stay behind, and are deleted.")
+                "trial mode is not copied to the disk; it is deleted.")
             : _("Everything Windows wrote while it ran in trial mode is deleted. The next start begins again "
                 "from the disk as it is."));
   gtk_dialog_add_buttons (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL,
