@@ -39,6 +39,8 @@ domain_obj_free (DomainObj *dom)
 {
   domain_def_free (dom->def);
   domain_def_free (dom->live);
+  /* The daemon goes, the VM stays: its VMM keeps the disk's lock. */
+  oriel_disk_lock_close (dom->dualboot_lock);
   if (dom->vmm)
     vmm_process_free (dom->vmm);
   g_list_free_full (dom->waiters, g_free);

@@ -144,6 +144,16 @@ oriel_disk_lock_fd (const OrielDiskLock *lock)
 }
 
 void
+oriel_disk_lock_close (OrielDiskLock *lock)
+{
+  if (lock == NULL)
+    return;
+  close (lock->fd);
+  g_free (lock->path);
+  g_free (lock);
+}
+
+void
 oriel_disk_lock_set_holder (OrielDiskLock *lock, int pid)
 {
   write_holder (lock->fd, lock->path, pid);

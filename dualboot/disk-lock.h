@@ -29,6 +29,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (OrielDiskLock, oriel_disk_lock_release)
  * too, until the last copy is closed (flock follows the open file). */
 int oriel_disk_lock_fd (const OrielDiskLock *lock);
 
+/* Closes this copy only, leaving the file as it is: the lock stays with
+ * the processes that inherited it. */
+void oriel_disk_lock_close (OrielDiskLock *lock);
+
 /* Records pid as the holder, for the message the next taker sees. */
 void oriel_disk_lock_set_holder (OrielDiskLock *lock, int pid);
 

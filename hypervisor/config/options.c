@@ -32,6 +32,7 @@ void options_clear(struct vmm_options *o)
     g_free(o->kernel_cache);
     g_free(o->cdrom);
     g_free(o->bios);
+    uefi_config_clear(&o->uefi);
     g_free(o->boot);
     g_free(o->serial);
     g_free(o->vnc);
@@ -310,9 +311,9 @@ static bool is_known(const char *name)
     static const char *const names[] = {
         "name", "uuid", "memory", "cpus", "kernel", "initrd", "cmdline", "kernel-cache",
         "kernel-unpack", "disk", "cdrom",
-        "bios", "boot", "net", "serial", "vnc", "control", "config",
+        "bios", "uefi", "boot", "net", "serial", "vnc", "control", "config",
         "restore", "paused", "no-reboot", "help", "version", "hyperv", "kvm-hidden",
-        "rtc-base", "tpm", "machine",
+        "rtc-base", "tpm", "machine", "usb",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (!strcmp(name, names[i]))
@@ -385,6 +386,8 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         set_str(&o->cdrom, value);
     } else if (!strcmp(name, "bios")) {
         set_str(&o->bios, value);
+    } else if (!strcmp(name, "uefi")) {
+        return uefi_config_parse(value, &o->uefi, error);
     } else if (!strcmp(name, "boot")) {
         g_auto(GStrv) items = g_strsplit(value, ",", -1);
         for (char **i = items; *i; i++)
@@ -426,6 +429,13 @@ bool options_apply(struct vmm_options *o, const char *name, const char *value, G
         o->rtc_localtime = !strcmp(value, "localtime");
     } else if (!strcmp(name, "machine")) {
         return options_parse_machine(value, &o->machine, &o->smm, error);
+    } else if (!strcmp(name, "usb")) {
+        if (!strcmp(value, "uhci"))
+            o->usb = USB_CONTROLLER_UHCI;
+        else if (!strcmp(value, "xhci"))
+            o->usb = USB_CONTROLLER_XHCI;
+        else
+            return invalid(error, _("--usb must be 'uhci' or 'xhci', not '%s'"), value);
     } else if (!strcmp(name, "config")) {
         return read_config_file(o, value, error);
     } else {
@@ -525,11 +535,21 @@ bool options_validate(const struct vmm_options *o, GError **error)
     /* Firmware loading a kernel from fw_cfg needs a boot option ROM. */
     if (o->bios && o->kernel)
         return unavailable(error, "--kernel with --bios");
+    if (o->uefi.code && o->kernel)
+        return unavailable(error, "--kernel with --uefi");
+    if (o->uefi.code && o->bios)
+        return invalid(error, _("--uefi and --bios exclude each other: give one firmware"));
+    /* The Secure Boot builds keep the store safe through SMM, which OVMF
+     * supports on Q35 only. */
+    if (o->uefi.secure && (o->machine != MACHINE_Q35 || !o->smm))
+        return invalid(error, _("--uefi secure=on needs --machine q35,smm=on"));
 
-    if (!o->kernel && !o->bios)
-        return invalid(error, _("--kernel or --bios is required"));
-    if (o->boot && !o->bios)
-        return invalid(error, _("--boot needs --bios"));
+    if (!o->kernel && !o->bios && !o->uefi.code)
+        return invalid(error, _("--kernel, --bios or --uefi is required"));
+    if (o->boot && !o->bios && !o->uefi.code)
+        return invalid(error, _("--boot needs --bios or --uefi"));
+    if (o->uefi.code && !uefi_config_check(&o->uefi, error))
+        return false;
     if ((o->initrd || o->cmdline) && !o->kernel)
         return invalid(error, _("--initrd and --cmdline need --kernel"));
     if (o->memory < 16 * MIB || o->memory % MIB)
@@ -573,6 +593,9 @@ char *options_help_text(void)
         "                           add a disk (repeatable)\n"
         "  --cdrom FILE             ISO image on the IDE CD-ROM\n"
         "  --bios FILE              firmware image\n"
+        "  --uefi code=FILE,vars=FILE[,secure=on]\n"
+        "                           UEFI firmware (OVMF): code read-only, variables\n"
+        "                           kept in vars\n"
         "  --boot cdrom,disk[,menu] firmware boot order; menu: offer the boot menu\n"
         "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=M][,model=virtio|e1000|e1000e]\n"
         "  --net tap=IFNAME[,mac=M][,model=virtio|e1000|e1000e]\n"
@@ -592,6 +615,8 @@ char *options_help_text(void)
         "  --machine pc|q35[,smm=on]\n"
         "                           chipset: i440FX (pc, default) or Q35 with ICH9;\n"
         "                           smm=on: System Management Mode\n"
+        "  --usb uhci|xhci          USB controller of the tablet (xhci: and a USB\n"
+        "                           keyboard); default: UHCI with the display\n"
         "  --tpm swtpm=PATH         TPM 2.0 (CRB) run by the swtpm whose control\n"
         "                           socket is PATH\n"
         "  --restore FILE           continue the VM saved in FILE instead of booting\n"

@@ -8,6 +8,7 @@
 #include "cpu_config.h"
 #include "disk_config.h"
 #include "net_config.h"
+#include "uefi_config.h"
 
 #define OPTIONS_ERROR (options_error_quark())
 GQuark options_error_quark(void);
@@ -25,6 +26,13 @@ enum machine_type {
     MACHINE_Q35,    /* Q35 MCH and ICH9 */
 };
 
+/* --usb: the controller the USB tablet (and keyboard) plug into. */
+enum usb_controller {
+    USB_CONTROLLER_DEFAULT,     /* UHCI with a tablet, with the display */
+    USB_CONTROLLER_UHCI,
+    USB_CONTROLLER_XHCI,
+};
+
 struct vmm_options {
     char *name;
     char *uuid;
@@ -38,6 +46,7 @@ struct vmm_options {
     GArray *disks;              /* struct disk_config */
     char *cdrom;
     char *bios;
+    struct uefi_config uefi;    /* --uefi; uefi.code NULL: none */
     char *boot;
     GArray *nets;               /* struct net_config */
     char *serial;               /* chardev spec */
@@ -51,6 +60,7 @@ struct vmm_options {
     bool rtc_localtime;         /* --rtc-base localtime (Windows keeps local time) */
     enum machine_type machine;  /* --machine pc|q35 */
     bool smm;                   /* --machine ...,smm=on: System Management Mode */
+    enum usb_controller usb;    /* --usb */
     bool help;
     bool version;
 };

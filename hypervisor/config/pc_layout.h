@@ -28,6 +28,8 @@
 
 /* PIIX4-style ACPI power management block (PM1a event/control, PM timer). */
 #define PC_ACPI_PM_BASE     0x600
+/* Where OVMF programs the block on the i440FX (PIIX4 PMBA). */
+#define PC_ACPI_PM_BASE_OVMF 0xb000
 #define PC_ACPI_PM_LEN      0x40
 #define PC_ACPI_PM1_EVT     (PC_ACPI_PM_BASE + 0x00) /* status 2 bytes, enable 2 bytes */
 #define PC_ACPI_PM1_CNT     (PC_ACPI_PM_BASE + 0x04)

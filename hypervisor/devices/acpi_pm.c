@@ -31,6 +31,7 @@ struct acpi_pm {
     GMutex lock;            /* vCPU threads and the main loop both come in */
     uint16_t base;          /* where the ports are registered; 0: nowhere */
     uint32_t smi_en, smi_sts;   /* ICH9 */
+    bool smi_lock;              /* ICH9: GBL_SMI_EN frozen (LPC's SMI_LOCK) */
     void (*smi_fn)(void *opaque);
     void *smi_opaque;
     uint16_t pm1_sts, pm1_en, pm1_cnt;
@@ -157,8 +158,12 @@ static bool write_byte(struct acpi_pm *pm, unsigned reg, uint8_t v)
         set_byte32(&pm->gpe0_en, reg - REG_GPE0_EN, v);
         break;
     case REG_SMI_EN ... REG_SMI_EN + 3:
-        if (pm->cfg.ich9)
+        if (pm->cfg.ich9) {
+            uint32_t old = pm->smi_en;
             set_byte32(&pm->smi_en, reg - REG_SMI_EN, v);
+            if (pm->smi_lock)
+                pm->smi_en = (pm->smi_en & ~ACPI_PM_GBL_SMI_EN) | (old & ACPI_PM_GBL_SMI_EN);
+        }
         break;
     case REG_SMI_STS ... REG_SMI_STS + 3:
         if (pm->cfg.ich9)
@@ -286,6 +291,13 @@ static void pm_reset(void *opaque)
     pm->apm_cmd = 0;
     pm->tmr_start_ns = now_ns();
     update_sci(pm);
+    g_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm_set_smi_lock(struct acpi_pm *pm, bool locked)
+{
+    g_mutex_lock(&pm->lock);
+    pm->smi_lock = locked;
     g_mutex_unlock(&pm->lock);
 }
 

@@ -76,6 +76,10 @@ uint16_t acpi_pm_base(struct acpi_pm *pm);
  * tells firmware that there is no SMM setup to do. */
 void acpi_pm_set_smi_handler(struct acpi_pm *pm, void (*fn)(void *opaque), void *opaque);
 
+/* ICH9: GEN_PMCON_1's SMI_LOCK; while locked, guest writes leave
+ * SMI_EN's GBL_SMI_EN as it is. */
+void acpi_pm_set_smi_lock(struct acpi_pm *pm, bool locked);
+
 /* Its state section; machine assembly registers it (opaque: struct acpi_pm). */
 struct vm_state_ops;
 extern const struct vm_state_ops acpi_pm_state_ops;

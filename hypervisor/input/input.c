@@ -56,9 +56,18 @@ void input_send_key(struct input_router *r, uint16_t scancode, bool down)
 {
     if (!scancode)
         return;
+    bool optional_active = false;
     for (guint i = 0; i < r->sinks->len; i++) {
         struct sink *s = &g_array_index(r->sinks, struct sink, i);
-        if (s->ops->key)
+        if (s->ops->key && s->ops->key_active && s->ops->key_active(s->opaque))
+            optional_active = true;
+    }
+    for (guint i = 0; i < r->sinks->len; i++) {
+        struct sink *s = &g_array_index(r->sinks, struct sink, i);
+        if (!s->ops->key)
+            continue;
+        bool optional = s->ops->key_active != NULL;
+        if (optional_active ? (optional && s->ops->key_active(s->opaque)) : !optional)
             s->ops->key(s->opaque, scancode, down);
     }
 }

@@ -3,10 +3,12 @@
  * Devices that take keyboard or pointer input (i8042, USB tablet,
  * virtio-input) register an input sink with the VM's input router; display
  * servers call the input_send_* functions.  The router picks the sink:
- * keys go to every sink with a key() hook, pointer motion goes to the first
- * absolute sink whose guest driver is active, else as relative deltas to a
- * relative sink.  All calls happen on the main context; sinks lock their own
- * device state.
+ * keys go to every sink with a key() hook (except that while a sink with
+ * key_active(), a USB keyboard, says its guest driver drives it, keys go
+ * only to such sinks, so a guest does not see each key twice), pointer
+ * motion goes to the first absolute sink whose guest driver is active,
+ * else as relative deltas to a relative sink.  All calls happen on the
+ * main context; sinks lock their own device state.
  *
  * Scancodes are PC XT (set 1) make codes: 0x01-0x7f for ordinary keys,
  * 0xe000 | code for keys sent with the 0xE0 prefix (right Ctrl 0xe01d,
@@ -37,6 +39,9 @@ struct input_sink_ops {
     /* For absolute sinks: whether the guest currently drives the device
      * (e.g. the tablet is configured).  NULL means always. */
     bool (*abs_active)(void *opaque);
+    /* For keyboards the guest may leave unused (USB): whether the guest
+     * drives it now.  NULL: a keyboard that always takes keys. */
+    bool (*key_active)(void *opaque);
 };
 
 struct input_router;

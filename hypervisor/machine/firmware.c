@@ -8,11 +8,15 @@
 #include "config/options.h"
 #include "acpi/acpi_tables.h"
 #include "devices/fw_cfg.h"
+#include "devices/pflash.h"
+#include "config/uefi_config.h"
+#include "device_registry.h"
 
 #include <string.h>
 #include <sys/mman.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #define FOUR_GIB         0x100000000ULL
 /* SeaBIOS writes its debug log to this port, a byte at a time. */
@@ -21,8 +25,9 @@
 struct firmware {
     struct vm *vm;
     uint8_t *image;          /* page-aligned private copy of the BIOS */
-    size_t size;
+    size_t size;             /* of the BIOS, or of the UEFI code */
     int slot;                /* read-only slot at 4 GiB - size */
+    struct pflash *code, *vars;   /* UEFI */
     struct fw_cfg *fw_cfg;
     GMutex log_lock;
     GString *log_line;
@@ -97,6 +102,59 @@ static bool load_image(struct firmware *fw, const char *path, GError **error)
     return true;
 }
 
+static bool access_in_smm(void *opaque)
+{
+    (void)opaque;
+    return vm_smm_access_in_smm();
+}
+
+/* UEFI firmware as QEMU lays it out: the code at the top of 4 GiB, the
+ * variable store right below, each a flash chip the firmware can query;
+ * both are saved with the VM. */
+static bool map_uefi_flash(struct firmware *fw, const struct firmware_config *c, GError **error)
+{
+    if (!uefi_config_check(c->uefi, error))
+        return false;
+    struct pflash_config code = {
+        .name = "pflash0",
+        .path = c->uefi->code,
+        .block_size = UEFI_FLASH_BLOCK,
+        .readonly = true,
+    };
+    GStatBuf st;
+    if (g_stat(code.path, &st) < 0) {
+        g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID, _("%s: cannot read it"),
+                    code.path);
+        return false;
+    }
+    code.base = FOUR_GIB - (uint64_t)st.st_size;
+    fw->code = pflash_create(fw->vm, &code, error);
+    if (!fw->code)
+        return false;
+    fw->size = pflash_size(fw->code);
+    struct pflash_config vars = {
+        .name = "pflash1",
+        .path = c->uefi->vars,
+        .block_size = UEFI_FLASH_BLOCK,
+        .secure = c->uefi->secure,
+        .in_smm = access_in_smm,
+    };
+    if (g_stat(vars.path, &st) < 0) {
+        g_set_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID, _("%s: cannot read it"),
+                    vars.path);
+        return false;
+    }
+    vars.base = code.base - (uint64_t)st.st_size;
+    fw->vars = pflash_create(fw->vm, &vars, error);
+    if (!fw->vars)
+        return false;
+    device_registry_add(c->registry, "pflash0", fw->code, &pflash_state_ops, pflash_reset,
+                        fw->code);
+    device_registry_add(c->registry, "pflash1", fw->vars, &pflash_state_ops, pflash_reset,
+                        fw->vars);
+    return true;
+}
+
 static bool add_fw_cfg_items(struct firmware *fw, const struct firmware_config *c, GError **error)
 {
     struct fw_cfg *f = fw->fw_cfg;
@@ -151,20 +209,24 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
     struct firmware *fw = g_new0(struct firmware, 1);
     fw->vm = vm;
     fw->slot = -1;
-    if (!load_image(fw, c->bios_path, error))
-        goto fail;
-
-    uint64_t base = FOUR_GIB - fw->size;
-    fw->slot = vm_map_memory(vm, base, fw->size, fw->image, true, false);
-    if (fw->slot < 0) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    _("Cannot map the BIOS at 0x%" PRIx64), base);
-        goto fail;
-    }
-    if (!iobus_register(vm_mmio_bus(vm), base, fw->size, &rom_ops, fw, "bios")) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                    _("The BIOS range at 0x%" PRIx64 " is already in use"), base);
-        goto fail;
+    if (c->uefi) {
+        if (!map_uefi_flash(fw, c, error))
+            goto fail;
+    } else {
+        if (!load_image(fw, c->bios_path, error))
+            goto fail;
+        uint64_t base = FOUR_GIB - fw->size;
+        fw->slot = vm_map_memory(vm, base, fw->size, fw->image, true, false);
+        if (fw->slot < 0) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                        _("Cannot map the BIOS at 0x%" PRIx64), base);
+            goto fail;
+        }
+        if (!iobus_register(vm_mmio_bus(vm), base, fw->size, &rom_ops, fw, "bios")) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        _("The BIOS range at 0x%" PRIx64 " is already in use"), base);
+            goto fail;
+        }
     }
 
     g_mutex_init(&fw->log_lock);
@@ -184,8 +246,11 @@ struct firmware *firmware_create(struct vm *vm, const struct firmware_config *c,
     if (!add_fw_cfg_items(fw, c, error))
         goto fail;
 
+    /* The top of the image also answers at 0xE0000-0xFFFFF, as on a PC
+     * (OVMF does not use it; SeaBIOS runs from there). */
+    const uint8_t *top = fw->code ? pflash_contents(fw->code) : fw->image;
     size_t n = MIN(fw->size, (size_t)FIRMWARE_LEGACY_BIOS_SIZE);
-    if (!upper_memory_enable_pam(c->upper_memory, fw->image + fw->size - n, n, error))
+    if (!upper_memory_enable_pam(c->upper_memory, top + fw->size - n, n, error))
         goto fail;
     return fw;
 
@@ -198,6 +263,7 @@ fail:
         iobus_unregister(vm_mmio_bus(vm), FOUR_GIB - fw->size, fw);
         vm_unmap_memory(vm, fw->slot);
     }
+    /* No vCPU has run yet: the flash chips can go before the VM's buses. */
     firmware_free(fw);
     return NULL;
 }
@@ -211,6 +277,8 @@ void firmware_free(struct firmware *fw)
         return;
     if (fw->image)
         munmap(fw->image, fw->size);
+    pflash_free(fw->code);
+    pflash_free(fw->vars);
     if (fw->log_line) {
         g_string_free(fw->log_line, TRUE);
         g_mutex_clear(&fw->log_lock);

@@ -1,5 +1,8 @@
-/* Booting through PC firmware (SeaBIOS): the BIOS image mapped read-only
- * at the top of 4 GiB and its last 128 KiB at 0xE0000-0xFFFFF, the legacy
+/* Booting through PC firmware: SeaBIOS's image mapped read-only at the top
+ * of 4 GiB, or UEFI firmware (OVMF) as two CFI flash chips there (the
+ * code "pflash0", read-only, at 4 GiB - its size, and the variable store
+ * "pflash1" directly below it, written through to the caller's file); in
+ * both cases the image's last 128 KiB at 0xE0000-0xFFFFF, the legacy
  * area split so the VGA window at 0xA0000 reaches the VGA, and the fw_cfg
  * items firmware reads (e820, ACPI tables through the table loader,
  * bootorder, boot menu, UUID, SMBIOS).
@@ -17,9 +20,13 @@ struct acpi_platform;
 struct firmware;
 struct fw_cfg;
 struct upper_memory;
+struct uefi_config;
+struct device_registry;
 
 struct firmware_config {
-    const char *bios_path;
+    const char *bios_path;       /* SeaBIOS image, or NULL with uefi */
+    const struct uefi_config *uefi;
+    struct device_registry *registry;  /* where the flash chips are added */
     /* SeaBIOS "bootorder" contents (newline-separated device paths), or
      * NULL for the firmware's own order. */
     const char *bootorder;

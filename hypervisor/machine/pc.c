@@ -23,6 +23,7 @@
 #include "acpi/acpi_tables.h"
 #include "virtio/virtio_devices.h"
 #include "devices/acpi_pm.h"
+#include "pci/piix4_pm.h"
 #include "devices/fw_cfg.h"
 #include "devices/tpm_crb.h"
 #include "backends/tpm_swtpm.h"
@@ -267,6 +268,11 @@ static bool add_tpm(struct pc *pc, GError **error)
     return true;
 }
 
+static bool has_firmware(const struct pc *pc)
+{
+    return pc->base.opts->bios || pc->base.opts->uefi.code;
+}
+
 static bool add_acpi(struct pc *pc, GError **error)
 {
     pc->acpi_pm = pc->chipset->create_acpi_pm(pc->chipset_state, pc->base.vm, pc->base.registry,
@@ -281,14 +287,14 @@ static bool add_acpi(struct pc *pc, GError **error)
         .has_i8042 = true,
         .has_rtc = true,
         .has_pvpanic = true,
-        .has_fw_cfg = pc->base.opts->bios != NULL,
+        .has_fw_cfg = has_firmware(pc),
         .has_tpm_crb = pc->tpm != NULL,
     };
     pc->chipset->describe_acpi(pc->chipset_state, &pc->acpi);
     pc->have_acpi = true;
     /* Firmware gets the tables through fw_cfg (firmware.c) and owns the
      * BIOS area. */
-    if (pc->base.opts->bios)
+    if (has_firmware(pc))
         return true;
     return acpi_tables_install(vm_memory(pc->base.vm), &pc->acpi, error);
 }
@@ -343,7 +349,7 @@ static bool boot_linux(void *opaque, GError **error)
 
     if (pc->chipset->firmware_setup)
         pc->chipset->firmware_setup(pc->chipset_state);
-    if (pc->have_acpi && !pc->base.opts->bios && !acpi_tables_install(m, &pc->acpi, error))
+    if (pc->have_acpi && !has_firmware(pc) && !acpi_tables_install(m, &pc->acpi, error))
         return false;
 
     struct e820_entry e820[E820_MAX_ENTRIES];
@@ -387,32 +393,73 @@ static bool boot_linux(void *opaque, GError **error)
 
 /* --- the i440FX and PIIX3 ------------------------------------------------- */
 
+/* The chipset's own state: the bus with the host bridge, and the PIIX4
+ * power-management function that places the ACPI PM block. */
+struct i440fx {
+    struct pci_bus *bus;
+    struct piix4_pm *pm_function;
+    struct acpi_pm *acpi_pm;
+    bool firmware;          /* --bios or --uefi: the firmware programs PMBA */
+    bool uefi;
+    bool smm;
+};
+
 static struct pci_bus *i440fx_create_bus(struct vm *vm, const struct vmm_options *o, void **state,
                                          GError **error)
 {
     struct pci_bus *bus = pci_bus_create(vm);
-    if (!bus)
+    if (!bus) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create the PCI bus"));
-    *state = bus;
+        return NULL;
+    }
+    struct i440fx *ch = g_new0(struct i440fx, 1);
+    ch->bus = bus;
+    ch->firmware = o->bios || o->uefi.code;
+    ch->uefi = o->uefi.code != NULL;
+    ch->smm = o->smm;
+    *state = ch;
     return bus;
+}
+
+/* The PIIX4 PM function moved the ACPI PM block (firmware wrote PMBA). */
+static void pm_base_changed(void *opaque, uint16_t base)
+{
+    struct i440fx *ch = opaque;
+    acpi_pm_set_base(ch->acpi_pm, base, base != 0);
+    if (base && acpi_pm_base(ch->acpi_pm) != base)
+        g_warning("The guest put the ACPI PM block at port 0x%x, which is taken", base);
 }
 
 static struct acpi_pm *piix4_create_acpi_pm(void *state, struct vm *vm, struct device_registry *r,
                                             GError **error)
 {
+    struct i440fx *ch = state;
     struct acpi_pm *pm = acpi_pm_create(vm);
     if (!pm) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("Cannot create the ACPI PM block"));
         return NULL;
     }
     device_registry_add(r, "acpi-pm", pm, &acpi_pm_state_ops, NULL, NULL);
+    ch->acpi_pm = pm;
+    /* Firmware programs the block's base itself; a kernel booted directly
+     * finds it where SeaBIOS would have put it. */
+    struct piix4_pm_config pmc = {
+        .reset_base = ch->firmware ? 0 : PC_ACPI_PM_BASE,
+        .smm = ch->smm,
+        .set_base = pm_base_changed,
+        .opaque = ch,
+    };
+    ch->pm_function = piix4_pm_create(ch->bus, &pmc, error);
+    if (!ch->pm_function)
+        return NULL;
     return pm;
 }
 
 static void i440fx_describe_acpi(void *state, struct acpi_platform *p)
 {
-    (void)state;
-    (void)p;    /* the defaults are the i440FX's */
+    struct i440fx *ch = state;
+    /* Where the firmware will program PMBA: OVMF has its own value. */
+    p->pm_base = ch->uefi ? PC_ACPI_PM_BASE_OVMF : PC_ACPI_PM_BASE;
 }
 
 static void pam_changed(void *opaque, const uint8_t *pam)
@@ -455,12 +502,16 @@ static bool i440fx_enable_smm(void *state, struct vm *vm, struct pci_bus *bus, s
 
 static void i440fx_listen_pam(void *state, struct upper_memory *um)
 {
-    pci_host_set_pam_listener(pci_bus_host(state), pam_changed, um);
+    struct i440fx *ch = state;
+    pci_host_set_pam_listener(pci_bus_host(ch->bus), pam_changed, um);
 }
 
 static void i440fx_free(void *state)
 {
-    (void)state;    /* the bus stays with the VM's buses */
+    struct i440fx *ch = state;
+    /* The bus stays with the VM's buses. */
+    piix4_pm_free(ch->pm_function);
+    g_free(ch);
 }
 
 static const struct pc_chipset_ops i440fx_ops = {
@@ -519,15 +570,20 @@ struct machine *pc_create_chipset(const struct vmm_options *o, int kvm_fd,
                                          pc->upper_memory, &pc->base, error);
     if (!pc->base.devices)
         goto fail;
-    if (o->bios) {
+    if (o->bios || o->uefi.code) {
         g_autoptr(GPtrArray) virtio_disks = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; i < pc->blks->len; i++)
             g_ptr_array_add(virtio_disks, virtio_blk_boot_path(pc->blks->pdata[i]));
         g_ptr_array_add(virtio_disks, NULL);
+        /* OVMF too gets the order (default disk, then CD-ROM), as QEMU
+         * gives it with libvirt's <boot dev>: without one, OVMF tries
+         * boot options of its own first and may never reach the disk. */
         g_autofree char *bootorder = pc_devices_bootorder(pc->base.devices, o->boot,
                                                           (const char *const *)virtio_disks->pdata);
         struct firmware_config fc = {
             .bios_path = o->bios,
+            .uefi = o->uefi.code ? &o->uefi : NULL,
+            .registry = pc->base.registry,
             .bootorder = bootorder,
             .boot_menu = bootorder_wants_menu(o->boot),
             .boot_menu_ms = 5000,

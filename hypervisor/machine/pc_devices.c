@@ -10,6 +10,7 @@
 #include "net/e1000.h"
 #include "net/e1000e.h"
 #include "usb/usb_uhci.h"
+#include "usb/xhci.h"
 #include "display/display.h"
 #include "input/input.h"
 #include "core/vm.h"
@@ -22,6 +23,7 @@ struct pc_devices {
     struct ide_controller *ide;
     struct ahci *ahci;
     struct usb_uhci *uhci;
+    struct xhci *xhci;
     struct i8042 *kbd;
     struct machine_drive *cdrom;   /* in the machine's drive list */
     int cdrom_ahci_port;           /* >= 0: --cdrom is on this AHCI port, not IDE */
@@ -57,10 +59,23 @@ static bool add_display(struct pc_devices *d, struct vm *vm, struct pci_bus *bus
         return false;
     if (d->kbd)
         input_router_add_sink(display_input(d->display), &kbd_sink, d);
-    /* An absolute pointer for guests with a HID driver: the PIIX3's UHCI
-     * with a tablet on its first port. */
+    return true;
+}
+
+/* An absolute pointer for guests with a HID driver: a tablet on the first
+ * port of the PIIX3's UHCI, or (--usb xhci) of an xHCI controller with a
+ * USB keyboard next to it, for guests without a UHCI driver (Windows 11). */
+static bool add_usb(struct pc_devices *d, struct vm *vm, struct pci_bus *bus,
+                    const struct vmm_options *o, GError **error)
+{
+    struct input_router *router = d->display ? display_input(d->display) : NULL;
+    if (o->usb == USB_CONTROLLER_XHCI) {
+        d->xhci = xhci_create(vm, bus, error);
+        return d->xhci && xhci_attach_tablet(d->xhci, 0, router, error) &&
+               xhci_attach_keyboard(d->xhci, 1, router, error);
+    }
     d->uhci = uhci_create(vm, bus, error);
-    return d->uhci && uhci_attach_tablet(d->uhci, 0, display_input(d->display), error);
+    return d->uhci && uhci_attach_tablet(d->uhci, 0, router, error);
 }
 
 /* IDE positions in QEMU-compatible order: disks take primary master and
@@ -204,13 +219,17 @@ struct pc_devices *pc_devices_create(struct vm *vm, struct pci_bus *bus,
     d->cdrom_paths = g_ptr_array_new_with_free_func(g_free);
     d->disk_paths = g_ptr_array_new_with_free_func(g_free);
 
-    bool want_ide = o->bios || o->cdrom;
+    bool firmware = o->bios || o->uefi.code;
+    bool want_ide = firmware || o->cdrom;
     for (guint i = 0; i < o->disks->len; i++)
         want_ide |= g_array_index(o->disks, struct disk_config, i).iface == DISK_IF_IDE;
     want_ide &= layout->has_ide;
 
     /* The VGA first, so it gets the first free slot as on a PC. */
-    if ((o->vnc || o->bios) && !add_display(d, vm, bus, o, um, error))
+    if ((o->vnc || firmware) && !add_display(d, vm, bus, o, um, error))
+        goto fail;
+    /* Without --usb, USB comes with the display, as it always did. */
+    if ((o->usb != USB_CONTROLLER_DEFAULT || d->display) && !add_usb(d, vm, bus, o, error))
         goto fail;
     if (want_ide && !add_ide(d, vm, bus, o, m, error))
         goto fail;

@@ -1,10 +1,11 @@
 /* The PC devices for unmodified guests, created from the options: the
  * standard VGA with the VNC server (--vnc, and always with --bios) and a
- * USB tablet on the PIIX3 UHCI next to it; PIIX3 IDE (--cdrom, --disk
- * if=ide; always with --bios) or, on Q35, the ICH9 SATA function at 1F.2
- * (--cdrom too); AHCI (--disk if=ahci); one NVMe controller per --disk
- * if=nvme; e1000 and e1000e NICs (--net ...,model=e1000|e1000e); and the
- * i8042 keyboard fed from the display's input
+ * USB tablet on the PIIX3 UHCI next to it (--usb: UHCI, or xHCI with the
+ * tablet and a USB keyboard, with or without the display); PIIX3 IDE
+ * (--cdrom, --disk if=ide; always with --bios) or, on Q35, the ICH9 SATA
+ * function at 1F.2 (--cdrom too); AHCI (--disk if=ahci); one NVMe
+ * controller per --disk if=nvme; e1000 and e1000e NICs (--net
+ * ...,model=e1000|e1000e); and the i8042 keyboard fed from the display's input
  * router.  Also the firmware boot order from the devices' firmware paths. */
 #pragma once
 

@@ -43,6 +43,13 @@ static void q35_pm_base_changed(void *opaque, uint16_t base, bool enabled)
         acpi_pm_set_base(q->pm, base, enabled);
 }
 
+static void q35_smi_lock_changed(void *opaque, bool locked)
+{
+    struct q35 *q = opaque;
+    if (q->pm)
+        acpi_pm_set_smi_lock(q->pm, locked);
+}
+
 /* The SMM address space follows the MCH: the compatible SMRAM at 0xA0000
  * (G_SMRAME, D_OPEN) and TSEG at the top of RAM below 4 GiB (T_EN). */
 static void q35_smram_changed(void *opaque)
@@ -64,6 +71,7 @@ static const struct q35_host_ops host_ops = {
     .pam_changed = q35_pam_changed,
     .pm_base_changed = q35_pm_base_changed,
     .smram_changed = q35_smram_changed,
+    .smi_lock_changed = q35_smi_lock_changed,
 };
 
 /* An APM command with SMI_EN's APMC_EN and GBL_SMI_EN set: every vCPU

@@ -287,8 +287,23 @@ static void rcba_update(struct q35_host *h)
     h->rcba_base = base;
 }
 
+/* SMI_LOCK is write-once: once set, the bit leaves the write mask until
+ * reset, so the firmware's SMM setup cannot be undone from outside SMM. */
+static void smi_lock_update(struct q35_host *h)
+{
+    bool locked = h->lpc.config[Q35_LPC_GEN_PMCON_1] & Q35_LPC_SMI_LOCK;
+    if (locked)
+        h->lpc.wmask[Q35_LPC_GEN_PMCON_1] &= (uint8_t)~Q35_LPC_SMI_LOCK;
+    else
+        h->lpc.wmask[Q35_LPC_GEN_PMCON_1] |= Q35_LPC_SMI_LOCK;
+    if (h->ops->smi_lock_changed)
+        h->ops->smi_lock_changed(h->opaque, locked);
+}
+
 static void lpc_config_written(struct pci_device *d, unsigned offset, unsigned size)
 {
+    if (overlaps(offset, size, Q35_LPC_GEN_PMCON_1, 1))
+        smi_lock_update(d->opaque);
     if (overlaps(offset, size, Q35_LPC_PMBASE, 4) || overlaps(offset, size, Q35_LPC_ACPI_CNTL, 1))
         notify_pm_base(d->opaque);
     if (overlaps(offset, size, Q35_LPC_RCBA, 4))
@@ -326,8 +341,10 @@ static void lpc_reset(struct q35_host *h)
         c[Q35_LPC_PIRQE_ROUT + i] = Q35_LPC_PIRQ_DISABLE;
     }
     pci_set_long(&c[Q35_LPC_RCBA], 0);
+    c[Q35_LPC_GEN_PMCON_1] = 0;
     notify_pm_base(h);
     rcba_update(h);
+    smi_lock_update(h);
 }
 
 static uint8_t rcr_read(void *opaque)
@@ -361,6 +378,7 @@ static bool lpc_load(struct pci_device *d, struct state_in *in, uint32_t version
     __atomic_store_n(&h->rcr, rcr & (RCR_SYS_RST | RCR_FULL_RST), __ATOMIC_RELAXED);
     notify_pm_base(h);
     rcba_update(h);
+    smi_lock_update(h);
     return true;
 }
 

@@ -57,6 +57,8 @@ struct q35_host;
 #define Q35_LPC_PIRQA_ROUT      0x60
 #define Q35_LPC_PIRQE_ROUT      0x68
 #define Q35_LPC_PIRQ_DISABLE    0x80
+#define Q35_LPC_GEN_PMCON_1     0xa0
+#define Q35_LPC_SMI_LOCK        0x10    /* GEN_PMCON_1: GBL_SMI_EN frozen until reset */
 #define Q35_LPC_RCBA            0xf0
 #define Q35_LPC_RCBA_EN         0x1
 
@@ -73,6 +75,10 @@ struct q35_host_ops {
      * (guest write, reset, restore); q35_host_smram() tells how.  Where
      * the SMM address space will follow the MCH. */
     void (*smram_changed)(void *opaque);
+    /* Optional: GEN_PMCON_1's SMI_LOCK (write-once, cleared by reset):
+     * while set, SMI_EN's GBL_SMI_EN cannot change.  Called after guest
+     * writes, at reset and after a restore. */
+    void (*smi_lock_changed)(void *opaque, bool locked);
 };
 
 /* The MCH and LPC functions on bus (made with pci_bus_new()), the ECAM

@@ -403,8 +403,11 @@ static void write_command(struct ide_channel *c, uint8_t cmd)
 
 static uint8_t read_register(struct ide_channel *c, unsigned reg)
 {
+    /* An empty channel floats, except that the host's pull-down on DD7
+     * keeps BSY clear: status reads 0 (as QEMU's does), so firmware that
+     * waits for BSY to drop (OVMF) sees "no device" at once. */
     if (channel_empty(c))
-        return 0xff;    /* floating bus */
+        return reg == 7 ? 0 : 0xff;
     struct ata_drive *d = &c->drive[c->sel];
     bool hob = c->control & ATA_DC_HOB;
     switch (reg) {
@@ -482,7 +485,7 @@ static uint64_t ctrl_read(void *opaque, uint64_t offset, unsigned size)
     g_mutex_lock(&c->ide->lock);
     uint8_t v;
     if (channel_empty(c))
-        v = 0xff;
+        v = 0;      /* as the status register, above */
     else
         v = c->drive[c->sel].present ? c->drive[c->sel].r.status : 0;
     g_mutex_unlock(&c->ide->lock);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <glib.h>
 
 /* Results other than a byte count. */
 #define USB_RET_NAK   (-1)   /* nothing now, try again */
@@ -45,6 +46,8 @@ struct usb_setup {
 };
 
 struct usb_device;
+struct state_out;
+struct state_in;
 
 struct usb_device_ops {
     /* A control request other than SET_ADDRESS.  For IN requests fill at
@@ -58,6 +61,9 @@ struct usb_device_ops {
     int (*data_out)(struct usb_device *dev, unsigned ep, const uint8_t *buf, size_t len);
     /* Bus reset: back to the default state (address 0, unconfigured). */
     void (*reset)(struct usb_device *dev);
+    /* VM state of the device model (NULL: it cannot be saved). */
+    void (*save)(struct usb_device *dev, struct state_out *out);
+    bool (*load)(struct usb_device *dev, struct state_in *in, GError **error);
 };
 
 #define USB_CONTROL_MAX 1024   /* longest control data stage handled */
@@ -82,5 +88,8 @@ struct usb_device {
      * own lock held) to signal remote wakeup when it has data while its
      * port or the bus is suspended. */
     void (*wakeup)(struct usb_device *dev);
+    /* Optional, set by controllers that do not poll: the device calls it
+     * (without its own lock held) when an IN endpoint has new data. */
+    void (*data_ready)(struct usb_device *dev);
     void *controller;
 };

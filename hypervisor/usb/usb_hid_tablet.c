@@ -272,11 +272,23 @@ static void tablet_reset(struct usb_device *dev)
     g_mutex_unlock(&t->lock);
 }
 
+static void tablet_save_op(struct usb_device *dev, struct state_out *out)
+{
+    usb_hid_tablet_save(dev->opaque, out);
+}
+
+static bool tablet_load_op(struct usb_device *dev, struct state_in *in, GError **error)
+{
+    return usb_hid_tablet_load(dev->opaque, in, error);
+}
+
 static const struct usb_device_ops tablet_ops = {
     .control = tablet_control,
     .data_in = tablet_data_in,
     .data_out = tablet_data_out,
     .reset = tablet_reset,
+    .save = tablet_save_op,
+    .load = tablet_load_op,
 };
 
 void usb_hid_tablet_pointer(struct usb_hid_tablet *t, int x, int y, int dz, unsigned buttons)
@@ -308,6 +320,8 @@ void usb_hid_tablet_pointer(struct usb_hid_tablet *t, int x, int y, int dz, unsi
     g_mutex_unlock(&t->lock);
     if (wake && t->dev.wakeup)
         t->dev.wakeup(&t->dev);
+    if (!same && t->dev.data_ready)
+        t->dev.data_ready(&t->dev);
 }
 
 bool usb_hid_tablet_active(struct usb_hid_tablet *t)

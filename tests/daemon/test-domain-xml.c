@@ -338,6 +338,14 @@ test_windows_features (void)
   g_assert_null (strstr (c2, "hyperv"));
   g_assert_null (strstr (c2, "kvm-hidden"));
   g_assert_null (strstr (c2, "rtc-base"));
+  g_assert_null (strstr (c2, "\nusb = "));
+
+  /* An xHCI controller (virt-manager's choice for Windows 11): the tablet
+   * and a USB keyboard go behind oriel-vmm's xHCI. */
+  g_autoptr (DomainDef) xhci = parse_ok (WRAP ("<controller type='usb' index='0' model='qemu-xhci'/>"));
+  g_autofree char *c3 = vmm_config_build (xhci, "/c", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (c3, "\nusb = xhci\n"));
 
   /* Refused when defined: unknown enlightenments, short spinlock retries,
    * passthrough mode, a bad state; refused at start: eVMCS and SMM. */

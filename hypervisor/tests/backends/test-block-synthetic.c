@@ -567,7 +567,8 @@ static void test_open_refusals(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (!g_find_program_in_path("qemu-img")) {
+    g_autofree char *qemu_img = g_find_program_in_path("qemu-img");
+    if (!qemu_img) {
         g_test_skip("qemu-img (qemu-utils) is not installed");
         return 77;
     }

@@ -39,9 +39,11 @@ static void test_full_command_line(void)
                         "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:ab:cd:ef",
                         "--serial", "stdio", "--control", "/run/oriel/demo.ctl",
                         "--uuid", "6f0c1f0e-8d55-4a7e-9c1e-0f4f8d3c2b1a", "--no-reboot",
-                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest", NULL));
+                        "--kernel-cache", "/var/cache/k", "--kernel-unpack", "guest",
+                        "--usb", "xhci", NULL));
     g_assert_no_error(error);
     g_assert_cmpstr(o.name, ==, "demo");
+    g_assert_cmpint(o.usb, ==, USB_CONTROLLER_XHCI);
     g_assert_cmpuint(o.memory, ==, 512 * MIB);
     g_assert_cmpuint(o.cpus, ==, 2);
     g_assert_cmpstr(o.kernel, ==, "vmlinuz");
@@ -147,6 +149,7 @@ static void test_bad_values(void)
     expect_bad("--name", "");
     expect_bad("--kernel-cache", "");
     expect_bad("--kernel-unpack", "both");
+    expect_bad("--usb", "ehci");
 
     struct vmm_options o;
     options_init(&o);
@@ -337,9 +340,149 @@ static void test_restore_paused(void)
     options_clear(&o);
 }
 
+/* A file of size bytes in dir; returns its path. */
+static char *sized_file(const char *dir, const char *name, size_t size)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *data = g_malloc0(size ? size : 1);
+    g_assert_true(g_file_set_contents(path, data, (gssize)size, NULL));
+    return path;
+}
+
+/* Validate "--uefi spec" (and extra options); NULL: must pass, otherwise
+ * the error must be OPTIONS_ERROR_INVALID and mention want. */
+static void expect_uefi(const char *spec, const char *extra, const char *want)
+{
+    struct vmm_options o;
+    options_init(&o);
+    g_autoptr(GError) error = NULL;
+    bool ok = parse(&o, &error, "--uefi", spec, extra, extra ? "x" : NULL, NULL) &&
+              options_validate(&o, &error);
+    if (!want) {
+        g_assert_no_error(error);
+        g_assert_true(ok);
+    } else {
+        g_assert_false(ok);
+        g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+        if (!strstr(error->message, want))
+            g_error("'%s': message '%s' lacks '%s'", spec, error->message, want);
+    }
+    options_clear(&o);
+}
+
+static void test_uefi(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("oriel-uefi-XXXXXX", &error);
+    g_assert_no_error(error);
+    /* Debian's 4 MiB build and its template, and the 2 MiB pair. */
+    g_autofree char *code4 = sized_file(dir, "code4.fd", 3653632);
+    g_autofree char *vars4 = sized_file(dir, "vars4.fd", 540672);
+    g_autofree char *code2 = sized_file(dir, "code2.fd", 1966080);
+    g_autofree char *vars2 = sized_file(dir, "vars2.fd", 131072);
+    g_autofree char *odd = sized_file(dir, "odd.fd", 540672 + 512);
+    g_autofree char *empty = sized_file(dir, "empty.fd", 0);
+    g_autofree char *huge = sized_file(dir, "huge.fd", 16u << 20);
+    g_autofree char *missing = g_build_filename(dir, "missing.fd", NULL);
+
+    struct vmm_options o;
+    options_init(&o);
+    g_autofree char *spec = g_strdup_printf("code=%s,vars=%s", code4, vars4);
+    g_assert_true(parse(&o, &error, "--uefi", spec, "--cdrom", "grub.iso", NULL));
+    g_assert_true(options_validate(&o, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(o.uefi.code, ==, code4);
+    g_assert_cmpstr(o.uefi.vars, ==, vars4);
+    g_assert_false(o.uefi.secure);
+    /* The same in a config file; --boot is accepted with --uefi. */
+    g_autofree char *text = g_strdup_printf("uefi = code=%s,vars=%s\nboot = cdrom\n", code2, vars2);
+    g_assert_true(options_parse_config_text(&o, text, "vm.conf", &error));
+    g_assert_true(options_validate(&o, &error));
+    g_assert_cmpstr(o.uefi.code, ==, code2);
+    options_clear(&o);
+
+    g_autofree char *s = NULL;
+#define SPEC(c, v) (g_free(s), s = g_strdup_printf("code=%s,vars=%s", (c), (v)))
+    expect_uefi(SPEC(code2, vars2), NULL, NULL);
+    /* Syntax. */
+    expect_uefi("code=a.fd", NULL, "code=FILE and vars=FILE");
+    expect_uefi("vars=b.fd", NULL, "code=FILE and vars=FILE");
+    expect_uefi("code=a.fd,vars=b.fd,bogus=1", NULL, "unknown key 'bogus'");
+    expect_uefi("code=a.fd,vars", NULL, "KEY=VALUE");
+    expect_uefi("code=,vars=b.fd", NULL, "KEY=VALUE");
+    expect_uefi("code=a.fd,vars=b.fd,secure=maybe", NULL, "'maybe'");
+    /* secure=on needs Q35 with SMM, and is accepted there. */
+    g_free(s);
+    s = g_strdup_printf("code=%s,vars=%s,secure=on", code4, vars4);
+    expect_uefi(s, NULL, "secure=on needs --machine q35,smm=on");
+    {
+        static const char *const machines[] = { "q35", "pc,smm=on", "q35,smm=on" };
+        for (unsigned i = 0; i < G_N_ELEMENTS(machines); i++) {
+            options_init(&o);
+            bool ok = parse(&o, &error, "--uefi", s, "--machine", machines[i], NULL) &&
+                      options_validate(&o, &error);
+            if (i < 2) {
+                g_assert_false(ok);
+                g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_INVALID);
+                g_assert_nonnull(strstr(error->message, "secure=on needs --machine q35,smm=on"));
+                g_clear_error(&error);
+            } else {
+                g_assert_no_error(error);
+                g_assert_true(ok);
+                g_assert_true(o.uefi.secure);
+            }
+            options_clear(&o);
+        }
+    }
+    /* Not with --bios, nor with --kernel. */
+    expect_uefi(SPEC(code4, vars4), "--bios", "--bios");
+    {
+        options_init(&o);
+        g_assert_true(parse(&o, &error, "--uefi", s, "--kernel", "k", NULL));
+        g_assert_false(options_validate(&o, &error));
+        g_assert_error(error, OPTIONS_ERROR, OPTIONS_ERROR_UNAVAILABLE);
+        g_clear_error(&error);
+        options_clear(&o);
+    }
+    /* Files: missing, empty, not whole blocks, not a pair, too big. */
+    expect_uefi(SPEC(missing, vars4), NULL, missing);
+    expect_uefi(SPEC(code4, missing), NULL, missing);
+    expect_uefi(SPEC(dir, vars4), NULL, "regular file");
+    expect_uefi(SPEC(empty, vars4), NULL, empty);
+    expect_uefi(SPEC(code4, odd), NULL, odd);
+    expect_uefi(SPEC(code4, vars2), NULL, "does not belong");
+    expect_uefi(SPEC(code2, vars4), NULL, vars4);
+    expect_uefi(SPEC(huge, vars2), NULL, "16 MiB");
+    /* A store the VMM may not write (root may write anything). */
+    if (geteuid() != 0) {
+        g_assert_cmpint(g_chmod(vars4, 0444), ==, 0);
+        expect_uefi(SPEC(code4, vars4), NULL, "read and write");
+        g_assert_cmpint(g_chmod(vars4, 0644), ==, 0);
+        g_assert_cmpint(g_chmod(code4, 0), ==, 0);
+        expect_uefi(SPEC(code4, vars4), NULL, code4);
+        g_assert_cmpint(g_chmod(code4, 0644), ==, 0);
+    }
+#undef SPEC
+
+    /* The size rules alone. */
+    struct uefi_config u = { .code = (char *)"c.fd", .vars = (char *)"v.fd" };
+    g_assert_true(uefi_config_check_sizes(&u, 3653632, 540672, NULL));
+    g_assert_true(uefi_config_check_sizes(&u, 1966080, 131072, NULL));
+    g_assert_true(uefi_config_check_sizes(&u, 15u << 20, 1u << 20, NULL));
+    g_assert_false(uefi_config_check_sizes(&u, 16u << 20, 16u << 20, NULL));
+    g_assert_false(uefi_config_check_sizes(&u, UINT64_MAX - 4095, 8192, NULL));
+    g_assert_false(uefi_config_check_sizes(&u, 3653632, 540672 - 4096, NULL));
+
+    for (const char *const *p = (const char *const[]){ code4, vars4, code2, vars2, odd, empty,
+                                                       huge, NULL }; *p; p++)
+        g_unlink(*p);
+    g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/uefi", test_uefi);
     g_test_add_func("/options/restore-paused", test_restore_paused);
     g_test_add_func("/options/machine", test_machine);
     g_test_add_func("/options/full-command-line", test_full_command_line);

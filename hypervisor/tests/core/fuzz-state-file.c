@@ -3,7 +3,8 @@
  * so that the fuzzer reaches the section parser; then every section it
  * finds fed to the device loaders: the UART, i8042 and RTC, and every
  * section a test VM registers (the PCI bus, the chipset, virtio-rng with
- * its transport and MSI-X, UHCI with the tablet, IDE and AHCI). */
+ * its transport and MSI-X, UHCI with the tablet, xHCI with the tablet and
+ * keyboard, IDE and AHCI). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "storage/ahci.h"
 #include "storage/ide.h"
 #include "usb/usb_uhci.h"
+#include "usb/xhci.h"
 #include "core/vm_state.h"
 #include "pci/pci.h"
 #include "virtio/virtio_devices.h"
@@ -73,6 +75,9 @@ static struct vm *test_machine(void)
     GError *error = NULL;
     if (!virtio_rng_create(vm, bus, &error) || !uhci_create(vm, bus, &error) ||
         !piix3_ide_create(vm, bus, &error) || !ahci_create(vm, bus, 2, &error))
+        __builtin_trap();
+    struct xhci *x = xhci_create(vm, bus, &error);
+    if (!x || !xhci_attach_tablet(x, 0, NULL, &error) || !xhci_attach_keyboard(x, 1, NULL, &error))
         __builtin_trap();
     return vm;
 }

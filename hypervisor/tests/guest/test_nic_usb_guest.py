@@ -14,7 +14,14 @@ moves and the click).  Then
 uhci-hcd and usbhid are loaded, the tablet must appear in
 /proc/bus/input/devices, and a VNC client's pointer (a click at a point of
 the screen) must reach the guest as absolute tablet events on its evdev
-device."""
+device.
+
+A second VM in the same test host has --usb xhci: xhci-pci binds to the
+xHCI controller (by its class), the tablet and the USB keyboard appear
+behind it, a VNC click arrives as absolute tablet events and a VNC key
+press as a key press and release on the USB keyboard's evdev device; the
+VM is saved and restored, and a key press arrives through the restored
+controller."""
 
 import hashlib
 import os
@@ -27,8 +34,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from vmmtest import (Shell, Stream, VMM, assets, check, connect_unix, initrd_with_modules,  # noqa: E402
-                     log, main)
+from vmmtest import (Control, Failure, Shell, Stream, VMM, assets, check, connect_unix,  # noqa: E402
+                     initrd_with_modules, log, main)
 
 USB_MODULES = [
     "kernel/drivers/usb/common/usb-common.ko",
@@ -41,6 +48,16 @@ USB_MODULES = [
 ]
 PS2_MOUSE_MODULE = "kernel/drivers/input/mouse/psmouse.ko"
 E1000E_MODULE = "kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko"
+XHCI_MODULES = [
+    "kernel/drivers/usb/common/usb-common.ko",
+    "kernel/drivers/usb/core/usbcore.ko",
+    "kernel/drivers/usb/host/xhci-hcd.ko",
+    "kernel/drivers/usb/host/xhci-pci.ko",
+    "kernel/drivers/hid/hid.ko",
+    "kernel/drivers/hid/usbhid/usbhid.ko",
+    "kernel/drivers/hid/hid-generic.ko",
+    "kernel/drivers/input/evdev.ko",
+]
 
 DHCP_SCRIPT = ("#!/bin/sh\n"
                "[ \"$1\" = bound ] || exit 0\n"
@@ -105,10 +122,9 @@ def servers():
     return up, down
 
 
-def vnc_pointer(path, x_frac, y_frac, buttons):
-    """Connect to the VNC server as a client, press and release `buttons` at
-    the fraction (x_frac, y_frac) of the screen; return the pixel position
-    and the screen size."""
+def vnc_send(path, messages):
+    """Connect to the VNC server as a client and send the client messages
+    (bytes) after the handshake."""
     def recv_exact(sock, n):
         buf = b""
         while len(buf) < n:
@@ -130,14 +146,31 @@ def vnc_pointer(path, x_frac, y_frac, buttons):
         width, height = struct.unpack(">HH", recv_exact(sock, 4))
         recv_exact(sock, 16)
         recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
-        x, y = int(width * x_frac), int(height * y_frac)
-        sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))
-        sock.sendall(struct.pack(">BBHH", 5, 0, x, y))
-        # A request answered proves the server read the pointer events
-        # before this connection goes away.
+        sock.sendall(b"".join(messages(width, height)))
+        # A request answered proves the server read the events before this
+        # connection goes away.
         sock.sendall(struct.pack(">BBHHHH", 3, 1, 0, 0, 1, 1))
         recv_exact(sock, 1)
-    return x, y, width, height
+    return width, height
+
+
+def vnc_pointer(path, x_frac, y_frac, buttons):
+    """Press and release `buttons` at the fraction (x_frac, y_frac) of the
+    screen through VNC; return the pixel position and the screen size."""
+    pos = []
+
+    def messages(width, height):
+        x, y = int(width * x_frac), int(height * y_frac)
+        pos.extend([x, y])
+        return [struct.pack(">BBHH", 5, buttons, x, y), struct.pack(">BBHH", 5, 0, x, y)]
+    width, height = vnc_send(path, messages)
+    return pos[0], pos[1], width, height
+
+
+def vnc_key(path, keysym):
+    """Press and release the key of X11 keysym through VNC."""
+    vnc_send(path, lambda w, h: [struct.pack(">BBHI", 4, 1, 0, keysym),
+                                 struct.pack(">BBHI", 4, 0, 0, keysym)])
 
 
 def input_events(raw):
@@ -161,7 +194,7 @@ def recorded_events(sh, path):
     return input_events(bytes.fromhex(sh.run("od -A n -t x1 -v %s | tr -d ' \\n'" % path)))
 
 
-def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
+def click_until(sh, vnc, path, y_frac_of, seen, what, attempts):
     """Click through VNC at (0.5, y_frac_of(attempt)) for attempt 0, 1, ...
     (at most ATTEMPTS) until seen(events, click) holds for the events
     recorded in PATH; returns the events and the clicks (x, y, width,
@@ -169,7 +202,7 @@ def click_until(sh, tmp, path, y_frac_of, seen, what, attempts):
     deadline = time.monotonic() + 60
     clicks = []
     for attempt in range(attempts):
-        clicks.append(vnc_pointer(os.path.join(tmp, "vnc.sock"), 0.5, y_frac_of(attempt), 1))
+        clicks.append(vnc_pointer(vnc, 0.5, y_frac_of(attempt), 1))
         time.sleep(0.5)
         events = recorded_events(sh, path)
         if seen(events, clicks[-1]):
@@ -210,6 +243,114 @@ def nic_checks(sh, dev, model, up, down):
     got = sh.run("nc -w 30 10.0.2.2 %d | sha256sum | cut -d' ' -f1" % port, timeout=120)
     check(got == hashlib.sha256(DOWNLOAD).hexdigest(), "download through %s: %r" % (model, got))
     log("TCP both ways through %s" % model)
+
+
+def check_tablet_clicks(sh, vnc):
+    """A VNC client's pointer reaches the guest as absolute tablet events.
+    usbhid drops reports for 50 ms after the event device is opened, and
+    the tablet reports changes only: click at a new point until the guest
+    has seen one whole click."""
+    record_evdev(sh, "Oriel USB Tablet", "/tmp/ev")
+    events, clicks = click_until(
+        sh, vnc, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
+        lambda events, click: ((3, 1, tablet_position(click)[1]) in events and
+                               events[-2:] == [(1, 0x110, 0), (0, 0, 0)]),
+        "tablet", 99)
+    x, y, width, height = clicks[-1]
+    want_x, want_y = tablet_position(clicks[-1])
+    # The last click, in order: press with the position, then release.
+    # X is the same for every click, so evdev reports it only once.
+    last = events[len(events) - 1 - events[::-1].index((1, 0x110, 1)):]
+    abs_x = [v for (t, c, v) in events if (t, c) == (3, 0)]
+    check(abs_x[-1:] == [want_x] and (3, 1, want_y) in last,
+          "ABS_X/ABS_Y of the click at pixel (%d, %d) of %dx%d: %r"
+          % (x, y, width, height, events[-16:]))
+    check([e for e in last if e[0] == 1] == [(1, 0x110, 1), (1, 0x110, 0)],
+          "BTN_LEFT press and release: %r" % last)
+    log("tablet events after %d clicks: ABS_X %d ABS_Y %d, BTN_LEFT 1 then 0"
+        % (len(clicks), want_x, want_y))
+
+
+def wait_input_device(sh, name):
+    check(wait_guest(sh, "grep -q '%s' /proc/bus/input/devices" % name, 300),
+          "no %s in /proc/bus/input/devices: %r"
+          % (name, sh.run("cat /proc/bus/input/devices; dmesg | grep -i -E 'usb|hid|xhci' | "
+                          "tail -20")))
+
+
+def check_usb_key(sh, vnc_path, keysym, code, name):
+    """A key through VNC arrives pressed and released on the USB keyboard."""
+    record_evdev(sh, "Oriel USB Keyboard", "/tmp/kev")
+    deadline = time.monotonic() + 60
+    while True:
+        vnc_key(vnc_path, keysym)
+        time.sleep(0.5)
+        keys = [e for e in recorded_events(sh, "/tmp/kev") if e[:2] == (1, code)]
+        if keys[-2:] == [(1, code, 1), (1, code, 0)]:
+            break
+        check(time.monotonic() < deadline, "%s events of the USB keyboard: %r" % (name, keys))
+    sh.run("kill $(cat /tmp/kev.pid)")
+    log("USB keyboard: %s pressed and released" % name)
+
+
+def xhci_phase(vmm_bin):
+    """The tablet and the USB keyboard behind the xHCI controller, before
+    and after a save and restore."""
+    tmp = tempfile.mkdtemp(prefix="oriel-xhci-")
+    initrd = initrd_with_modules(tmp, XHCI_MODULES, kernel="generic")
+    state = os.path.join(tmp, "xhci.sav")
+
+    def start(name, extra=()):
+        serial = os.path.join(tmp, "serial-%s.sock" % name)
+        vnc = os.path.join(tmp, "vnc-%s.sock" % name)
+        vmm = VMM(vmm_bin, ["--memory", "256M", "--cpus", "1", "--serial", "unix:" + serial,
+                            "--usb", "xhci", "--vnc", "unix:" + vnc,
+                            "--kernel", assets()["VMLINUZ_GENERIC"], "--initrd", initrd,
+                            "--cmdline", "console=ttyS0 quiet"] + list(extra), name=name)
+        return vmm, serial, vnc
+
+    vmm, serial_path, vnc = start("xhci")
+    try:
+        ctl = Control(vmm.control_path)
+        con = Stream(connect_unix(serial_path), "serial console")
+        con.expect("ORIEL-GUEST-INIT", 300)
+        # Input typed before the shell starts may be lost: wait for its
+        # prompt.
+        con.expect(r"/ # ", 120)
+        sh = Shell(con)
+        sh.run("for m in %s; do insmod /lib/modules/$(uname -r)/$m; done"
+               % " ".join(XHCI_MODULES))
+        drv = sh.run("for d in /sys/bus/pci/devices/*; do grep -q 0x0c0330 $d/class && "
+                     "basename $(readlink $d/driver); done")
+        check(drv == "xhci_hcd", "xHCI controller driven by %r" % drv)
+        wait_input_device(sh, "Oriel USB Tablet")
+        wait_input_device(sh, "Oriel USB Keyboard")
+        mode = sh.run("for d in /sys/bus/pci/devices/*; do grep -q 0x0c0330 $d/class && "
+                      "cat $d/msi_irqs/*; done")
+        check(mode == "msix", "xhci_hcd interrupt mode %r, not MSI-X" % mode)
+        log("xhci_hcd bound with MSI-X; tablet and keyboard found")
+        check_tablet_clicks(sh, vnc)
+        check_usb_key(sh, vnc, 0x61, 30, "KEY_A")
+        ctl.command("stop")
+        ctl.command("save", filename=state)
+        ctl.command("quit")
+        check(vmm.wait(60) == 0, "exit status after quit")
+    finally:
+        vmm.kill()
+
+    # The restored controller goes on with the rings the guest left.
+    vmm, serial_path, vnc = start("xhci-restored", ["--restore", state])
+    try:
+        try:
+            Control(vmm.control_path)
+        except Failure as e:
+            raise Failure("%s; stderr:\n%s" % (e, vmm.stderr_text()))
+        sh = Shell(Stream(connect_unix(serial_path), "serial console"))
+        check_usb_key(sh, vnc, 0x62, 48, "KEY_B after restoring")
+        sh.s.send("poweroff -f\n")
+        check(vmm.wait(120) == 0, "oriel-vmm exit status")
+    finally:
+        vmm.kill()
 
 
 def inner(vmm_bin):
@@ -266,7 +407,7 @@ def inner(vmm_bin):
               "no PS/2 mouse in the guest: %r" % sh.run("cat /proc/bus/input/devices; dmesg | tail"))
         record_evdev(sh, "PS/2", "/tmp/mev")
         events, clicks = click_until(
-            sh, tmp, "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
+            sh, os.path.join(tmp, "vnc.sock"), "/tmp/mev", lambda attempt: 0.1 + attempt * 0.05,
             lambda events, click: events.count((1, 0x110, 0)) >= 2, "PS/2 mouse", 16)
         clicks_y = [c[1] for c in clicks]
         rel_x = sum(v for (t, c, v) in events if (t, c) == (2, 0))
@@ -295,29 +436,7 @@ def inner(vmm_bin):
         check(caps.split("=")[-1].strip() == "3", "tablet without absolute X and Y: %r" % caps)
         log("tablet: %s" % caps)
 
-        # A VNC client's pointer reaches the guest as absolute tablet events.
-        # usbhid drops reports for 50 ms after the event device is opened,
-        # and the tablet reports changes only: click at a new point until
-        # the guest has seen one whole click.
-        record_evdev(sh, "Oriel USB Tablet", "/tmp/ev")
-        events, clicks = click_until(
-            sh, tmp, "/tmp/ev", lambda attempt: (attempt + 1) / 100.0,
-            lambda events, click: ((3, 1, tablet_position(click)[1]) in events and
-                                   events[-2:] == [(1, 0x110, 0), (0, 0, 0)]),
-            "tablet", 99)
-        x, y, width, height = clicks[-1]
-        want_x, want_y = tablet_position(clicks[-1])
-        # The last click, in order: press with the position, then release.
-        # X is the same for every click, so evdev reports it only once.
-        last = events[len(events) - 1 - events[::-1].index((1, 0x110, 1)):]
-        abs_x = [v for (t, c, v) in events if (t, c) == (3, 0)]
-        check(abs_x[-1:] == [want_x] and (3, 1, want_y) in last,
-              "ABS_X/ABS_Y of the click at pixel (%d, %d) of %dx%d: %r"
-              % (x, y, width, height, events[-16:]))
-        check([e for e in last if e[0] == 1] == [(1, 0x110, 1), (1, 0x110, 0)],
-              "BTN_LEFT press and release: %r" % last)
-        log("tablet events after %d clicks: ABS_X %d ABS_Y %d, BTN_LEFT 1 then 0"
-            % (len(clicks), want_x, want_y))
+        check_tablet_clicks(sh, os.path.join(tmp, "vnc.sock"))
 
         sh.s.send("poweroff -f\n")
         check(vmm.wait(120) == 0, "oriel-vmm exit status")
@@ -325,6 +444,7 @@ def inner(vmm_bin):
         vmm.kill()
         up.close()
         down.close()
+    xhci_phase(vmm_bin)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,17 @@ static void pm_base_changed(void *opaque, uint16_t base, bool enabled)
         acpi_pm_set_base(f->pm, base, enabled);
 }
 
+static void smi_lock_changed(void *opaque, bool locked)
+{
+    struct fixture *f = opaque;
+    if (f->pm)
+        acpi_pm_set_smi_lock(f->pm, locked);
+}
+
 static const struct q35_host_ops ops = { .pam_changed = pam_changed,
                                          .pm_base_changed = pm_base_changed,
-                                         .smram_changed = smram_changed };
+                                         .smram_changed = smram_changed,
+                                         .smi_lock_changed = smi_lock_changed };
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
@@ -350,6 +358,38 @@ static void test_rcba_pirq_masks(struct fixture *f, gconstpointer data)
 /* Everything firmware and the OS programmed comes back in another VM:
  * the window decodes, the PM block is where PMBASE says, SMRAM stays
  * locked, PAM reaches the listener, SMI_EN and 0xCF9 as they were. */
+/* GEN_PMCON_1's SMI_LOCK, as OVMF's SMM setup checks it: once set it
+ * stays, and GBL_SMI_EN can no longer be cleared, until reset. */
+static void test_smi_lock(struct fixture *f, gconstpointer data)
+{
+    acpi_pm_set_smi_handler(f->pm, count_smi, NULL);
+    test_vm_platform_reset(f->vm);
+    q35_host_firmware_setup(f->host);
+    const unsigned smi_en = 0x600 + ACPI_PM_SMI_EN;
+    test_pio_write(f->vm, smi_en, ACPI_PM_APMC_EN | ACPI_PM_GBL_SMI_EN, 4);
+    /* Unlocked: GBL_SMI_EN goes off and on again. */
+    test_pio_write(f->vm, smi_en, ACPI_PM_APMC_EN, 4);
+    g_assert_cmphex(test_pio_read(f->vm, smi_en, 4), ==, ACPI_PM_APMC_EN);
+    test_pio_write(f->vm, smi_en, ACPI_PM_APMC_EN | ACPI_PM_GBL_SMI_EN, 4);
+    cfg_write(f, LPC, 0, Q35_LPC_GEN_PMCON_1, Q35_LPC_SMI_LOCK | 0x01, 1);
+    g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_GEN_PMCON_1, 1), ==, Q35_LPC_SMI_LOCK | 0x01);
+    /* Locked: clearing GBL_SMI_EN fails, its neighbours still change;
+     * SMI_LOCK itself cannot be cleared. */
+    test_pio_write(f->vm, smi_en, 0, 4);
+    g_assert_cmphex(test_pio_read(f->vm, smi_en, 4), ==, ACPI_PM_GBL_SMI_EN);
+    test_pio_write(f->vm, smi_en + 0, ACPI_PM_APMC_EN, 1);
+    g_assert_cmphex(test_pio_read(f->vm, smi_en, 4), ==, ACPI_PM_APMC_EN | ACPI_PM_GBL_SMI_EN);
+    cfg_write(f, LPC, 0, Q35_LPC_GEN_PMCON_1, 0, 1);
+    g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_GEN_PMCON_1, 1), ==, Q35_LPC_SMI_LOCK);
+    /* Reset unlocks. */
+    test_vm_platform_reset(f->vm);
+    q35_host_firmware_setup(f->host);
+    g_assert_cmphex(cfg_read(f, LPC, 0, Q35_LPC_GEN_PMCON_1, 1), ==, 0);
+    test_pio_write(f->vm, smi_en, ACPI_PM_GBL_SMI_EN, 4);
+    test_pio_write(f->vm, smi_en, 0, 4);
+    g_assert_cmphex(test_pio_read(f->vm, smi_en, 4), ==, 0);
+}
+
 static void test_state_round_trip(void)
 {
     struct fixture a = { 0 }, b = { 0 };
@@ -364,6 +404,7 @@ static void test_state_round_trip(void)
     cfg_write(&a, LPC, 0, Q35_LPC_PMBASE, 0xb000, 4);
     cfg_write(&a, LPC, 0, Q35_LPC_ACPI_CNTL, Q35_LPC_ACPI_EN, 1);
     test_pio_write(a.vm, 0xb000 + ACPI_PM_SMI_EN, ACPI_PM_GBL_SMI_EN | ACPI_PM_APMC_EN, 4);
+    cfg_write(&a, LPC, 0, Q35_LPC_GEN_PMCON_1, Q35_LPC_SMI_LOCK, 1);
     test_pio_write(a.vm, PC_ACPI_SMI_CMD, PC_Q35_ACPI_ENABLE, 1);
     test_pio_write(a.vm, 0xcf9, 0x02, 1);
 
@@ -389,6 +430,10 @@ static void test_state_round_trip(void)
     g_assert_cmpuint(acpi_pm_base(b.pm), ==, 0xb000);
     g_assert_cmphex(test_pio_read(b.vm, 0xb000 + ACPI_PM_SMI_EN, 4), ==,
                     ACPI_PM_GBL_SMI_EN | ACPI_PM_APMC_EN);
+    /* SMI_LOCK came back with the LPC's configuration. */
+    test_pio_write(b.vm, 0xb000 + ACPI_PM_SMI_EN, ACPI_PM_APMC_EN, 4);
+    g_assert_cmphex(test_pio_read(b.vm, 0xb000 + ACPI_PM_SMI_EN, 4), ==,
+                    ACPI_PM_GBL_SMI_EN | ACPI_PM_APMC_EN);
     g_assert_cmphex(test_pio_read(b.vm, 0xb004, 2) & ACPI_PM1_SCI_EN, ==, ACPI_PM1_SCI_EN);
     g_assert_cmphex(test_pio_read(b.vm, 0xcf9, 1), ==, 0x02);
 
@@ -406,6 +451,7 @@ int main(int argc, char **argv)
     ADD("smram-lock", test_smram_lock);
     ADD("pmbase", test_pmbase);
     ADD("smi-hook", test_smi_hook);
+    ADD("smi-lock", test_smi_lock);
     ADD("firmware-setup", test_firmware_setup);
     ADD("reset-control", test_reset_control);
     ADD("rcba-pirq", test_rcba_pirq_masks);
