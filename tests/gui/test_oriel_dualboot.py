@@ -2,7 +2,8 @@
 """oriel's "Use the Windows installed on this computer": builds two stand-in
 Windows disks here (dualboot/tests/dualboot_fixture.py: GPT with ESP, MSR,
 NTFS holding the registry hives, ext4; one of them with a hibernated
-hiberfil.sys) and runs test_oriel_dualboot_inside.py inside a test host,
+hiberfil.sys) and runs test_oriel_dualboot_inside.py inside a UEFI test
+host (the patched QEMU, tests/testhost/README.md),
 where they become loop devices next to virtorield.  Skips (77) when the
 daemon or the VMM is not built, without root (the NTFS volume is filled
 through ntfs-3g's FUSE driver) or without the fixture's tools."""
@@ -52,7 +53,8 @@ def main():
         env['ORIEL_TEST_DUALBOOT_CLEAN'] = images['clean']
         env['ORIEL_TEST_DUALBOOT_HIBERNATED'] = images['hibernated']
         started = time.monotonic()
-        with testhost.TestHost(shares=[screens, work]) as th:
+        # OVMF runs in the VM: the test host QEMU that survives it.
+        with testhost.TestHost(uefi=True, shares=[screens, work]) as th:
             r = th.run(argv, env=env, timeout=900)
         sys.stdout.write(r.output)
         print('test host: %.0f s' % (time.monotonic() - started), flush=True)

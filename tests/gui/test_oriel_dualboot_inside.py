@@ -14,9 +14,13 @@ $ORIEL_TEST_DUALBOOT_HIBERNATED).
    Finish defines the VM, whose XML in the daemon has <oriel:dualboot
    mode='trial'> with the ESP, MSR and Windows partitions, the loop
    device as an NVMe disk, UEFI on Q35 with SMM and the local-time clock.
+   It starts (OVMF from the synthetic disk) and its console window shows
+   the guest's screen (pixels against a gvnccapture of its VNC server);
+   the loop device is unchanged after Force Off (trial mode).
 4. The details view: the mode, "Discard Trial Changes" (the daemon keeps
    no discard-trial attribute) and "Switch to Real Mode" after its
    question (the XML then says mode='real')."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'daemon'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'dualboot', 'tests'))
 
 import test_oriel_ui as ui  # noqa: E402
+import test_oriel_guest_inside as guest  # noqa: E402
 from daemon_fixture import Daemon  # noqa: E402
 from test_dualboot_loop import LoopDisk  # noqa: E402
 from dogtail import tree  # noqa: E402
@@ -218,11 +223,10 @@ def run(daemon, clean_dev, hibernated_dev):
     name_entry = ui.child(wizard, roleName='text', name='Name')
     ui.wait_for(lambda: name_entry.showing, 'the name entry')
     name_entry.text = NAME
-    ui.click(ui.child(wizard, roleName='check box',
-                      name='Customize configuration before install (define without starting)'))
     finish = ui.enabled_finish(wizard)
     ui.settle()
     ui.screenshot('dualboot-wizard-summary', wizard)
+    before = device_md5(clean_dev)
     ui.click(finish)
 
     def listed_or_error():
@@ -255,13 +259,42 @@ def run(daemon, clean_dev, hibernated_dev):
     ui.log('ok: the assistant defined "%s": <oriel:dualboot mode=trial> with partitions %r, %s on nvme, UEFI'
            % (NAME, parts, clean_dev))
 
+    console = running_console(daemon, app)
+    work = tempfile.mkdtemp(prefix='oriel-dualboot-console-')
+    port = guest.vnc_port(daemon, NAME)
+    guest.wait_screen_shown(ui.child(console, name='Guest display'), port, work, 'dualboot')
+    ui.settle()
+    ui.screenshot('dualboot-console', console)
+    ui.click(ui.child(console, roleName='push button', name='Force Off'))
+    ui.child(app, roleName='frame', name='%s (Shut off)' % NAME)
+    assert device_md5(clean_dev) == before, 'the disk changed under a trial-mode VM'
+    ui.log('ok: the VM started from the assistant shows its screen in the console window; '
+           'the disk is unchanged after it ran in trial mode')
+
     details(daemon, app)
 
 
+def device_md5(device):
+    h = hashlib.md5()
+    with open(device, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def running_console(daemon, app):
+    try:
+        return ui.child(app, roleName='frame', name='%s (Running)' % NAME)
+    except AssertionError:
+        alerts = [a.name + ': ' + ' | '.join(labels(a)) for a in app.findChildren(lambda n: n.roleName == 'alert')]
+        raise AssertionError('no running console window for the dual-boot VM; dialogs: %r' % alerts)
+
+
 def details(daemon, app):
-    """The console window opened on its details (customize): the mode and
-    the two actions, each after its question."""
+    """The console window's details: the mode and the two actions, each
+    after its question."""
     console = ui.child(app, roleName='frame', name='%s (Shut off)' % NAME)
+    ui.click(ui.child(console, roleName='radio button', name='Details'))
     ui.child(console, roleName='label', name='Trial mode: Windows’s writes go to a separate file; '
                                              'nothing reaches the disk.')
     discard = ui.child(console, roleName='push button', name='Discard Trial Changes')
