@@ -1,4 +1,5 @@
-/* The new-VM assistant: source, OS, resources, storage, name and summary. */
+/* The new-VM assistant: source, safety checks (the Windows installed on
+ * this computer), OS, resources, storage, name and summary. */
 #include "new-vm-wizard.h"
 #include "domain-xml-builder.h"
 #include "dualboot-choice.h"
@@ -789,6 +790,8 @@ prepare_checks_page (OrielNewVmWizard *self)
   /* BitLocker needs a confirmation and keeps the VM in trial mode; a
    * check refusing real mode makes it unavailable. */
   gtk_widget_set_visible (GTK_WIDGET (self->bitlocker_check), oriel_dualboot_needs_confirmation (c));
+  /* Confirmed for this installation only, each time its checks are shown. */
+  gtk_toggle_button_set_active (self->bitlocker_check, FALSE);
   real_allowed = oriel_dualboot_real_allowed (c);
   if (!real_allowed)
     gtk_toggle_button_set_active (self->trial_radio, TRUE);
