@@ -1,6 +1,7 @@
 /* Read-only overview of a VM's hardware with live CPU and memory graphs. */
 #include "details-view.h"
 #include "domain-state.h"
+#include "dualboot-actions.h"
 #include "domain-xml-info.h"
 #include "stats-graph.h"
 
@@ -16,6 +17,10 @@ struct _OrielDetailsView {
   GtkWidget *mem_graph;
   GtkLabel *cpu_value;
   GtkLabel *mem_value;
+  /* The Windows installed on this computer: its mode and actions. */
+  GtkWidget *dualboot_frame;
+  GtkLabel *dualboot_mode;
+  GtkWidget *discard_button, *real_button;
 };
 
 G_DEFINE_TYPE (OrielDetailsView, oriel_details_view, GTK_TYPE_BOX)
@@ -41,6 +46,47 @@ add_row (OrielDetailsView *self, const char *title, const char *value)
   self->rows++;
 }
 
+/* The mode of a VM running the Windows installed on this computer, and
+ * its actions, which redefine the VM and so wait until it is shut off. */
+static void
+refresh_dualboot (OrielDetailsView *self, const OrielDomainInfo *info)
+{
+  const char *mode = NULL;
+  gboolean shut_off, idle, trial;
+
+  for (guint i = 0; info != NULL && i < info->disks->len && mode == NULL; i++)
+    mode = ((OrielDiskInfo *) info->disks->pdata[i])->dualboot_mode;
+  gtk_widget_set_visible (self->dualboot_frame, mode != NULL && !oriel_domain_is_removed (self->domain));
+  if (mode == NULL)
+    return;
+  trial = g_strcmp0 (mode, "real") != 0;
+  gtk_label_set_text (self->dualboot_mode,
+                      trial ? _("Trial mode: Windows’s writes go to a separate file; nothing reaches the disk.")
+                            : _("Real mode: Windows writes to its partitions on this computer’s disk."));
+  shut_off = oriel_domain_get_state (self->domain) == VIR_DOMAIN_SHUTOFF;
+  idle = oriel_domain_get_busy (self->domain) == NULL;
+  gtk_widget_set_visible (self->discard_button, trial);
+  gtk_widget_set_visible (self->real_button, trial);
+  gtk_widget_set_sensitive (self->discard_button, trial && shut_off && idle);
+  gtk_widget_set_sensitive (self->real_button, trial && shut_off && idle);
+  gtk_widget_set_tooltip_text (self->discard_button, shut_off ? NULL : _("Shut the virtual machine down first."));
+  gtk_widget_set_tooltip_text (self->real_button, shut_off ? NULL : _("Shut the virtual machine down first."));
+}
+
+static void
+discard_clicked (GtkButton *button, OrielDetailsView *self)
+{
+  oriel_dualboot_discard_trial_interactive (GTK_WINDOW (gtk_widget_get_toplevel (GTK_WIDGET (self))),
+                                            self->domain);
+}
+
+static void
+real_clicked (GtkButton *button, OrielDetailsView *self)
+{
+  oriel_dualboot_switch_to_real_interactive (GTK_WINDOW (gtk_widget_get_toplevel (GTK_WIDGET (self))),
+                                             self->domain);
+}
+
 void
 oriel_details_view_refresh (OrielDetailsView *self)
 {
@@ -59,12 +105,14 @@ oriel_details_view_refresh (OrielDetailsView *self)
 
   if (oriel_domain_is_removed (self->domain))
     {
+      gtk_widget_hide (self->dualboot_frame);
       add_row (self, _("State"), _("The virtual machine no longer exists."));
       gtk_widget_show_all (GTK_WIDGET (self->grid));
       return;
     }
   /* The XML arrives from a worker; until then the rows above it show. */
   info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+  refresh_dualboot (self, info);
   add_row (self, _("Name"), oriel_domain_get_name (self->domain));
   add_row (self, _("State"), oriel_domain_state_label (oriel_domain_get_state (self->domain)));
   if (info == NULL)
@@ -128,9 +176,16 @@ stats_updated (OrielDomain *domain, OrielDetailsView *self)
 static void
 domain_changed (OrielDomain *domain, GParamSpec *pspec, OrielDetailsView *self)
 {
-  /* Progress of an operation is shown elsewhere. */
+  /* Progress of an operation is shown elsewhere; only the dual-boot
+   * actions wait for it. */
   if (g_strcmp0 (pspec->name, "busy") != 0)
     oriel_details_view_refresh (self);
+  else
+    {
+      const char *xml = oriel_domain_get_xml (domain);
+      g_autoptr (OrielDomainInfo) info = xml != NULL ? oriel_domain_info_parse (xml, NULL) : NULL;
+      refresh_dualboot (self, info);
+    }
 }
 
 static void
@@ -179,6 +234,29 @@ oriel_details_view_init (OrielDetailsView *self)
   gtk_frame_set_shadow_type (GTK_FRAME (frame), GTK_SHADOW_NONE);
   gtk_container_add (GTK_CONTAINER (frame), GTK_WIDGET (self->grid));
   gtk_box_pack_start (GTK_BOX (self), frame, FALSE, FALSE, 0);
+
+  {
+    GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+    GtkWidget *buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+
+    self->dualboot_frame = gtk_frame_new (_("Windows on this computer"));
+    gtk_frame_set_shadow_type (GTK_FRAME (self->dualboot_frame), GTK_SHADOW_NONE);
+    self->dualboot_mode = GTK_LABEL (gtk_label_new (NULL));
+    gtk_label_set_xalign (self->dualboot_mode, 0.0);
+    gtk_label_set_line_wrap (self->dualboot_mode, TRUE);
+    self->discard_button = gtk_button_new_with_mnemonic (_("_Discard Trial Changes"));
+    self->real_button = gtk_button_new_with_mnemonic (_("Switch to _Real Mode"));
+    g_signal_connect (self->discard_button, "clicked", G_CALLBACK (discard_clicked), self);
+    g_signal_connect (self->real_button, "clicked", G_CALLBACK (real_clicked), self);
+    gtk_box_pack_start (GTK_BOX (buttons), self->discard_button, FALSE, FALSE, 0);
+    gtk_box_pack_start (GTK_BOX (buttons), self->real_button, FALSE, FALSE, 0);
+    gtk_box_pack_start (GTK_BOX (box), GTK_WIDGET (self->dualboot_mode), FALSE, FALSE, 0);
+    gtk_box_pack_start (GTK_BOX (box), buttons, FALSE, FALSE, 0);
+    gtk_container_add (GTK_CONTAINER (self->dualboot_frame), box);
+    gtk_widget_show_all (box);
+    gtk_widget_set_no_show_all (self->dualboot_frame, TRUE);
+    gtk_box_pack_start (GTK_BOX (self), self->dualboot_frame, FALSE, FALSE, 0);
+  }
 
   graphs = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
   gtk_box_set_homogeneous (GTK_BOX (graphs), TRUE);

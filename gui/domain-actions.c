@@ -296,8 +296,9 @@ show_delete_dialog (GtkWindow *parent, OrielDomain *domain, const char *xml)
       g_autofree char *text = NULL;
       GtkWidget *check;
 
-      /* Installer media and host disks are never offered for deletion. */
-      if (d->source == NULL || d->readonly || g_strcmp0 (d->device, "disk") != 0)
+      /* Installer media and host disks (the Windows installed on this
+       * computer among them) are never offered for deletion. */
+      if (d->source == NULL || d->readonly || d->dualboot_mode != NULL || g_strcmp0 (d->device, "disk") != 0)
         continue;
       text = g_strdup_printf (_("Delete disk image %s"), d->source);
       check = gtk_check_button_new_with_label (text);

@@ -18,6 +18,8 @@ oriel_vm_spec_clear (OrielVmSpec *spec)
   g_clear_pointer (&spec->initrd_path, g_free);
   g_clear_pointer (&spec->cmdline, g_free);
   g_clear_pointer (&spec->physical_device, g_free);
+  g_clear_pointer (&spec->dualboot_mode, g_free);
+  g_clear_pointer (&spec->dualboot_partitions, g_array_unref);
   g_clear_pointer (&spec->new_disk_path, g_free);
   g_clear_pointer (&spec->new_disk_format, g_free);
   g_clear_pointer (&spec->os_id, g_free);
@@ -73,6 +75,14 @@ oriel_vm_spec_validate (const OrielVmSpec *spec, GError **error)
       if (is_blank (spec->physical_device))
         needed = _("Choose the physical disk.");
       break;
+    case ORIEL_SOURCE_DUALBOOT:
+      if (is_blank (spec->physical_device))
+        needed = _("Choose the disk that holds Windows.");
+      else if (g_strcmp0 (spec->dualboot_mode, "trial") != 0 && g_strcmp0 (spec->dualboot_mode, "real") != 0)
+        needed = _("Choose trial or real mode.");
+      else if (spec->dualboot_partitions == NULL || spec->dualboot_partitions->len == 0)
+        needed = _("The disk has no Windows partitions to give the virtual machine.");
+      break;
     default:
       needed = _("Choose how the operating system is installed.");
       break;
@@ -107,16 +117,18 @@ attr (xmlNodePtr node, const char *name, const char *value)
   xmlNewProp (node, BAD_CAST name, BAD_CAST value);
 }
 
-/* Target device names follow the bus: vda.., sda.., hda.. */
+/* Target device names follow the bus: vda.., sda.., hda.., nvme0n1.. */
 static char *
 target_name (OrielDiskBus bus, guint index)
 {
+  if (bus == ORIEL_DISK_BUS_NVME)
+    return g_strdup_printf ("nvme%un1", index);
   const char *prefix = bus == ORIEL_DISK_BUS_VIRTIO ? "vd"
                      : bus == ORIEL_DISK_BUS_SATA ? "sd" : "hd";
   return g_strdup_printf ("%s%c", prefix, 'a' + index);
 }
 
-static void
+static xmlNodePtr
 add_disk (xmlNodePtr devices, const char *type, const char *device,
           const char *driver_type, const char *source_attr, const char *path,
           OrielDiskBus bus, guint index, gboolean readonly, guint boot_order)
@@ -143,6 +155,30 @@ add_disk (xmlNodePtr devices, const char *type, const char *device,
       g_snprintf (order, sizeof order, "%u", boot_order);
       n = child (disk, "boot", NULL);
       attr (n, "order", order);
+    }
+  return disk;
+}
+
+/* <oriel:dualboot mode='trial'> with the partitions the VM sees; the
+ * daemon adds the partition table's fingerprint when it defines it. */
+static void
+add_dualboot (xmlNodePtr disk, xmlNsPtr ns, const OrielVmSpec *spec)
+{
+  xmlNodePtr db = xmlNewChild (disk, ns, BAD_CAST "dualboot", NULL);
+
+  attr (db, "mode", spec->dualboot_mode);
+  /* The daemon's BitLocker check at every start needs this confirmation. */
+  if (spec->dualboot_confirm_bitlocker)
+    attr (db, "confirm", "bitlocker");
+  for (guint i = 0; i < spec->dualboot_partitions->len; i++)
+    {
+      const OrielDualbootPartition *p = &g_array_index (spec->dualboot_partitions, OrielDualbootPartition, i);
+      xmlNodePtr n = xmlNewChild (db, ns, BAD_CAST "partition", NULL);
+      char number[16];
+
+      g_snprintf (number, sizeof number, "%d", p->number);
+      attr (n, "number", number);
+      attr (n, "role", p->role);
     }
 }
 
@@ -178,8 +214,8 @@ char *
 oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
 {
   xmlDocPtr doc;
-  xmlNodePtr dom, n, os, features, devices, meta, osinfo;
-  xmlNsPtr ns;
+  xmlNodePtr dom, n, os, features, devices, meta, osinfo, disk;
+  xmlNsPtr ns, oriel_ns = NULL;
   char buf[64];
   guint disk_index = 0;
   OrielDiskBus cd_bus;
@@ -194,6 +230,9 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
   dom = xmlNewNode (NULL, BAD_CAST "domain");
   xmlDocSetRootElement (doc, dom);
   attr (dom, "type", is_blank (spec->domain_type) ? "kvm" : spec->domain_type);
+  /* Declared on <domain>, where virsh dumpxml shows it too. */
+  if (spec->source == ORIEL_SOURCE_DUALBOOT)
+    oriel_ns = xmlNewNs (dom, BAD_CAST ORIEL_DOMAIN_XMLNS, BAD_CAST "oriel");
   child (dom, "name", spec->name);
 
   if (!is_blank (spec->os_id))
@@ -232,6 +271,16 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
       attr (n, "enabled", "yes");
       attr (n, "name", "secure-boot");
     }
+  else if (spec->hw.firmware == ORIEL_FIRMWARE_UEFI && spec->source == ORIEL_SOURCE_DUALBOOT)
+    {
+      /* Said explicitly: a daemon may otherwise prefer Secure Boot
+       * firmware, which refuses loaders this computer itself does not
+       * check (its own Secure Boot being off). */
+      xmlNodePtr fw = child (os, "firmware", NULL);
+      n = child (fw, "feature", NULL);
+      attr (n, "enabled", "no");
+      attr (n, "name", "secure-boot");
+    }
   if (spec->source == ORIEL_SOURCE_KERNEL)
     {
       child (os, "kernel", spec->kernel_path);
@@ -256,8 +305,11 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
     }
 
   n = child (dom, "clock", NULL);
-  /* Windows keeps its RTC in local time; everything else in UTC. */
-  attr (n, "offset", spec->hw.family == ORIEL_OS_FAMILY_WINDOWS ? "localtime" : "utc");
+  /* Windows keeps its RTC in local time; everything else in UTC.  The
+   * installation on this computer's disk is Windows whatever OS was
+   * picked, and shares the RTC convention with the host's clock. */
+  attr (n, "offset", spec->hw.family == ORIEL_OS_FAMILY_WINDOWS || spec->source == ORIEL_SOURCE_DUALBOOT
+                     ? "localtime" : "utc");
   if (spec->hw.hyperv)
     {
       /* Hyper-V's reference clock: Windows then needs no PIT or HPET. */
@@ -297,6 +349,13 @@ oriel_domain_xml_build (const OrielVmSpec *spec, GError **error)
        * read-only, so a running host OS cannot be corrupted. */
       add_disk (devices, "block", "disk", "raw", "dev", spec->physical_device,
                 spec->hw.disk_bus, disk_index++, TRUE, 1);
+      break;
+    case ORIEL_SOURCE_DUALBOOT:
+      /* Writable: the daemon gives the VM a synthetic disk that shows
+       * only these partitions, through an overlay in trial mode. */
+      disk = add_disk (devices, "block", "disk", "raw", "dev", spec->physical_device,
+                       spec->hw.disk_bus, disk_index++, FALSE, 1);
+      add_dualboot (disk, oriel_ns, spec);
       break;
     default:
       break;

@@ -16,6 +16,7 @@ disk_free (OrielDiskInfo *d)
   g_free (d->target);
   g_free (d->bus);
   g_free (d->source);
+  g_free (d->dualboot_mode);
   g_free (d);
 }
 
@@ -73,6 +74,17 @@ xpath_nodes (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
   return xmlXPathEvalExpression (BAD_CAST expr, ctx);
 }
 
+/* Whether expr (relative to node) selects at least one node. */
+static gboolean
+xpath_selects (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+{
+  xmlXPathObjectPtr set = xpath_nodes (ctx, node, expr);
+  gboolean found = set != NULL && set->nodesetval != NULL && set->nodesetval->nodeNr > 0;
+
+  xmlXPathFreeObject (set);
+  return found;
+}
+
 static guint64
 memory_to_kib (const char *value, const char *unit)
 {
@@ -119,6 +131,7 @@ oriel_domain_info_parse (const char *xml, GError **error)
 
   ctx = xmlXPathNewContext (doc);
   xmlXPathRegisterNs (ctx, BAD_CAST "libosinfo", BAD_CAST ORIEL_LIBOSINFO_XMLNS);
+  xmlXPathRegisterNs (ctx, BAD_CAST "oriel", BAD_CAST ORIEL_DOMAIN_XMLNS);
   info = g_new0 (OrielDomainInfo, 1);
   info->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_free);
   info->nics = g_ptr_array_new_with_free_func ((GDestroyNotify) nic_free);
@@ -153,6 +166,12 @@ oriel_domain_info_parse (const char *xml, GError **error)
         d->source = xpath_string (ctx, n, "string(source/@file | source/@dev | source/@name)");
         ro = xpath_string (ctx, n, "name(readonly)");
         d->readonly = ro != NULL;
+        if (xpath_selects (ctx, n, "oriel:dualboot"))
+          {
+            d->dualboot_mode = xpath_string (ctx, n, "string(oriel:dualboot/@mode)");
+            if (d->dualboot_mode == NULL)
+              d->dualboot_mode = g_strdup ("trial");
+          }
         g_ptr_array_add (info->disks, d);
       }
   xmlXPathFreeObject (set);

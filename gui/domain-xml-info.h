@@ -11,6 +11,9 @@ typedef struct {
   char *bus;
   char *source;   /* file path or block device, may be NULL */
   gboolean readonly;
+  /* "trial" or "real" for the Windows installed on this computer's disk
+   * (<oriel:dualboot>), NULL otherwise. */
+  char *dualboot_mode;
 } OrielDiskInfo;
 
 typedef struct {

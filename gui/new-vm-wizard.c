@@ -1,6 +1,8 @@
-/* The new-VM assistant: source, OS, resources, storage, name and summary. */
+/* The new-VM assistant: source, safety checks (the Windows installed on
+ * this computer), OS, resources, storage, name and summary. */
 #include "new-vm-wizard.h"
 #include "domain-xml-builder.h"
+#include "dualboot-choice.h"
 #include "error-dialog.h"
 #include "oriel-application.h"
 #include "os-defaults.h"
@@ -9,7 +11,8 @@
 #include <glib/gi18n.h>
 #include <libvirt/virterror.h>
 
-enum { PAGE_SOURCE, PAGE_OS, PAGE_RESOURCES, PAGE_STORAGE, PAGE_FINISH };
+/* PAGE_CHECKS is shown only for the Windows installed on this computer. */
+enum { PAGE_SOURCE, PAGE_CHECKS, PAGE_OS, PAGE_RESOURCES, PAGE_STORAGE, PAGE_FINISH };
 enum { OS_COL_NAME, OS_COL_ID, OS_COL_SHORT_ID, OS_COL_OBJECT, OS_N_COLS };
 enum { PD_COL_NAME, PD_COL_SIZE, PD_COL_FS, PD_COL_NOTE, PD_COL_DEVICE, PD_COL_IS_DISK, PD_N_COLS };
 
@@ -21,14 +24,21 @@ struct _OrielNewVmWizard {
   OrielApplication *app;
   OrielConnection *conn;
 
-  GtkWidget *source_page, *os_page, *resources_page, *storage_page, *finish_page;
-  GtkToggleButton *iso_radio, *import_radio, *kernel_radio, *physical_radio;
+  GtkWidget *source_page, *checks_page, *os_page, *resources_page, *storage_page, *finish_page;
+  GtkToggleButton *iso_radio, *import_radio, *kernel_radio, *physical_radio, *windows_radio;
   GtkStack *source_stack;
   GtkEntry *iso_entry, *import_entry, *kernel_entry, *initrd_entry, *cmdline_entry;
   GtkWidget *iso_browse, *import_browse, *kernel_browse, *initrd_browse;
   GtkComboBoxText *recent_combo;
   GtkTreeView *physical_view;
   GtkLabel *source_error;
+  GtkSpinner *windows_spinner;
+  GtkLabel *windows_status;
+  GtkListBox *windows_list;
+  GtkWidget *windows_rescan;
+  GtkLabel *checks_title, *checks_error;
+  GtkBox *checks_box;
+  GtkToggleButton *bitlocker_check, *trial_radio, *real_radio;
   GtkLabel *os_detected, *os_selected;
   GtkSearchEntry *os_search;
   GtkTreeView *os_view;
@@ -60,6 +70,10 @@ struct _OrielNewVmWizard {
   guint64 pool_free_bytes;
   char *conn_type;       /* virConnectGetType(), once the host facts are in */
   char **networks;       /* active libvirt networks, likewise */
+
+  GPtrArray *candidates; /* OrielDualbootCandidate*, NULL until the scan is done */
+  gboolean host_secure_boot; /* this computer booted with Secure Boot on */
+  gboolean scanning;
 };
 
 G_DEFINE_TYPE (OrielNewVmWizard, oriel_new_vm_wizard, GTK_TYPE_ASSISTANT)
@@ -82,6 +96,8 @@ source_kind (OrielNewVmWizard *self)
     return ORIEL_SOURCE_KERNEL;
   if (gtk_toggle_button_get_active (self->physical_radio))
     return ORIEL_SOURCE_PHYSICAL;
+  if (gtk_toggle_button_get_active (self->windows_radio))
+    return ORIEL_SOURCE_DUALBOOT;
   return ORIEL_SOURCE_ISO;
 }
 
@@ -109,6 +125,24 @@ selected_physical_device (OrielNewVmWizard *self)
     iter = parent;
   gtk_tree_model_get (model, &iter, PD_COL_DEVICE, &device, -1);
   return device;
+}
+
+/* The Windows installation chosen in the list, or NULL. */
+static const OrielDualbootCandidate *
+selected_candidate (OrielNewVmWizard *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->windows_list);
+  int index = row != NULL ? gtk_list_box_row_get_index (row) : -1;
+
+  if (self->candidates == NULL || index < 0 || (guint) index >= self->candidates->len)
+    return NULL;
+  return self->candidates->pdata[index];
+}
+
+static OrielDualbootMode
+dualboot_mode (OrielNewVmWizard *self)
+{
+  return gtk_toggle_button_get_active (self->real_radio) ? ORIEL_DUALBOOT_MODE_REAL : ORIEL_DUALBOOT_MODE_TRIAL;
 }
 
 static void
@@ -170,10 +204,43 @@ validate_source (OrielNewVmWizard *self)
       if (device == NULL)
         problem = _("Choose the physical disk.");
       break;
+    case ORIEL_SOURCE_DUALBOOT:
+      if (!connection_is_local (self))
+        problem = _("Windows on this computer’s disks can be used only with a connection to this computer.");
+      else if (self->candidates == NULL)
+        problem = _("Still looking for Windows installations…");
+      else if (self->candidates->len == 0)
+        problem = _("No Windows installation was found on this computer’s disks.");
+      else if (selected_candidate (self) == NULL)
+        problem = _("Choose the Windows installation.");
+      break;
     default:
       break;
     }
   return problem;
+}
+
+/* The checks page: a refusal, or real mode a check refuses, or a
+ * confirmation not given, keeps the assistant here. */
+static char *
+validate_checks (OrielNewVmWizard *self)
+{
+  const OrielDualbootCandidate *c = selected_candidate (self);
+  const OrielSafetyCheck *blocking;
+
+  if (source_kind (self) != ORIEL_SOURCE_DUALBOOT)
+    return NULL;
+  if (c == NULL)
+    return g_strdup (_("Choose the Windows installation."));
+  blocking = oriel_dualboot_first_blocking (c, dualboot_mode (self),
+                                            gtk_toggle_button_get_active (self->bitlocker_check));
+  if (blocking == NULL)
+    return NULL;
+  if (blocking->verdict == ORIEL_CHECK_CONFIRM)
+    return g_strdup (_("Confirm that you have the BitLocker recovery key."));
+  if (blocking->verdict == ORIEL_CHECK_REFUSE_REAL)
+    return g_strdup_printf (_("Real mode is not possible: %s"), blocking->message);
+  return g_strdup_printf (_("This Windows installation cannot be started: %s"), blocking->message);
 }
 
 static const char *
@@ -226,6 +293,12 @@ validate_finish (OrielNewVmWizard *self)
   /* The connection's model knows every name: no round trip per key. */
   if (oriel_connection_find_domain_by_name (self->conn, name) != NULL)
     return _("A virtual machine with this name already exists.");
+  if (source_kind (self) == ORIEL_SOURCE_DUALBOOT)
+    {
+      g_autofree char *blocked = validate_checks (self);
+      if (blocked != NULL)
+        return _("A safety check does not allow this Windows installation to start (see Safety Checks).");
+    }
   return NULL;
 }
 
@@ -233,11 +306,17 @@ static void
 validate_page (OrielNewVmWizard *self, int page)
 {
   const char *problem = NULL;
+  g_autofree char *owned = NULL;
   GtkLabel *label = NULL;
   GtkWidget *widget = NULL;
 
   switch (page)
     {
+    case PAGE_CHECKS:
+      problem = owned = validate_checks (self);
+      label = self->checks_error;
+      widget = self->checks_page;
+      break;
     case PAGE_SOURCE:
       problem = validate_source (self);
       label = self->source_error;
@@ -285,7 +364,7 @@ field_changed (GtkWidget *widget, OrielNewVmWizard *self)
 static void
 source_kind_toggled (GtkToggleButton *button, OrielNewVmWizard *self)
 {
-  static const char *const pages[] = { "iso", "import", "kernel", "physical" };
+  static const char *const pages[] = { "iso", "import", "kernel", "physical", "windows" };
 
   if (!gtk_toggle_button_get_active (button))
     return;
@@ -449,6 +528,35 @@ platform_text (const OrielOsDefaults *hw)
   return "";
 }
 
+/* The installation on the disk decides the platform: its firmware (UEFI
+ * with Q35 and SMM, or BIOS), the controller its boot driver needs, and
+ * what Windows expects (Hyper-V enlightenments, e1000e, an xHCI tablet).
+ * Secure Boot as this computer boots (the ESP may hold loaders only it
+ * trusts).  The TPM follows the chosen OS's defaults (Windows 11 has one). */
+static void
+apply_dualboot_platform (OrielNewVmWizard *self, OrielOsDefaults *hw)
+{
+  const OrielDualbootCandidate *c = selected_candidate (self);
+
+  if (source_kind (self) != ORIEL_SOURCE_DUALBOOT || c == NULL)
+    return;
+  hw->family = ORIEL_OS_FAMILY_WINDOWS;
+  hw->secure_boot = FALSE;
+  if (g_strcmp0 (c->disk->firmware, "bios") == 0)
+    hw->firmware = ORIEL_FIRMWARE_BIOS;
+  else
+    {
+      hw->firmware = ORIEL_FIRMWARE_UEFI;
+      hw->machine = ORIEL_MACHINE_Q35;
+      hw->secure_boot = self->host_secure_boot;
+    }
+  hw->disk_bus = oriel_dualboot_disk_bus (c);
+  hw->hyperv = TRUE;
+  hw->nic_model = ORIEL_NIC_E1000E;
+  hw->usb = ORIEL_USB_XHCI;
+  hw->usb_tablet = TRUE;
+}
+
 static void
 apply_os_defaults (OrielNewVmWizard *self)
 {
@@ -459,6 +567,7 @@ apply_os_defaults (OrielNewVmWizard *self)
   else
     oriel_os_defaults_for_family (source_kind (self) == ORIEL_SOURCE_KERNEL
                                   ? ORIEL_OS_FAMILY_LINUX : ORIEL_OS_FAMILY_OTHER, &self->hw);
+  apply_dualboot_platform (self, &self->hw);
   /* Keep suggestions inside what the host can give. */
   if (self->host_memory_mib > 0)
     self->hw.memory_mib = MIN (self->hw.memory_mib, MAX (self->host_memory_mib / 2, 256));
@@ -564,6 +673,18 @@ prepare_os_page (OrielNewVmWizard *self)
           select_os (self, NULL);
         }
     }
+  else if (kind == ORIEL_SOURCE_DUALBOOT && selected_candidate (self) != NULL)
+    {
+      const OrielDualbootCandidate *c = selected_candidate (self);
+      g_autofree char *windows = oriel_dualboot_describe_windows (c->disk);
+      g_autofree char *text = g_strdup_printf (_("Found on the disk: %s. Choose another version below if this is wrong."),
+                                               windows);
+
+      gtk_label_set_text (self->os_detected, text);
+      /* Picked again for each installation chosen on the source page. */
+      select_os (self, oriel_dualboot_osinfo_id (c->disk));
+      apply_os_defaults (self);
+    }
   else if (kind != ORIEL_SOURCE_ISO)
     {
       gtk_label_set_text (self->os_detected, _("Choose the operating system the virtual machine will run."));
@@ -573,6 +694,111 @@ prepare_os_page (OrielNewVmWizard *self)
     }
   if (gtk_tree_selection_count_selected_rows (gtk_tree_view_get_selection (self->os_view)) == 0)
     select_os (self, NULL);
+}
+
+/* ---- safety checks of the Windows installed on this computer ---- */
+
+static const char *
+verdict_icon (OrielCheckVerdict verdict)
+{
+  switch (verdict)
+    {
+    case ORIEL_CHECK_PASS: return "emblem-ok-symbolic";
+    case ORIEL_CHECK_WARN: return "dialog-warning-symbolic";
+    case ORIEL_CHECK_CONFIRM: return "dialog-question-symbolic";
+    case ORIEL_CHECK_REFUSE_REAL:
+    case ORIEL_CHECK_REFUSE:
+    default: return "dialog-error-symbolic";
+    }
+}
+
+static const char *
+verdict_label (OrielCheckVerdict verdict)
+{
+  switch (verdict)
+    {
+    case ORIEL_CHECK_PASS: return _("Passed");
+    case ORIEL_CHECK_WARN: return _("Warning");
+    case ORIEL_CHECK_CONFIRM: return _("Needs your confirmation");
+    case ORIEL_CHECK_REFUSE_REAL: return _("Refused in real mode");
+    case ORIEL_CHECK_REFUSE:
+    default: return _("Refused");
+    }
+}
+
+static GtkWidget *
+wrapped_label (const char *text, gboolean dim)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 80);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_widget_set_can_focus (label, FALSE);
+  if (dim)
+    gtk_style_context_add_class (gtk_widget_get_style_context (label), "dim-label");
+  return label;
+}
+
+/* One row per check: its verdict as an icon (named for screen readers),
+ * the message, and what to do about it. */
+static GtkWidget *
+check_row (const OrielSafetyCheck *check)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
+  GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *icon = gtk_image_new_from_icon_name (verdict_icon (check->verdict), GTK_ICON_SIZE_LARGE_TOOLBAR);
+  GtkWidget *message = wrapped_label (check->message, FALSE);
+
+  gtk_widget_set_valign (icon, GTK_ALIGN_START);
+  gtk_widget_set_tooltip_text (icon, verdict_label (check->verdict));
+  atk_object_set_name (gtk_widget_get_accessible (icon), verdict_label (check->verdict));
+  atk_object_add_relationship (gtk_widget_get_accessible (message), ATK_RELATION_LABELLED_BY,
+                               gtk_widget_get_accessible (icon));
+  gtk_box_pack_start (GTK_BOX (row), icon, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (text), message, FALSE, FALSE, 0);
+  if (check->advice != NULL)
+    gtk_box_pack_start (GTK_BOX (text), wrapped_label (check->advice, TRUE), FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (row), text, TRUE, TRUE, 0);
+  /* The check's id lets tests and themes find a row. */
+  gtk_widget_set_name (row, check->id);
+  return row;
+}
+
+static void
+prepare_checks_page (OrielNewVmWizard *self)
+{
+  const OrielDualbootCandidate *c = selected_candidate (self);
+  g_autofree char *title = NULL, *windows = NULL;
+  GList *children = gtk_container_get_children (GTK_CONTAINER (self->checks_box));
+  gboolean real_allowed;
+
+  for (GList *l = children; l != NULL; l = l->next)
+    gtk_widget_destroy (l->data);
+  g_list_free (children);
+  if (c == NULL)
+    return;
+  windows = oriel_dualboot_describe_windows (c->disk);
+  title = g_strdup_printf (_("Safety checks for %s on %s"), windows, c->disk->device);
+  gtk_label_set_text (self->checks_title, title);
+  for (guint i = 0; i < c->checks->len; i++)
+    gtk_box_pack_start (self->checks_box, check_row (c->checks->pdata[i]), FALSE, FALSE, 0);
+  gtk_widget_show_all (GTK_WIDGET (self->checks_box));
+
+  self->filling = TRUE;
+  /* BitLocker needs a confirmation and keeps the VM in trial mode; a
+   * check refusing real mode makes it unavailable. */
+  gtk_widget_set_visible (GTK_WIDGET (self->bitlocker_check), oriel_dualboot_needs_confirmation (c));
+  /* Confirmed for this installation only, each time its checks are shown. */
+  gtk_toggle_button_set_active (self->bitlocker_check, FALSE);
+  real_allowed = oriel_dualboot_real_allowed (c);
+  if (!real_allowed)
+    gtk_toggle_button_set_active (self->trial_radio, TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->real_radio), real_allowed);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->real_radio),
+                               real_allowed ? NULL : _("A safety check above does not allow real mode."));
+  self->filling = FALSE;
 }
 
 /* ---- resources, storage, finish ---- */
@@ -611,6 +837,8 @@ prepare_storage_page (OrielNewVmWizard *self)
   if (!possible)
     text = g_strdup (kind == ORIEL_SOURCE_IMPORT
                      ? _("The imported disk image is used; no new disk is created.")
+                     : kind == ORIEL_SOURCE_DUALBOOT
+                     ? _("The disk Windows is installed on is used; no new disk is created.")
                      : _("The physical disk is used; no new disk is created."));
   else if (self->pool_name == NULL)
     text = g_strdup (_("This connection has no active storage pool, so no disk can be created."));
@@ -678,6 +906,17 @@ fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
   spec->initrd_path = g_strdup (entry_text (self->initrd_entry));
   spec->cmdline = g_strdup (entry_text (self->cmdline_entry));
   spec->physical_device = selected_physical_device (self);
+  if (spec->source == ORIEL_SOURCE_DUALBOOT && selected_candidate (self) != NULL)
+    {
+      const OrielDualbootCandidate *c = selected_candidate (self);
+
+      g_free (spec->physical_device);
+      spec->physical_device = g_strdup (c->disk->device);
+      spec->dualboot_mode = g_strdup (dualboot_mode (self) == ORIEL_DUALBOOT_MODE_REAL ? "real" : "trial");
+      spec->dualboot_partitions = oriel_dualboot_partitions (c->disk);
+      spec->dualboot_confirm_bitlocker = oriel_dualboot_needs_confirmation (c)
+                                         && gtk_toggle_button_get_active (self->bitlocker_check);
+    }
   spec->os_id = self->chosen_os != NULL
                 ? g_strdup (osinfo_entity_get_id (OSINFO_ENTITY (self->chosen_os))) : NULL;
   spec->network = net != NULL && *net ? g_strdup (net) : NULL;
@@ -685,6 +924,7 @@ fill_spec (OrielNewVmWizard *self, OrielVmSpec *spec)
   spec->hw.memory_mib = (guint64) gtk_spin_button_get_value_as_int (self->memory_spin);
   spec->hw.vcpus = (guint) gtk_spin_button_get_value_as_int (self->vcpu_spin);
   spec->hw.disk_gib = (guint64) gtk_spin_button_get_value_as_int (self->disk_spin);
+  apply_dualboot_platform (self, &spec->hw);
 }
 
 static void
@@ -694,6 +934,7 @@ prepare_finish_page (OrielNewVmWizard *self)
   g_autoptr (GString) summary = g_string_new (NULL);
   static const char *const kinds[] = {
     N_("Install from ISO image"), N_("Import disk image"), N_("Direct kernel boot"), N_("Physical disk"),
+    N_("Windows installed on this computer"),
   };
   const char *source_path;
   g_autofree char *mem = NULL;
@@ -730,6 +971,10 @@ prepare_finish_page (OrielNewVmWizard *self)
                           oriel_disk_bus_name (spec.hw.disk_bus), oriel_nic_model_name (spec.hw.nic_model));
   if (spec.hw.machine == ORIEL_MACHINE_Q35)
     g_string_append_printf (summary, _("Platform: Q35%s\n"), platform_text (&spec.hw));
+  if (spec.source == ORIEL_SOURCE_DUALBOOT && spec.dualboot_mode != NULL)
+    g_string_append (summary, g_str_equal (spec.dualboot_mode, "real")
+                              ? _("Mode: real (Windows writes to its partitions)\n")
+                              : _("Mode: trial (Windows’s writes are kept apart; the disk is not changed)\n"));
   gtk_label_set_text (self->summary_label, summary->str);
   oriel_vm_spec_clear (&spec);
 }
@@ -741,6 +986,9 @@ page_prepare (GtkAssistant *assistant, GtkWidget *page, OrielNewVmWizard *self)
 
   switch (index)
     {
+    case PAGE_CHECKS:
+      prepare_checks_page (self);
+      break;
     case PAGE_OS:
       prepare_os_page (self);
       break;
@@ -1053,6 +1301,166 @@ fill_physical_disks (OrielNewVmWizard *self)
                             G_CALLBACK (validate_page), self);
 }
 
+/* ---- the Windows installed on this computer ---- */
+
+typedef struct {
+  GPtrArray *candidates;
+  guint unreadable;
+  gboolean secure_boot;
+} WindowsScan;
+
+static void
+windows_scan_free (gpointer data)
+{
+  WindowsScan *scan = data;
+
+  g_clear_pointer (&scan->candidates, g_ptr_array_unref);
+  g_free (scan);
+}
+
+static void
+windows_scan_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  WindowsScan *scan = task_data;
+
+  /* Reads every disk's partition table and the registry hives through
+   * ntfs-3g: seconds on a busy disk, never on the GTK thread. */
+  scan->candidates = oriel_dualboot_scan ("/sys", &scan->unreadable);
+  scan->secure_boot = oriel_dualboot_host_secure_boot ("/sys/firmware/efi/efivars");
+  g_task_return_boolean (task, TRUE);
+}
+
+static GtkWidget *
+windows_row (const OrielDualbootCandidate *c)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  g_autofree char *windows = oriel_dualboot_describe_windows (c->disk);
+  g_autofree char *disk = oriel_dualboot_describe_disk (c->disk);
+  g_autofree char *parts = oriel_dualboot_describe_partitions (c->disk);
+  g_autofree char *controller = oriel_dualboot_describe_controller (c);
+  g_autofree char *boot = NULL, *markup = NULL;
+  const char *firmware = oriel_dualboot_firmware_label (c->disk);
+  GtkWidget *title;
+
+  boot = firmware != NULL ? g_strdup_printf (_("Starts with %s"), firmware)
+                          : g_strdup (_("No way to start Windows was found on this disk"));
+  markup = g_markup_printf_escaped ("<b>%s</b>", windows);
+  title = gtk_label_new (NULL);
+  gtk_label_set_markup (GTK_LABEL (title), markup);
+  gtk_label_set_xalign (GTK_LABEL (title), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (title), TRUE);
+  gtk_box_pack_start (GTK_BOX (box), title, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), wrapped_label (disk, FALSE), FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), wrapped_label (boot, FALSE), FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), wrapped_label (parts, TRUE), FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), wrapped_label (controller, TRUE), FALSE, FALSE, 0);
+  g_object_set (box, "margin", 8, NULL);
+  atk_object_set_name (gtk_widget_get_accessible (box), windows);
+  return box;
+}
+
+static void
+windows_scan_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OrielNewVmWizard *self = ORIEL_NEW_VM_WIZARD (source);
+  WindowsScan *scan = g_task_get_task_data (G_TASK (result));
+  g_autofree char *status = NULL;
+
+  if (self->gone)
+    return;
+  self->scanning = FALSE;
+  gtk_spinner_stop (self->windows_spinner);
+  gtk_widget_hide (GTK_WIDGET (self->windows_spinner));
+  gtk_widget_set_sensitive (self->windows_rescan, TRUE);
+  self->candidates = g_steal_pointer (&scan->candidates);
+  self->host_secure_boot = scan->secure_boot;
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      GtkWidget *row = gtk_list_box_row_new ();
+      gtk_container_add (GTK_CONTAINER (row), windows_row (self->candidates->pdata[i]));
+      gtk_widget_show_all (row);
+      gtk_list_box_insert (self->windows_list, row, -1);
+    }
+  if (self->candidates->len == 0)
+    status = g_strdup (_("No Windows installation was found on this computer’s disks."));
+  else
+    status = g_strdup (g_dngettext (GETTEXT_PACKAGE, "Windows was found on this disk. Choose it to continue.",
+                                    "Windows was found on these disks. Choose one to continue.",
+                                    self->candidates->len));
+  if (scan->unreadable > 0)
+    {
+      g_autofree char *more = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "%s %u disk could not be read (administrator rights are needed).",
+                                                            "%s %u disks could not be read (administrator rights are needed).",
+                                                            scan->unreadable), status, scan->unreadable);
+      g_free (status);
+      status = g_steal_pointer (&more);
+    }
+  gtk_label_set_text (self->windows_status, status);
+  if (self->candidates->len == 1)
+    gtk_list_box_select_row (self->windows_list, gtk_list_box_get_row_at_index (self->windows_list, 0));
+  if (gtk_assistant_get_current_page (GTK_ASSISTANT (self)) == PAGE_SOURCE)
+    validate_page (self, PAGE_SOURCE);
+}
+
+static void
+windows_selection_changed (GtkListBox *list, GtkListBoxRow *row, OrielNewVmWizard *self)
+{
+  validate_page (self, PAGE_SOURCE);
+}
+
+static void
+scan_windows (OrielNewVmWizard *self)
+{
+  GTask *task;
+
+  if (!connection_is_local (self))
+    {
+      gtk_widget_hide (GTK_WIDGET (self->windows_spinner));
+      gtk_label_set_text (self->windows_status,
+                          _("Windows on this computer’s disks can be used only with a connection to this computer."));
+      return;
+    }
+  /* What was found before may have changed (Windows shut down fully, a
+   * partition unmounted): the list starts over. */
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  {
+    GList *rows = gtk_container_get_children (GTK_CONTAINER (self->windows_list));
+    for (GList *l = rows; l != NULL; l = l->next)
+      gtk_widget_destroy (l->data);
+    g_list_free (rows);
+  }
+  gtk_widget_set_sensitive (self->windows_rescan, FALSE);
+  gtk_widget_show (GTK_WIDGET (self->windows_spinner));
+  self->scanning = TRUE;
+  gtk_spinner_start (self->windows_spinner);
+  gtk_label_set_text (self->windows_status, _("Looking for Windows installations…"));
+  task = g_task_new (self, NULL, windows_scan_done, NULL);
+  g_task_set_task_data (task, g_new0 (WindowsScan, 1), windows_scan_free);
+  g_task_run_in_thread (task, windows_scan_thread);
+  g_object_unref (task);
+  validate_page (self, PAGE_SOURCE);
+}
+
+static void
+windows_rescan_clicked (GtkButton *button, OrielNewVmWizard *self)
+{
+  if (!self->scanning)
+    scan_windows (self);
+}
+
+/* The checks page is only on the way of the Windows installed here. */
+static gint
+forward_page (gint current, gpointer data)
+{
+  OrielNewVmWizard *self = data;
+  gint next = current + 1;
+
+  if (current == PAGE_SOURCE && source_kind (self) != ORIEL_SOURCE_DUALBOOT)
+    next = PAGE_OS;
+  return next < gtk_assistant_get_n_pages (GTK_ASSISTANT (self)) ? next : -1;
+}
+
 /* ---- setup ---- */
 
 /* What the wizard needs to know about the host, read once in a worker. */
@@ -1219,6 +1627,7 @@ oriel_new_vm_wizard_finalize (GObject *object)
   g_free (self->pool_name);
   g_free (self->conn_type);
   g_strfreev (self->networks);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
   G_OBJECT_CLASS (oriel_new_vm_wizard_parent_class)->finalize (object);
 }
 
@@ -1232,8 +1641,11 @@ oriel_new_vm_wizard_class_init (OrielNewVmWizardClass *klass)
   G_OBJECT_CLASS (klass)->dispose = oriel_new_vm_wizard_dispose;
   G_OBJECT_CLASS (klass)->finalize = oriel_new_vm_wizard_finalize;
   gtk_widget_class_set_template_from_resource (widget_class, "/org/oriel/Oriel/new-vm-wizard.ui");
-  BIND (source_page); BIND (os_page); BIND (resources_page); BIND (storage_page); BIND (finish_page);
-  BIND (iso_radio); BIND (import_radio); BIND (kernel_radio); BIND (physical_radio);
+  BIND (source_page); BIND (checks_page); BIND (os_page); BIND (resources_page); BIND (storage_page); BIND (finish_page);
+  BIND (iso_radio); BIND (import_radio); BIND (kernel_radio); BIND (physical_radio); BIND (windows_radio);
+  BIND (windows_spinner); BIND (windows_status); BIND (windows_list); BIND (windows_rescan);
+  BIND (checks_title); BIND (checks_error); BIND (checks_box);
+  BIND (bitlocker_check); BIND (trial_radio); BIND (real_radio);
   BIND (source_stack);
   BIND (iso_entry); BIND (import_entry); BIND (kernel_entry); BIND (initrd_entry); BIND (cmdline_entry);
   BIND (iso_browse); BIND (import_browse); BIND (kernel_browse); BIND (initrd_browse);
@@ -1253,6 +1665,7 @@ oriel_new_vm_wizard_class_init (OrielNewVmWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, recent_changed);
   gtk_widget_class_bind_template_callback (widget_class, browse_clicked);
   gtk_widget_class_bind_template_callback (widget_class, os_search_changed);
+  gtk_widget_class_bind_template_callback (widget_class, windows_rescan_clicked);
 }
 
 static void
@@ -1267,6 +1680,8 @@ oriel_new_vm_wizard_init (OrielNewVmWizard *self)
   g_signal_connect (gtk_tree_view_get_selection (self->os_view), "changed",
                     G_CALLBACK (os_selection_changed), self);
   gtk_container_forall (GTK_CONTAINER (self), relabel_apply, NULL);
+  gtk_assistant_set_forward_page_func (GTK_ASSISTANT (self), forward_page, self, NULL);
+  g_signal_connect (self->windows_list, "row-selected", G_CALLBACK (windows_selection_changed), self);
   oriel_os_defaults_for_family (ORIEL_OS_FAMILY_OTHER, &self->hw);
 }
 
@@ -1280,6 +1695,7 @@ oriel_new_vm_wizard_new (OrielApplication *app, OrielConnection *conn)
   read_host_facts (self);
   fill_recent_isos (self);
   fill_physical_disks (self);
+  scan_windows (self);
   validate_page (self, PAGE_SOURCE);
   return GTK_WIDGET (self);
 }

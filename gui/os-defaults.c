@@ -259,6 +259,7 @@ oriel_disk_bus_name (OrielDiskBus bus)
     {
     case ORIEL_DISK_BUS_VIRTIO: return "virtio";
     case ORIEL_DISK_BUS_SATA: return "sata";
+    case ORIEL_DISK_BUS_NVME: return "nvme";
     case ORIEL_DISK_BUS_IDE: default: return "ide";
     }
 }

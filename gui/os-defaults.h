@@ -22,6 +22,7 @@ typedef enum {
   ORIEL_DISK_BUS_VIRTIO,
   ORIEL_DISK_BUS_SATA,
   ORIEL_DISK_BUS_IDE,
+  ORIEL_DISK_BUS_NVME,  /* a dual-boot Windows installed on an NVMe SSD */
 } OrielDiskBus;
 
 typedef enum {

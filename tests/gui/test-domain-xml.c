@@ -2,6 +2,7 @@
  * back with libxml2. */
 #include "domain-xml-builder.h"
 #include "domain-xml-info.h"
+#include "dualboot-xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -22,6 +23,7 @@ parse (const char *xml)
   g_assert_nonnull (p.doc);
   p.ctx = xmlXPathNewContext (p.doc);
   xmlXPathRegisterNs (p.ctx, BAD_CAST "libosinfo", BAD_CAST ORIEL_LIBOSINFO_XMLNS);
+  xmlXPathRegisterNs (p.ctx, BAD_CAST "oriel", BAD_CAST ORIEL_DOMAIN_XMLNS);
   return p;
 }
 
@@ -306,6 +308,157 @@ test_physical_windows (void)
 }
 
 static void
+dualboot_spec (OrielVmSpec *spec, const char *mode)
+{
+  static const OrielDualbootPartition parts[] = {
+    { 1, "esp" }, { 2, "msr" }, { 3, "windows" }, { 5, "recovery" },
+  };
+
+  base_spec (spec, ORIEL_OS_FAMILY_WINDOWS);
+  spec->hw.firmware = ORIEL_FIRMWARE_UEFI;
+  spec->hw.machine = ORIEL_MACHINE_Q35;
+  spec->hw.hyperv = TRUE;
+  spec->hw.nic_model = ORIEL_NIC_E1000E;
+  spec->hw.usb = ORIEL_USB_XHCI;
+  spec->hw.disk_bus = ORIEL_DISK_BUS_NVME;
+  spec->source = ORIEL_SOURCE_DUALBOOT;
+  spec->physical_device = g_strdup ("/dev/nvme0n1");
+  spec->dualboot_mode = g_strdup (mode);
+  spec->dualboot_partitions = g_array_new (FALSE, FALSE, sizeof (OrielDualbootPartition));
+  g_array_append_vals (spec->dualboot_partitions, parts, G_N_ELEMENTS (parts));
+}
+
+/* The Windows installed on this computer: the whole disk, writable, on the
+ * controller its boot driver needs, with Oriel's element naming the mode
+ * and the partitions the VM sees (dualboot-interface, section 2). */
+static void
+test_dualboot_windows (void)
+{
+  OrielVmSpec spec;
+  g_autofree char *xml = NULL, *mode = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OrielDomainInfo) info = NULL;
+  Parsed p;
+
+  dualboot_spec (&spec, "trial");
+  xml = oriel_domain_xml_build (&spec, &error);
+  g_assert_no_error (error);
+  /* Declared on the root element. */
+  g_assert_nonnull (strstr (xml, "<domain xmlns:oriel=\"" ORIEL_DOMAIN_XMLNS "\" type=\"kvm\">"));
+  p = parse (xml);
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk"), ==, 1);
+  assert_xp (&p, "/domain/devices/disk/@type", "block");
+  assert_xp (&p, "/domain/devices/disk/@device", "disk");
+  assert_xp (&p, "/domain/devices/disk/driver/@type", "raw");
+  assert_xp (&p, "/domain/devices/disk/source/@dev", "/dev/nvme0n1");
+  assert_xp (&p, "/domain/devices/disk/target/@bus", "nvme");
+  assert_xp (&p, "/domain/devices/disk/target/@dev", "nvme0n1");
+  assert_xp (&p, "/domain/devices/disk/boot/@order", "1");
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/readonly"), ==, 0);
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "trial");
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/@confirm"), ==, 0);
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition"), ==, 4);
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[1]/@number", "1");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[1]/@role", "esp");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[3]/@role", "windows");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[4]/@number", "5");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition[4]/@role", "recovery");
+  assert_xp (&p, "/domain/os/@firmware", "efi");
+  assert_xp (&p, "/domain/os/type/@machine", "q35");
+  assert_xp (&p, "/domain/features/smm/@state", "on");
+  /* Secure Boot as this computer boots, here off: said explicitly. */
+  assert_xp (&p, "/domain/os/firmware/feature[@name='secure-boot']/@enabled", "no");
+  g_assert_cmpfloat (xcount (&p, "/domain/os/firmware/feature"), ==, 1);
+  assert_xp (&p, "/domain/clock/@offset", "localtime");
+  assert_xp (&p, "/domain/features/hyperv/@mode", "custom");
+  assert_xp (&p, "/domain/devices/interface/model/@type", "e1000e");
+  assert_xp (&p, "/domain/devices/controller[@type='usb']/@model", "qemu-xhci");
+  assert_xp (&p, "/domain/devices/input[@type='tablet']/@bus", "usb");
+  parsed_free (&p);
+
+  mode = oriel_dualboot_xml_mode (xml);
+  g_assert_cmpstr (mode, ==, "trial");
+  info = oriel_domain_info_parse (xml, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (info->disks->len, ==, 1);
+  g_assert_cmpstr (((OrielDiskInfo *) info->disks->pdata[0])->dualboot_mode, ==, "trial");
+  g_assert_cmpstr (((OrielDiskInfo *) info->disks->pdata[0])->source, ==, "/dev/nvme0n1");
+  g_assert_false (((OrielDiskInfo *) info->disks->pdata[0])->readonly);
+  oriel_vm_spec_clear (&spec);
+
+  /* BIOS (MBR) installation on SATA, real mode. */
+  dualboot_spec (&spec, "real");
+  spec.hw.firmware = ORIEL_FIRMWARE_BIOS;
+  spec.hw.disk_bus = ORIEL_DISK_BUS_SATA;
+  spec.dualboot_confirm_bitlocker = TRUE;
+  g_clear_pointer (&xml, g_free);
+  xml = oriel_domain_xml_build (&spec, &error);
+  g_assert_no_error (error);
+  p = parse (xml);
+  g_assert_cmpfloat (xcount (&p, "/domain/os/@firmware"), ==, 0);
+  assert_xp (&p, "/domain/devices/disk/target/@bus", "sata");
+  assert_xp (&p, "/domain/devices/disk/target/@dev", "sda");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "real");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@confirm", "bitlocker");
+  parsed_free (&p);
+
+  /* Incomplete choices are refused with a reason. */
+  g_free (spec.dualboot_mode);
+  spec.dualboot_mode = g_strdup ("maybe");
+  g_assert_false (oriel_vm_spec_validate (&spec, &error));
+  g_assert_error (error, ORIEL_SPEC_ERROR, 0);
+  g_clear_error (&error);
+  g_free (spec.dualboot_mode);
+  spec.dualboot_mode = g_strdup ("trial");
+  g_array_set_size (spec.dualboot_partitions, 0);
+  g_assert_false (oriel_vm_spec_validate (&spec, &error));
+  g_clear_error (&error);
+  oriel_vm_spec_clear (&spec);
+}
+
+/* The details view's actions redefine the VM with a changed element. */
+static void
+test_dualboot_update (void)
+{
+  OrielVmSpec spec;
+  g_autofree char *xml = NULL, *real = NULL, *discard = NULL, *mode = NULL;
+  g_autoptr (GError) error = NULL;
+  Parsed p;
+
+  dualboot_spec (&spec, "trial");
+  xml = oriel_domain_xml_build (&spec, &error);
+  g_assert_no_error (error);
+
+  real = oriel_dualboot_xml_update (xml, "real", FALSE, &error);
+  g_assert_no_error (error);
+  p = parse (real);
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "real");
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/@discard-trial"), ==, 0);
+  g_assert_cmpfloat (xcount (&p, "/domain/devices/disk/oriel:dualboot/oriel:partition"), ==, 4);
+  assert_xp (&p, "/domain/name", "guest-1");
+  parsed_free (&p);
+  mode = oriel_dualboot_xml_mode (real);
+  g_assert_cmpstr (mode, ==, "real");
+
+  discard = oriel_dualboot_xml_update (xml, NULL, TRUE, &error);
+  g_assert_no_error (error);
+  p = parse (discard);
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@mode", "trial");
+  assert_xp (&p, "/domain/devices/disk/oriel:dualboot/@discard-trial", "yes");
+  parsed_free (&p);
+
+  /* Not a dual-boot VM: no mode, and the update says why. */
+  g_assert_null (oriel_dualboot_xml_mode ("<domain type='kvm'><name>x</name><devices/></domain>"));
+  g_assert_null (oriel_dualboot_xml_mode ("<not xml"));
+  g_assert_null (oriel_dualboot_xml_update ("<domain type='kvm'><name>x</name></domain>", "real", FALSE, &error));
+  g_assert_error (error, ORIEL_SPEC_ERROR, 0);
+  /* Another namespace's element of the same name is not ours. */
+  g_assert_null (oriel_dualboot_xml_mode ("<domain xmlns:x='urn:other'><devices><disk><x:dualboot mode='real'/>"
+                                          "</disk></devices></domain>"));
+  oriel_vm_spec_clear (&spec);
+}
+
+static void
 test_validation (void)
 {
   OrielVmSpec spec;
@@ -375,6 +528,8 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/kernel-linux", test_kernel_linux);
   g_test_add_func ("/domain-xml/iso-windows11", test_iso_windows11);
   g_test_add_func ("/domain-xml/physical-windows", test_physical_windows);
+  g_test_add_func ("/domain-xml/dualboot-windows", test_dualboot_windows);
+  g_test_add_func ("/domain-xml/dualboot-update", test_dualboot_update);
   g_test_add_func ("/domain-xml/validation", test_validation);
   g_test_add_func ("/domain-xml/info", test_info_units_and_errors);
   return g_test_run ();
