@@ -5,6 +5,7 @@
 #include "virt-error.h"
 #include "vmm-process.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -316,7 +317,7 @@ domain_block_resize (DomainObj *dom, const char *path, guint64 bytes, DomainDone
                      _("Operation not supported: disk '%s' on bus '%s' cannot grow while the domain runs "
                        "(only virtio disks tell the guest)"), disk->target_dev, disk->target_bus);
   else if (disk && bytes > G_MAXINT64)
-    e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG, _("size %" G_GUINT64_FORMAT " is too large"), bytes);
+    e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG, _("size %" PRIu64 " is too large"), bytes);
   if (e)
     {
       done (dom, e, data);
@@ -474,7 +475,7 @@ domain_set_memory_live (DomainObj *dom, guint64 kib, DomainDoneFn done, gpointer
                      _("invalid argument: cannot set memory higher than max memory"));
   else if (!e && kib < 1024)
     e = g_error_new (VIRT_ERROR, VIR_ERR_INVALID_ARG,
-                     _("invalid argument: a domain needs at least 1 MiB of memory, not %" G_GUINT64_FORMAT " KiB"), kib);
+                     _("invalid argument: a domain needs at least 1 MiB of memory, not %" PRIu64 " KiB"), kib);
   if (e)
     {
       done (dom, e, data);

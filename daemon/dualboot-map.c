@@ -2,6 +2,7 @@
 #include "dualboot-map.h"
 #include "virt-error.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
@@ -31,7 +32,7 @@ read_at (int fd, const char *device, void *buf, gsize len, guint64 offset, GErro
   if (got != (ssize_t) len)
     {
       g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
-                   _("cannot read the partition table of %s at byte %" G_GUINT64_FORMAT ": %s"), device,
+                   _("cannot read the partition table of %s at byte %" PRIu64 ": %s"), device,
                    offset, got < 0 ? g_strerror (errno) : _("short read"));
       return FALSE;
     }
@@ -185,7 +186,7 @@ dualboot_map_ranges (const OrielHostDisk *disk, const DomainDualboot *db, GError
           || r->offset + r->length < r->offset)
         {
           g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
-                       _("the %s range at byte %" G_GUINT64_FORMAT " of %s is not whole sectors inside the disk"),
+                       _("the %s range at byte %" PRIu64 " of %s is not whole sectors inside the disk"),
                        r->kind, r->offset, disk->device);
           return NULL;
         }
@@ -195,8 +196,8 @@ dualboot_map_ranges (const OrielHostDisk *disk, const DomainDualboot *db, GError
           if (prev->offset + prev->length > r->offset)
             {
               g_set_error (error, VIRT_ERROR, VIR_ERR_OPERATION_FAILED,
-                           _("the %s range at byte %" G_GUINT64_FORMAT " of %s overlaps the %s range at byte %"
-                             G_GUINT64_FORMAT), r->kind, r->offset, disk->device, prev->kind, prev->offset);
+                           _("the %s range at byte %" PRIu64 " of %s overlaps the %s range at byte %"
+                             PRIu64), r->kind, r->offset, disk->device, prev->kind, prev->offset);
               return NULL;
             }
         }
@@ -215,7 +216,7 @@ dualboot_map_format (const char *device, const char *mode, const char *esp_overl
   for (guint i = 0; i < ranges->len; i++)
     {
       const DualbootRange *r = &g_array_index (ranges, DualbootRange, i);
-      g_string_append_printf (s, "%s = %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n", r->kind, r->offset,
+      g_string_append_printf (s, "%s = %" PRIu64 " %" PRIu64 "\n", r->kind, r->offset,
                               r->length);
     }
   return g_string_free (s, FALSE);

@@ -1,6 +1,7 @@
 #include "uefi_config.h"
 #include "options.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,21 +70,21 @@ bool uefi_config_check_sizes(const struct uefi_config *u, uint64_t code_size,
 {
     if (code_size == 0 || code_size % UEFI_FLASH_BLOCK)
         return invalid(error, _("%s: a UEFI code image must be a whole number of 4 KiB blocks "
-                                "(it has %" G_GUINT64_FORMAT " bytes)"), u->code, code_size);
+                                "(it has %" PRIu64 " bytes)"), u->code, code_size);
     if (vars_size == 0 || vars_size % UEFI_FLASH_BLOCK)
         return invalid(error, _("%s: a UEFI variable store must be a whole number of 4 KiB "
-                                "blocks (it has %" G_GUINT64_FORMAT " bytes)"), u->vars, vars_size);
+                                "blocks (it has %" PRIu64 " bytes)"), u->vars, vars_size);
     if (code_size > UEFI_FLASH_MAX_TOTAL || vars_size > UEFI_FLASH_MAX_TOTAL ||
         code_size + vars_size > UEFI_FLASH_MAX_TOTAL)
         return invalid(error, _("%s and %s: together the UEFI images must fit in 16 MiB "
-                                "(they have %" G_GUINT64_FORMAT " bytes)"),
+                                "(they have %" PRIu64 " bytes)"),
                        u->code, u->vars, code_size + vars_size);
     uint64_t total = code_size + vars_size;
     /* OVMF is built as one flash device split in two: the variable store
      * template of a build only fits the code of the same build. */
     if (total & (total - 1))
-        return invalid(error, _("%s does not belong to %s: the two sizes (%" G_GUINT64_FORMAT
-                                " + %" G_GUINT64_FORMAT " bytes) must add up to the flash size "
+        return invalid(error, _("%s does not belong to %s: the two sizes (%" PRIu64
+                                " + %" PRIu64 " bytes) must add up to the flash size "
                                 "the firmware was built for (2 MiB, 4 MiB ...)"),
                        u->vars, u->code, vars_size, code_size);
     return true;

@@ -2,6 +2,7 @@
 #include "machine/machine.h"
 #include "virtio/virtio_devices.h"
 
+#include <inttypes.h>
 #include <glib/gi18n.h>
 
 /* The balloon, or NULL after recording the error. */
@@ -20,7 +21,7 @@ static gint64 int_arg(JsonObject *args, const char *name, gint64 max, struct con
     if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
         json_node_get_int(n) < 0 || json_node_get_int(n) > max) {
         control_result_fail(res, "InvalidParameter",
-                            g_strdup_printf(_("'%s' must be a number from 0 to %" G_GINT64_FORMAT), name, max));
+                            g_strdup_printf(_("'%s' must be a number from 0 to %" PRId64), name, max));
         return -1;
     }
     return json_node_get_int(n);

@@ -5,6 +5,7 @@
 #include "vm_core.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -337,8 +338,8 @@ static void handle_exit(struct vcpu *v)
                                    G_GINT64_MODIFIER "x EFER 0x%" G_GINT64_MODIFIER "x",
                                    sregs.cs.selector, (uint64_t)sregs.cs.base,
                                    (uint64_t)sregs.cr0, (uint64_t)sregs.efer);
-        g_printerr(_("oriel-vmm: vCPU %u: KVM internal error, suberror %u at RIP 0x%"
-                     G_GINT64_MODIFIER "x%s; data:%s\n"), v->index, run->internal.suberror, rip,
+        g_printerr(_("oriel-vmm: vCPU %u: KVM internal error, suberror %u at RIP 0x%" PRIx64
+                     "%s; data:%s\n"), v->index, run->internal.suberror, rip,
                    (run->flags & KVM_RUN_X86_SMM) ? _(" (in SMM)") : "", data->str);
         stall(v);
         vm_request_shutdown(v->vm, VM_SHUTDOWN_ERROR);

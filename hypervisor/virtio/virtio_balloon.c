@@ -5,6 +5,7 @@
  * a deflate, which needs no action here).  The statistics queue holds one
  * buffer that is returned to the driver whenever fresh statistics are
  * wanted (every stats period). */
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -167,7 +168,7 @@ static bool balloon_load(struct virtio_pci *vp, struct state_in *in, GError **er
     if (version != STATE_VERSION)
         return state_in_invalid(in, error, _("version %u (this oriel-vmm has %u)"), version, STATE_VERSION);
     if (num_pages > b->ram_pages || actual > b->ram_pages)
-        return state_in_invalid(in, error, _("%u or %u pages in the balloon of %" G_GUINT64_FORMAT),
+        return state_in_invalid(in, error, _("%u or %u pages in the balloon of %" PRIu64),
                                 num_pages, actual, (guint64)b->ram_pages);
     if (held && head >= BALLOON_QUEUE_SIZE)
         return state_in_invalid(in, error, _("statistics buffer %u"), head);
@@ -243,7 +244,7 @@ bool virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes, GError 
     uint64_t ram = b->ram_pages << VIRTIO_BALLOON_PFN_SHIFT;
     if (bytes == 0 || bytes > ram) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    _("The balloon target must be between 1 byte and the VM's %" G_GUINT64_FORMAT
+                    _("The balloon target must be between 1 byte and the VM's %" PRIu64
                       " bytes of RAM"), (guint64)ram);
         return false;
     }

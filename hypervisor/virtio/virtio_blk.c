@@ -1,5 +1,6 @@
 #include "virtio_blk.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <string.h>
 #include <gio/gio.h>
@@ -146,8 +147,8 @@ bool virtio_blk_grow(struct virtio_blk *blk, uint64_t size, GError **error)
         return true;
     if (size < now) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    _("Disk image %s is %" G_GUINT64_FORMAT " bytes: it cannot shrink to %"
-                      G_GUINT64_FORMAT " (the guest would lose data)"),
+                    _("Disk image %s is %" PRIu64 " bytes: it cannot shrink to %"
+                      PRIu64 " (the guest would lose data)"),
                     blk->disk.bb->path, (guint64)now, (guint64)size);
         return false;
     }
@@ -160,7 +161,7 @@ bool virtio_blk_grow(struct virtio_blk *blk, uint64_t size, GError **error)
     virtio_pci_unlock(blk->vp);
     if (ret < 0) {
         g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-ret),
-                    _("Cannot grow disk image %s to %" G_GUINT64_FORMAT " bytes: %s"),
+                    _("Cannot grow disk image %s to %" PRIu64 " bytes: %s"),
                     blk->disk.bb->path, (guint64)size,
                     ret == -ENOTSUP ? _("its format or file type cannot grow") : g_strerror(-ret));
         return false;
