@@ -17,6 +17,7 @@
 #define PCIEXBAR_LENGTH_MASK  0x6u
 
 /* SMRAM bits firmware may write before D_LCK, and after it (D_CLS only). */
+#define TSEGMB_WMASK 0xfff00001u   /* base in MiB, lock bit */
 #define SMRAM_WMASK     (Q35_SMRAM_D_OPEN | Q35_SMRAM_D_CLS | Q35_SMRAM_D_LCK | Q35_SMRAM_G_SMRAME)
 #define SMRAM_WMASK_LCK Q35_SMRAM_D_CLS
 #define ESMRAMC_WMASK   (Q35_ESMRAMC_H_SMRAME | Q35_ESMRAMC_TSEG_SZ | Q35_ESMRAMC_T_EN)
@@ -139,9 +140,11 @@ static void smram_update_lock(struct q35_host *h)
         d->config[Q35_MCH_SMRAM] &= (uint8_t)~Q35_SMRAM_D_OPEN;
         d->wmask[Q35_MCH_SMRAM] = SMRAM_WMASK_LCK;
         d->wmask[Q35_MCH_ESMRAMC] = 0;
+        pci_set_long(&d->wmask[Q35_MCH_TSEGMB], 0);
     } else {
         d->wmask[Q35_MCH_SMRAM] = SMRAM_WMASK;
         d->wmask[Q35_MCH_ESMRAMC] = ESMRAMC_WMASK;
+        pci_set_long(&d->wmask[Q35_MCH_TSEGMB], TSEGMB_WMASK);
     }
 }
 
@@ -198,6 +201,10 @@ static void init_mch(struct pci_device *d, uint64_t below_4g, uint64_t above_4g)
     pci_set_word(&d->config[PCI_COMMAND], PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     pci_set_word(&d->config[PCI_STATUS], 0x0080); /* fast back-to-back */
     pci_set_word(&d->wmask[Q35_MCH_EXT_TSEG_MB], 0xffff);
+    /* TSEGMB is where OVMF records the TSEG base it computed, and where
+     * its SMRAM accessors read it back: storage (the TSEG itself sits
+     * below TOLUD, sized by ESMRAMC), frozen by D_LCK. */
+    pci_set_long(&d->wmask[Q35_MCH_TSEGMB], TSEGMB_WMASK);
     pci_set_long(&d->wmask[Q35_MCH_PCIEXBAR], 0xfc000007u);
     pci_set_long(&d->wmask[Q35_MCH_PCIEXBAR + 4], 0x0000000fu);
     for (unsigned o = Q35_MCH_PAM0; o <= Q35_MCH_PAM6; o++)
@@ -224,6 +231,7 @@ static void mch_reset(struct q35_host *h)
     memset(&d->config[Q35_MCH_PCIEXBAR], 0, 8);
     memset(&d->config[Q35_MCH_PAM0], 0, Q35_MCH_PAM6 - Q35_MCH_PAM0 + 1);
     pci_set_word(&d->config[Q35_MCH_EXT_TSEG_MB], 0);
+    pci_set_long(&d->config[Q35_MCH_TSEGMB], 0);
     d->config[Q35_MCH_SMRAM] = Q35_SMRAM_DEFAULT;
     d->config[Q35_MCH_ESMRAMC] = Q35_ESMRAMC_DEFAULT;
     smram_update_lock(h);

@@ -37,6 +37,7 @@ struct q35_host;
 #define Q35_MCH_ESMRAMC         0x9e
 #define Q35_MCH_TOM             0xa0    /* 16 bits, bits 15:0 = address 35:20 */
 #define Q35_MCH_TOUUD           0xa8    /* 64 bits */
+#define Q35_MCH_TSEGMB          0xac    /* 32 bits: TSEG base, bits 31:20; firmware's record */
 #define Q35_MCH_TOLUD           0xb0    /* 16 bits, bits 15:4 = address 31:20 */
 
 #define Q35_SMRAM_D_OPEN        0x40

@@ -234,6 +234,22 @@ static void test_smram_lock(struct fixture *f, gconstpointer data)
     g_assert_true(s.open);
 }
 
+/* TSEGMB: storage for the base OVMF computes and reads back (its SMRAM
+ * descriptors come from it), frozen by D_LCK, zero after reset. */
+static void test_tsegmb(struct fixture *f, gconstpointer data)
+{
+    g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_TSEGMB, 4), ==, 0);
+    cfg_write(f, 0, 0, Q35_MCH_TSEGMB, 0x1f000000u | 0xfffff, 4);
+    g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_TSEGMB, 4), ==, 0x1f000001u);
+    cfg_write(f, 0, 0, Q35_MCH_SMRAM, Q35_SMRAM_G_SMRAME | Q35_SMRAM_D_LCK, 1);
+    cfg_write(f, 0, 0, Q35_MCH_TSEGMB, 0x00100000u, 4);
+    g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_TSEGMB, 4), ==, 0x1f000001u);
+    test_vm_platform_reset(f->vm);
+    g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_TSEGMB, 4), ==, 0);
+    cfg_write(f, 0, 0, Q35_MCH_TSEGMB, 0x1e000000u, 4);
+    g_assert_cmphex(cfg_read(f, 0, 0, Q35_MCH_TSEGMB, 4), ==, 0x1e000000u);
+}
+
 static void test_pmbase(struct fixture *f, gconstpointer data)
 {
     /* Nowhere until PMBASE and ACPI_EN say so. */
@@ -449,6 +465,7 @@ int main(int argc, char **argv)
     ADD("ecam", test_ecam);
     ADD("pam", test_pam);
     ADD("smram-lock", test_smram_lock);
+    ADD("tsegmb", test_tsegmb);
     ADD("pmbase", test_pmbase);
     ADD("smi-hook", test_smi_hook);
     ADD("smi-lock", test_smi_lock);
