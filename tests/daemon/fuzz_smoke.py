@@ -71,7 +71,9 @@ def main():
         for i, s in enumerate(seeds):
             with open(os.path.join(corpus, "seed%d" % i), "wb") as f:
                 f.write(s)
-        r = subprocess.run([fuzzer, "-runs=" + runs, "-max_total_time=60", "-max_len=65536", corpus])
+        # -error_exitcode: libFuzzer's default, 77, would read as "skipped".
+        r = subprocess.run([fuzzer, "-runs=" + runs, "-max_total_time=60", "-max_len=65536",
+                            "-error_exitcode=1", corpus])
         sys.exit(r.returncode)
 
 
