@@ -4,8 +4,9 @@ domain (q35 with SMM, OVMF chosen from Debian's descriptors, NVRAM copied
 from the template, tpm-crb, e1000e, xHCI tablet, SATA) and OVMF boots a
 GRUB EFI CD-ROM that prints a marker on the serial console and powers
 off.  The NVRAM file then holds what OVMF wrote; undefine --nvram removes
-it.  The firmware is the build without Secure Boot: oriel-vmm does not run
-OVMF's Secure Boot build yet (hypervisor/tests/firmware/firmware-uefi.py)."""
+it.  The domain asks for the firmware without Secure Boot because the
+CD's GRUB is unsigned; Secure Boot itself, with Debian's signed chain, is
+firmware-secure-boot's (hypervisor/tests/firmware/firmware-uefi.py)."""
 
 import os
 import shutil
