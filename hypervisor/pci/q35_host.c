@@ -17,10 +17,10 @@
 #define PCIEXBAR_LENGTH_MASK  0x6u
 
 /* SMRAM bits firmware may write before D_LCK, and after it (D_CLS only). */
-#define TSEGMB_WMASK 0xfff00001u   /* base in MiB, lock bit */
 #define SMRAM_WMASK     (Q35_SMRAM_D_OPEN | Q35_SMRAM_D_CLS | Q35_SMRAM_D_LCK | Q35_SMRAM_G_SMRAME)
 #define SMRAM_WMASK_LCK Q35_SMRAM_D_CLS
 #define ESMRAMC_WMASK   (Q35_ESMRAMC_H_SMRAME | Q35_ESMRAMC_TSEG_SZ | Q35_ESMRAMC_T_EN)
+#define TSEGMB_WMASK    0xfff00001u    /* TSEGMB: base in MiB, lock bit */
 
 #define PMBASE_MASK     0xff80u     /* 128 ports */
 #define RCBA_WMASK      0xffffc001u
