@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+
+#include "qemu_img_test.h"
 #include <gio/gio.h>
 
 #define KIB 1024ull
@@ -24,39 +26,6 @@ static char *dir;
 static char *path_in(const char *name)
 {
     return g_build_filename(dir, name, NULL);
-}
-
-static int run(char **out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int run(char **out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_autofree char *o = NULL, *e = NULL;
-    int status = -1;
-    g_autoptr(GError) error = NULL;
-    g_spawn_command_line_sync(cmd, &o, &e, &status, &error);
-    g_assert_no_error(error);
-    if (out)
-        *out = g_strconcat(o ? o : "", e ? e : "", NULL);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void qemu_img_ok(const char *args)
-{
-    g_autofree char *out = NULL;
-    int rc = run(&out, "qemu-img %s", args);
-    if (rc != 0)
-        g_error("qemu-img %s failed (%d): %s", args, rc, out);
-}
-
-static void assert_clean(const char *img)
-{
-    g_autofree char *out = NULL;
-    int rc = run(&out, "qemu-img check -f qcow2 %s", img);
-    if (rc != 0 || strstr(out, "No errors were found") == NULL)
-        g_error("qemu-img check %s (exit %d):\n%s", img, rc, out);
 }
 
 static void fill(uint8_t *buf, size_t len, uint32_t seed)
@@ -278,10 +247,10 @@ static void make_fixture(struct fixture *f, const char *mode)
     g_unlink(f->esp);
     g_unlink(f->trial);
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 %s %llu", f->esp, DISK_SIZE);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_free(args);
     args = g_strdup_printf("create -q -f qcow2 %s %llu", f->trial, DISK_SIZE);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     /* Relative paths are relative to the map file's folder. */
     g_autofree char *map = g_strdup_printf(
         "# oriel synthetic disk v1\n"
@@ -446,8 +415,8 @@ static void test_trial(void)
      * writes, which a second run sees. */
     g_autofree uint8_t *dev = read_file(f.device, DISK_SIZE);
     g_assert_true(memcmp(dev, f.original, DISK_SIZE) == 0);
-    assert_clean(f.esp);
-    assert_clean(f.trial);
+    test_qcow2_assert_clean(f.esp);
+    test_qcow2_assert_clean(f.trial);
     bb = open_disk(f.map);
     assert_view(bb, view);
     block_backend_close(bb);
@@ -457,14 +426,14 @@ static void test_trial(void)
      * copied from the device), the ESP overlay the ESP's. */
     g_autofree char *raw = path_in("trial.raw");
     g_autofree char *args = g_strdup_printf("convert -f qcow2 -O raw %s %s", f.trial, raw);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_autofree uint8_t *trial = read_file(raw, DISK_SIZE);
     g_assert_cmpmem(trial + WIN_AT, 64 * KIB, view + WIN_AT, 64 * KIB);
     g_assert_cmpmem(trial + WIN_AT + 128 * KIB, 128 * KIB, view + WIN_AT + 128 * KIB, 128 * KIB);
     g_assert_cmpmem(trial + REC_AT, 64 * KIB, view + REC_AT, 64 * KIB);
     g_free(args);
     args = g_strdup_printf("convert -f qcow2 -O raw %s %s", f.esp, raw);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_autofree uint8_t *esp = read_file(raw, DISK_SIZE);
     g_assert_cmpmem(esp + WIN_AT - 64 * KIB, 64 * KIB, view + WIN_AT - 64 * KIB, 64 * KIB);
     g_assert_cmpmem(esp + ESP_AT + 64 * KIB, 64 * KIB, view + ESP_AT + 64 * KIB, 64 * KIB);
@@ -493,11 +462,11 @@ static void test_real(void)
         if (memcmp(dev + i, expect + i, 512))
             g_error("device byte %" G_GUINT64_FORMAT " is not as expected", i);
     g_assert_true(memcmp(dev + ESP_AT, f.original + ESP_AT, WIN_AT - ESP_AT) == 0);
-    assert_clean(f.esp);
-    assert_clean(f.trial);
+    test_qcow2_assert_clean(f.esp);
+    test_qcow2_assert_clean(f.trial);
     /* The trial overlay is not used in real mode. */
     g_autofree char *out = NULL;
-    run(&out, "qemu-img map -f qcow2 --output=json %s", f.trial);
+    test_run(&out, "qemu-img map -f qcow2 --output=json %s", f.trial);
     g_assert_null(strstr(out, "\"data\": true"));
     bb = open_disk(f.map);
     assert_view(bb, view);
@@ -523,10 +492,10 @@ static void test_open_refusals(void)
     g_autofree char *named = path_in("named.qcow2");
     g_autofree char *small = path_in("small.qcow2");
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 -b disk.img -F raw %s", named);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_free(args);
     args = g_strdup_printf("create -q -f qcow2 %s %llu", small, DISK_SIZE - MIB);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
 
     g_autofree char *t = NULL;
 #define TRY(fmt, ...) (g_free(t), t = g_strdup_printf(fmt, __VA_ARGS__))
@@ -577,7 +546,7 @@ static void test_exclusive(void)
     g_assert_true(g_file_set_contents(img, "", 0, NULL));
     g_assert_cmpint(truncate(img, 4 * MIB), ==, 0);
     g_autofree char *loop = NULL;
-    if (run(&loop, "losetup -f --show %s", img) != 0) {
+    if (test_run(&loop, "losetup -f --show %s", img) != 0) {
         g_test_skip("no loop device");
         return;
     }
@@ -609,7 +578,7 @@ static void test_exclusive(void)
     other = open(loop, O_RDONLY | O_EXCL | O_CLOEXEC);
     g_assert_cmpint(other, >=, 0);
     close(other);
-    run(NULL, "losetup -d %s", loop);
+    test_run(NULL, "losetup -d %s", loop);
 }
 
 int main(int argc, char **argv)

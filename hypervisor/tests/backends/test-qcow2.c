@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "qemu_img_test.h"
+
 static char *dir;
 
 static char *path_in(const char *name)
@@ -19,47 +21,12 @@ static char *path_in(const char *name)
     return g_build_filename(dir, name, NULL);
 }
 
-/* Runs a command; returns its exit status, its output in *out if wanted. */
-static int run(char **out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int run(char **out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *cmd = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_autofree char *o = NULL, *e = NULL;
-    int status = -1;
-    g_autoptr(GError) error = NULL;
-    g_spawn_command_line_sync(cmd, &o, &e, &status, &error);
-    g_assert_no_error(error);
-    if (out)
-        *out = g_strconcat(o ? o : "", e ? e : "", NULL);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void qemu_img_ok(const char *fmt_args)
-{
-    g_autofree char *out = NULL;
-    int rc = run(&out, "qemu-img %s", fmt_args);
-    if (rc != 0)
-        g_error("qemu-img %s failed (%d): %s", fmt_args, rc, out);
-}
-
-/* qemu-img check reports neither corruption nor leaked clusters. */
-static void assert_clean(const char *img)
-{
-    g_autofree char *out = NULL;
-    int rc = run(&out, "qemu-img check -f qcow2 %s", img);
-    if (rc != 0 || strstr(out, "No errors were found") == NULL)
-        g_error("qemu-img check %s (exit %d):\n%s", img, rc, out);
-}
-
 /* The whole virtual disk as qemu-img reads it. */
 static uint8_t *qemu_read(const char *img, uint64_t size)
 {
     g_autofree char *raw = path_in("converted.raw");
     g_autofree char *args = g_strdup_printf("convert -f qcow2 -O raw %s %s", img, raw);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     gchar *data = NULL;
     gsize len = 0;
     g_assert_true(g_file_get_contents(raw, &data, &len, NULL));
@@ -105,7 +72,7 @@ static void random_io(const char *cluster_size)
     g_autofree char *img = path_in("random.qcow2");
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 -o cluster_size=%s %s %" G_GUINT64_FORMAT,
                                             cluster_size, img, size);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     struct block_backend *bb = open_ok(img, false);
     g_assert_cmpuint(bb->size, ==, size);
     g_autofree uint8_t *model = g_malloc0(size);
@@ -131,7 +98,7 @@ static void random_io(const char *cluster_size)
     g_assert_cmpint(block_backend_flush(bb), ==, 0);
     block_backend_close(bb);
     g_rand_free(rand);
-    assert_clean(img);
+    test_qcow2_assert_clean(img);
     g_autofree uint8_t *seen = qemu_read(img, size);
     g_assert_true(memcmp(seen, model, size) == 0);
 
@@ -159,7 +126,7 @@ static void test_backing(void)
     fill(model, size, 99);
     g_assert_true(g_file_set_contents(base, (char *)model, (gssize)size, NULL));
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 -b base.raw -F raw %s", ov);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
 
     struct block_backend *bb = open_ok(ov, false);
     g_assert_cmpuint(bb->size, ==, size);
@@ -174,7 +141,7 @@ static void test_backing(void)
     memset(model + (1 << 20), 0, 1 << 20);
     block_backend_close(bb);
 
-    assert_clean(ov);
+    test_qcow2_assert_clean(ov);
     g_autofree uint8_t *seen = qemu_read(ov, size);
     g_assert_true(memcmp(seen, model, size) == 0);
     gchar *b = NULL;
@@ -198,7 +165,7 @@ static void test_compressed(void)
         model[i] = (uint8_t)("compressible text "[i % 18]);
     g_assert_true(g_file_set_contents(raw, (char *)model, (gssize)size, NULL));
     g_autofree char *args = g_strdup_printf("convert -q -c -f raw -O qcow2 %s %s", raw, img);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
 
     struct block_backend *bb = open_ok(img, false);
     g_autofree uint8_t *back = g_malloc(size);
@@ -209,7 +176,7 @@ static void test_compressed(void)
     bb_write(bb, buf, sizeof(buf), 200000);
     memcpy(model + 200000, buf, sizeof(buf));
     block_backend_close(bb);
-    assert_clean(img);
+    test_qcow2_assert_clean(img);
     g_autofree uint8_t *seen = qemu_read(img, size);
     g_assert_true(memcmp(seen, model, size) == 0);
 }
@@ -221,14 +188,14 @@ static void test_snapshot_cow(void)
     const uint64_t size = 4 << 20;
     g_autofree char *img = path_in("snap.qcow2");
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 %s %" G_GUINT64_FORMAT, img, size);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_autofree uint8_t *before = g_malloc(size), *after = NULL;
     fill(before, size, 11);
     struct block_backend *bb = open_ok(img, false);
     bb_write(bb, before, size, 0);
     block_backend_close(bb);
     g_autofree char *snap = g_strdup_printf("snapshot -c first %s", img);
-    qemu_img_ok(snap);
+    test_qemu_img_ok(snap);
 
     after = g_memdup2(before, size);
     bb = open_ok(img, false);
@@ -238,12 +205,12 @@ static void test_snapshot_cow(void)
     memcpy(after + 65536 - 1000, buf, sizeof(buf));
     g_assert_cmpint(block_backend_discard(bb, 1 << 20, 1 << 20), ==, 0);
     block_backend_close(bb);
-    assert_clean(img);
+    test_qcow2_assert_clean(img);
     g_autofree uint8_t *seen = qemu_read(img, size);
     g_assert_true(memcmp(seen + 65536 - 1000, buf, sizeof(buf)) == 0);
 
     g_autofree char *apply = g_strdup_printf("snapshot -a first %s", img);
-    qemu_img_ok(apply);
+    test_qemu_img_ok(apply);
     g_autofree uint8_t *old = qemu_read(img, size);
     g_assert_true(memcmp(old, before, size) == 0);
 }
@@ -272,7 +239,7 @@ static void fresh(const char *img)
 {
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 %s 1M", img);
     g_unlink(img);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
 }
 
 static void test_refusals(void)
@@ -315,11 +282,11 @@ static void test_refusals(void)
     g_autofree char *ov = path_in("noformat.qcow2");
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 -b bad.qcow2 -F qcow2 %s", ov);
     fresh(img);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     g_autofree char *rebase = g_strdup_printf("rebase -u -b bad.qcow2 %s", ov);
-    if (run(NULL, "qemu-img %s", rebase) == 0) {
+    if (test_run(NULL, "qemu-img %s", rebase) == 0) {
         g_autofree char *out = NULL;
-        run(&out, "qemu-img info %s", ov);
+        test_run(&out, "qemu-img info %s", ov);
         if (!strstr(out, "backing file format"))
             expect_refused(ov, true, "without its format");
     }
@@ -386,7 +353,7 @@ static void test_grow(void)
 {
     g_autofree char *img = path_in("grow.qcow2");
     g_autofree char *args = g_strdup_printf("create -q -f qcow2 -o cluster_size=512 %s 1000448", img);
-    qemu_img_ok(args);
+    test_qemu_img_ok(args);
     struct block_backend *bb = open_ok(img, false);
     uint8_t data[4096], back[4096], zero[4096] = { 0 };
     fill(data, sizeof(data), 21);
@@ -403,7 +370,7 @@ static void test_grow(void)
     bb_read(bb, back, sizeof(back), 1000448 - sizeof(back));
     g_assert_true(memcmp(back, data, sizeof(back)) == 0);
     block_backend_close(bb);
-    assert_clean(img);
+    test_qcow2_assert_clean(img);
     g_autofree uint8_t *seen = qemu_read(img, 3 << 19);
     g_assert_true(memcmp(seen + 1000448 - sizeof(data), data, sizeof(data)) == 0);
     g_assert_true(memcmp(seen + (3 << 19) - sizeof(data), data, sizeof(data)) == 0);
@@ -470,7 +437,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/stats", test_stats);
     int rc = g_test_run();
     g_autofree char *cleanup = g_strdup_printf("rm -rf %s", dir);
-    run(NULL, "%s", cleanup);
+    test_run(NULL, "%s", cleanup);
     g_free(dir);
     return rc;
 }
