@@ -10,29 +10,12 @@
 
 #include "net/e1000.h"
 #include "pci/pci.h"
+#include "tests/support/fuzz_cursor.h"
 #include "tests/support/test_vm.h"
 
 #define RAM_SIZE (16u << 20)
 #define RING     0x100000u
 #define BUFS     0x200000u
-
-struct cursor { const uint8_t *p; size_t left; };
-
-static uint8_t u8(struct cursor *c)
-{
-    if (!c->left)
-        return 0;
-    c->left--;
-    return *c->p++;
-}
-
-static uint32_t u32(struct cursor *c)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v |= (uint32_t)u8(c) << (8 * i);
-    return v;
-}
 
 static void fz_send(struct net_backend *nb, const struct iovec *iov, int iovcnt)
 {
@@ -81,18 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cursor c = { data, size };
     unsigned steps = 0;
     while (c.left && steps++ < 256) {
-        uint8_t op = u8(&c);
+        uint8_t op = cursor_u8(&c);
         switch (op % 7) {
         case 0: {
-            uint16_t r = regs[u8(&c) % G_N_ELEMENTS(regs)];
-            test_mmio_write(vm, mmio + r, u32(&c), 4);
+            uint16_t r = regs[cursor_u8(&c) % G_N_ELEMENTS(regs)];
+            test_mmio_write(vm, mmio + r, cursor_u32(&c), 4);
             break;
         }
         case 1: {
-            uint32_t off = u32(&c) % (E1000_MMIO_SIZE + 8);
-            unsigned sz = 1u << (u8(&c) % 3);
-            if (u8(&c) & 1)
-                test_mmio_write(vm, mmio + off, u32(&c), sz);
+            uint32_t off = cursor_u32(&c) % (E1000_MMIO_SIZE + 8);
+            unsigned sz = 1u << (cursor_u8(&c) % 3);
+            if (cursor_u8(&c) & 1)
+                test_mmio_write(vm, mmio + off, cursor_u32(&c), sz);
             else
                 (void)test_mmio_read(vm, mmio + off, sz);
             break;
@@ -100,12 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: {
             /* A descriptor in one of the rings. */
             uint8_t desc[16];
-            unsigned ring = u8(&c) & 1, idx = u8(&c) % 16;
-            uint8_t kind = u8(&c);
-            uint64_t addr = kind & 1 ? (uint64_t)u32(&c) | (uint64_t)u32(&c) << 32
-                                     : BUFS + (uint64_t)(u8(&c)) * 0x800;
+            unsigned ring = cursor_u8(&c) & 1, idx = cursor_u8(&c) % 16;
+            uint8_t kind = cursor_u8(&c);
+            uint64_t addr = kind & 1 ? (uint64_t)cursor_u32(&c) | (uint64_t)cursor_u32(&c) << 32
+                                     : BUFS + (uint64_t)(cursor_u8(&c)) * 0x800;
             memcpy(desc, &addr, 8);
-            uint32_t w2 = u32(&c), w3 = u32(&c);
+            uint32_t w2 = cursor_u32(&c), w3 = cursor_u32(&c);
             memcpy(desc + 8, &w2, 4);
             memcpy(desc + 12, &w3, 4);
             guest_memory_write(vm_memory(vm), RING + ring * 0x1000 + idx * 16, desc, 16);
@@ -113,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 3: {
             /* Frame bytes in a TX buffer. */
-            uint32_t at = BUFS + (uint32_t)u8(&c) * 0x800;
-            size_t want = (size_t)u8(&c) * 8;
+            uint32_t at = BUFS + (uint32_t)cursor_u8(&c) * 0x800;
+            size_t want = (size_t)cursor_u8(&c) * 8;
             size_t n = MIN(c.left, want);
             guest_memory_write(vm_memory(vm), at, c.p, n);
             c.p += n;
@@ -124,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4: {
             /* A frame from the network. */
             uint8_t frame[2048];
-            bool to_us = u8(&c) & 1;
-            size_t want = (size_t)u8(&c) * 8 + 14;
+            bool to_us = cursor_u8(&c) & 1;
+            size_t want = (size_t)cursor_u8(&c) * 8 + 14;
             size_t n = MIN(c.left, want);
             memcpy(frame, c.p, n);
             c.p += n;
@@ -141,10 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ;
             break;
         case 6: {
-            uint32_t off = u8(&c) % 8;
-            test_pio_write(vm, io, (uint32_t)regs[u8(&c) % G_N_ELEMENTS(regs)], 4);
+            uint32_t off = cursor_u8(&c) % 8;
+            test_pio_write(vm, io, (uint32_t)regs[cursor_u8(&c) % G_N_ELEMENTS(regs)], 4);
             if (off & 1)
-                test_pio_write(vm, io + 4, u32(&c), 4);
+                test_pio_write(vm, io + 4, cursor_u32(&c), 4);
             else
                 (void)test_pio_read(vm, io + 4, 4);
             break;

@@ -11,30 +11,13 @@
 #include "usb/usb_hid_tablet.h"
 #include "input/input.h"
 #include "pci/pci.h"
+#include "tests/support/fuzz_cursor.h"
 #include "tests/support/test_vm.h"
 
 #define RAM_SIZE (16u << 20)
 #define FL       0x10000u
 #define ELEMS    0x11000u       /* 64 slots of 16 bytes for QHs and TDs */
 #define BUFS     0x20000u
-
-struct cursor { const uint8_t *p; size_t left; };
-
-static uint8_t u8(struct cursor *c)
-{
-    if (!c->left)
-        return 0;
-    c->left--;
-    return *c->p++;
-}
-
-static uint32_t u32(struct cursor *c)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v |= (uint32_t)u8(c) << (8 * i);
-    return v;
-}
 
 static void put32(struct vm *vm, uint64_t gpa, uint32_t v)
 {
@@ -44,10 +27,10 @@ static void put32(struct vm *vm, uint64_t gpa, uint32_t v)
 /* A link to one of the element slots, usually well-formed. */
 static uint32_t link_to(struct cursor *c)
 {
-    uint8_t b = u8(c);
+    uint8_t b = cursor_u8(c);
     if (b == 0xff)
-        return u32(c);
-    return (ELEMS + (b % 64) * 16) | ((b >> 6) & 3) | (u8(c) & 4);
+        return cursor_u32(c);
+    return (ELEMS + (b % 64) * 16) | ((b >> 6) & 3) | (cursor_u8(c) & 4);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,56 +54,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cursor c = { data, size };
     unsigned steps = 0;
     while (c.left && steps++ < 256) {
-        switch (u8(&c) % 7) {
+        switch (cursor_u8(&c) % 7) {
         case 0: {
-            unsigned off = u8(&c) % 0x24;
-            unsigned sz = 1u << (u8(&c) % 3);
-            test_pio_write(vm, io + off, u32(&c), sz);
+            unsigned off = cursor_u8(&c) % 0x24;
+            unsigned sz = 1u << (cursor_u8(&c) % 3);
+            test_pio_write(vm, io + off, cursor_u32(&c), sz);
             break;
         }
         case 1:
-            (void)test_pio_read(vm, io + u8(&c) % 0x24, 1u << (u8(&c) % 3));
+            (void)test_pio_read(vm, io + cursor_u8(&c) % 0x24, 1u << (cursor_u8(&c) % 3));
             break;
         case 2: {
             /* A TD: link, control/status, token, buffer. */
-            uint64_t at = ELEMS + (u8(&c) % 64) * 16;
+            uint64_t at = ELEMS + (cursor_u8(&c) % 64) * 16;
             put32(vm, at, link_to(&c));
-            put32(vm, at + 4, u32(&c) | 1u << 23);
-            uint32_t token = u32(&c);
-            if (u8(&c) & 1)     /* mostly plausible PIDs and sizes */
-                token = (token & 0x001fff00u) | (uint32_t)(u8(&c) % 0x50) << 21 |
-                        (const uint8_t[]){ 0x2d, 0x69, 0xe1 }[u8(&c) % 3];
+            put32(vm, at + 4, cursor_u32(&c) | 1u << 23);
+            uint32_t token = cursor_u32(&c);
+            if (cursor_u8(&c) & 1)     /* mostly plausible PIDs and sizes */
+                token = (token & 0x001fff00u) | (uint32_t)(cursor_u8(&c) % 0x50) << 21 |
+                        (const uint8_t[]){ 0x2d, 0x69, 0xe1 }[cursor_u8(&c) % 3];
             put32(vm, at + 8, token);
-            uint8_t b = u8(&c);
-            put32(vm, at + 12, b == 0xff ? u32(&c) : BUFS + b * 0x100u);
+            uint8_t b = cursor_u8(&c);
+            put32(vm, at + 12, b == 0xff ? cursor_u32(&c) : BUFS + b * 0x100u);
             break;
         }
         case 3: {
             /* A QH: horizontal and element links. */
-            uint64_t at = ELEMS + (u8(&c) % 64) * 16;
+            uint64_t at = ELEMS + (cursor_u8(&c) % 64) * 16;
             put32(vm, at, link_to(&c));
             put32(vm, at + 4, link_to(&c));
             break;
         }
         case 4: {
             /* Frame list entries, or setup packets in buffers. */
-            if (u8(&c) & 1) {
-                put32(vm, FL + (u8(&c) % 16) * 4, link_to(&c));
+            if (cursor_u8(&c) & 1) {
+                put32(vm, FL + (cursor_u8(&c) % 16) * 4, link_to(&c));
             } else {
                 uint8_t setup[8];
                 for (unsigned i = 0; i < 8; i++)
-                    setup[i] = u8(&c);
-                guest_memory_write(vm_memory(vm), BUFS + u8(&c) * 0x100u, setup, 8);
+                    setup[i] = cursor_u8(&c);
+                guest_memory_write(vm_memory(vm), BUFS + cursor_u8(&c) * 0x100u, setup, 8);
             }
             break;
         }
         case 5: {
-            int x = (int)(u32(&c) % 2000), y = (int)(u32(&c) % 2000);
-            input_send_pointer(router, x, y, 1024, 768, u8(&c) & 0x1f);
+            int x = (int)(cursor_u32(&c) % 2000), y = (int)(cursor_u32(&c) % 2000);
+            input_send_pointer(router, x, y, 1024, 768, cursor_u8(&c) & 0x1f);
             break;
         }
         case 6:
-            uhci_run_frames(u, 1 + u8(&c) % 8);
+            uhci_run_frames(u, 1 + cursor_u8(&c) % 8);
             break;
         }
     }

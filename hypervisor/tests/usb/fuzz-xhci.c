@@ -11,6 +11,7 @@
 #include "usb/xhci.h"
 #include "input/input.h"
 #include "pci/pci.h"
+#include "tests/support/fuzz_cursor.h"
 #include "tests/support/test_vm.h"
 
 #define RAM_SIZE (16u << 20)
@@ -20,24 +21,6 @@
 #define EVENTS   0x13000u       /* 16 TRBs */
 #define CTX      0x14000u       /* input and device contexts */
 #define BUFS     0x20000u
-
-struct cursor { const uint8_t *p; size_t left; };
-
-static uint8_t u8(struct cursor *c)
-{
-    if (!c->left)
-        return 0;
-    c->left--;
-    return *c->p++;
-}
-
-static uint32_t u32(struct cursor *c)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v |= (uint32_t)u8(c) << (8 * i);
-    return v;
-}
 
 static void put32(struct vm *vm, uint64_t gpa, uint32_t v)
 {
@@ -49,12 +32,12 @@ static void put32(struct vm *vm, uint64_t gpa, uint32_t v)
  * anything. */
 static uint64_t pointer(struct cursor *c)
 {
-    uint8_t b = u8(c);
+    uint8_t b = cursor_u8(c);
     switch (b & 3) {
     case 0: return RINGS + (b >> 2) * 16u * 4;
     case 1: return CTX + (b >> 2) * 32u;
     case 2: return BUFS + (b >> 2) * 0x100u;
-    default: return u32(c) | (uint64_t)(u8(c) & 1 ? u32(c) : 0) << 32;
+    default: return cursor_u32(c) | (uint64_t)(cursor_u8(c) & 1 ? cursor_u32(c) : 0) << 32;
     }
 }
 
@@ -86,26 +69,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cursor c = { data, size };
     unsigned steps = 0;
     while (c.left && steps++ < 256) {
-        switch (u8(&c) % 9) {
+        switch (cursor_u8(&c) % 9) {
         case 0: {
-            unsigned off = (u8(&c) | u8(&c) << 8) % 0x4000 & ~3u;
-            test_mmio_write(vm, bar + off, u32(&c), u8(&c) & 1 ? 8 : 4);
+            unsigned off = (cursor_u8(&c) | cursor_u8(&c) << 8) % 0x4000 & ~3u;
+            test_mmio_write(vm, bar + off, cursor_u32(&c), cursor_u8(&c) & 1 ? 8 : 4);
             break;
         }
         case 1: {
-            unsigned off = (u8(&c) | u8(&c) << 8) % 0x4000;
-            (void)test_mmio_read(vm, bar + off, 1u << (u8(&c) % 4));
+            unsigned off = (cursor_u8(&c) | cursor_u8(&c) << 8) % 0x4000;
+            (void)test_mmio_read(vm, bar + off, 1u << (cursor_u8(&c) % 4));
             break;
         }
         case 2: {
             /* A TRB: any control word, mostly plausible types. */
-            uint64_t at = RINGS + (u8(&c) % 256) * 16u;
+            uint64_t at = RINGS + (cursor_u8(&c) % 256) * 16u;
             uint64_t p = pointer(&c);
-            uint32_t status = u32(&c), control = u32(&c);
-            if (u8(&c) & 1)
-                control = (control & ~(0x3fu << 10)) | (uint32_t)(1 + u8(&c) % 23) << 10;
+            uint32_t status = cursor_u32(&c), control = cursor_u32(&c);
+            if (cursor_u8(&c) & 1)
+                control = (control & ~(0x3fu << 10)) | (uint32_t)(1 + cursor_u8(&c) % 23) << 10;
             if (((control >> 10) & 0x3f) == 2)     /* Setup: the request is inline */
-                p = (uint64_t)u32(&c) | (uint64_t)u32(&c) << 32;
+                p = (uint64_t)cursor_u32(&c) | (uint64_t)cursor_u32(&c) << 32;
             put32(vm, at, (uint32_t)p);
             put32(vm, at + 4, (uint32_t)(p >> 32));
             put32(vm, at + 8, status);
@@ -114,15 +97,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 3: {
             /* Context words: input control, slot and endpoint contexts. */
-            uint64_t at = CTX + (u8(&c) % 128) * 4u;
-            uint32_t v = u32(&c);
-            if ((at - CTX) % 32 == 8 && (u8(&c) & 1))
+            uint64_t at = CTX + (cursor_u8(&c) % 128) * 4u;
+            uint32_t v = cursor_u32(&c);
+            if ((at - CTX) % 32 == 8 && (cursor_u8(&c) & 1))
                 v = (uint32_t)pointer(&c) | (v & 1);
             put32(vm, at, v);
             break;
         }
         case 4: {
-            unsigned slot = u8(&c) % 9;
+            unsigned slot = cursor_u8(&c) % 9;
             uint64_t p = pointer(&c);
             put32(vm, DCBAA + slot * 8, (uint32_t)p);
             put32(vm, DCBAA + slot * 8 + 4, (uint32_t)(p >> 32));
@@ -130,26 +113,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 5: {
             /* A doorbell. */
-            unsigned n = u8(&c) % 10;
-            test_mmio_write(vm, bar + 0x2000 + n * 4, u8(&c) % 33, 4);
+            unsigned n = cursor_u8(&c) % 10;
+            test_mmio_write(vm, bar + 0x2000 + n * 4, cursor_u8(&c) % 33, 4);
             break;
         }
         case 6: {
-            int px = (int)(u32(&c) % 2000), py = (int)(u32(&c) % 2000);
-            input_send_pointer(router, px, py, 1024, 768, u8(&c) & 0x1f);
+            int px = (int)(cursor_u32(&c) % 2000), py = (int)(cursor_u32(&c) % 2000);
+            input_send_pointer(router, px, py, 1024, 768, cursor_u8(&c) & 0x1f);
             break;
         }
         case 7: {
-            uint16_t sc = u8(&c);
+            uint16_t sc = cursor_u8(&c);
             if (sc & 0x80)
                 sc = 0xe000 | (sc & 0x7f);
-            input_send_key(router, sc, u8(&c) & 1);
+            input_send_key(router, sc, cursor_u8(&c) & 1);
             break;
         }
         case 8: {
             /* A port register write (reset, link state, change bits). */
-            unsigned p = u8(&c) % 8;
-            test_mmio_write(vm, bar + 0x440 + p * 16, u32(&c), 4);
+            unsigned p = cursor_u8(&c) % 8;
+            test_mmio_write(vm, bar + 0x440 + p * 16, cursor_u32(&c), 4);
             break;
         }
         }
